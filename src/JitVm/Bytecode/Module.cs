@@ -1,0 +1,177 @@
+using System.Collections.Immutable;
+using System.Collections.ObjectModel;
+
+namespace JitVm.Bytecode;
+
+/// <summary>A function signature: parameter and result types.</summary>
+public sealed class FunctionType : IEquatable<FunctionType>
+{
+    /// <summary>Creates a signature.</summary>
+    public FunctionType(IEnumerable<VmType> parameters, IEnumerable<VmType> results)
+    {
+        Parameters = [.. parameters];
+        Results = [.. results];
+    }
+
+    /// <summary>Parameter types, in order.</summary>
+    public ImmutableArray<VmType> Parameters { get; }
+
+    /// <summary>Result types, in order; the last one is on top of the stack after a call.</summary>
+    public ImmutableArray<VmType> Results { get; }
+
+    /// <inheritdoc />
+    public bool Equals(FunctionType? other) =>
+        other is not null && Parameters.SequenceEqual(other.Parameters) && Results.SequenceEqual(other.Results);
+
+    /// <inheritdoc />
+    public override bool Equals(object? obj) => Equals(obj as FunctionType);
+
+    /// <inheritdoc />
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        foreach (var t in Parameters) hash.Add(t);
+        hash.Add(-1);
+        foreach (var t in Results) hash.Add(t);
+        return hash.ToHashCode();
+    }
+
+    /// <summary>The signature as the assembly language writes it: <c>(i64 ptr) -> (f64)</c>.</summary>
+    public override string ToString() =>
+        $"({string.Join(' ', Parameters.Select(p => p.Name()))}) -> ({string.Join(' ', Results.Select(r => r.Name()))})";
+}
+
+/// <summary>
+/// One instruction. <see cref="Operand"/> holds the immediate: the constant (an f64 as its bits), or the index of
+/// a local, global, function, signature, data segment or target instruction. A <c>br_table</c> keeps its case
+/// targets in <see cref="Targets"/> and its default target in <see cref="Operand"/>.
+/// </summary>
+/// <param name="OpCode">The instruction.</param>
+/// <param name="Operand">The immediate operand, or 0.</param>
+/// <param name="Targets">The case targets of a <c>br_table</c>; null otherwise.</param>
+public readonly record struct Instruction(OpCode OpCode, long Operand = 0, int[]? Targets = null)
+{
+    /// <summary>The operand of an <c>f64.const</c> as a double.</summary>
+    public double F64 => BitConverter.Int64BitsToDouble(Operand);
+
+    /// <summary>The operand as an index.</summary>
+    public int Index => (int)Operand;
+
+    /// <inheritdoc />
+    public bool Equals(Instruction other) =>
+        OpCode == other.OpCode && Operand == other.Operand &&
+        (Targets is null ? other.Targets is null : other.Targets is not null && Targets.AsSpan().SequenceEqual(other.Targets));
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(OpCode, Operand, Targets?.Length ?? -1);
+}
+
+/// <summary>A host function the module needs; the embedder supplies it by name when the module is linked.</summary>
+/// <param name="Name">The name the host provides the function under.</param>
+/// <param name="TypeIndex">Index of its signature in <see cref="ModuleDefinition.Types"/>.</param>
+public sealed record ImportDefinition(string Name, int TypeIndex);
+
+/// <summary>A module-level variable of a non-pointer type (there is no null, so globals cannot hold a bare <c>ptr</c>).</summary>
+/// <param name="Name">Its name.</param>
+/// <param name="Type">i64, f64 or word (a word global starts as the untagged integer given).</param>
+/// <param name="InitialBits">The initial value's 64 bits.</param>
+public sealed record GlobalDefinition(string Name, VmType Type, long InitialBits);
+
+/// <summary>Named constant bytes that <c>data.alloc</c> copies into a fresh heap object.</summary>
+/// <param name="Name">Its name.</param>
+/// <param name="Bytes">Its contents.</param>
+public sealed record DataSegment(string Name, byte[] Bytes);
+
+/// <summary>A function defined by the module: signature, locals, code and optional debug information.</summary>
+public sealed class FunctionDefinition
+{
+    /// <summary>Creates a function.</summary>
+    public FunctionDefinition(string name, int typeIndex, bool exported, IEnumerable<VmType> locals, IEnumerable<Instruction> code)
+    {
+        Name = name;
+        TypeIndex = typeIndex;
+        Exported = exported;
+        Locals = [.. locals];
+        Code = [.. code];
+    }
+
+    /// <summary>Its name, unique among the module's functions and imports.</summary>
+    public string Name { get; }
+
+    /// <summary>Index of its signature in <see cref="ModuleDefinition.Types"/>.</summary>
+    public int TypeIndex { get; }
+
+    /// <summary>True when the host may call it by name.</summary>
+    public bool Exported { get; }
+
+    /// <summary>Types of the declared locals, which follow the parameters in the local index space.</summary>
+    public ImmutableArray<VmType> Locals { get; }
+
+    /// <summary>The instructions; a pc is an index into this array.</summary>
+    public ImmutableArray<Instruction> Code { get; }
+
+    /// <summary>Names of parameters and locals, for diagnostics and disassembly; null when absent.</summary>
+    public IReadOnlyList<string>? LocalNames { get; init; }
+
+    /// <summary>The source line of every instruction (0 = unknown); null when the module has no line information.</summary>
+    public IReadOnlyList<int>? Lines { get; init; }
+
+    /// <summary>Label names by instruction index, for disassembly; null when absent.</summary>
+    public IReadOnlyDictionary<int, string>? LabelNames { get; init; }
+
+    /// <summary>The source line of the instruction at <paramref name="pc"/>, or 0 when unknown.</summary>
+    public int LineAt(int pc) => Lines is { } lines && (uint)pc < (uint)lines.Count ? lines[pc] : 0;
+}
+
+/// <summary>
+/// A module as data: what the reader and assembler produce and the writer and disassembler consume. It is not
+/// yet verified; <see cref="Verification.Verifier"/> checks it.
+/// </summary>
+public sealed class ModuleDefinition
+{
+    /// <summary>Creates a module from its parts.</summary>
+    public ModuleDefinition(
+        IEnumerable<FunctionType> types,
+        IEnumerable<ImportDefinition> imports,
+        IEnumerable<FunctionDefinition> functions,
+        IEnumerable<GlobalDefinition> globals,
+        IEnumerable<DataSegment> data,
+        string? sourceName = null)
+    {
+        Types = new ReadOnlyCollection<FunctionType>([.. types]);
+        Imports = new ReadOnlyCollection<ImportDefinition>([.. imports]);
+        Functions = new ReadOnlyCollection<FunctionDefinition>([.. functions]);
+        Globals = new ReadOnlyCollection<GlobalDefinition>([.. globals]);
+        Data = new ReadOnlyCollection<DataSegment>([.. data]);
+        SourceName = sourceName;
+    }
+
+    /// <summary>Signatures, referenced by index from imports, functions and <c>call_indirect</c>.</summary>
+    public IReadOnlyList<FunctionType> Types { get; }
+
+    /// <summary>Host functions; they take function indices 0 .. Imports.Count-1.</summary>
+    public IReadOnlyList<ImportDefinition> Imports { get; }
+
+    /// <summary>Defined functions; function index Imports.Count + i names Functions[i].</summary>
+    public IReadOnlyList<FunctionDefinition> Functions { get; }
+
+    /// <summary>Global variables.</summary>
+    public IReadOnlyList<GlobalDefinition> Globals { get; }
+
+    /// <summary>Data segments.</summary>
+    public IReadOnlyList<DataSegment> Data { get; }
+
+    /// <summary>The source file the module was assembled from, when known (used in diagnostics).</summary>
+    public string? SourceName { get; }
+
+    /// <summary>Number of entries in the function index space (imports and defined functions).</summary>
+    public int FunctionCount => Imports.Count + Functions.Count;
+
+    /// <summary>The signature of the function with the given index in the function index space.</summary>
+    public FunctionType SignatureOf(int functionIndex) =>
+        Types[functionIndex < Imports.Count ? Imports[functionIndex].TypeIndex : Functions[functionIndex - Imports.Count].TypeIndex];
+
+    /// <summary>The name of the function with the given index in the function index space.</summary>
+    public string NameOf(int functionIndex) =>
+        functionIndex < Imports.Count ? Imports[functionIndex].Name : Functions[functionIndex - Imports.Count].Name;
+}

@@ -1,0 +1,356 @@
+using System.Buffers.Binary;
+using System.Text;
+using JitVm.Diagnostics;
+
+namespace JitVm.Bytecode;
+
+/// <summary>
+/// Reads the binary format. Every length, count and index is checked against the bytes that remain and against
+/// <see cref="ModuleLimits"/> before anything is allocated, so malformed or hostile input is rejected with a
+/// <see cref="ModuleFormatException"/> naming the byte offset, never with another exception.
+/// Index ranges that need the whole module (function, global, label indices) are the verifier's job.
+/// </summary>
+public static class ModuleReader
+{
+    /// <summary>True when the bytes start with the module magic (used to tell binary from text input).</summary>
+    public static bool HasMagic(ReadOnlySpan<byte> bytes) => bytes.StartsWith(ModuleWriter.Magic);
+
+    /// <summary>Decodes a module.</summary>
+    /// <param name="bytes">The whole binary.</param>
+    /// <param name="sourceName">The file name, for messages.</param>
+    public static ModuleDefinition Read(ReadOnlySpan<byte> bytes, string? sourceName = null)
+    {
+        var reader = new Cursor(bytes.ToArray(), sourceName);
+        return reader.ReadModule();
+    }
+
+    private sealed class Cursor(byte[] bytes, string? sourceName)
+    {
+        private int _position;
+        private int _end = bytes.Length;
+
+        public ModuleDefinition ReadModule()
+        {
+            if (bytes.Length < 8) throw Fail(0, $"file is {bytes.Length} bytes long; a module starts with an 8-byte header");
+            if (!bytes.AsSpan(0, 4).SequenceEqual(ModuleWriter.Magic))
+                throw Fail(0, $"bad magic: expected 00 6a 76 6d (\"\\0jvm\"), found {Convert.ToHexString(bytes, 0, 4).ToLowerInvariant()}");
+            var version = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(4));
+            if (version != ModuleWriter.Version)
+                throw Fail(4, $"unsupported format version {version}; this reader understands version {ModuleWriter.Version}");
+            _position = 8;
+
+            List<FunctionType> types = [];
+            List<ImportDefinition> imports = [];
+            List<(string Name, int Type, bool Exported)> headers = [];
+            List<GlobalDefinition> globals = [];
+            List<DataSegment> data = [];
+            List<(VmType[] Locals, Instruction[] Code)> bodies = [];
+            DebugSection? debug = null;
+            var lastId = 0;
+
+            while (_position < bytes.Length)
+            {
+                var idOffset = _position;
+                var id = Byte();
+                if (id is < (byte)SectionId.Types or > (byte)SectionId.Debug)
+                    throw Fail(idOffset, $"unknown section id {id}; expected 1 (types) to 7 (debug)");
+                if (id <= lastId)
+                    throw Fail(idOffset, $"section {(SectionId)id} is out of order or repeated: sections must appear once each, in increasing id order");
+                lastId = id;
+                var length = Length("section length");
+                var sectionEnd = _position + length;
+                var outerEnd = _end;
+                _end = sectionEnd;
+                switch ((SectionId)id)
+                {
+                    case SectionId.Types: types = ReadTypes(); break;
+                    case SectionId.Imports: imports = ReadImports(); break;
+                    case SectionId.Functions: headers = ReadFunctionHeaders(); break;
+                    case SectionId.Globals: globals = ReadGlobals(); break;
+                    case SectionId.Data: data = ReadData(); break;
+                    case SectionId.Code: bodies = ReadCode(); break;
+                    case SectionId.Debug: debug = ReadDebug(); break;
+                }
+                if (_position != sectionEnd)
+                    throw Fail(_position, $"section {(SectionId)id} declares {length} bytes but its contents end after {_position - (sectionEnd - length)}");
+                _end = outerEnd;
+            }
+
+            if (bodies.Count != headers.Count)
+                throw Fail(_position, $"the function section declares {headers.Count} functions but the code section has {bodies.Count} bodies");
+            if (debug is not null && debug.Functions.Count != headers.Count)
+                throw Fail(_position, $"the debug section describes {debug.Functions.Count} functions but the module has {headers.Count}");
+
+            var functions = new List<FunctionDefinition>(headers.Count);
+            for (var i = 0; i < headers.Count; i++)
+            {
+                var info = debug?.Functions[i];
+                functions.Add(new FunctionDefinition(headers[i].Name, headers[i].Type, headers[i].Exported, bodies[i].Locals, bodies[i].Code)
+                {
+                    LocalNames = info is { LocalNames.Length: > 0 } ? info.LocalNames : null,
+                    Lines = info is { Lines.Length: > 0 } ? info.Lines : null,
+                    LabelNames = info is { Labels.Count: > 0 } ? info.Labels : null,
+                });
+            }
+            var source = debug is { SourceName.Length: > 0 } ? debug.SourceName : null;
+            return new ModuleDefinition(types, imports, functions, globals, data, source);
+        }
+
+        private List<FunctionType> ReadTypes()
+        {
+            var count = Count("signature count", ModuleLimits.MaxEntries, 2);
+            var types = new List<FunctionType>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var parameters = ReadTypeList("parameter", ModuleLimits.MaxSignatureArity);
+                var results = ReadTypeList("result", ModuleLimits.MaxSignatureArity);
+                types.Add(new FunctionType(parameters, results));
+            }
+            return types;
+        }
+
+        private VmType[] ReadTypeList(string what, int max)
+        {
+            var count = Count($"{what} count", max, 1);
+            var list = new VmType[count];
+            for (var i = 0; i < count; i++) list[i] = ReadValueType(what);
+            return list;
+        }
+
+        private VmType ReadValueType(string what)
+        {
+            var offset = _position;
+            var code = Byte();
+            if (!VmTypeNames.IsDefined(code))
+                throw Fail(offset, $"bad {what} type byte 0x{code:x2}; expected 1 (i64), 2 (f64), 3 (ptr) or 4 (word)");
+            return (VmType)code;
+        }
+
+        private List<ImportDefinition> ReadImports()
+        {
+            var count = Count("import count", ModuleLimits.MaxEntries, 2);
+            var list = new List<ImportDefinition>(count);
+            for (var i = 0; i < count; i++) list.Add(new ImportDefinition(Name(), Index("signature index")));
+            return list;
+        }
+
+        private List<(string, int, bool)> ReadFunctionHeaders()
+        {
+            var count = Count("function count", ModuleLimits.MaxEntries, 3);
+            var list = new List<(string, int, bool)>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var name = Name();
+                var type = Index("signature index");
+                var flagsOffset = _position;
+                var flags = Byte();
+                if (flags > 1) throw Fail(flagsOffset, $"bad function flags 0x{flags:x2}; only bit 0 (exported) is defined");
+                list.Add((name, type, flags == 1));
+            }
+            return list;
+        }
+
+        private List<GlobalDefinition> ReadGlobals()
+        {
+            var count = Count("global count", ModuleLimits.MaxEntries, 3);
+            var list = new List<GlobalDefinition>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var name = Name();
+                var offset = _position;
+                var type = ReadValueType("global");
+                if (type == VmType.Ptr)
+                    throw Fail(offset, $"global '{name}' has type ptr; globals cannot hold a bare pointer (there is no null): use word");
+                list.Add(new GlobalDefinition(name, type, Sleb()));
+            }
+            return list;
+        }
+
+        private List<DataSegment> ReadData()
+        {
+            var count = Count("data segment count", ModuleLimits.MaxEntries, 2);
+            var list = new List<DataSegment>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var name = Name();
+                var length = Count("data length", ModuleLimits.MaxDataBytes, 1);
+                list.Add(new DataSegment(name, bytes.AsSpan(_position, length).ToArray()));
+                _position += length;
+            }
+            return list;
+        }
+
+        private List<(VmType[], Instruction[])> ReadCode()
+        {
+            var count = Count("body count", ModuleLimits.MaxEntries, 3);
+            var list = new List<(VmType[], Instruction[])>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var size = Length("body size");
+                var bodyEnd = _position + size;
+                var outerEnd = _end;
+                _end = bodyEnd;
+                var locals = ReadTypeList("local", ModuleLimits.MaxLocals);
+                var instructionCount = Count("instruction count", ModuleLimits.MaxInstructions, 1);
+                var code = new Instruction[instructionCount];
+                for (var pc = 0; pc < instructionCount; pc++) code[pc] = ReadInstruction(i, pc);
+                if (_position != bodyEnd)
+                    throw Fail(_position, $"body of function #{i} declares {size} bytes but its instructions end at a different place");
+                _end = outerEnd;
+                list.Add((locals, code));
+            }
+            return list;
+        }
+
+        private Instruction ReadInstruction(int function, int pc)
+        {
+            var offset = _position;
+            var code = Byte();
+            if (!OpCodeTable.TryGet(code, out var info))
+                throw Fail(offset, $"function #{function}, pc {pc}: unknown opcode 0x{code:x2}");
+            switch (info.Operand)
+            {
+                case OperandKind.None:
+                    return new Instruction(info.OpCode);
+                case OperandKind.I64:
+                    return new Instruction(info.OpCode, Sleb());
+                case OperandKind.F64:
+                    Need(8, "f64 constant");
+                    var bits = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(_position));
+                    _position += 8;
+                    return new Instruction(info.OpCode, bits);
+                case OperandKind.LabelTable:
+                    var n = Count("br_table size", ModuleLimits.MaxBranchTableSize, 1);
+                    var targets = new int[n];
+                    for (var k = 0; k < n; k++) targets[k] = Index("br_table target");
+                    return new Instruction(info.OpCode, Index("br_table default target"), targets);
+                default:
+                    return new Instruction(info.OpCode, Index(info.Operand.ToString().ToLowerInvariant() + " index"));
+            }
+        }
+
+        private sealed record FunctionDebug(string[] LocalNames, int[] Lines, Dictionary<int, string> Labels);
+
+        private sealed record DebugSection(string SourceName, List<FunctionDebug> Functions);
+
+        private DebugSection ReadDebug()
+        {
+            var source = Name();
+            var count = Count("debug function count", ModuleLimits.MaxEntries, 3);
+            var functions = new List<FunctionDebug>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var nameCount = Count("local name count", ModuleLimits.MaxLocals, 1);
+                var names = new string[nameCount];
+                for (var k = 0; k < nameCount; k++) names[k] = Name();
+                var lineCount = Count("line count", ModuleLimits.MaxInstructions, 1);
+                var lines = new int[lineCount];
+                long line = 0;
+                for (var k = 0; k < lineCount; k++)
+                {
+                    var offset = _position;
+                    line += Sleb();
+                    if (line is < 0 or > int.MaxValue) throw Fail(offset, $"line number {line} is out of range");
+                    lines[k] = (int)line;
+                }
+                var labelCount = Count("label count", ModuleLimits.MaxInstructions, 2);
+                var labels = new Dictionary<int, string>(labelCount);
+                for (var k = 0; k < labelCount; k++)
+                {
+                    var offset = _position;
+                    var pc = Index("label pc");
+                    if (!labels.TryAdd(pc, Name())) throw Fail(offset, $"two label names for pc {pc}");
+                }
+                functions.Add(new FunctionDebug(names, lines, labels));
+            }
+            return new DebugSection(source, functions);
+        }
+
+        private string Name()
+        {
+            var offset = _position;
+            var length = Count("name length", ModuleLimits.MaxNameBytes, 1);
+            try
+            {
+                var name = new UTF8Encoding(false, true).GetString(bytes, _position, length);
+                _position += length;
+                return name;
+            }
+            catch (DecoderFallbackException)
+            {
+                throw Fail(offset, "a name is not valid UTF-8");
+            }
+        }
+
+        /// <summary>A count of items each at least <paramref name="minBytesEach"/> bytes long, so it cannot exceed what remains.</summary>
+        private int Count(string what, int max, int minBytesEach)
+        {
+            var offset = _position;
+            var value = Uleb();
+            if (value > (ulong)max) throw Fail(offset, $"{what} {value} exceeds the limit of {max}");
+            if (value * (ulong)minBytesEach > (ulong)(_end - _position))
+                throw Fail(offset, $"{what} {value} is larger than the {_end - _position} bytes that remain");
+            return (int)value;
+        }
+
+        private int Length(string what) => Count(what, int.MaxValue, 1);
+
+        private int Index(string what)
+        {
+            var offset = _position;
+            var value = Uleb();
+            if (value > int.MaxValue) throw Fail(offset, $"{what} {value} is out of range");
+            return (int)value;
+        }
+
+        private byte Byte()
+        {
+            Need(1, "byte");
+            return bytes[_position++];
+        }
+
+        private void Need(int count, string what)
+        {
+            if (_end - _position < count)
+                throw Fail(_position, _end == bytes.Length
+                    ? $"unexpected end of file while reading a {what}"
+                    : $"unexpected end of section or body while reading a {what}");
+        }
+
+        private ulong Uleb()
+        {
+            var offset = _position;
+            ulong result = 0;
+            for (var shift = 0; ; shift += 7)
+            {
+                var b = Byte();
+                if (shift == 63 && (b & 0x7E) != 0) throw Fail(offset, "unsigned LEB128 value overflows 64 bits");
+                result |= (ulong)(b & 0x7F) << shift;
+                if ((b & 0x80) == 0) return result;
+                if (shift >= 63) throw Fail(offset, "unsigned LEB128 value is longer than 10 bytes");
+            }
+        }
+
+        private long Sleb()
+        {
+            var offset = _position;
+            long result = 0;
+            var shift = 0;
+            byte b;
+            do
+            {
+                if (shift > 63) throw Fail(offset, "signed LEB128 value is longer than 10 bytes");
+                b = Byte();
+                if (shift == 63 && b != 0 && b != 0x7F) throw Fail(offset, "signed LEB128 value overflows 64 bits");
+                result |= (long)(b & 0x7F) << shift;
+                shift += 7;
+            }
+            while ((b & 0x80) != 0);
+            if (shift < 64 && (b & 0x40) != 0) result |= -1L << shift;
+            return result;
+        }
+
+        private ModuleFormatException Fail(int offset, string detail) =>
+            new(sourceName, $"byte 0x{offset:x}", detail);
+    }
+}

@@ -1,0 +1,243 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace JitVm.Bytecode;
+
+/// <summary>
+/// Writes a <see cref="ModuleDefinition"/> in the binary format of spec/binary-format.md. The output is a pure
+/// function of the module, so equal modules always give identical bytes.
+/// </summary>
+public static class ModuleWriter
+{
+    /// <summary>The four bytes every module starts with: <c>\0jvm</c>.</summary>
+    public static ReadOnlySpan<byte> Magic => [0x00, (byte)'j', (byte)'v', (byte)'m'];
+
+    /// <summary>The format version this writer produces and the reader accepts.</summary>
+    public const uint Version = 1;
+
+    /// <summary>Encodes the module, including its debug section when it carries names or lines.</summary>
+    public static byte[] Write(ModuleDefinition module)
+    {
+        var output = new ByteSink();
+        output.Bytes(Magic);
+        output.U32(Version);
+
+        Section(output, SectionId.Types, module.Types.Count > 0, body =>
+        {
+            body.Uleb((ulong)module.Types.Count);
+            foreach (var type in module.Types)
+            {
+                body.Uleb((ulong)type.Parameters.Length);
+                foreach (var p in type.Parameters) body.Byte((byte)p);
+                body.Uleb((ulong)type.Results.Length);
+                foreach (var r in type.Results) body.Byte((byte)r);
+            }
+        });
+        Section(output, SectionId.Imports, module.Imports.Count > 0, body =>
+        {
+            body.Uleb((ulong)module.Imports.Count);
+            foreach (var import in module.Imports)
+            {
+                body.Name(import.Name);
+                body.Uleb((ulong)import.TypeIndex);
+            }
+        });
+        Section(output, SectionId.Functions, module.Functions.Count > 0, body =>
+        {
+            body.Uleb((ulong)module.Functions.Count);
+            foreach (var function in module.Functions)
+            {
+                body.Name(function.Name);
+                body.Uleb((ulong)function.TypeIndex);
+                body.Byte(function.Exported ? (byte)1 : (byte)0);
+            }
+        });
+        Section(output, SectionId.Globals, module.Globals.Count > 0, body =>
+        {
+            body.Uleb((ulong)module.Globals.Count);
+            foreach (var global in module.Globals)
+            {
+                body.Name(global.Name);
+                body.Byte((byte)global.Type);
+                body.Sleb(global.InitialBits);
+            }
+        });
+        Section(output, SectionId.Data, module.Data.Count > 0, body =>
+        {
+            body.Uleb((ulong)module.Data.Count);
+            foreach (var segment in module.Data)
+            {
+                body.Name(segment.Name);
+                body.Uleb((ulong)segment.Bytes.Length);
+                body.Bytes(segment.Bytes);
+            }
+        });
+        Section(output, SectionId.Code, module.Functions.Count > 0, body =>
+        {
+            body.Uleb((ulong)module.Functions.Count);
+            foreach (var function in module.Functions)
+            {
+                var code = new ByteSink();
+                code.Uleb((ulong)function.Locals.Length);
+                foreach (var local in function.Locals) code.Byte((byte)local);
+                code.Uleb((ulong)function.Code.Length);
+                foreach (var instruction in function.Code) WriteInstruction(code, instruction);
+                body.Uleb((ulong)code.Length);
+                body.Bytes(code.AsSpan());
+            }
+        });
+        var hasDebug = module.SourceName is not null ||
+                       module.Functions.Any(f => f.LocalNames is not null || f.Lines is not null || f.LabelNames is not null);
+        Section(output, SectionId.Debug, hasDebug, body =>
+        {
+            body.Name(module.SourceName ?? "");
+            body.Uleb((ulong)module.Functions.Count);
+            foreach (var function in module.Functions)
+            {
+                var names = function.LocalNames ?? [];
+                body.Uleb((ulong)names.Count);
+                foreach (var name in names) body.Name(name);
+
+                var lines = function.Lines ?? [];
+                body.Uleb((ulong)lines.Count);
+                var previous = 0;
+                foreach (var line in lines)
+                {
+                    body.Sleb(line - previous);
+                    previous = line;
+                }
+
+                var labels = function.LabelNames is null ? [] : function.LabelNames.OrderBy(l => l.Key).ToArray();
+                body.Uleb((ulong)labels.Length);
+                foreach (var (pc, name) in labels)
+                {
+                    body.Uleb((ulong)pc);
+                    body.Name(name);
+                }
+            }
+        });
+        return output.ToArray();
+    }
+
+    private static void WriteInstruction(ByteSink code, Instruction instruction)
+    {
+        code.Byte((byte)instruction.OpCode);
+        switch (instruction.OpCode.Info().Operand)
+        {
+            case OperandKind.None:
+                break;
+            case OperandKind.I64:
+                code.Sleb(instruction.Operand);
+                break;
+            case OperandKind.F64:
+                code.U64((ulong)instruction.Operand);
+                break;
+            case OperandKind.LabelTable:
+                var targets = instruction.Targets ?? [];
+                code.Uleb((ulong)targets.Length);
+                foreach (var target in targets) code.Uleb((ulong)target);
+                code.Uleb((ulong)instruction.Operand);
+                break;
+            default:
+                code.Uleb((ulong)instruction.Operand);
+                break;
+        }
+    }
+
+    private static void Section(ByteSink output, SectionId id, bool present, Action<ByteSink> writeBody)
+    {
+        if (!present) return;
+        var body = new ByteSink();
+        writeBody(body);
+        output.Byte((byte)id);
+        output.Uleb((ulong)body.Length);
+        output.Bytes(body.AsSpan());
+    }
+
+    /// <summary>A growable byte buffer with the format's primitive encodings.</summary>
+    private sealed class ByteSink
+    {
+        private byte[] _buffer = new byte[256];
+
+        public int Length { get; private set; }
+
+        public ReadOnlySpan<byte> AsSpan() => _buffer.AsSpan(0, Length);
+
+        public byte[] ToArray() => _buffer.AsSpan(0, Length).ToArray();
+
+        public void Byte(byte value)
+        {
+            Ensure(1);
+            _buffer[Length++] = value;
+        }
+
+        public void Bytes(ReadOnlySpan<byte> bytes)
+        {
+            Ensure(bytes.Length);
+            bytes.CopyTo(_buffer.AsSpan(Length));
+            Length += bytes.Length;
+        }
+
+        public void U32(uint value)
+        {
+            Ensure(4);
+            BinaryPrimitives.WriteUInt32LittleEndian(_buffer.AsSpan(Length), value);
+            Length += 4;
+        }
+
+        public void U64(ulong value)
+        {
+            Ensure(8);
+            BinaryPrimitives.WriteUInt64LittleEndian(_buffer.AsSpan(Length), value);
+            Length += 8;
+        }
+
+        public void Uleb(ulong value)
+        {
+            do
+            {
+                var b = (byte)(value & 0x7F);
+                value >>= 7;
+                Byte(value != 0 ? (byte)(b | 0x80) : b);
+            }
+            while (value != 0);
+        }
+
+        public void Sleb(long value)
+        {
+            while (true)
+            {
+                var b = (byte)(value & 0x7F);
+                value >>= 7;
+                var done = (value == 0 && (b & 0x40) == 0) || (value == -1 && (b & 0x40) != 0);
+                Byte(done ? b : (byte)(b | 0x80));
+                if (done) return;
+            }
+        }
+
+        public void Name(string name)
+        {
+            var bytes = Encoding.UTF8.GetBytes(name);
+            Uleb((ulong)bytes.Length);
+            Bytes(bytes);
+        }
+
+        private void Ensure(int extra)
+        {
+            if (Length + extra <= _buffer.Length) return;
+            Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, Length + extra));
+        }
+    }
+}
+
+/// <summary>Section identifiers of the binary format, in the order sections must appear.</summary>
+internal enum SectionId : byte
+{
+    Types = 1,
+    Imports = 2,
+    Functions = 3,
+    Globals = 4,
+    Data = 5,
+    Code = 6,
+    Debug = 7,
+}

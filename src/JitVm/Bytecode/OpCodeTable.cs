@@ -1,0 +1,309 @@
+using System.Collections.Frozen;
+using JitVm.Diagnostics;
+
+namespace JitVm.Bytecode;
+
+/// <summary>What follows an instruction's opcode byte in the binary format, and its text form.</summary>
+public enum OperandKind : byte
+{
+    /// <summary>No operand.</summary>
+    None,
+
+    /// <summary>A signed 64-bit integer constant (signed LEB128).</summary>
+    I64,
+
+    /// <summary>A 64-bit float constant (8 bytes, little-endian IEEE 754 bits).</summary>
+    F64,
+
+    /// <summary>A local variable index (parameters first, then declared locals).</summary>
+    Local,
+
+    /// <summary>A global variable index.</summary>
+    Global,
+
+    /// <summary>A function index (imports first, then defined functions).</summary>
+    Function,
+
+    /// <summary>A branch target: the index of an instruction in the same function.</summary>
+    Label,
+
+    /// <summary>A table of branch targets followed by a default target.</summary>
+    LabelTable,
+
+    /// <summary>A function signature (an index into the module's type section).</summary>
+    Signature,
+
+    /// <summary>A data segment index.</summary>
+    Data,
+}
+
+/// <summary>How an instruction passes control on.</summary>
+public enum FlowKind : byte
+{
+    /// <summary>Continues with the next instruction (or traps).</summary>
+    Next,
+
+    /// <summary>Always jumps to its label.</summary>
+    Branch,
+
+    /// <summary>Jumps to its label or continues with the next instruction.</summary>
+    ConditionalBranch,
+
+    /// <summary>Jumps to one of several labels.</summary>
+    Table,
+
+    /// <summary>Calls a function and continues with the next instruction when it returns.</summary>
+    Call,
+
+    /// <summary>Returns from the function.</summary>
+    Return,
+
+    /// <summary>Always traps.</summary>
+    Trap,
+}
+
+/// <summary>One row of the instruction table: everything the toolchain knows about an opcode.</summary>
+/// <param name="OpCode">The opcode, which is also its binary encoding.</param>
+/// <param name="Mnemonic">The text-assembly name.</param>
+/// <param name="Operand">The immediate operand that follows the opcode.</param>
+/// <param name="Pops">Operand types popped, deepest first; null when they depend on the operand (see <see cref="StackEffect"/>).</param>
+/// <param name="Pushes">Result types pushed, deepest first; null when they depend on the operand.</param>
+/// <param name="StackEffect">The stack effect in words, as the spec prints it.</param>
+/// <param name="Flow">How control passes on.</param>
+/// <param name="Fuel">Fuel units charged when the instruction's basic block is entered.</param>
+/// <param name="Traps">The traps the instruction itself can raise.</param>
+/// <param name="IsSafepoint">True when the heap may be collected or the isolate suspended during the instruction.</param>
+/// <param name="Meaning">One line of semantics.</param>
+public sealed record OpCodeInfo(
+    OpCode OpCode,
+    string Mnemonic,
+    OperandKind Operand,
+    VmType[]? Pops,
+    VmType[]? Pushes,
+    string StackEffect,
+    FlowKind Flow,
+    int Fuel,
+    TrapCode[] Traps,
+    bool IsSafepoint,
+    string Meaning);
+
+/// <summary>
+/// The instruction set, declared once. The assembler, disassembler, binary reader, verifier, interpreter and the
+/// spec's instruction list are all derived from or tested against this table.
+/// </summary>
+public static class OpCodeTable
+{
+    private const VmType I = VmType.I64;
+    private const VmType F = VmType.F64;
+    private const VmType P = VmType.Ptr;
+    private const VmType W = VmType.Word;
+
+    private static readonly TrapCode[] None = [];
+
+    /// <summary>Every instruction, in opcode order.</summary>
+    public static IReadOnlyList<OpCodeInfo> All { get; } = Build();
+
+    private static readonly OpCodeInfo?[] ByCode = Index(All);
+
+    private static readonly FrozenDictionary<string, OpCodeInfo> ByMnemonic =
+        All.ToFrozenDictionary(info => info.Mnemonic, StringComparer.Ordinal);
+
+    /// <summary>Returns the row for an opcode.</summary>
+    public static OpCodeInfo Get(OpCode opCode) =>
+        ByCode[(byte)opCode] ?? throw new ArgumentOutOfRangeException(nameof(opCode), $"unknown opcode 0x{(byte)opCode:x2}");
+
+    /// <summary>Looks up an opcode by its binary encoding; false for bytes that are not opcodes.</summary>
+    public static bool TryGet(byte code, out OpCodeInfo info)
+    {
+        info = ByCode[code]!;
+        return info is not null;
+    }
+
+    /// <summary>Looks up an opcode by its text mnemonic.</summary>
+    public static bool TryGet(string mnemonic, out OpCodeInfo info) => ByMnemonic.TryGetValue(mnemonic, out info!);
+
+    /// <summary>The instruction's row.</summary>
+    public static OpCodeInfo Info(this OpCode opCode) => Get(opCode);
+
+    /// <summary>The instruction's text mnemonic.</summary>
+    public static string Mnemonic(this OpCode opCode) => Get(opCode).Mnemonic;
+
+    private static OpCodeInfo?[] Index(IReadOnlyList<OpCodeInfo> rows)
+    {
+        var table = new OpCodeInfo?[256];
+        foreach (var row in rows)
+        {
+            if (table[(byte)row.OpCode] is not null)
+                throw new InvalidOperationException($"opcode {row.OpCode} declared twice");
+            table[(byte)row.OpCode] = row;
+        }
+        return table;
+    }
+
+    private static OpCodeInfo[] Build()
+    {
+        var rows = new List<OpCodeInfo>();
+
+        void Row(OpCode op, string mnemonic, OperandKind operand, VmType[]? pops, VmType[]? pushes, string effect,
+            FlowKind flow, int fuel, TrapCode[] traps, bool safepoint, string meaning) =>
+            rows.Add(new OpCodeInfo(op, mnemonic, operand, pops, pushes, effect, flow, fuel, traps, safepoint, meaning));
+
+        // Simple rows: fixed stack effect, no operand, falls through, costs 1, cannot reach a safepoint.
+        void Simple(OpCode op, string mnemonic, VmType[] pops, VmType[] pushes, string meaning, params TrapCode[] traps) =>
+            Row(op, mnemonic, OperandKind.None, pops, pushes, Effect(pops, pushes), FlowKind.Next, 1, traps, false, meaning);
+
+        void BinaryI(OpCode op, string mnemonic, string meaning, params TrapCode[] traps) =>
+            Simple(op, mnemonic, [I, I], [I], meaning, traps);
+
+        void CompareI(OpCode op, string mnemonic, string meaning) =>
+            Simple(op, mnemonic, [I, I], [I], meaning + " ? 1 : 0");
+
+        void BinaryF(OpCode op, string mnemonic, string meaning) => Simple(op, mnemonic, [F, F], [F], meaning);
+
+        void UnaryF(OpCode op, string mnemonic, string meaning) => Simple(op, mnemonic, [F], [F], meaning);
+
+        void CompareF(OpCode op, string mnemonic, string meaning) =>
+            Simple(op, mnemonic, [F, F], [I], meaning + " ? 1 : 0 (false when either is NaN" + (op == OpCode.F64Ne ? ", except ne which is true)" : ")"));
+
+        // ---- Stack and constants ----
+        Row(OpCode.Nop, "nop", OperandKind.None, [], [], "[] -> []", FlowKind.Next, 0, None, false, "does nothing");
+        Row(OpCode.Unreachable, "unreachable", OperandKind.None, [], [], "[] -> []", FlowKind.Trap, 1, [TrapCode.Unreachable], false,
+            "traps with Unreachable");
+        Row(OpCode.Drop, "drop", OperandKind.None, null, [], "[t] -> []", FlowKind.Next, 1, None, false, "discards the top value");
+        Row(OpCode.Dup, "dup", OperandKind.None, null, null, "[t] -> [t t]", FlowKind.Next, 1, None, false, "duplicates the top value");
+        Row(OpCode.Swap, "swap", OperandKind.None, null, null, "[t u] -> [u t]", FlowKind.Next, 1, None, false, "exchanges the two top values");
+        Row(OpCode.Select, "select", OperandKind.None, null, null, "[t t i64] -> [t]", FlowKind.Next, 1, None, false,
+            "c != 0 ? a : b, where a is the deeper of the two values");
+        Row(OpCode.I64Const, "i64.const", OperandKind.I64, [], [I], "[] -> [i64]", FlowKind.Next, 1, None, false, "pushes the constant");
+        Row(OpCode.F64Const, "f64.const", OperandKind.F64, [], [F], "[] -> [f64]", FlowKind.Next, 1, None, false, "pushes the constant");
+
+        // ---- Variables ----
+        Row(OpCode.LocalGet, "local.get", OperandKind.Local, [], null, "[] -> [t]", FlowKind.Next, 1, None, false,
+            "pushes local x (a ptr local must be definitely assigned)");
+        Row(OpCode.LocalSet, "local.set", OperandKind.Local, null, [], "[t] -> []", FlowKind.Next, 1, None, false, "pops into local x");
+        Row(OpCode.LocalTee, "local.tee", OperandKind.Local, null, null, "[t] -> [t]", FlowKind.Next, 1, None, false,
+            "stores the top value into local x and keeps it");
+        Row(OpCode.GlobalGet, "global.get", OperandKind.Global, [], null, "[] -> [t]", FlowKind.Next, 1, None, false, "pushes global x");
+        Row(OpCode.GlobalSet, "global.set", OperandKind.Global, null, [], "[t] -> []", FlowKind.Next, 1, None, false, "pops into global x");
+
+        // ---- Control ----
+        Row(OpCode.Br, "br", OperandKind.Label, [], [], "[] -> []", FlowKind.Branch, 1, None, false,
+            "jumps to the label; the whole operand stack is carried to it");
+        Row(OpCode.BrIf, "br_if", OperandKind.Label, [I], [], "[i64] -> []", FlowKind.ConditionalBranch, 1, None, false,
+            "jumps to the label when c != 0");
+        Row(OpCode.BrIfZ, "br_ifz", OperandKind.Label, [I], [], "[i64] -> []", FlowKind.ConditionalBranch, 1, None, false,
+            "jumps to the label when c == 0");
+        Row(OpCode.BrTable, "br_table", OperandKind.LabelTable, [I], [], "[i64] -> []", FlowKind.Table, 1, None, false,
+            "jumps to label i when 0 <= i < n (unsigned), else to the default label");
+        Row(OpCode.Call, "call", OperandKind.Function, null, null, "[params] -> [results]", FlowKind.Call, 2, [TrapCode.CallDepthExceeded], true,
+            "calls function f; imported functions are called the same way");
+        Row(OpCode.CallIndirect, "call_indirect", OperandKind.Signature, null, null, "[params i64] -> [results]", FlowKind.Call, 2,
+            [TrapCode.InvalidFunctionReference, TrapCode.SignatureMismatch, TrapCode.CallDepthExceeded], true,
+            "calls the function whose reference is on top, after checking it has the declared signature");
+        Row(OpCode.Return, "return", OperandKind.None, null, [], "[results] -> []", FlowKind.Return, 1, None, false,
+            "returns the function's results from the top of the stack; values below them are discarded");
+        Row(OpCode.FuncRef, "func.ref", OperandKind.Function, [], [I], "[] -> [i64]", FlowKind.Next, 1, None, false,
+            "pushes a reference to function f (its index) for call_indirect");
+
+        // ---- i64 arithmetic ----
+        BinaryI(OpCode.I64Add, "i64.add", "a + b, wrapping");
+        BinaryI(OpCode.I64Sub, "i64.sub", "a - b, wrapping");
+        BinaryI(OpCode.I64Mul, "i64.mul", "a * b, wrapping");
+        BinaryI(OpCode.I64DivS, "i64.div_s", "a / b, signed, rounding toward zero", TrapCode.DivideByZero, TrapCode.IntegerOverflow);
+        BinaryI(OpCode.I64DivU, "i64.div_u", "a / b, unsigned", TrapCode.DivideByZero);
+        BinaryI(OpCode.I64RemS, "i64.rem_s", "a % b, signed, sign of a (MIN % -1 is 0)", TrapCode.DivideByZero);
+        BinaryI(OpCode.I64RemU, "i64.rem_u", "a % b, unsigned", TrapCode.DivideByZero);
+        BinaryI(OpCode.I64And, "i64.and", "a & b");
+        BinaryI(OpCode.I64Or, "i64.or", "a | b");
+        BinaryI(OpCode.I64Xor, "i64.xor", "a ^ b");
+        BinaryI(OpCode.I64Shl, "i64.shl", "a << (b & 63)");
+        BinaryI(OpCode.I64ShrS, "i64.shr_s", "a >> (b & 63), arithmetic");
+        BinaryI(OpCode.I64ShrU, "i64.shr_u", "a >>> (b & 63), logical");
+        BinaryI(OpCode.I64Rotl, "i64.rotl", "a rotated left by b & 63");
+        BinaryI(OpCode.I64Rotr, "i64.rotr", "a rotated right by b & 63");
+        Simple(OpCode.I64Clz, "i64.clz", [I], [I], "number of leading zero bits (64 for 0)");
+        Simple(OpCode.I64Ctz, "i64.ctz", [I], [I], "number of trailing zero bits (64 for 0)");
+        Simple(OpCode.I64Popcnt, "i64.popcnt", [I], [I], "number of one bits");
+        Simple(OpCode.I64Eqz, "i64.eqz", [I], [I], "a == 0 ? 1 : 0");
+        CompareI(OpCode.I64Eq, "i64.eq", "a == b");
+        CompareI(OpCode.I64Ne, "i64.ne", "a != b");
+        CompareI(OpCode.I64LtS, "i64.lt_s", "a < b signed");
+        CompareI(OpCode.I64LtU, "i64.lt_u", "a < b unsigned");
+        CompareI(OpCode.I64GtS, "i64.gt_s", "a > b signed");
+        CompareI(OpCode.I64GtU, "i64.gt_u", "a > b unsigned");
+        CompareI(OpCode.I64LeS, "i64.le_s", "a <= b signed");
+        CompareI(OpCode.I64LeU, "i64.le_u", "a <= b unsigned");
+        CompareI(OpCode.I64GeS, "i64.ge_s", "a >= b signed");
+        CompareI(OpCode.I64GeU, "i64.ge_u", "a >= b unsigned");
+        Simple(OpCode.I64Extend8S, "i64.extend8_s", [I], [I], "sign-extends the low 8 bits");
+        Simple(OpCode.I64Extend16S, "i64.extend16_s", [I], [I], "sign-extends the low 16 bits");
+        Simple(OpCode.I64Extend32S, "i64.extend32_s", [I], [I], "sign-extends the low 32 bits");
+
+        // ---- f64 arithmetic ----
+        BinaryF(OpCode.F64Add, "f64.add", "a + b");
+        BinaryF(OpCode.F64Sub, "f64.sub", "a - b");
+        BinaryF(OpCode.F64Mul, "f64.mul", "a * b");
+        BinaryF(OpCode.F64Div, "f64.div", "a / b (IEEE: division by zero gives an infinity or NaN)");
+        BinaryF(OpCode.F64Min, "f64.min", "the smaller of a and b; NaN if either is NaN; -0 < +0");
+        BinaryF(OpCode.F64Max, "f64.max", "the larger of a and b; NaN if either is NaN; -0 < +0");
+        UnaryF(OpCode.F64Neg, "f64.neg", "-a (flips the sign bit)");
+        UnaryF(OpCode.F64Abs, "f64.abs", "|a| (clears the sign bit)");
+        UnaryF(OpCode.F64Sqrt, "f64.sqrt", "square root");
+        UnaryF(OpCode.F64Floor, "f64.floor", "rounds toward negative infinity");
+        UnaryF(OpCode.F64Ceil, "f64.ceil", "rounds toward positive infinity");
+        UnaryF(OpCode.F64Trunc, "f64.trunc", "rounds toward zero");
+        UnaryF(OpCode.F64Nearest, "f64.nearest", "rounds to the nearest integer, ties to even");
+        CompareF(OpCode.F64Eq, "f64.eq", "a == b");
+        CompareF(OpCode.F64Ne, "f64.ne", "a != b");
+        CompareF(OpCode.F64Lt, "f64.lt", "a < b");
+        CompareF(OpCode.F64Gt, "f64.gt", "a > b");
+        CompareF(OpCode.F64Le, "f64.le", "a <= b");
+        CompareF(OpCode.F64Ge, "f64.ge", "a >= b");
+
+        // ---- Conversions ----
+        Simple(OpCode.I64TruncF64S, "i64.trunc_f64_s", [F], [I], "truncates toward zero", TrapCode.InvalidConversion);
+        Simple(OpCode.I64TruncSatF64S, "i64.trunc_sat_f64_s", [F], [I],
+            "truncates toward zero, saturating to MIN/MAX; NaN gives 0");
+        Simple(OpCode.F64ConvertI64S, "f64.convert_i64_s", [I], [F], "the nearest f64 to signed a");
+        Simple(OpCode.F64ConvertI64U, "f64.convert_i64_u", [I], [F], "the nearest f64 to unsigned a");
+        Simple(OpCode.I64ReinterpretF64, "i64.reinterpret_f64", [F], [I], "the same 64 bits as an integer");
+        Simple(OpCode.F64ReinterpretI64, "f64.reinterpret_i64", [I], [F], "the same 64 bits as a float");
+
+        // ---- Memory ----
+        Row(OpCode.Alloc, "alloc", OperandKind.None, [I], [P], Effect([I], [P]), FlowKind.Next, 2, [TrapCode.OutOfBounds, TrapCode.OutOfMemory], true,
+            "allocates an object of n words, all zero and untagged");
+        Simple(OpCode.Len, "len", [P], [I], "the object's length in words");
+        Simple(OpCode.LoadI, "load.i", [P, I], [I], "reads word i as an integer", TrapCode.OutOfBounds, TrapCode.TagMismatch);
+        Simple(OpCode.LoadF, "load.f", [P, I], [F], "reads word i as a float", TrapCode.OutOfBounds, TrapCode.TagMismatch);
+        Simple(OpCode.LoadP, "load.p", [P, I], [P], "reads word i as a pointer", TrapCode.OutOfBounds, TrapCode.TagMismatch);
+        Simple(OpCode.LoadW, "load.w", [P, I], [W], "reads word i with its tag", TrapCode.OutOfBounds);
+        Simple(OpCode.StoreI, "store.i", [P, I, I], [], "writes an integer to word i", TrapCode.OutOfBounds);
+        Simple(OpCode.StoreF, "store.f", [P, I, F], [], "writes a float to word i", TrapCode.OutOfBounds);
+        Simple(OpCode.StoreP, "store.p", [P, I, P], [], "writes a pointer to word i", TrapCode.OutOfBounds);
+        Simple(OpCode.StoreW, "store.w", [P, I, W], [], "writes a tagged word to word i", TrapCode.OutOfBounds);
+        Simple(OpCode.LoadU8, "load.u8", [P, I], [I], "reads byte i (little-endian within words), zero-extended",
+            TrapCode.OutOfBounds, TrapCode.TagMismatch);
+        Simple(OpCode.StoreU8, "store.u8", [P, I, I], [], "writes the low 8 bits of v to byte i",
+            TrapCode.OutOfBounds, TrapCode.TagMismatch);
+        Simple(OpCode.IsPtr, "isptr", [W], [I], "1 when the word is a pointer, else 0");
+        Simple(OpCode.PtrEq, "ptr.eq", [P, P], [I], "1 when both pointers name the same object, else 0");
+        Row(OpCode.DataAlloc, "data.alloc", OperandKind.Data, [], [P], "[] -> [ptr]", FlowKind.Next, 2, [TrapCode.OutOfMemory], true,
+            "allocates a new object holding a copy of data segment d's bytes (zero-padded to whole words)");
+        Row(OpCode.DataSize, "data.size", OperandKind.Data, [], [I], "[] -> [i64]", FlowKind.Next, 1, None, false,
+            "the byte length of data segment d");
+
+        // ---- Tagged words ----
+        Simple(OpCode.WordOfI64, "word.of_i64", [I], [W], "the integer as an untagged word");
+        Simple(OpCode.WordOfF64, "word.of_f64", [F], [W], "the float's bits as an untagged word");
+        Simple(OpCode.WordOfPtr, "word.of_ptr", [P], [W], "the pointer as a tagged word");
+        Simple(OpCode.WordAsI64, "word.as_i64", [W], [I], "the word as an integer", TrapCode.TagMismatch);
+        Simple(OpCode.WordAsF64, "word.as_f64", [W], [F], "the word's bits as a float", TrapCode.TagMismatch);
+        Simple(OpCode.WordAsPtr, "word.as_ptr", [W], [P], "the word as a pointer", TrapCode.TagMismatch);
+
+        rows.Sort((a, b) => ((byte)a.OpCode).CompareTo((byte)b.OpCode));
+        return [.. rows];
+    }
+
+    private static string Effect(VmType[] pops, VmType[] pushes) =>
+        $"[{string.Join(' ', pops.Select(t => t.Name()))}] -> [{string.Join(' ', pushes.Select(t => t.Name()))}]";
+}

@@ -1,0 +1,41 @@
+namespace JitVm.Diagnostics;
+
+/// <summary>Why a running program stopped abnormally. Every tier reports the same code for the same program.</summary>
+public enum TrapCode
+{
+    /// <summary>An <c>unreachable</c> instruction was executed.</summary>
+    Unreachable = 1,
+
+    /// <summary>Integer division or remainder by zero.</summary>
+    DivideByZero,
+
+    /// <summary>Signed division of the smallest i64 by -1, whose result does not fit in an i64.</summary>
+    IntegerOverflow,
+
+    /// <summary>A float-to-integer conversion of NaN, an infinity, or a value outside the i64 range.</summary>
+    InvalidConversion,
+
+    /// <summary>A heap access whose index lies outside the object, or an allocation of negative length.</summary>
+    OutOfBounds,
+
+    /// <summary>A typed heap read or a <c>word.as_*</c> found a pointer where a number was required, or the reverse.</summary>
+    TagMismatch,
+
+    /// <summary>An indirect call named a function whose signature differs from the one the call site declares.</summary>
+    SignatureMismatch,
+
+    /// <summary>An indirect call named a function index that does not exist in the module.</summary>
+    InvalidFunctionReference,
+
+    /// <summary>The call depth or the frame stack exceeded the isolate's limit (deep or infinite recursion).</summary>
+    CallDepthExceeded,
+
+    /// <summary>The isolate ran out of fuel (its instruction budget).</summary>
+    OutOfFuel,
+
+    /// <summary>An allocation would exceed the isolate's heap limit.</summary>
+    OutOfMemory,
+
+    /// <summary>A host function threw an exception; it is kept as the trap's inner exception.</summary>
+    HostError,
+}

@@ -1,0 +1,497 @@
+using System.Globalization;
+using JitVm.Bytecode;
+using JitVm.Diagnostics;
+
+namespace JitVm.Text;
+
+/// <summary>
+/// Turns assembly text (spec/text-format.md) into a <see cref="ModuleDefinition"/>. Names are resolved after the
+/// whole text is read, so functions, globals, data and labels may be used before they are declared. Every
+/// instruction records its source line for trap reports.
+/// </summary>
+public static class Assembler
+{
+    /// <summary>Assembles a module.</summary>
+    /// <param name="text">The assembly text.</param>
+    /// <param name="sourceName">The file name used in messages and stored as the module's source, unless the text
+    /// has a <c>.source</c> directive.</param>
+    /// <exception cref="ModuleFormatException">The text is malformed; the message names the line.</exception>
+    public static ModuleDefinition Assemble(string text, string? sourceName = null) =>
+        new Parser(Lexer.Tokenize(text, sourceName), sourceName).ParseModule();
+
+    private sealed class PendingFunction
+    {
+        public required string Name;
+        public required int Line;
+        public required FunctionType Signature;
+        public bool Exported;
+        public readonly List<string> LocalNames = [];
+        public readonly List<VmType> LocalTypes = [];
+        public readonly Dictionary<string, int> Labels = new(StringComparer.Ordinal);
+        public readonly Dictionary<int, string> LabelNames = [];
+        public readonly List<(OpCode Op, Token First, List<Token> Operands, int SourceLine)> Body = [];
+    }
+
+    private sealed class Parser(List<Token> tokens, string? source)
+    {
+        private int _position;
+        private int _lineDelta;
+        private string? _declaredSource;
+        private readonly List<(string Name, FunctionType Type, int Line)> _imports = [];
+        private readonly List<PendingFunction> _functions = [];
+        private readonly List<GlobalDefinition> _globals = [];
+        private readonly List<DataSegment> _data = [];
+        private readonly Dictionary<string, FunctionType> _namedTypes = new(StringComparer.Ordinal);
+        private readonly List<FunctionType> _typeOrder = [];
+
+        private Token Peek => tokens[_position];
+
+        public ModuleDefinition ParseModule()
+        {
+            PendingFunction? current = null;
+            while (_position < tokens.Count)
+            {
+                var token = Next();
+                if (token.Kind == TokenKind.EndOfLine)
+                {
+                    if (_position >= tokens.Count) break;
+                    continue;
+                }
+                if (token.Kind != TokenKind.Identifier)
+                    throw Error(token, $"expected a directive, label or instruction, found {token.Describe()}");
+
+                if (Peek.Kind == TokenKind.Colon && !token.Text.StartsWith('.'))
+                {
+                    Next();
+                    if (current is null) throw Error(token, $"label '{token.Text}' is outside a function");
+                    if (!current.Labels.TryAdd(token.Text, current.Body.Count))
+                        throw Error(token, $"label '{token.Text}' is defined twice in function '{current.Name}'");
+                    current.LabelNames.TryAdd(current.Body.Count, token.Text);
+                    continue;
+                }
+
+                switch (token.Text)
+                {
+                    case ".source":
+                        _declaredSource = ExpectString("a source file name after .source");
+                        EndOfLine();
+                        break;
+                    case ".line":
+                        var number = Expect(TokenKind.Integer, "a line number after .line");
+                        if (number.IntValue is < 0 or > int.MaxValue) throw Error(number, "line number out of range");
+                        EndOfLine();
+                        // The next physical line is source line N (as C's #line).
+                        _lineDelta = (int)number.IntValue - (token.Line + 1);
+                        break;
+                    case ".type":
+                        var typeName = ExpectIdentifier("a signature name after .type");
+                        var declared = ParseSignature(Peek);
+                        if (!_namedTypes.TryAdd(typeName.Text, declared)) throw Error(typeName, $"signature '{typeName.Text}' is declared twice");
+                        EndOfLine();
+                        break;
+                    case ".import":
+                        if (current is not null) throw Error(token, ".import must be outside a function");
+                        var importName = ExpectIdentifier("the imported function's name after .import");
+                        _imports.Add((importName.Text, ParseSignature(Peek), importName.Line));
+                        EndOfLine();
+                        break;
+                    case ".global":
+                        if (current is not null) throw Error(token, ".global must be outside a function");
+                        ParseGlobal();
+                        break;
+                    case ".data":
+                        if (current is not null) throw Error(token, ".data must be outside a function");
+                        ParseData();
+                        break;
+                    case ".func":
+                        if (current is not null) throw Error(token, $".func inside function '{current.Name}': close it with .end first");
+                        current = ParseFunctionHeader(token);
+                        break;
+                    case ".local":
+                        if (current is null) throw Error(token, ".local must be inside a function");
+                        ParseLocal(current);
+                        break;
+                    case ".end":
+                        if (current is null) throw Error(token, ".end without a matching .func");
+                        EndOfLine();
+                        _functions.Add(current);
+                        current = null;
+                        break;
+                    default:
+                        if (token.Text.StartsWith('.'))
+                            throw Error(token, $"unknown directive '{token.Text}'; known: .source .line .type .import .global .data .func .local .end");
+                        if (current is null) throw Error(token, $"instruction '{token.Text}' is outside a function");
+                        if (!OpCodeTable.TryGet(token.Text, out var info))
+                            throw Error(token, $"unknown instruction '{token.Text}'");
+                        var operands = new List<Token>();
+                        while (Peek.Kind != TokenKind.EndOfLine) operands.Add(Next());
+                        current.Body.Add((info.OpCode, token, operands, token.Line + _lineDelta));
+                        break;
+                }
+            }
+            if (current is not null)
+                throw new ModuleFormatException(source, $"line {current.Line}", $"function '{current.Name}' is not closed with .end") { IsUnexpectedEnd = true };
+            return Resolve();
+        }
+
+        private PendingFunction ParseFunctionHeader(Token directive)
+        {
+            var name = ExpectIdentifier("the function's name after .func");
+            Expect(TokenKind.LeftParen, "'(' to open the parameter list");
+            var names = new List<string>();
+            var types = new List<VmType>();
+            while (Peek.Kind != TokenKind.RightParen)
+            {
+                if (Peek.Kind == TokenKind.Comma)
+                {
+                    Next();
+                    continue;
+                }
+                var first = ExpectIdentifier("a parameter ('name: type' or 'type')");
+                if (Peek.Kind == TokenKind.Colon)
+                {
+                    Next();
+                    names.Add(first.Text);
+                    types.Add(ParseType(ExpectIdentifier("the parameter's type")));
+                }
+                else
+                {
+                    names.Add("");
+                    types.Add(ParseType(first));
+                }
+            }
+            Next();
+            var results = Peek.Kind == TokenKind.Arrow ? ParseResults() : [];
+            var function = new PendingFunction { Name = name.Text, Line = directive.Line, Signature = new FunctionType(types, results) };
+            function.LocalNames.AddRange(names);
+            if (Peek.Kind == TokenKind.Identifier && Peek.Text == "export")
+            {
+                Next();
+                function.Exported = true;
+            }
+            EndOfLine();
+            return function;
+        }
+
+        private List<VmType> ParseResults()
+        {
+            Expect(TokenKind.Arrow, "'->'");
+            var results = new List<VmType>();
+            if (Peek.Kind == TokenKind.LeftParen)
+            {
+                Next();
+                while (Peek.Kind != TokenKind.RightParen)
+                {
+                    if (Peek.Kind == TokenKind.Comma)
+                    {
+                        Next();
+                        continue;
+                    }
+                    results.Add(ParseType(ExpectIdentifier("a result type")));
+                }
+                Next();
+            }
+            else
+            {
+                results.Add(ParseType(ExpectIdentifier("a result type")));
+            }
+            return results;
+        }
+
+        /// <summary>A signature: <c>(types) -> (types)</c>, <c>(types)</c>, or the name of a <c>.type</c>.</summary>
+        private FunctionType ParseSignature(Token at)
+        {
+            if (Peek.Kind == TokenKind.Identifier)
+            {
+                var name = Next();
+                return _namedTypes.TryGetValue(name.Text, out var named)
+                    ? named
+                    : throw Error(name, $"unknown signature '{name.Text}'; declare it with .type or write it as (params) -> (results)");
+            }
+            Expect(TokenKind.LeftParen, "a signature '(params) -> (results)'");
+            var parameters = new List<VmType>();
+            while (Peek.Kind != TokenKind.RightParen)
+            {
+                if (Peek.Kind == TokenKind.Comma)
+                {
+                    Next();
+                    continue;
+                }
+                var first = ExpectIdentifier("a parameter type");
+                if (Peek.Kind == TokenKind.Colon)
+                {
+                    Next();
+                    first = ExpectIdentifier("a parameter type");
+                }
+                parameters.Add(ParseType(first));
+            }
+            Next();
+            var results = Peek.Kind == TokenKind.Arrow ? ParseResults() : [];
+            return new FunctionType(parameters, results);
+        }
+
+        private void ParseLocal(PendingFunction function)
+        {
+            var first = ExpectIdentifier("a local ('name type' or 'type')");
+            if (Peek.Kind == TokenKind.Colon) Next();
+            if (Peek.Kind == TokenKind.Identifier)
+            {
+                var type = ParseType(Next());
+                if (first.Text.Length > 0 && function.LocalNames.Contains(first.Text))
+                    throw Error(first, $"local '{first.Text}' is already declared in function '{function.Name}'");
+                function.LocalNames.Add(first.Text);
+                function.LocalTypes.Add(type);
+            }
+            else
+            {
+                function.LocalNames.Add("");
+                function.LocalTypes.Add(ParseType(first));
+            }
+            EndOfLine();
+        }
+
+        private void ParseGlobal()
+        {
+            var name = ExpectIdentifier("the global's name after .global");
+            if (Peek.Kind == TokenKind.Colon) Next();
+            var typeToken = ExpectIdentifier("the global's type");
+            var type = ParseType(typeToken);
+            if (type == VmType.Ptr)
+                throw Error(typeToken, $"global '{name.Text}' cannot have type ptr: there is no null pointer to start it with; use word");
+            long bits = 0;
+            if (Peek.Kind == TokenKind.Equals)
+            {
+                Next();
+                var value = Next();
+                bits = type == VmType.F64 ? F64Bits(value) : IntegerValue(value);
+            }
+            EndOfLine();
+            if (_globals.Any(g => g.Name == name.Text)) throw Error(name, $"global '{name.Text}' is declared twice");
+            _globals.Add(new GlobalDefinition(name.Text, type, bits));
+        }
+
+        private void ParseData()
+        {
+            var name = ExpectIdentifier("the data segment's name after .data");
+            var bytes = new List<byte>();
+            while (Peek.Kind != TokenKind.EndOfLine)
+            {
+                var part = Next();
+                if (part.Kind == TokenKind.String) bytes.AddRange(part.Bytes!);
+                else if (part.Kind == TokenKind.Integer && part.IntValue is >= 0 and <= 255) bytes.Add((byte)part.IntValue);
+                else if (part.Kind != TokenKind.Comma) throw Error(part, $"expected strings or byte values (0..255) in .data, found {part.Describe()}");
+            }
+            EndOfLine();
+            if (_data.Any(d => d.Name == name.Text)) throw Error(name, $"data segment '{name.Text}' is declared twice");
+            if (bytes.Count > ModuleLimits.MaxDataBytes) throw Error(name, $"data segment '{name.Text}' exceeds {ModuleLimits.MaxDataBytes} bytes");
+            _data.Add(new DataSegment(name.Text, [.. bytes]));
+        }
+
+        private ModuleDefinition Resolve()
+        {
+            var functionIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var (name, _, line) in _imports)
+                if (!functionIndex.TryAdd(name, functionIndex.Count))
+                    throw new ModuleFormatException(source, $"line {line}", $"function '{name}' is declared twice");
+            foreach (var function in _functions)
+                if (!functionIndex.TryAdd(function.Name, functionIndex.Count))
+                    throw new ModuleFormatException(source, $"line {function.Line}", $"function '{function.Name}' is declared twice");
+
+            // Signatures are numbered in a canonical order (imports, then functions, then call_indirect sites in
+            // code order; a .type name is only an alias) so that disassembling and reassembling gives identical bytes.
+            foreach (var (_, type, _) in _imports) Intern(type);
+            foreach (var function in _functions) Intern(function.Signature);
+
+            var globalIndex = _globals.Select((g, i) => (g.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
+            var dataIndex = _data.Select((d, i) => (d.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
+
+            var functions = new List<FunctionDefinition>();
+            foreach (var function in _functions)
+            {
+                var code = new List<Instruction>(function.Body.Count);
+                var lines = new List<int>(function.Body.Count);
+                foreach (var label in function.Labels)
+                    if (label.Value == function.Body.Count)
+                        throw new ModuleFormatException(source, $"line {function.Line}",
+                            $"label '{label.Key}' in function '{function.Name}' is at the end of the function, where no instruction follows it");
+                var localIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+                for (var i = 0; i < function.LocalNames.Count; i++)
+                    if (function.LocalNames[i].Length > 0 && !localIndex.TryAdd(function.LocalNames[i], i))
+                        throw new ModuleFormatException(source, $"line {function.Line}",
+                            $"local or parameter '{function.LocalNames[i]}' is declared twice in function '{function.Name}'");
+
+                foreach (var (op, first, operands, sourceLine) in function.Body)
+                {
+                    var reader = new OperandReader(this, first, operands);
+                    code.Add(op.Info().Operand switch
+                    {
+                        OperandKind.None => new Instruction(op),
+                        OperandKind.I64 => new Instruction(op, IntegerValue(reader.Take("an integer constant"))),
+                        OperandKind.F64 => new Instruction(op, F64Bits(reader.Take("a float constant"))),
+                        OperandKind.Local => new Instruction(op, Lookup(reader.Take("a local name or index"), localIndex, "local", function.Name)),
+                        OperandKind.Global => new Instruction(op, Lookup(reader.Take("a global name or index"), globalIndex, "global", null)),
+                        OperandKind.Function => new Instruction(op, Lookup(reader.Take("a function name or index"), functionIndex, "function", null)),
+                        OperandKind.Data => new Instruction(op, Lookup(reader.Take("a data segment name or index"), dataIndex, "data segment", null)),
+                        OperandKind.Label => new Instruction(op, Label(reader.Take("a label"), function)),
+                        OperandKind.LabelTable => BranchTable(op, reader, function),
+                        OperandKind.Signature => new Instruction(op, SignatureOperand(reader)),
+                        _ => throw new InvalidOperationException(),
+                    });
+                    reader.End();
+                    lines.Add(sourceLine);
+                }
+                var signatureIndex = _typeOrder.IndexOf(function.Signature);
+                var names = function.LocalNames.Any(n => n.Length > 0) ? function.LocalNames.ToArray() : null;
+                functions.Add(new FunctionDefinition(function.Name, signatureIndex, function.Exported, function.LocalTypes, code)
+                {
+                    LocalNames = names,
+                    Lines = lines,
+                    LabelNames = function.LabelNames.Count > 0 ? new Dictionary<int, string>(function.LabelNames) : null,
+                });
+            }
+            var imports = _imports.Select(i => new ImportDefinition(i.Name, _typeOrder.IndexOf(i.Type)));
+            return new ModuleDefinition(_typeOrder, imports, functions, _globals, _data, _declaredSource ?? source);
+        }
+
+        private int SignatureOperand(OperandReader reader)
+        {
+            // Signatures are parsed from the operand tokens by a nested parser over them.
+            var operandTokens = reader.Rest();
+            var nested = new Parser([.. operandTokens, new Token(TokenKind.EndOfLine, "", reader.Line)], source);
+            foreach (var named in _namedTypes) nested._namedTypes.Add(named.Key, named.Value);
+            var signature = nested.ParseSignature(reader.First);
+            if (nested.Peek.Kind != TokenKind.EndOfLine) throw Error(nested.Peek, $"unexpected {nested.Peek.Describe()} after the signature");
+            return Intern(signature);
+        }
+
+        private Instruction BranchTable(OpCode op, OperandReader reader, PendingFunction function)
+        {
+            var open = reader.Take("'(' to open the br_table case list");
+            if (open.Kind != TokenKind.LeftParen) throw Error(open, $"expected '(' to open the br_table case list, found {open.Describe()}");
+            var targets = new List<int>();
+            while (true)
+            {
+                var token = reader.Take("a case label or ')'");
+                if (token.Kind == TokenKind.RightParen) break;
+                if (token.Kind == TokenKind.Comma) continue;
+                targets.Add(Label(token, function));
+            }
+            if (targets.Count > ModuleLimits.MaxBranchTableSize) throw Error(open, $"br_table has more than {ModuleLimits.MaxBranchTableSize} cases");
+            var fallback = Label(reader.Take("the default label after the case list"), function);
+            return new Instruction(op, fallback, [.. targets]);
+        }
+
+        private int Label(Token token, PendingFunction function)
+        {
+            if (token.Kind != TokenKind.Identifier) throw Error(token, $"expected a label, found {token.Describe()}");
+            return function.Labels.TryGetValue(token.Text, out var pc)
+                ? pc
+                : throw Error(token, $"unknown label '{token.Text}' in function '{function.Name}'");
+        }
+
+        private int Lookup(Token token, Dictionary<string, int> names, string what, string? function)
+        {
+            if (token.Kind == TokenKind.Integer)
+                return token.IntValue is >= 0 and <= int.MaxValue ? (int)token.IntValue : throw Error(token, $"{what} index {token.Text} is out of range");
+            if (token.Kind != TokenKind.Identifier) throw Error(token, $"expected a {what} name or index, found {token.Describe()}");
+            if (names.TryGetValue(token.Text, out var index)) return index;
+            var scope = function is null ? "" : $" in function '{function}'";
+            throw Error(token, $"unknown {what} '{token.Text}'{scope}");
+        }
+
+        private int Intern(FunctionType type)
+        {
+            var index = _typeOrder.IndexOf(type);
+            if (index >= 0) return index;
+            _typeOrder.Add(type);
+            return _typeOrder.Count - 1;
+        }
+
+        private long IntegerValue(Token token) =>
+            token.Kind == TokenKind.Integer ? token.IntValue : throw Error(token, $"expected an integer, found {token.Describe()}");
+
+        private long F64Bits(Token token)
+        {
+            if (token.Kind == TokenKind.Integer) return BitConverter.DoubleToInt64Bits(token.IntValue);
+            var text = token.Text;
+            if (token.Kind is TokenKind.Float or TokenKind.Identifier)
+            {
+                var negative = text.StartsWith('-');
+                var body = text.TrimStart('-', '+');
+                if (body == "inf") return BitConverter.DoubleToInt64Bits(negative ? double.NegativeInfinity : double.PositiveInfinity);
+                if (body == "nan") return BitConverter.DoubleToInt64Bits(negative ? -double.NaN : double.NaN) | (negative ? long.MinValue : 0);
+                if (body.StartsWith("nan:0x", StringComparison.Ordinal) &&
+                    ulong.TryParse(body.AsSpan(6), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var bits) &&
+                    double.IsNaN(BitConverter.UInt64BitsToDouble(bits)))
+                    return (long)bits;
+                if (token.Kind == TokenKind.Float &&
+                    double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+                    return BitConverter.DoubleToInt64Bits(value);
+            }
+            throw Error(token, $"expected a float constant (1.5, -2e10, inf, nan, nan:0x7ff8000000000001), found {token.Describe()}");
+        }
+
+        private static VmType ParseTypeStatic(Token token, string? source) =>
+            VmTypeNames.TryParse(token.Text, out var type)
+                ? type
+                : throw new ModuleFormatException(source, $"line {token.Line}", $"unknown type '{token.Text}'; the types are i64, f64, ptr and word");
+
+        private VmType ParseType(Token token) => ParseTypeStatic(token, source);
+
+        private Token Next() => _position < tokens.Count ? tokens[_position++] : tokens[^1];
+
+        private Token Expect(TokenKind kind, string what)
+        {
+            var token = Next();
+            if (token.Kind != kind)
+                throw new ModuleFormatException(source, $"line {token.Line}", $"expected {what}, found {token.Describe()}")
+                {
+                    IsUnexpectedEnd = _position >= tokens.Count,
+                };
+            return token;
+        }
+
+        private Token ExpectIdentifier(string what) => Expect(TokenKind.Identifier, what);
+
+        private string ExpectString(string what) =>
+            System.Text.Encoding.UTF8.GetString(Expect(TokenKind.String, what).Bytes!);
+
+        private void EndOfLine()
+        {
+            var token = Next();
+            if (token.Kind != TokenKind.EndOfLine) throw Error(token, $"unexpected {token.Describe()} at the end of the line");
+        }
+
+        private ModuleFormatException Error(Token token, string detail) => new(source, $"line {token.Line}", detail);
+
+        /// <summary>Hands out one instruction's operand tokens and complains about missing or extra ones.</summary>
+        private sealed class OperandReader(Parser parser, Token first, List<Token> operands)
+        {
+            private int _next;
+
+            public Token First => first;
+
+            public int Line => first.Line;
+
+            public Token Take(string what)
+            {
+                if (_next < operands.Count) return operands[_next++];
+                throw parser.Error(first, $"'{first.Text}' needs {what}");
+            }
+
+            public List<Token> Rest()
+            {
+                var rest = operands.GetRange(_next, operands.Count - _next);
+                _next = operands.Count;
+                return rest;
+            }
+
+            public void End()
+            {
+                if (_next < operands.Count)
+                    throw parser.Error(operands[_next], $"unexpected {operands[_next].Describe()} after '{first.Text}'" +
+                        (first.Text.Length > 0 && OpCodeTable.TryGet(first.Text, out var info) && info.Operand == OperandKind.None ? $" ('{first.Text}' takes no operand)" : ""));
+            }
+        }
+    }
+}

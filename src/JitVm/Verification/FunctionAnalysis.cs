@@ -1,0 +1,40 @@
+using JitVm.Bytecode;
+
+namespace JitVm.Verification;
+
+/// <summary>
+/// What verification proved about one function, kept for the tiers and the collector: the operand-stack types
+/// before every pc (so pointer maps at safepoints and value types for decoding need no re-analysis), basic blocks
+/// with their fuel costs, and loop headers (targets of backward branches, candidate OSR points).
+/// </summary>
+internal sealed class FunctionAnalysis
+{
+    public required FunctionDefinition Definition { get; init; }
+
+    public required FunctionType Signature { get; init; }
+
+    /// <summary>Parameter types followed by declared local types.</summary>
+    public required VmType[] LocalTypes { get; init; }
+
+    /// <summary>Greatest operand-stack height anywhere in the function.</summary>
+    public required int MaxStack { get; init; }
+
+    /// <summary>The operand-stack types on entry to each pc.</summary>
+    public required TypeStack?[] StackBefore { get; init; }
+
+    /// <summary>True where a basic block starts (pc 0, branch targets, instructions after a transfer).</summary>
+    public required bool[] IsLeader { get; init; }
+
+    /// <summary>For each leader, the fuel charged on entering its block; 0 elsewhere.</summary>
+    public required int[] BlockCost { get; init; }
+
+    /// <summary>True for targets of backward (or self) branches.</summary>
+    public required bool[] IsLoopHeader { get; init; }
+
+    public int ParameterCount => Signature.Parameters.Length;
+
+    /// <summary>Slots a frame needs: parameters, locals and the operand stack.</summary>
+    public int FrameSize => LocalTypes.Length + MaxStack;
+
+    public int StackHeightAt(int pc) => TypeStack.HeightOf(StackBefore[pc]);
+}

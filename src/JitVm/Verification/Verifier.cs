@@ -1,0 +1,432 @@
+using JitVm.Bytecode;
+
+namespace JitVm.Verification;
+
+/// <summary>
+/// Checks a module against the rules of spec/verification.md in one linear pass per function and records what it
+/// proved (<see cref="FunctionAnalysis"/>). Verified code cannot underflow or overflow its frame, confuse types,
+/// read an unassigned pointer, jump outside its function or run off its end, so the tiers need no such checks.
+/// </summary>
+internal static class Verifier
+{
+    public static VerifiedModule Verify(ModuleDefinition module)
+    {
+        var source = module.SourceName;
+        VerificationException ModuleError(VerificationRule rule, string detail) => new(rule, source, null, -1, null, 0, detail);
+
+        for (var i = 0; i < module.Types.Count; i++)
+        {
+            var type = module.Types[i];
+            if (type.Parameters.Length > ModuleLimits.MaxSignatureArity || type.Results.Length > ModuleLimits.MaxSignatureArity)
+                throw ModuleError(VerificationRule.InvalidSignature,
+                    $"signature #{i} has {type.Parameters.Length} parameters and {type.Results.Length} results; at most {ModuleLimits.MaxSignatureArity} of each are allowed");
+        }
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var import in module.Imports)
+        {
+            if (!names.Add(import.Name)) throw ModuleError(VerificationRule.DuplicateName, $"function name '{import.Name}' is used twice");
+            if ((uint)import.TypeIndex >= (uint)module.Types.Count)
+                throw ModuleError(VerificationRule.InvalidIndex, $"import '{import.Name}' names signature #{import.TypeIndex}, but the module has {module.Types.Count}");
+        }
+        foreach (var function in module.Functions)
+        {
+            if (!names.Add(function.Name)) throw ModuleError(VerificationRule.DuplicateName, $"function name '{function.Name}' is used twice");
+            if ((uint)function.TypeIndex >= (uint)module.Types.Count)
+                throw ModuleError(VerificationRule.InvalidIndex, $"function '{function.Name}' names signature #{function.TypeIndex}, but the module has {module.Types.Count}");
+        }
+        names.Clear();
+        foreach (var global in module.Globals)
+        {
+            if (!names.Add(global.Name)) throw ModuleError(VerificationRule.DuplicateName, $"global name '{global.Name}' is used twice");
+            if (global.Type == VmType.Ptr)
+                throw ModuleError(VerificationRule.InvalidGlobal, $"global '{global.Name}' has type ptr; a global cannot hold a bare pointer (there is no null to start with): use word");
+            if (!VmTypeNames.IsDefined((byte)global.Type))
+                throw ModuleError(VerificationRule.InvalidGlobal, $"global '{global.Name}' has an invalid type");
+        }
+        names.Clear();
+        foreach (var segment in module.Data)
+            if (!names.Add(segment.Name)) throw ModuleError(VerificationRule.DuplicateName, $"data segment name '{segment.Name}' is used twice");
+
+        var analyses = new FunctionAnalysis[module.Functions.Count];
+        for (var i = 0; i < analyses.Length; i++) analyses[i] = new FunctionVerifier(module, module.Functions[i]).Run();
+        return new VerifiedModule(module, analyses);
+    }
+
+    /// <summary>The state that flows along one control-flow edge.</summary>
+    private readonly record struct EdgeState(TypeStack? Stack, ulong[] Assigned);
+
+    private sealed class FunctionVerifier(ModuleDefinition module, FunctionDefinition function)
+    {
+        private FunctionType _signature = null!;
+        private VmType[] _locals = null!;
+        private int _pc;
+
+        public FunctionAnalysis Run()
+        {
+            _signature = module.Types[function.TypeIndex];
+            var localCount = _signature.Parameters.Length + function.Locals.Length;
+            if (localCount > ModuleLimits.MaxLocals)
+                throw Error(VerificationRule.TooManyLocals, -1, $"{localCount} parameters and locals exceed the limit of {ModuleLimits.MaxLocals}");
+            if (function.Code.Length > ModuleLimits.MaxInstructions)
+                throw Error(VerificationRule.FunctionTooLarge, -1, $"{function.Code.Length} instructions exceed the limit of {ModuleLimits.MaxInstructions}");
+            if (function.Code.Length == 0)
+                throw Error(VerificationRule.FallOffEnd, -1, "the function has no instructions; it must end in return, br, br_table or unreachable");
+            _locals = [.. _signature.Parameters, .. function.Locals];
+
+            var count = function.Code.Length;
+            var isLeader = new bool[count];
+            FindLeaders(isLeader);
+
+            var stackBefore = new TypeStack?[count];
+            var pending = new EdgeState?[count];
+            var visited = new bool[count];
+            var isLoopHeader = new bool[count];
+            var words = (localCount + 63) / 64;
+            var assigned = new ulong[words];
+            for (var i = 0; i < _signature.Parameters.Length; i++) assigned[i / 64] |= 1UL << i;
+            for (var i = 0; i < localCount; i++)
+                if (_locals[i] != VmType.Ptr) assigned[i / 64] |= 1UL << i;
+
+            TypeStack? stack = null;
+            var reachable = true;
+            var maxStack = 0;
+
+            for (_pc = 0; _pc < count; _pc++)
+            {
+                if (pending[_pc] is { } incoming)
+                {
+                    if (reachable)
+                    {
+                        CheckSameStack(incoming.Stack, stack, _pc, "falls through into it");
+                        assigned = Intersect(incoming.Assigned, assigned);
+                    }
+                    else
+                    {
+                        assigned = (ulong[])incoming.Assigned.Clone();
+                    }
+                    stack = incoming.Stack;
+                }
+                else if (!reachable)
+                {
+                    // Reached, if at all, only by later backward branches: assume an empty stack and the assigned set
+                    // of the transfer just before; every backward edge is checked against that assumption.
+                    stack = null;
+                }
+                pending[_pc] = new EdgeState(stack, (ulong[])assigned.Clone());
+                visited[_pc] = true;
+                stackBefore[_pc] = stack;
+                reachable = true;
+
+                var instruction = function.Code[_pc];
+                var info = instruction.OpCode.Info();
+                if (info.Operand == OperandKind.LabelTable && instruction.Targets is null)
+                    throw Error(VerificationRule.InvalidBranchTarget, _pc, "br_table has no case list");
+                switch (instruction.OpCode)
+                {
+                    case OpCode.Drop:
+                        Pop(ref stack, 1);
+                        stack = stack!.Below;
+                        break;
+                    case OpCode.Dup:
+                        Pop(ref stack, 1);
+                        stack = new TypeStack(stack!.Top, stack);
+                        break;
+                    case OpCode.Swap:
+                        Pop(ref stack, 2);
+                        var top = stack!.Top;
+                        var second = stack.Below!.Top;
+                        stack = new TypeStack(top, new TypeStack(second, stack.Below.Below));
+                        break;
+                    case OpCode.Select:
+                        Pop(ref stack, 3);
+                        Expect(stack, VmType.I64, "select needs an i64 condition on top");
+                        var a = stack!.Below!.Below!.Top;
+                        var b = stack.Below.Top;
+                        if (a != b) throw Error(VerificationRule.TypeMismatch, _pc, $"select needs two values of the same type under the condition, but found {a.Name()} and {b.Name()}");
+                        stack = stack.Below;
+                        break;
+                    case OpCode.LocalGet:
+                    {
+                        var local = LocalIndex(instruction);
+                        if (_locals[local] == VmType.Ptr && (assigned[local / 64] & (1UL << local)) == 0)
+                            throw Error(VerificationRule.UninitializedLocal, _pc,
+                                $"ptr local {LocalName(local)} is read here but is not assigned on every path that reaches this instruction");
+                        stack = new TypeStack(_locals[local], stack);
+                        break;
+                    }
+                    case OpCode.LocalSet:
+                    case OpCode.LocalTee:
+                    {
+                        var local = LocalIndex(instruction);
+                        Pop(ref stack, 1);
+                        if (stack!.Top != _locals[local])
+                            throw Error(VerificationRule.TypeMismatch, _pc, $"local {LocalName(local)} has type {_locals[local].Name()} but the value on top is {stack.Top.Name()}");
+                        if ((assigned[local / 64] & (1UL << local)) == 0)
+                        {
+                            assigned = (ulong[])assigned.Clone();
+                            assigned[local / 64] |= 1UL << local;
+                        }
+                        if (instruction.OpCode == OpCode.LocalSet) stack = stack.Below;
+                        break;
+                    }
+                    case OpCode.GlobalGet:
+                        stack = new TypeStack(module.Globals[GlobalIndex(instruction)].Type, stack);
+                        break;
+                    case OpCode.GlobalSet:
+                    {
+                        var global = module.Globals[GlobalIndex(instruction)];
+                        Pop(ref stack, 1);
+                        if (stack!.Top != global.Type)
+                            throw Error(VerificationRule.TypeMismatch, _pc, $"global '{global.Name}' has type {global.Type.Name()} but the value on top is {stack.Top.Name()}");
+                        stack = stack.Below;
+                        break;
+                    }
+                    case OpCode.Call:
+                    {
+                        var callee = FunctionIndex(instruction);
+                        stack = ApplySignature(stack, module.SignatureOf(callee), $"call to '{module.NameOf(callee)}'");
+                        break;
+                    }
+                    case OpCode.CallIndirect:
+                    {
+                        var typeIndex = instruction.Index;
+                        if ((uint)typeIndex >= (uint)module.Types.Count)
+                            throw Error(VerificationRule.InvalidIndex, _pc, $"signature #{instruction.Operand} does not exist (the module has {module.Types.Count})");
+                        Pop(ref stack, 1);
+                        Expect(stack, VmType.I64, "call_indirect needs an i64 function reference on top");
+                        stack = ApplySignature(stack!.Below, module.Types[typeIndex], "call_indirect");
+                        break;
+                    }
+                    case OpCode.Return:
+                        CheckResults(stack);
+                        break;
+                    case OpCode.FuncRef:
+                        FunctionIndex(instruction);
+                        stack = new TypeStack(VmType.I64, stack);
+                        break;
+                    case OpCode.DataAlloc:
+                    case OpCode.DataSize:
+                        if ((uint)instruction.Operand >= (uint)module.Data.Count)
+                            throw Error(VerificationRule.InvalidIndex, _pc, $"data segment #{instruction.Operand} does not exist (the module has {module.Data.Count})");
+                        stack = new TypeStack(info.Pushes![0], stack);
+                        break;
+                    default:
+                        stack = ApplyFixed(stack, info);
+                        break;
+                }
+
+                var height = TypeStack.HeightOf(stack);
+                if (height > ModuleLimits.MaxStackDepth)
+                    throw Error(VerificationRule.StackTooDeep, _pc, $"the operand stack reaches {height} values; the limit is {ModuleLimits.MaxStackDepth}");
+                maxStack = Math.Max(maxStack, height);
+
+                switch (info.Flow)
+                {
+                    case FlowKind.Branch:
+                        Edge(instruction.Index, stack, assigned, pending, visited, isLoopHeader);
+                        reachable = false;
+                        break;
+                    case FlowKind.ConditionalBranch:
+                        Edge(instruction.Index, stack, assigned, pending, visited, isLoopHeader);
+                        break;
+                    case FlowKind.Table:
+                        foreach (var target in instruction.Targets ?? []) Edge(target, stack, assigned, pending, visited, isLoopHeader);
+                        Edge(instruction.Index, stack, assigned, pending, visited, isLoopHeader);
+                        reachable = false;
+                        break;
+                    case FlowKind.Return:
+                    case FlowKind.Trap:
+                        reachable = false;
+                        break;
+                }
+            }
+            if (reachable)
+                throw Error(VerificationRule.FallOffEnd, count - 1,
+                    "control can run past the last instruction; a function must end in return, br, br_table or unreachable");
+
+            var blockCost = new int[count];
+            var leader = 0;
+            for (var pc = 0; pc < count; pc++)
+            {
+                if (isLeader[pc]) leader = pc;
+                blockCost[leader] += function.Code[pc].OpCode.Info().Fuel;
+            }
+            return new FunctionAnalysis
+            {
+                Definition = function,
+                Signature = _signature,
+                LocalTypes = _locals,
+                MaxStack = maxStack,
+                StackBefore = stackBefore,
+                IsLeader = isLeader,
+                BlockCost = blockCost,
+                IsLoopHeader = isLoopHeader,
+            };
+        }
+
+        /// <summary>Marks block leaders and checks every branch target is inside the function.</summary>
+        private void FindLeaders(bool[] isLeader)
+        {
+            var count = isLeader.Length;
+            isLeader[0] = true;
+            for (var pc = 0; pc < count; pc++)
+            {
+                var instruction = function.Code[pc];
+                if (!OpCodeTable.TryGet((byte)instruction.OpCode, out var info))
+                {
+                    _pc = pc;
+                    throw Error(VerificationRule.InvalidIndex, -1, $"pc {pc} holds unknown opcode 0x{(byte)instruction.OpCode:x2}");
+                }
+                if (info.Operand == OperandKind.Label) MarkTarget(pc, instruction.Index, isLeader);
+                if (info.Operand == OperandKind.LabelTable)
+                {
+                    foreach (var target in instruction.Targets ?? []) MarkTarget(pc, target, isLeader);
+                    MarkTarget(pc, instruction.Index, isLeader);
+                }
+                var endsBlock = info.Flow is FlowKind.Branch or FlowKind.ConditionalBranch or FlowKind.Table or FlowKind.Return or FlowKind.Trap;
+                if (endsBlock && pc + 1 < count) isLeader[pc + 1] = true;
+            }
+        }
+
+        private void MarkTarget(int pc, long target, bool[] isLeader)
+        {
+            if ((ulong)target >= (ulong)isLeader.Length)
+            {
+                _pc = pc;
+                throw Error(VerificationRule.InvalidBranchTarget, pc, $"branch target {target} is outside the function (which has {isLeader.Length} instructions)");
+            }
+            isLeader[target] = true;
+        }
+
+        private void Edge(int target, TypeStack? stack, ulong[] assigned, EdgeState?[] pending, bool[] visited, bool[] isLoopHeader)
+        {
+            if (visited[target])
+            {
+                isLoopHeader[target] = true;
+                var recorded = pending[target]!.Value;
+                CheckSameStack(recorded.Stack, stack, target, $"the branch at pc {_pc} reaches it");
+                for (var i = 0; i < assigned.Length; i++)
+                {
+                    var missing = recorded.Assigned[i] & ~assigned[i];
+                    if (missing == 0) continue;
+                    var local = i * 64 + System.Numerics.BitOperations.TrailingZeroCount(missing);
+                    throw Error(VerificationRule.UninitializedLocal, _pc,
+                        $"this branch back to pc {target} arrives without ptr local {LocalName(local)} assigned, but the code at pc {target} assumes it is");
+                }
+                return;
+            }
+            if (pending[target] is { } existing)
+            {
+                CheckSameStack(existing.Stack, stack, target, $"the branch at pc {_pc} reaches it");
+                pending[target] = new EdgeState(existing.Stack, Intersect(existing.Assigned, assigned));
+            }
+            else
+            {
+                pending[target] = new EdgeState(stack, assigned);
+            }
+        }
+
+        private void CheckSameStack(TypeStack? expected, TypeStack? found, int target, string how)
+        {
+            if (TypeStack.SameTypes(expected, found)) return;
+            var depth = Math.Max(TypeStack.HeightOf(expected), TypeStack.HeightOf(found));
+            throw Error(VerificationRule.StackMismatchAtLabel, _pc,
+                $"pc {target}{LabelSuffix(target)} is reached with stack {TypeStack.Describe(expected, Math.Min(depth, 8))} on one path, " +
+                $"but {how} with {TypeStack.Describe(found, Math.Min(depth, 8))}");
+        }
+
+        private string LabelSuffix(int pc) => function.LabelNames is { } labels && labels.TryGetValue(pc, out var name) ? $" (label '{name}')" : "";
+
+        private static ulong[] Intersect(ulong[] a, ulong[] b)
+        {
+            var result = new ulong[a.Length];
+            for (var i = 0; i < a.Length; i++) result[i] = a[i] & b[i];
+            return result;
+        }
+
+        private TypeStack? ApplyFixed(TypeStack? stack, OpCodeInfo info)
+        {
+            var pops = info.Pops!;
+            if (TypeStack.HeightOf(stack) < pops.Length)
+                throw Error(VerificationRule.StackUnderflow, _pc,
+                    $"{info.Mnemonic} expects {Describe(pops)} but the stack has only {TypeStack.Describe(stack, pops.Length)}");
+            var node = stack;
+            for (var i = pops.Length - 1; i >= 0; i--, node = node!.Below)
+            {
+                if (node!.Top != pops[i])
+                    throw Error(VerificationRule.TypeMismatch, _pc,
+                        $"{info.Mnemonic} expects {Describe(pops)} but the stack has {TypeStack.Describe(stack, pops.Length)}");
+            }
+            foreach (var push in info.Pushes!) node = new TypeStack(push, node);
+            return node;
+        }
+
+        private TypeStack? ApplySignature(TypeStack? stack, FunctionType signature, string what)
+        {
+            var parameters = signature.Parameters;
+            if (TypeStack.HeightOf(stack) < parameters.Length)
+                throw Error(VerificationRule.StackUnderflow, _pc,
+                    $"{what} expects arguments {Describe([.. parameters])} but the stack has only {TypeStack.Describe(stack, parameters.Length)}");
+            var node = stack;
+            for (var i = parameters.Length - 1; i >= 0; i--, node = node!.Below)
+                if (node!.Top != parameters[i])
+                    throw Error(VerificationRule.TypeMismatch, _pc,
+                        $"{what} expects arguments {Describe([.. parameters])} but the stack has {TypeStack.Describe(stack, parameters.Length)}");
+            foreach (var result in signature.Results) node = new TypeStack(result, node);
+            return node;
+        }
+
+        private void CheckResults(TypeStack? stack)
+        {
+            var results = _signature.Results;
+            var node = stack;
+            var ok = TypeStack.HeightOf(stack) >= results.Length;
+            for (var i = results.Length - 1; ok && i >= 0; i--, node = node!.Below) ok = node!.Top == results[i];
+            if (!ok)
+                throw Error(VerificationRule.ResultMismatch, _pc,
+                    $"return expects the results {Describe([.. results])} on top of the stack but found {TypeStack.Describe(stack, Math.Max(results.Length, 1))}");
+        }
+
+        private void Pop(ref TypeStack? stack, int count)
+        {
+            if (TypeStack.HeightOf(stack) >= count) return;
+            var mnemonic = function.Code[_pc].OpCode.Mnemonic();
+            throw Error(VerificationRule.StackUnderflow, _pc,
+                $"{mnemonic} needs {count} value{(count == 1 ? "" : "s")} on the stack but found {TypeStack.HeightOf(stack)}");
+        }
+
+        private void Expect(TypeStack? stack, VmType type, string what)
+        {
+            if (stack!.Top != type) throw Error(VerificationRule.TypeMismatch, _pc, $"{what}, found {stack.Top.Name()}");
+        }
+
+        private int LocalIndex(Instruction instruction)
+        {
+            if ((ulong)instruction.Operand < (ulong)_locals.Length) return (int)instruction.Operand;
+            throw Error(VerificationRule.InvalidIndex, _pc, $"local {instruction.Operand} does not exist (the function has {_locals.Length} parameters and locals)");
+        }
+
+        private int GlobalIndex(Instruction instruction)
+        {
+            if ((ulong)instruction.Operand < (ulong)module.Globals.Count) return (int)instruction.Operand;
+            throw Error(VerificationRule.InvalidIndex, _pc, $"global {instruction.Operand} does not exist (the module has {module.Globals.Count})");
+        }
+
+        private int FunctionIndex(Instruction instruction)
+        {
+            if ((ulong)instruction.Operand < (ulong)module.FunctionCount) return (int)instruction.Operand;
+            throw Error(VerificationRule.InvalidIndex, _pc, $"function {instruction.Operand} does not exist (the module has {module.FunctionCount})");
+        }
+
+        private string LocalName(int local) =>
+            function.LocalNames is { } names && local < names.Count && names[local].Length > 0 ? $"'{names[local]}'" : $"#{local}";
+
+        private static string Describe(VmType[] types) => $"[{string.Join(' ', types.Select(t => t.Name()))}]";
+
+        private VerificationException Error(VerificationRule rule, int pc, string detail)
+        {
+            var mnemonic = (uint)pc < (uint)function.Code.Length ? function.Code[pc].OpCode.Mnemonic() : null;
+            return new VerificationException(rule, module.SourceName, function.Name, pc, mnemonic, pc >= 0 ? function.LineAt(pc) : 0, detail);
+        }
+    }
+}
