@@ -1,0 +1,206 @@
+using System.CommandLine;
+using System.Text;
+using JitVm.Bytecode;
+using JitVm.Diagnostics;
+using JitVm.Hosting;
+using JitVm.Text;
+using JitVm.Verification;
+
+namespace JitVm.Cli;
+
+/// <summary>Exit codes of the <c>jitvm</c> command (the BSD sysexits convention).</summary>
+internal static class ExitCodes
+{
+    public const int Ok = 0;
+    public const int Usage = 64;
+    public const int DataError = 65;
+    public const int NoInput = 66;
+    public const int CannotCreate = 73;
+    public const int Trap = 70;
+}
+
+/// <summary>
+/// The <c>jitvm</c> command line, independent of the console so tests can run it in-process: program output and
+/// results go to <c>stdout</c> (a byte stream, since programs print bytes), diagnostics to <c>stderr</c>.
+/// </summary>
+internal sealed class CliApp(Stream stdout, TextWriter stderr)
+{
+    public static int Main(string[] args)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        var stderr = Console.Error;
+        return new CliApp(stdout, stderr).Run(args);
+    }
+
+    public int Run(string[] args)
+    {
+        var root = BuildCommands();
+        var output = new StreamWriter(stdout, new UTF8Encoding(false), leaveOpen: true) { AutoFlush = true };
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors) stderr.WriteLine($"jitvm: {error.Message}");
+            stderr.WriteLine("Run 'jitvm --help' for usage.");
+            return ExitCodes.Usage;
+        }
+        return parse.Invoke(new InvocationConfiguration { Output = output, Error = stderr, EnableDefaultExceptionHandler = false });
+    }
+
+    private RootCommand BuildCommands()
+    {
+        var root = new RootCommand("JitVm: run, verify, assemble and disassemble modules for the JitVm stack machine.");
+
+        var file = new Argument<string>("file") { Description = "A module: assembly text (.jvm) or binary (.jvmb)." };
+        var entry = new Option<string>("--entry") { Description = "The function to run.", DefaultValueFactory = _ => "main" };
+        var fuel = new Option<long?>("--fuel") { Description = "Instruction budget; the run traps OutOfFuel when it is spent." };
+        var maxDepth = new Option<int>("--max-depth")
+        {
+            Description = "Most VM frames active at once.",
+            DefaultValueFactory = _ => IsolateOptions.DefaultMaxCallDepth,
+        };
+        var maxHeap = new Option<long>("--max-heap")
+        {
+            Description = "Most bytes the program's heap may occupy.",
+            DefaultValueFactory = _ => IsolateOptions.DefaultMaxHeapBytes,
+        };
+        var programArgs = new Argument<string[]>("args") { Description = "Arguments for the entry function (integers or floats; put them after -- when negative).", Arity = ArgumentArity.ZeroOrMore };
+        var run = new Command("run", "Verify a module and run one of its functions; print its results, one per line.")
+        {
+            file, entry, fuel, maxDepth, maxHeap, programArgs,
+        };
+        run.SetAction(result => Guard(result.GetValue(file)!, path => RunModule(path, result.GetValue(entry)!, result.GetValue(fuel),
+            result.GetValue(maxDepth), result.GetValue(maxHeap), result.GetValue(programArgs) ?? [])));
+        root.Add(run);
+
+        var verifyFile = new Argument<string>("file") { Description = "A module: assembly text or binary." };
+        var verify = new Command("verify", "Check that a module is well formed and passes verification.") { verifyFile };
+        verify.SetAction(result => Guard(result.GetValue(verifyFile)!, path =>
+        {
+            var module = Hosting.Module.FromFile(path);
+            WriteLine($"{Path.GetFileName(path)}: ok ({module.Definition.Functions.Count} functions, {module.Definition.Functions.Sum(f => f.Code.Length)} instructions)");
+            return ExitCodes.Ok;
+        }));
+        root.Add(verify);
+
+        var asmFile = new Argument<string>("file") { Description = "An assembly text module (.jvm)." };
+        var asmOutput = new Option<string>("--output", "-o") { Description = "Where to write the binary module.", Required = true };
+        var asm = new Command("asm", "Assemble and verify a text module, and write it in the binary format.") { asmFile, asmOutput };
+        asm.SetAction(result => Guard(result.GetValue(asmFile)!, path =>
+        {
+            var module = Hosting.Module.FromFile(path);
+            var target = result.GetValue(asmOutput)!;
+            try
+            {
+                File.WriteAllBytes(target, module.ToBinary());
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"jitvm: cannot write '{target}': {e.Message}");
+                return ExitCodes.CannotCreate;
+            }
+            return ExitCodes.Ok;
+        }));
+        root.Add(asm);
+
+        var disasmFile = new Argument<string>("file") { Description = "A module: binary or assembly text." };
+        var disasm = new Command("disasm", "Print a module as assembly text (the module is read, not verified).") { disasmFile };
+        disasm.SetAction(result => Guard(result.GetValue(disasmFile)!, path =>
+        {
+            var definition = Hosting.Module.ReadDefinition(path);
+            Write(Disassembler.Disassemble(definition));
+            return ExitCodes.Ok;
+        }));
+        root.Add(disasm);
+        return root;
+    }
+
+    private int RunModule(string path, string entryName, long? fuel, int maxDepth, long maxHeap, string[] rawArguments)
+    {
+        if (fuel is < 0) return Usage("--fuel must not be negative");
+        if (maxDepth < 1) return Usage("--max-depth must be at least 1");
+        if (maxHeap < 0) return Usage("--max-heap must not be negative");
+        var module = Hosting.Module.FromFile(path);
+        var index = module.FindFunction(entryName);
+        if (index < 0)
+        {
+            stderr.WriteLine($"jitvm: {Path.GetFileName(path)} has no function named '{entryName}'");
+            return ExitCodes.DataError;
+        }
+        var signature = module.Definition.SignatureOf(index);
+        if (rawArguments.Length != signature.Parameters.Length)
+            return Usage($"'{entryName}' takes {signature.Parameters.Length} argument(s) {signature}, but {rawArguments.Length} were given");
+        var arguments = new Value[rawArguments.Length];
+        for (var i = 0; i < arguments.Length; i++)
+        {
+            var type = signature.Parameters[i];
+            if (type is VmType.Ptr or VmType.Word)
+                return Usage($"argument {i + 1} of '{entryName}' has type {type.Name()}; only i64 and f64 arguments can be given on the command line");
+            if (!Value.TryParse(rawArguments[i], type, out arguments[i]))
+                return Usage($"argument {i + 1} of '{entryName}' must be {(type == VmType.I64 ? "an integer" : "a number")} ({type.Name()}), not '{rawArguments[i]}'");
+        }
+
+        var buffered = new BufferedStream(stdout, 1 << 16);
+        try
+        {
+            var isolate = new Isolate(module, StandardImports.Create(buffered),
+                new IsolateOptions { Fuel = fuel, MaxCallDepth = maxDepth, MaxHeapBytes = maxHeap });
+            var results = isolate.Invoke(index, arguments);
+            foreach (var value in results) buffered.Write(Encoding.UTF8.GetBytes(isolate.Describe(value) + "\n"));
+            return ExitCodes.Ok;
+        }
+        catch (TrapException trap)
+        {
+            buffered.Flush();
+            stderr.WriteLine(trap.Report());
+            return ExitCodes.Trap;
+        }
+        finally
+        {
+            buffered.Flush();
+        }
+    }
+
+    /// <summary>Turns every expected failure into one message and an exit code; no .NET stack trace reaches the user.</summary>
+    private int Guard(string path, Func<string, int> action)
+    {
+        try
+        {
+            if (!File.Exists(path))
+            {
+                stderr.WriteLine(Directory.Exists(path) ? $"jitvm: '{path}' is a directory, not a module file" : $"jitvm: no such file: '{path}'");
+                return ExitCodes.NoInput;
+            }
+            return action(path);
+        }
+        catch (ModuleFormatException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return ExitCodes.DataError;
+        }
+        catch (VerificationException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return ExitCodes.DataError;
+        }
+        catch (LinkException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return ExitCodes.DataError;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"jitvm: cannot read '{path}': {e.Message}");
+            return ExitCodes.NoInput;
+        }
+    }
+
+    private int Usage(string message)
+    {
+        stderr.WriteLine($"jitvm: {message}");
+        return ExitCodes.Usage;
+    }
+
+    private void Write(string text) => stdout.Write(Encoding.UTF8.GetBytes(text));
+
+    private void WriteLine(string text) => Write(text + "\n");
+}

@@ -1,0 +1,85 @@
+using System.Text;
+
+namespace JitVm.Diagnostics;
+
+/// <summary>One frame of a VM call stack, innermost first in <see cref="TrapException.VmStackTrace"/>.</summary>
+/// <param name="Function">The function's name.</param>
+/// <param name="Pc">The instruction index: the trapping instruction in the innermost frame, the call in the others.</param>
+/// <param name="Instruction">The mnemonic at <paramref name="Pc"/>.</param>
+/// <param name="Line">The source line, or 0 when the module has no line information.</param>
+/// <param name="Source">The module's source file name, when known.</param>
+public sealed record VmStackFrame(string Function, int Pc, string Instruction, int Line, string? Source)
+{
+    /// <summary>The frame as the CLI prints it: <c>at fib (fib.jvm:12, pc 5: i64.div_s)</c>.</summary>
+    public override string ToString()
+    {
+        var location = (Source, Line) switch
+        {
+            (not null, > 0) => $"{Source}:{Line}, ",
+            (null, > 0) => $"line {Line}, ",
+            (not null, _) => $"{Source}, ",
+            _ => "",
+        };
+        return $"at {Function} ({location}pc {Pc}: {Instruction})";
+    }
+}
+
+/// <summary>
+/// A program stopped abnormally. <see cref="Code"/> says why; <see cref="VmStackTrace"/> says where, innermost
+/// frame first. When a host function threw, its exception is the <see cref="Exception.InnerException"/>.
+/// </summary>
+public sealed class TrapException : JitVmException
+{
+    private IReadOnlyList<VmStackFrame> _stack = [];
+
+    /// <summary>Creates a trap; the VM fills in the stack trace as the trap leaves it.</summary>
+    public TrapException(TrapCode code, string detail, Exception? inner = null) : base(detail, inner)
+    {
+        Code = code;
+        Detail = detail;
+    }
+
+    /// <summary>Why the program stopped.</summary>
+    public TrapCode Code { get; }
+
+    /// <summary>What happened, in words (without the location).</summary>
+    public string Detail { get; }
+
+    /// <summary>The VM call stack at the trap, innermost first.</summary>
+    public IReadOnlyList<VmStackFrame> VmStackTrace => _stack;
+
+    /// <summary>The innermost frame, where the trap happened; null when the trap happened outside VM code.</summary>
+    public VmStackFrame? Location => _stack.Count > 0 ? _stack[0] : null;
+
+    /// <summary>True once the VM has recorded where the trap happened.</summary>
+    internal bool HasStack { get; private set; }
+
+    internal void SetStack(IReadOnlyList<VmStackFrame> frames)
+    {
+        _stack = frames;
+        HasStack = true;
+    }
+
+    /// <inheritdoc />
+    public override string Message => Location is { } where ? $"{Code}: {Detail} ({where})" : $"{Code}: {Detail}";
+
+    /// <summary>The report the CLI prints: <c>trap: Kind: detail</c> followed by one line per VM frame.</summary>
+    public string Report()
+    {
+        var text = new StringBuilder($"trap: {Code}: {Detail}");
+        // Deep recursion gives huge traces; keep the innermost and outermost frames, which say where and how.
+        const int head = 20, tail = 5;
+        for (var i = 0; i < _stack.Count; i++)
+        {
+            if (_stack.Count > head + tail + 1 && i == head)
+            {
+                text.Append('\n').Append($"  ... {_stack.Count - head - tail} more frames ...");
+                i = _stack.Count - tail - 1;
+                continue;
+            }
+            text.Append('\n').Append("  ").Append(_stack[i]);
+        }
+        if (InnerException is { } inner) text.Append('\n').Append($"  caused by {inner.GetType().Name}: {inner.Message}");
+        return text.ToString();
+    }
+}

@@ -1,0 +1,31 @@
+using JitVm.Bytecode;
+
+namespace JitVm.Hosting;
+
+/// <summary>
+/// The body of a host function. <paramref name="values"/> holds the arguments on entry (in parameter order, as raw
+/// 64-bit values: integers, float bits, pointer indices); the callback writes the results into the same span, from
+/// index 0. The span is as long as the larger of the parameter and result counts.
+/// </summary>
+public delegate void HostCallback(Isolate isolate, Span<long> values);
+
+/// <summary>A function the host gives to modules; a module imports it by name with the same signature.</summary>
+public sealed class HostFunction
+{
+    /// <summary>Creates a host function.</summary>
+    public HostFunction(string name, FunctionType signature, HostCallback callback)
+    {
+        Name = name;
+        Signature = signature;
+        Callback = callback;
+    }
+
+    /// <summary>The name modules import it by.</summary>
+    public string Name { get; }
+
+    /// <summary>Its parameter and result types; an import must declare exactly these.</summary>
+    public FunctionType Signature { get; }
+
+    /// <summary>The code that runs when it is called.</summary>
+    public HostCallback Callback { get; }
+}

@@ -1,0 +1,236 @@
+using JitVm.Bytecode;
+using JitVm.Diagnostics;
+using JitVm.Interpreter;
+using JitVm.Memory;
+
+namespace JitVm.Hosting;
+
+/// <summary>
+/// A running instance of a module: its own heap, globals, frame stack, fuel and limits. An isolate has a single
+/// owner: it must not be entered from two threads at once.
+/// </summary>
+public sealed class Isolate
+{
+    /// <summary>Frame-stack slots are capped so runaway recursion in huge frames traps instead of exhausting memory.</summary>
+    private const int MaxSlots = 64 * 1024 * 1024;
+
+    private readonly HostFunction[] _imports;
+    private readonly long _initialFuel;
+    private readonly int _maxDepth;
+    private readonly DecodedFunction?[] _functions;
+
+    /// <summary>Creates an isolate, linking the module's imports to the given host functions by name.</summary>
+    /// <exception cref="LinkException">An import is missing or its signature differs from the host function's.</exception>
+    public Isolate(Module module, IEnumerable<HostFunction>? hostFunctions = null, IsolateOptions? options = null)
+    {
+        Module = module;
+        options ??= new IsolateOptions();
+        var definition = module.Definition;
+        var available = new Dictionary<string, HostFunction>(StringComparer.Ordinal);
+        foreach (var host in hostFunctions ?? []) available[host.Name] = host;
+        _imports = new HostFunction[definition.Imports.Count];
+        for (var i = 0; i < _imports.Length; i++)
+        {
+            var import = definition.Imports[i];
+            var wanted = definition.Types[import.TypeIndex];
+            if (!available.TryGetValue(import.Name, out var host))
+                throw new LinkException($"{definition.SourceName ?? "module"}: import '{import.Name}' {wanted} is not provided by the host" +
+                                        (available.Count > 0 ? $" (available: {string.Join(", ", available.Keys.Order(StringComparer.Ordinal))})" : ""));
+            if (!host.Signature.Equals(wanted))
+                throw new LinkException($"{definition.SourceName ?? "module"}: import '{import.Name}' is declared as {wanted} but the host provides {host.Signature}");
+            _imports[i] = host;
+        }
+
+        _functions = new DecodedFunction?[definition.Functions.Count];
+        _initialFuel = options.Fuel ?? long.MaxValue;
+        if (_initialFuel < 0) throw new ArgumentOutOfRangeException(nameof(options), "fuel cannot be negative");
+        Fuel = _initialFuel;
+        _maxDepth = options.MaxCallDepth;
+        Heap = new Heap(options.MaxHeapBytes);
+        Globals = [.. definition.Globals.Select(g => g.InitialBits)];
+        GlobalTags = new byte[Globals.Length];
+        Slots = new long[1024];
+        SlotTags = new byte[Slots.Length];
+    }
+
+    /// <summary>The module this isolate runs.</summary>
+    public Module Module { get; }
+
+    /// <summary>Fuel left.</summary>
+    public long Fuel { get; internal set; }
+
+    /// <summary>Fuel consumed since the isolate was created.</summary>
+    public long FuelUsed => _initialFuel - Fuel;
+
+    /// <summary>Bytes allocated on the heap so far.</summary>
+    public long HeapAllocatedBytes => Heap.AllocatedBytes;
+
+    internal Heap Heap { get; }
+
+    internal long[] Globals { get; }
+
+    internal byte[] GlobalTags { get; }
+
+    internal long[] Slots { get; private set; }
+
+    internal byte[] SlotTags { get; private set; }
+
+    internal int CallDepth { get; private set; }
+
+    /// <summary>Decoded defined functions, decoded on first call.</summary>
+    internal DecodedFunction[] Functions
+    {
+        get
+        {
+            // Decoding everything up front keeps the interpreter's call path free of null checks.
+            if (_functions.Length > 0 && _functions[^1] is null)
+                for (var i = 0; i < _functions.Length; i++) _functions[i] ??= Module.Decoded(i);
+            return _functions!;
+        }
+    }
+
+    /// <summary>Calls a function by name. Arguments must match its parameter types.</summary>
+    /// <exception cref="ArgumentException">No such function, or the arguments do not match its signature.</exception>
+    /// <exception cref="TrapException">The program trapped.</exception>
+    public Value[] Invoke(string function, params Value[] arguments)
+    {
+        var index = Module.FindFunction(function);
+        if (index < 0) throw new ArgumentException($"the module has no function named '{function}'", nameof(function));
+        return Invoke(index, arguments);
+    }
+
+    /// <summary>Calls a function by index in the function index space.</summary>
+    public Value[] Invoke(int functionIndex, params Value[] arguments)
+    {
+        var definition = Module.Definition;
+        var signature = definition.SignatureOf(functionIndex);
+        if (arguments.Length != signature.Parameters.Length)
+            throw new ArgumentException($"'{definition.NameOf(functionIndex)}' takes {signature.Parameters.Length} arguments {signature}, but {arguments.Length} were given");
+        for (var i = 0; i < arguments.Length; i++)
+            if (arguments[i].Type != signature.Parameters[i])
+                throw new ArgumentException($"argument {i} of '{definition.NameOf(functionIndex)}' must be {signature.Parameters[i].Name()}, but a {arguments[i].Type.Name()} was given");
+            else if (arguments[i].Type == VmType.Ptr || arguments[i].IsPointer)
+                throw new ArgumentException($"argument {i} of '{definition.NameOf(functionIndex)}' is a pointer; the host cannot pass pointers in (they exist only inside an isolate's heap)");
+
+        var fp = 0;
+        EnsureSlots(fp + Math.Max(arguments.Length, signature.Results.Length) + 1);
+        for (var i = 0; i < arguments.Length; i++)
+        {
+            Slots[fp + i] = arguments[i].Bits;
+            SlotTags[fp + i] = 0;
+        }
+        if (functionIndex < _imports.Length)
+        {
+            CallHost(functionIndex, fp);
+        }
+        else
+        {
+            var entry = Functions[functionIndex - _imports.Length];
+            Interpreter.Interpreter.Run(this, entry, fp);
+        }
+        var results = new Value[signature.Results.Length];
+        for (var i = 0; i < results.Length; i++)
+        {
+            var type = signature.Results[i];
+            results[i] = new Value(type, Slots[fp + i], type == VmType.Ptr || (type == VmType.Word && SlotTags[fp + i] != 0));
+        }
+        return results;
+    }
+
+    /// <summary>How a result prints: integers and floats as text, pointers as <c>&lt;ptr len=N&gt;</c>.</summary>
+    public string Describe(Value value) => value.IsPointer ? $"<ptr len={Heap.Length(value.Bits)}>" : value.ToString();
+
+    /// <summary>Copies bytes of a heap object, with the same checks as <c>load.u8</c> (traps on bad bounds or pointer words).</summary>
+    public void ReadBytes(long pointer, long start, Span<byte> destination)
+    {
+        if (pointer < 2 || pointer >= Heap.Words.Length) throw new TrapException(TrapCode.TagMismatch, "not a pointer");
+        Heap.CopyBytes(pointer, start, destination.Length, destination);
+    }
+
+    internal void EnterFrame(DecodedFunction function, int fp) => PushFrame(function, fp);
+
+    /// <summary>Opens a frame for <paramref name="callee"/> at <paramref name="fp"/>: checks the depth limit, makes room and zeroes its locals.</summary>
+    internal void PushFrame(DecodedFunction callee, int fp)
+    {
+        if (CallDepth >= _maxDepth)
+            throw new TrapException(TrapCode.CallDepthExceeded, $"call depth limit of {_maxDepth} frames exceeded when calling '{callee.Name}'");
+        var end = fp + callee.FrameSize + 1;
+        if (end > Slots.Length) EnsureSlots(end);
+        var locals = callee.LocalCount - callee.ParameterCount;
+        if (locals > 0)
+        {
+            Array.Clear(Slots, fp + callee.ParameterCount, locals);
+            Array.Clear(SlotTags, fp + callee.ParameterCount, locals);
+        }
+        CallDepth++;
+    }
+
+    internal void PopFrame() => CallDepth--;
+
+    internal void UnwindTo(int depth) => CallDepth = depth;
+
+    private void EnsureSlots(int required)
+    {
+        if (required <= Slots.Length) return;
+        if (required > MaxSlots)
+            throw new TrapException(TrapCode.CallDepthExceeded, $"the frame stack would exceed {MaxSlots} slots");
+        var size = Slots.Length;
+        while (size < required) size *= 2;
+        var slots = Slots;
+        var tags = SlotTags;
+        Array.Resize(ref slots, size);
+        Array.Resize(ref tags, size);
+        Slots = slots;
+        SlotTags = tags;
+    }
+
+    /// <summary>Resolves a call_indirect target: null for a host import (call it with <see cref="CallHost"/>).</summary>
+    internal DecodedFunction? ResolveIndirect(long reference, int typeIndex)
+    {
+        var definition = Module.Definition;
+        if ((ulong)reference >= (ulong)definition.FunctionCount)
+            throw new TrapException(TrapCode.InvalidFunctionReference, $"function reference {reference} does not name a function (the module has {definition.FunctionCount})");
+        var expected = definition.Types[typeIndex];
+        var actual = definition.SignatureOf((int)reference);
+        if (!actual.Equals(expected))
+            throw new TrapException(TrapCode.SignatureMismatch, $"call_indirect expects {expected} but '{definition.NameOf((int)reference)}' is {actual}");
+        return reference < _imports.Length ? null : Functions[(int)reference - _imports.Length];
+    }
+
+    /// <summary>Calls import <paramref name="import"/> with arguments in slots from <paramref name="fp"/>; results replace them.</summary>
+    internal void CallHost(int import, int fp)
+    {
+        var host = _imports[import];
+        var width = Math.Max(host.Signature.Parameters.Length, host.Signature.Results.Length);
+        EnsureSlots(fp + width + 1);
+        try
+        {
+            host.Callback(this, Slots.AsSpan(fp, width));
+        }
+        catch (TrapException)
+        {
+            throw;
+        }
+        catch (Exception exception)
+        {
+            throw new TrapException(TrapCode.HostError, $"host function '{host.Name}' threw {exception.GetType().Name}: {exception.Message}", exception);
+        }
+        for (var i = 0; i < host.Signature.Results.Length; i++) SlotTags[fp + i] = 0;
+    }
+
+    internal long AllocateData(int segment)
+    {
+        var bytes = Module.Definition.Data[segment].Bytes;
+        var pointer = Heap.Allocate((bytes.Length + 7) / 8);
+        for (var i = 0; i < bytes.Length; i++) Heap.StoreByte(pointer, i, bytes[i]);
+        return pointer;
+    }
+
+    internal VmStackFrame FrameAt(DecodedFunction function, int pc)
+    {
+        var definition = function.Analysis.Definition;
+        return new VmStackFrame(function.Name, pc, definition.Code[pc].OpCode.Mnemonic(), definition.LineAt(pc), Module.Definition.SourceName);
+    }
+
+    internal IEnumerable<VmStackFrame> OuterFrames() => [];
+}

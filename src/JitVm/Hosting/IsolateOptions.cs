@@ -1,0 +1,20 @@
+namespace JitVm.Hosting;
+
+/// <summary>Limits for one isolate. Every limit is enforced identically by every tier.</summary>
+public sealed class IsolateOptions
+{
+    /// <summary>The default call-depth limit.</summary>
+    public const int DefaultMaxCallDepth = 10_000;
+
+    /// <summary>The default heap limit: 256 MiB.</summary>
+    public const long DefaultMaxHeapBytes = 256L * 1024 * 1024;
+
+    /// <summary>Instruction budget (see spec/execution.md, "Fuel"); null means unlimited (fuel is still counted).</summary>
+    public long? Fuel { get; init; }
+
+    /// <summary>Most VM frames active at once; a deeper call traps <c>CallDepthExceeded</c>.</summary>
+    public int MaxCallDepth { get; init; } = DefaultMaxCallDepth;
+
+    /// <summary>Most bytes the isolate's heap objects may occupy (8 per word including each header).</summary>
+    public long MaxHeapBytes { get; init; } = DefaultMaxHeapBytes;
+}

@@ -1,0 +1,95 @@
+using JitVm.Bytecode;
+using JitVm.Diagnostics;
+using JitVm.Interpreter;
+using JitVm.Text;
+using JitVm.Verification;
+
+namespace JitVm.Hosting;
+
+/// <summary>
+/// A verified, immutable module, safe to share between threads and isolates. Create one from assembly text,
+/// from the binary format, from a file, or from a <see cref="ModuleDefinition"/> built in code.
+/// </summary>
+public sealed class Module
+{
+    private readonly DecodedFunction?[] _decoded;
+
+    private Module(VerifiedModule verified)
+    {
+        Verified = verified;
+        _decoded = new DecodedFunction?[verified.Functions.Length];
+    }
+
+    /// <summary>The module's contents.</summary>
+    public ModuleDefinition Definition => Verified.Definition;
+
+    internal VerifiedModule Verified { get; }
+
+    /// <summary>Assembles and verifies assembly text.</summary>
+    /// <exception cref="ModuleFormatException">The text is malformed.</exception>
+    /// <exception cref="VerificationException">The module breaks a verification rule.</exception>
+    public static Module FromText(string text, string? sourceName = null) => FromDefinition(Assembler.Assemble(text, sourceName));
+
+    /// <summary>Reads and verifies the binary format.</summary>
+    /// <exception cref="ModuleFormatException">The bytes are malformed.</exception>
+    /// <exception cref="VerificationException">The module breaks a verification rule.</exception>
+    public static Module FromBinary(ReadOnlySpan<byte> bytes, string? sourceName = null) => FromDefinition(ModuleReader.Read(bytes, sourceName));
+
+    /// <summary>Verifies a module built in code.</summary>
+    /// <exception cref="VerificationException">The module breaks a verification rule.</exception>
+    public static Module FromDefinition(ModuleDefinition definition) => new(Verifier.Verify(definition));
+
+    /// <summary>Loads a file: binary when it starts with the module magic, assembly text otherwise.</summary>
+    public static Module FromFile(string path) => FromDefinition(ReadDefinition(path));
+
+    /// <summary>Reads a file's module without verifying it (binary when it starts with the magic, text otherwise).</summary>
+    /// <exception cref="ModuleFormatException">The file is malformed.</exception>
+    public static ModuleDefinition ReadDefinition(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var name = Path.GetFileName(path);
+        if (ModuleReader.HasMagic(bytes)) return ModuleReader.Read(bytes, name);
+        string text;
+        try
+        {
+            text = new System.Text.UTF8Encoding(false, true).GetString(bytes);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            throw new ModuleFormatException(name, null, "the file is neither a binary module (no \\0jvm magic) nor UTF-8 assembly text");
+        }
+        return Assembler.Assemble(text, name);
+    }
+
+    /// <summary>The module in the binary format.</summary>
+    public byte[] ToBinary() => ModuleWriter.Write(Definition);
+
+    /// <summary>The module as assembly text.</summary>
+    public string ToText() => Disassembler.Disassemble(Definition);
+
+    /// <summary>Finds a function index by name (imports and defined functions); -1 when absent.</summary>
+    public int FindFunction(string name)
+    {
+        for (var i = 0; i < Definition.FunctionCount; i++)
+            if (Definition.NameOf(i) == name) return i;
+        return -1;
+    }
+
+    /// <summary>The interpreter form of a defined function, decoded on first use and then shared.</summary>
+    internal DecodedFunction Decoded(int definedIndex)
+    {
+        var decoded = Volatile.Read(ref _decoded[definedIndex]);
+        if (decoded is not null) return decoded;
+        decoded = Decoder.Decode(Verified, definedIndex);
+        return Interlocked.CompareExchange(ref _decoded[definedIndex], decoded, null) ?? decoded;
+    }
+}
+
+/// <summary>A module's imports could not be satisfied by the host functions given.</summary>
+public sealed class LinkException : JitVmException
+{
+    /// <summary>Creates the exception.</summary>
+    public LinkException(string message) : base(message)
+    {
+    }
+}

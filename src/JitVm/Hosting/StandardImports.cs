@@ -1,0 +1,49 @@
+using System.Globalization;
+using System.Text;
+using JitVm.Bytecode;
+
+namespace JitVm.Hosting;
+
+/// <summary>
+/// The host functions that <c>jitvm run</c> and the conformance suite give every program (spec/execution.md):
+/// <c>print_i64</c>, <c>print_f64</c>, <c>print_bytes</c> and <c>print_char</c>, writing to one output stream.
+/// </summary>
+public static class StandardImports
+{
+    /// <summary>Creates the standard imports writing to <paramref name="output"/>.</summary>
+    public static IReadOnlyList<HostFunction> Create(Stream output)
+    {
+        void Write(string text) => output.Write(Encoding.UTF8.GetBytes(text));
+
+        return
+        [
+            new HostFunction("print_i64", new FunctionType([VmType.I64], []),
+                (_, values) => Write(values[0].ToString(CultureInfo.InvariantCulture) + "\n")),
+            new HostFunction("print_f64", new FunctionType([VmType.F64], []),
+                (_, values) => Write(Value.FormatF64(BitConverter.Int64BitsToDouble(values[0])) + "\n")),
+            new HostFunction("print_char", new FunctionType([VmType.I64], []),
+                (_, values) => output.WriteByte((byte)values[0])),
+            new HostFunction("print_bytes", new FunctionType([VmType.Ptr, VmType.I64, VmType.I64], []),
+                (isolate, values) =>
+                {
+                    var count = values[2];
+                    if (count is >= 0 and <= 1 << 20)
+                    {
+                        Span<byte> buffer = count <= 256 ? stackalloc byte[(int)count] : new byte[count];
+                        isolate.ReadBytes(values[0], values[1], buffer);
+                        output.Write(buffer);
+                        return;
+                    }
+                    // Larger prints go in chunks so one call cannot demand an unbounded buffer.
+                    var chunk = new byte[1 << 16];
+                    for (long done = 0; done < count;)
+                    {
+                        var n = (int)Math.Min(chunk.Length, count - done);
+                        isolate.ReadBytes(values[0], values[1] + done, chunk.AsSpan(0, n));
+                        output.Write(chunk, 0, n);
+                        done += n;
+                    }
+                }),
+        ];
+    }
+}

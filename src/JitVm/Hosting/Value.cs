@@ -1,0 +1,66 @@
+using System.Globalization;
+using JitVm.Bytecode;
+
+namespace JitVm.Hosting;
+
+/// <summary>A VM value with its static type, as passed to and returned from <c>Isolate.Invoke</c>.</summary>
+/// <param name="Type">The value's type.</param>
+/// <param name="Bits">The 64 bits: an integer, a float's bits, or a pointer's object index.</param>
+/// <param name="IsPointer">For a word, whether it carries the pointer tag (always true for ptr values).</param>
+public readonly record struct Value(VmType Type, long Bits, bool IsPointer = false)
+{
+    /// <summary>An i64 value.</summary>
+    public static Value I64(long value) => new(VmType.I64, value);
+
+    /// <summary>An f64 value.</summary>
+    public static Value F64(double value) => new(VmType.F64, BitConverter.DoubleToInt64Bits(value));
+
+    /// <summary>The value as an integer.</summary>
+    public long AsI64 => Bits;
+
+    /// <summary>The value as a float.</summary>
+    public double AsF64 => BitConverter.Int64BitsToDouble(Bits);
+
+    /// <summary>Formats a float the way the VM prints it: shortest round-trip, ".0" on integers, inf, -inf, nan.</summary>
+    public static string FormatF64(double value)
+    {
+        if (double.IsNaN(value)) return "nan";
+        if (double.IsPositiveInfinity(value)) return "inf";
+        if (double.IsNegativeInfinity(value)) return "-inf";
+        var text = value.ToString("R", CultureInfo.InvariantCulture);
+        return text.Contains('.', StringComparison.Ordinal) || text.Contains('E', StringComparison.Ordinal) ? text : text + ".0";
+    }
+
+    /// <summary>Parses a command-line argument for a parameter of the given type.</summary>
+    public static bool TryParse(string text, VmType type, out Value value)
+    {
+        value = default;
+        switch (type)
+        {
+            case VmType.I64:
+                if (!long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer)) return false;
+                value = I64(integer);
+                return true;
+            case VmType.F64:
+                var lower = text.ToLowerInvariant();
+                double number;
+                if (lower is "inf" or "+inf") number = double.PositiveInfinity;
+                else if (lower == "-inf") number = double.NegativeInfinity;
+                else if (lower == "nan") number = double.NaN;
+                else if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out number)) return false;
+                value = F64(number);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>The value as the CLI prints a result (pointers show as <c>&lt;ptr&gt;</c>; see <see cref="Isolate.Describe"/> for lengths).</summary>
+    public override string ToString() => Type switch
+    {
+        VmType.I64 => Bits.ToString(CultureInfo.InvariantCulture),
+        VmType.F64 => FormatF64(AsF64),
+        VmType.Ptr => "<ptr>",
+        _ => IsPointer ? "<ptr>" : Bits.ToString(CultureInfo.InvariantCulture),
+    };
+}

@@ -1,0 +1,68 @@
+using JitVm.Bytecode;
+using JitVm.Verification;
+
+namespace JitVm.Interpreter;
+
+/// <summary>
+/// Operations of the interpreter's pre-decoded form. Operands are frame slot numbers (relative to the frame
+/// pointer) fixed at decode time from the verifier's stack heights, so the interpreter keeps no stack pointer:
+/// the operand stack value at height h lives in slot (locals + h).
+/// </summary>
+internal enum OpKind : ushort
+{
+    Charge, Unreachable, Move, MoveW, Swap, SwapW, Select, SelectW, Const,
+    GlobalGet, GlobalGetW, GlobalSet, GlobalSetW,
+    Jump, JumpIf, JumpIfZ, Table, Call, CallHost, CallIndirect, Return,
+    Add, Sub, Mul, DivS, DivU, RemS, RemU, And, Or, Xor, Shl, ShrS, ShrU, Rotl, Rotr,
+    Eq, Ne, LtS, LtU, GtS, GtU, LeS, LeU, GeS, GeU,
+    Clz, Ctz, Popcnt, Eqz, Extend8S, Extend16S, Extend32S,
+    FAdd, FSub, FMul, FDiv, FMin, FMax, FEq, FNe, FLt, FGt, FLe, FGe,
+    FNeg, FAbs, FSqrt, FFloor, FCeil, FTrunc, FNearest,
+    TruncS, TruncSatS, ConvertS, ConvertU,
+    Alloc, Len, LoadI, LoadF, LoadP, LoadW, StoreI, StoreP, StoreW, LoadU8, StoreU8, IsPtr, PtrEq, DataAlloc,
+    SetTag0, SetTag1, CheckNotPtr, CheckPtr,
+
+    // Fused forms made by the decoder's peephole pass (see Decoder.Fuse).
+    AddK, SubK, MulK, AndK, RemSK, RemUK, ShlK, ShrSK, ShrUK,
+    JumpIfLtS, JumpIfLeS, JumpIfGtS, JumpIfGeS, JumpIfEq, JumpIfNe,
+    EqK, NeK, LtSK, LeSK, GtSK, GeSK,
+    JumpIfLtSK, JumpIfLeSK, JumpIfGtSK, JumpIfGeSK, JumpIfEqK, JumpIfNeK,
+}
+
+/// <summary>One decoded operation: a kind and up to three slot (or index) operands plus a 64-bit immediate.</summary>
+internal struct Op
+{
+    public OpKind Kind;
+    public int A;
+    public int B;
+    public int C;
+    public long K;
+
+    public override readonly string ToString() => $"{Kind} a={A} b={B} c={C} k={K}";
+}
+
+/// <summary>A function in the interpreter's form, built once per module and shared by every isolate.</summary>
+internal sealed class DecodedFunction
+{
+    public required string Name { get; init; }
+
+    public required int FunctionIndex { get; init; }
+
+    public required FunctionAnalysis Analysis { get; init; }
+
+    public required Op[] Code { get; init; }
+
+    /// <summary>The source pc of each operation, for trap locations.</summary>
+    public required int[] SourcePc { get; init; }
+
+    /// <summary>br_table targets (as operation indices), referenced by <see cref="Op.C"/>.</summary>
+    public required int[][] Tables { get; init; }
+
+    public required int ParameterCount { get; init; }
+
+    public required int LocalCount { get; init; }
+
+    public required int FrameSize { get; init; }
+
+    public FunctionType Signature => Analysis.Signature;
+}

@@ -1,0 +1,314 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using JitVm.Bytecode;
+using JitVm.Diagnostics;
+using JitVm.Hosting;
+
+namespace JitVm.Interpreter;
+
+/// <summary>
+/// Runs decoded functions on an isolate's frame stack. Calls between VM functions do not recurse in .NET: each VM
+/// call pushes a frame record and continues in the same loop, so the VM call-depth limit, not the .NET stack,
+/// bounds recursion.
+/// </summary>
+/// <remarks>
+/// Frame layout (shared with the other tiers): slots [fp, fp + params) hold the arguments, then the declared
+/// locals, then the operand stack. A call's arguments are the top of the caller's operand stack, and the callee's
+/// frame starts there, so arguments are never copied; results are copied to the callee's first slots, which are
+/// exactly where the caller expects them. The tag array parallels the slots and is kept exact for word-typed
+/// slots only; the verifier's types say which slots hold pointers.
+/// </remarks>
+internal static class Interpreter
+{
+    private readonly struct CallRecord(DecodedFunction function, int returnOp, int fp)
+    {
+        public readonly DecodedFunction Function = function;
+        public readonly int ReturnOp = returnOp;
+        public readonly int Fp = fp;
+    }
+
+    /// <summary>Runs <paramref name="entry"/> with the arguments already in slots [fp, fp + params); results end in slots [fp, ...).</summary>
+    public static void Run(Isolate isolate, DecodedFunction entry, int entryFp)
+    {
+        var function = entry;
+        var fp = entryFp;
+        var ip = 0;
+        var records = new Stack<CallRecord>();
+        var fuel = isolate.Fuel;
+        var baseDepth = isolate.CallDepth;
+        try
+        {
+            isolate.EnterFrame(entry, fp);
+            var code = function.Code;
+            var s = isolate.Slots;
+            var tags = isolate.SlotTags;
+            var heap = isolate.Heap;
+            while (true)
+            {
+                ref var op = ref code[ip++];
+                switch (op.Kind)
+                {
+                    case OpKind.Charge:
+                        if (fuel < op.K) throw new TrapException(TrapCode.OutOfFuel, $"out of fuel: the block needs {op.K} and {fuel} remain");
+                        fuel -= op.K;
+                        break;
+                    case OpKind.Unreachable:
+                        throw new TrapException(TrapCode.Unreachable, "unreachable instruction executed");
+                    case OpKind.Move: s[fp + op.A] = s[fp + op.B]; break;
+                    case OpKind.MoveW:
+                        s[fp + op.A] = s[fp + op.B];
+                        tags[fp + op.A] = tags[fp + op.B];
+                        break;
+                    case OpKind.Swap:
+                        (s[fp + op.A], s[fp + op.B]) = (s[fp + op.B], s[fp + op.A]);
+                        break;
+                    case OpKind.SwapW:
+                        (s[fp + op.A], s[fp + op.B]) = (s[fp + op.B], s[fp + op.A]);
+                        (tags[fp + op.A], tags[fp + op.B]) = (tags[fp + op.B], tags[fp + op.A]);
+                        break;
+                    case OpKind.Select:
+                        if (s[fp + op.C] == 0) s[fp + op.A] = s[fp + op.B];
+                        break;
+                    case OpKind.SelectW:
+                        if (s[fp + op.C] == 0)
+                        {
+                            s[fp + op.A] = s[fp + op.B];
+                            tags[fp + op.A] = tags[fp + op.B];
+                        }
+                        break;
+                    case OpKind.Const: s[fp + op.A] = op.K; break;
+                    case OpKind.GlobalGet: s[fp + op.A] = isolate.Globals[op.B]; break;
+                    case OpKind.GlobalGetW:
+                        s[fp + op.A] = isolate.Globals[op.B];
+                        tags[fp + op.A] = isolate.GlobalTags[op.B];
+                        break;
+                    case OpKind.GlobalSet: isolate.Globals[op.A] = s[fp + op.B]; break;
+                    case OpKind.GlobalSetW:
+                        isolate.Globals[op.A] = s[fp + op.B];
+                        isolate.GlobalTags[op.A] = tags[fp + op.B];
+                        break;
+
+                    case OpKind.Jump: ip = op.A; break;
+                    case OpKind.JumpIf: if (s[fp + op.B] != 0) ip = op.A; break;
+                    case OpKind.JumpIfZ: if (s[fp + op.B] == 0) ip = op.A; break;
+                    case OpKind.JumpIfLtS: if (s[fp + op.B] < s[fp + op.C]) ip = op.A; break;
+                    case OpKind.JumpIfLeS: if (s[fp + op.B] <= s[fp + op.C]) ip = op.A; break;
+                    case OpKind.JumpIfGtS: if (s[fp + op.B] > s[fp + op.C]) ip = op.A; break;
+                    case OpKind.JumpIfGeS: if (s[fp + op.B] >= s[fp + op.C]) ip = op.A; break;
+                    case OpKind.JumpIfEq: if (s[fp + op.B] == s[fp + op.C]) ip = op.A; break;
+                    case OpKind.JumpIfNe: if (s[fp + op.B] != s[fp + op.C]) ip = op.A; break;
+                    case OpKind.JumpIfLtSK: if (s[fp + op.B] < op.K) ip = op.A; break;
+                    case OpKind.JumpIfLeSK: if (s[fp + op.B] <= op.K) ip = op.A; break;
+                    case OpKind.JumpIfGtSK: if (s[fp + op.B] > op.K) ip = op.A; break;
+                    case OpKind.JumpIfGeSK: if (s[fp + op.B] >= op.K) ip = op.A; break;
+                    case OpKind.JumpIfEqK: if (s[fp + op.B] == op.K) ip = op.A; break;
+                    case OpKind.JumpIfNeK: if (s[fp + op.B] != op.K) ip = op.A; break;
+                    case OpKind.Table:
+                    {
+                        var targets = function.Tables[op.C];
+                        var index = (ulong)s[fp + op.B];
+                        ip = index < (ulong)targets.Length ? targets[(int)index] : op.A;
+                        break;
+                    }
+
+                    case OpKind.Call:
+                    {
+                        var callee = isolate.Functions[op.B];
+                        var calleeFp = fp + op.A;
+                        isolate.Fuel = fuel;
+                        isolate.PushFrame(callee, calleeFp);
+                        records.Push(new CallRecord(function, ip, fp));
+                        function = callee;
+                        code = callee.Code;
+                        fp = calleeFp;
+                        ip = 0;
+                        s = isolate.Slots;
+                        tags = isolate.SlotTags;
+                        break;
+                    }
+                    case OpKind.CallIndirect:
+                    {
+                        var reference = s[fp + op.C];
+                        var target = isolate.ResolveIndirect(reference, op.B);
+                        var calleeFp = fp + op.A;
+                        if (target is null)
+                        {
+                            isolate.Fuel = fuel;
+                            isolate.CallHost((int)reference, calleeFp);
+                            s = isolate.Slots;
+                            tags = isolate.SlotTags;
+                            break;
+                        }
+                        isolate.Fuel = fuel;
+                        isolate.PushFrame(target, calleeFp);
+                        records.Push(new CallRecord(function, ip, fp));
+                        function = target;
+                        code = target.Code;
+                        fp = calleeFp;
+                        ip = 0;
+                        s = isolate.Slots;
+                        tags = isolate.SlotTags;
+                        break;
+                    }
+                    case OpKind.CallHost:
+                        isolate.Fuel = fuel;
+                        isolate.CallHost(op.B, fp + op.A);
+                        s = isolate.Slots;
+                        tags = isolate.SlotTags;
+                        break;
+                    case OpKind.Return:
+                    {
+                        var from = fp + op.A;
+                        if (from != fp)
+                        {
+                            Array.Copy(s, from, s, fp, op.B);
+                            if (op.K != 0) Array.Copy(tags, from, tags, fp, op.B);
+                        }
+                        isolate.PopFrame();
+                        if (records.Count == 0)
+                        {
+                            isolate.Fuel = fuel;
+                            return;
+                        }
+                        var record = records.Pop();
+                        function = record.Function;
+                        code = function.Code;
+                        fp = record.Fp;
+                        ip = record.ReturnOp;
+                        break;
+                    }
+
+                    case OpKind.Add: s[fp + op.A] = s[fp + op.B] + s[fp + op.C]; break;
+                    case OpKind.Sub: s[fp + op.A] = s[fp + op.B] - s[fp + op.C]; break;
+                    case OpKind.Mul: s[fp + op.A] = s[fp + op.B] * s[fp + op.C]; break;
+                    case OpKind.DivS: s[fp + op.A] = Arithmetic.DivS(s[fp + op.B], s[fp + op.C]); break;
+                    case OpKind.DivU: s[fp + op.A] = Arithmetic.DivU(s[fp + op.B], s[fp + op.C]); break;
+                    case OpKind.RemS: s[fp + op.A] = Arithmetic.RemS(s[fp + op.B], s[fp + op.C]); break;
+                    case OpKind.RemU: s[fp + op.A] = Arithmetic.RemU(s[fp + op.B], s[fp + op.C]); break;
+                    case OpKind.And: s[fp + op.A] = s[fp + op.B] & s[fp + op.C]; break;
+                    case OpKind.Or: s[fp + op.A] = s[fp + op.B] | s[fp + op.C]; break;
+                    case OpKind.Xor: s[fp + op.A] = s[fp + op.B] ^ s[fp + op.C]; break;
+                    case OpKind.Shl: s[fp + op.A] = s[fp + op.B] << (int)(s[fp + op.C] & 63); break;
+                    case OpKind.ShrS: s[fp + op.A] = s[fp + op.B] >> (int)(s[fp + op.C] & 63); break;
+                    case OpKind.ShrU: s[fp + op.A] = (long)((ulong)s[fp + op.B] >> (int)(s[fp + op.C] & 63)); break;
+                    case OpKind.Rotl: s[fp + op.A] = (long)BitOperations.RotateLeft((ulong)s[fp + op.B], (int)(s[fp + op.C] & 63)); break;
+                    case OpKind.Rotr: s[fp + op.A] = (long)BitOperations.RotateRight((ulong)s[fp + op.B], (int)(s[fp + op.C] & 63)); break;
+                    case OpKind.Eq: s[fp + op.A] = s[fp + op.B] == s[fp + op.C] ? 1 : 0; break;
+                    case OpKind.Ne: s[fp + op.A] = s[fp + op.B] != s[fp + op.C] ? 1 : 0; break;
+                    case OpKind.LtS: s[fp + op.A] = s[fp + op.B] < s[fp + op.C] ? 1 : 0; break;
+                    case OpKind.LtU: s[fp + op.A] = (ulong)s[fp + op.B] < (ulong)s[fp + op.C] ? 1 : 0; break;
+                    case OpKind.GtS: s[fp + op.A] = s[fp + op.B] > s[fp + op.C] ? 1 : 0; break;
+                    case OpKind.GtU: s[fp + op.A] = (ulong)s[fp + op.B] > (ulong)s[fp + op.C] ? 1 : 0; break;
+                    case OpKind.LeS: s[fp + op.A] = s[fp + op.B] <= s[fp + op.C] ? 1 : 0; break;
+                    case OpKind.LeU: s[fp + op.A] = (ulong)s[fp + op.B] <= (ulong)s[fp + op.C] ? 1 : 0; break;
+                    case OpKind.GeS: s[fp + op.A] = s[fp + op.B] >= s[fp + op.C] ? 1 : 0; break;
+                    case OpKind.GeU: s[fp + op.A] = (ulong)s[fp + op.B] >= (ulong)s[fp + op.C] ? 1 : 0; break;
+                    case OpKind.AddK: s[fp + op.A] = s[fp + op.B] + op.K; break;
+                    case OpKind.SubK: s[fp + op.A] = s[fp + op.B] - op.K; break;
+                    case OpKind.MulK: s[fp + op.A] = s[fp + op.B] * op.K; break;
+                    case OpKind.AndK: s[fp + op.A] = s[fp + op.B] & op.K; break;
+                    case OpKind.RemSK: s[fp + op.A] = Arithmetic.RemS(s[fp + op.B], op.K); break;
+                    case OpKind.RemUK: s[fp + op.A] = Arithmetic.RemU(s[fp + op.B], op.K); break;
+                    case OpKind.ShlK: s[fp + op.A] = s[fp + op.B] << (int)(op.K & 63); break;
+                    case OpKind.ShrSK: s[fp + op.A] = s[fp + op.B] >> (int)(op.K & 63); break;
+                    case OpKind.ShrUK: s[fp + op.A] = (long)((ulong)s[fp + op.B] >> (int)(op.K & 63)); break;
+                    case OpKind.EqK: s[fp + op.A] = s[fp + op.B] == op.K ? 1 : 0; break;
+                    case OpKind.NeK: s[fp + op.A] = s[fp + op.B] != op.K ? 1 : 0; break;
+                    case OpKind.LtSK: s[fp + op.A] = s[fp + op.B] < op.K ? 1 : 0; break;
+                    case OpKind.LeSK: s[fp + op.A] = s[fp + op.B] <= op.K ? 1 : 0; break;
+                    case OpKind.GtSK: s[fp + op.A] = s[fp + op.B] > op.K ? 1 : 0; break;
+                    case OpKind.GeSK: s[fp + op.A] = s[fp + op.B] >= op.K ? 1 : 0; break;
+                    case OpKind.Clz: s[fp + op.A] = BitOperations.LeadingZeroCount((ulong)s[fp + op.B]); break;
+                    case OpKind.Ctz: s[fp + op.A] = BitOperations.TrailingZeroCount((ulong)s[fp + op.B]); break;
+                    case OpKind.Popcnt: s[fp + op.A] = BitOperations.PopCount((ulong)s[fp + op.B]); break;
+                    case OpKind.Eqz: s[fp + op.A] = s[fp + op.B] == 0 ? 1 : 0; break;
+                    case OpKind.Extend8S: s[fp + op.A] = (sbyte)s[fp + op.B]; break;
+                    case OpKind.Extend16S: s[fp + op.A] = (short)s[fp + op.B]; break;
+                    case OpKind.Extend32S: s[fp + op.A] = (int)s[fp + op.B]; break;
+
+                    case OpKind.FAdd: s[fp + op.A] = Bits(F(s[fp + op.B]) + F(s[fp + op.C])); break;
+                    case OpKind.FSub: s[fp + op.A] = Bits(F(s[fp + op.B]) - F(s[fp + op.C])); break;
+                    case OpKind.FMul: s[fp + op.A] = Bits(F(s[fp + op.B]) * F(s[fp + op.C])); break;
+                    case OpKind.FDiv: s[fp + op.A] = Bits(F(s[fp + op.B]) / F(s[fp + op.C])); break;
+                    case OpKind.FMin: s[fp + op.A] = Bits(Arithmetic.Min(F(s[fp + op.B]), F(s[fp + op.C]))); break;
+                    case OpKind.FMax: s[fp + op.A] = Bits(Arithmetic.Max(F(s[fp + op.B]), F(s[fp + op.C]))); break;
+                    case OpKind.FEq: s[fp + op.A] = F(s[fp + op.B]) == F(s[fp + op.C]) ? 1 : 0; break;
+                    case OpKind.FNe: s[fp + op.A] = F(s[fp + op.B]) != F(s[fp + op.C]) ? 1 : 0; break;
+                    case OpKind.FLt: s[fp + op.A] = F(s[fp + op.B]) < F(s[fp + op.C]) ? 1 : 0; break;
+                    case OpKind.FGt: s[fp + op.A] = F(s[fp + op.B]) > F(s[fp + op.C]) ? 1 : 0; break;
+                    case OpKind.FLe: s[fp + op.A] = F(s[fp + op.B]) <= F(s[fp + op.C]) ? 1 : 0; break;
+                    case OpKind.FGe: s[fp + op.A] = F(s[fp + op.B]) >= F(s[fp + op.C]) ? 1 : 0; break;
+                    case OpKind.FNeg: s[fp + op.A] = s[fp + op.B] ^ long.MinValue; break;
+                    case OpKind.FAbs: s[fp + op.A] = s[fp + op.B] & long.MaxValue; break;
+                    case OpKind.FSqrt: s[fp + op.A] = Bits(Math.Sqrt(F(s[fp + op.B]))); break;
+                    case OpKind.FFloor: s[fp + op.A] = Bits(Math.Floor(F(s[fp + op.B]))); break;
+                    case OpKind.FCeil: s[fp + op.A] = Bits(Math.Ceiling(F(s[fp + op.B]))); break;
+                    case OpKind.FTrunc: s[fp + op.A] = Bits(Math.Truncate(F(s[fp + op.B]))); break;
+                    case OpKind.FNearest: s[fp + op.A] = Bits(Math.Round(F(s[fp + op.B]), MidpointRounding.ToEven)); break;
+                    case OpKind.TruncS: s[fp + op.A] = Arithmetic.TruncS(F(s[fp + op.B])); break;
+                    case OpKind.TruncSatS: s[fp + op.A] = Arithmetic.TruncSatS(F(s[fp + op.B])); break;
+                    case OpKind.ConvertS: s[fp + op.A] = Bits(s[fp + op.B]); break;
+                    case OpKind.ConvertU: s[fp + op.A] = Bits((double)(ulong)s[fp + op.B]); break;
+
+                    case OpKind.Alloc:
+                        isolate.Fuel = fuel;
+                        s[fp + op.A] = heap.Allocate(s[fp + op.B]);
+                        break;
+                    case OpKind.DataAlloc:
+                        s[fp + op.A] = isolate.AllocateData(op.B);
+                        break;
+                    case OpKind.Len: s[fp + op.A] = heap.Length(s[fp + op.B]); break;
+                    case OpKind.LoadI: s[fp + op.A] = heap.LoadInt(s[fp + op.B], s[fp + op.C], "load.i"); break;
+                    case OpKind.LoadF: s[fp + op.A] = heap.LoadInt(s[fp + op.B], s[fp + op.C], "load.f"); break;
+                    case OpKind.LoadP: s[fp + op.A] = heap.LoadPointer(s[fp + op.B], s[fp + op.C]); break;
+                    case OpKind.LoadW:
+                    {
+                        var at = heap.Field(s[fp + op.B], s[fp + op.C]);
+                        s[fp + op.A] = heap.Words[at];
+                        tags[fp + op.A] = heap.IsPointer(at) ? (byte)1 : (byte)0;
+                        break;
+                    }
+                    case OpKind.StoreI: heap.Store(s[fp + op.A], s[fp + op.B], s[fp + op.C], false); break;
+                    case OpKind.StoreP: heap.Store(s[fp + op.A], s[fp + op.B], s[fp + op.C], true); break;
+                    case OpKind.StoreW: heap.Store(s[fp + op.A], s[fp + op.B], s[fp + op.C], tags[fp + op.C] != 0); break;
+                    case OpKind.LoadU8: s[fp + op.A] = heap.LoadByte(s[fp + op.B], s[fp + op.C]); break;
+                    case OpKind.StoreU8: heap.StoreByte(s[fp + op.A], s[fp + op.B], s[fp + op.C]); break;
+                    case OpKind.IsPtr: s[fp + op.A] = tags[fp + op.B]; break;
+                    case OpKind.PtrEq: s[fp + op.A] = s[fp + op.B] == s[fp + op.C] ? 1 : 0; break;
+                    case OpKind.SetTag0: tags[fp + op.A] = 0; break;
+                    case OpKind.SetTag1: tags[fp + op.A] = 1; break;
+                    case OpKind.CheckNotPtr:
+                        if (tags[fp + op.A] != 0) throw new TrapException(TrapCode.TagMismatch, "the word holds a pointer, but a number was required");
+                        break;
+                    case OpKind.CheckPtr:
+                        if (tags[fp + op.A] == 0) throw new TrapException(TrapCode.TagMismatch, "the word holds a number, but a pointer was required");
+                        break;
+                    default:
+                        throw new InvalidOperationException($"the interpreter has no case for {op.Kind}");
+                }
+            }
+        }
+        catch (TrapException trap) when (!trap.HasStack)
+        {
+            isolate.Fuel = fuel;
+            var frames = new List<VmStackFrame> { isolate.FrameAt(function, function.SourcePc[Math.Max(0, ip - 1)]) };
+            foreach (var record in records) frames.Add(isolate.FrameAt(record.Function, record.Function.SourcePc[record.ReturnOp - 1]));
+            frames.AddRange(isolate.OuterFrames());
+            trap.SetStack(frames);
+            isolate.UnwindTo(baseDepth);
+            throw;
+        }
+        catch (TrapException)
+        {
+            isolate.Fuel = fuel;
+            isolate.UnwindTo(baseDepth);
+            throw;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static double F(long bits) => BitConverter.Int64BitsToDouble(bits);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long Bits(double value) => BitConverter.DoubleToInt64Bits(value);
+}
