@@ -94,6 +94,14 @@ internal static class Lexer
             {
                 var start = i;
                 while (i < text.Length && IsIdentifierPart(text[i])) i++;
+                if (text[start..i] == "nan" && i < text.Length && text[i] == ':')
+                {
+                    // nan:0x7ff8000000000001 is one float literal (a NaN with an explicit payload).
+                    i++;
+                    while (i < text.Length && char.IsAsciiLetterOrDigit(text[i])) i++;
+                    tokens.Add(new Token(TokenKind.Float, text[start..i], line));
+                    continue;
+                }
                 tokens.Add(new Token(TokenKind.Identifier, text[start..i], line));
                 continue;
             }

@@ -135,7 +135,7 @@ internal static class Verifier
                         Pop(ref stack, 2);
                         var top = stack!.Top;
                         var second = stack.Below!.Top;
-                        stack = new TypeStack(top, new TypeStack(second, stack.Below.Below));
+                        stack = new TypeStack(second, new TypeStack(top, stack.Below.Below));
                         break;
                     case OpCode.Select:
                         Pop(ref stack, 3);
@@ -143,7 +143,7 @@ internal static class Verifier
                         var a = stack!.Below!.Below!.Top;
                         var b = stack.Below.Top;
                         if (a != b) throw Error(VerificationRule.TypeMismatch, _pc, $"select needs two values of the same type under the condition, but found {a.Name()} and {b.Name()}");
-                        stack = stack.Below;
+                        stack = stack.Below.Below;
                         break;
                     case OpCode.LocalGet:
                     {

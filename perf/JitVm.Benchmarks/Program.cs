@@ -1,0 +1,21 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Running;
+using JitVm.Benchmarks;
+
+// `--check`: run every VM program once and compare with the C# version (exit 1 on any mismatch).
+// Anything else goes to BenchmarkDotNet, e.g. `--filter '*'` or `--filter '*Fib*'`.
+if (args.Contains("--check")) return Check.Run();
+
+// Reports go to perf/JitVm.Benchmarks/BenchmarkDotNet.Artifacts (not the current directory) unless --artifacts is given.
+var config = DefaultConfig.Instance;
+var projectDirectory = FindProjectDirectory();
+if (projectDirectory is not null) config = config.WithArtifactsPath(Path.Combine(projectDirectory, "BenchmarkDotNet.Artifacts"));
+BenchmarkSwitcher.FromAssembly(typeof(Check).Assembly).Run(args, config);
+return 0;
+
+static string? FindProjectDirectory()
+{
+    for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        if (File.Exists(Path.Combine(directory.FullName, "JitVm.Benchmarks.csproj"))) return directory.FullName;
+    return null;
+}

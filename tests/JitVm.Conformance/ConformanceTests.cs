@@ -1,0 +1,109 @@
+using JitVm.Bytecode;
+using JitVm.Hosting;
+using JitVm.Text;
+using Xunit;
+
+namespace JitVm.Conformance;
+
+/// <summary>Runs every case under cases/ and every example on every tier, and checks their inline expectations.</summary>
+public sealed class ConformanceTests
+{
+    private static readonly string Root = AppContext.BaseDirectory;
+
+    public static TheoryData<string, Tier> Cases()
+    {
+        var data = new TheoryData<string, Tier>();
+        foreach (var name in CaseNames())
+            foreach (var tier in Enum.GetValues<Tier>())
+                data.Add(name, tier);
+        return data;
+    }
+
+    public static TheoryData<string> CaseFiles()
+    {
+        var data = new TheoryData<string>();
+        foreach (var name in CaseNames()) data.Add(name);
+        return data;
+    }
+
+    internal static IEnumerable<string> CaseNames()
+    {
+        foreach (var folder in new[] { "cases", "examples" })
+        {
+            var directory = Path.Combine(Root, folder);
+            if (!Directory.Exists(directory)) continue;
+            foreach (var file in Directory.EnumerateFiles(directory, "*.jvm", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+                yield return Path.GetRelativePath(Root, file).Replace('\\', '/');
+        }
+    }
+
+    internal static ConformanceCase Load(string name) => ConformanceCase.Parse(Path.Combine(Root, name), name);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void CaseBehavesAsExpected(string name, Tier tier)
+    {
+        var testCase = Load(name);
+        var outcome = CaseRunner.Run(testCase, tier);
+
+        if (testCase.ExpectedFormatError is { } formatError)
+        {
+            Assert.True(outcome.LoadError is not null && outcome.Rule is null, $"expected a format error containing '{formatError}', got {outcome}");
+            Assert.Contains(formatError, outcome.LoadError, StringComparison.Ordinal);
+            return;
+        }
+        if (testCase.ExpectedVerifyError is { } rule)
+        {
+            Assert.True(outcome.Rule is not null, $"expected verification error {rule}, got {outcome}");
+            Assert.Equal(rule, outcome.Rule.ToString());
+            return;
+        }
+        Assert.True(outcome.LoadError is null, $"the case did not load: {outcome.LoadError}");
+
+        var expectedOutput = string.Concat(testCase.ExpectedOutput.Select(line => line + "\n"));
+        Assert.Equal(expectedOutput, outcome.Output);
+        Assert.Equal(testCase.ExpectedTrap, outcome.Trap);
+        if (testCase.ExpectedTrapLocation is { } location) Assert.Equal(location, outcome.TrapLocation);
+        if (testCase.ExpectedFuel is { } fuel) Assert.Equal(fuel, outcome.FuelUsed);
+    }
+
+    /// <summary>text → binary → text → binary gives identical bytes, and the binary module behaves like the text one.</summary>
+    [Theory]
+    [MemberData(nameof(CaseFiles))]
+    public void CaseRoundTripsThroughBinaryAndText(string name)
+    {
+        var testCase = Load(name);
+        // Modules that must fail to load may not survive the binary reader's limits; they have no round trip.
+        if (testCase.ExpectsFailureToLoad) return;
+        var definition = Assembler.Assemble(testCase.Text, Path.GetFileName(testCase.Path));
+        var binary = ModuleWriter.Write(definition);
+        var text = Disassembler.Disassemble(ModuleReader.Read(binary));
+        var again = ModuleWriter.Write(Assembler.Assemble(text, "disassembly.jvm"));
+        Assert.True(binary.AsSpan().SequenceEqual(again), $"round trip changed the binary ({binary.Length} vs {again.Length} bytes); disassembly:\n{text}");
+    }
+
+    /// <summary>Every instruction in the table is exercised by at least one case that runs.</summary>
+    [Fact]
+    public void EveryInstructionIsCovered()
+    {
+        var used = new HashSet<OpCode>();
+        foreach (var name in CaseNames())
+        {
+            var testCase = Load(name);
+            if (testCase.ExpectsFailureToLoad) continue;
+            foreach (var function in Assembler.Assemble(testCase.Text, name).Functions)
+                foreach (var instruction in function.Code) used.Add(instruction.OpCode);
+        }
+        var missing = OpCodeTable.All.Where(info => !used.Contains(info.OpCode)).Select(info => info.Mnemonic).ToList();
+        Assert.True(missing.Count == 0, "instructions no runnable case uses: " + string.Join(", ", missing));
+    }
+
+    /// <summary>Every trap code except HostError (raised by host code, tested in unit tests) occurs in some case.</summary>
+    [Fact]
+    public void EveryTrapCodeIsCovered()
+    {
+        var expected = CaseNames().Select(Load).Select(c => c.ExpectedTrap).Where(t => t is not null).ToHashSet();
+        var missing = Enum.GetNames<Diagnostics.TrapCode>().Where(code => code != "HostError" && !expected.Contains(code)).ToList();
+        Assert.True(missing.Count == 0, "trap codes no case expects: " + string.Join(", ", missing));
+    }
+}

@@ -1,0 +1,145 @@
+using System.Text;
+using JitVm.Cli;
+using Xunit;
+
+namespace JitVm.Tests;
+
+/// <summary>The jitvm command, run in-process: outputs and exit codes.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("jitvm-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, true);
+
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new MemoryStream();
+        var stderr = new StringWriter();
+        var code = new CliApp(stdout, stderr).Run(args);
+        return (code, Encoding.UTF8.GetString(stdout.ToArray()), stderr.ToString());
+    }
+
+    private string Write(string name, string text)
+    {
+        var path = Path.Combine(_directory, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private static string Example(string name) => RepositoryPaths.File("examples", name);
+
+    [Fact]
+    public void RunPrintsOutputAndExitsZero()
+    {
+        var (code, output, error) = Run("run", Example("fib.jvm"));
+        Assert.Equal(0, code);
+        Assert.Equal("832040\n", output);
+        Assert.Equal("", error);
+    }
+
+    [Fact]
+    public void RunPassesTypedArgumentsAndPrintsResults()
+    {
+        var path = Write("args.jvm", """
+            .func pair (a: i64, x: f64) -> (i64 f64)
+                local.get a
+                local.get x
+                return
+            .end
+            """);
+        var (code, output, _) = Run("run", path, "--entry", "pair", "--", "-7", "2.5");
+        Assert.Equal(0, code);
+        Assert.Equal("-7\n2.5\n", output);
+    }
+
+    [Fact]
+    public void TrapPrintsKindAndVmStackAndExits70()
+    {
+        var trapExample = Directory.EnumerateFiles(RepositoryPaths.File("examples"), "*trap*.jvm").First();
+        var (code, _, error) = Run("run", trapExample);
+        Assert.Equal(70, code);
+        Assert.StartsWith("trap: ", error, StringComparison.Ordinal);
+        Assert.Contains("  at ", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SyntaxErrorExits65WithOneMessage()
+    {
+        var path = Write("bad.jvm", ".func main () -> ()\n    i64.frobnicate\n    return\n.end\n");
+        var (code, _, error) = Run("run", path);
+        Assert.Equal(65, code);
+        Assert.Equal("error: bad.jvm:line 2: unknown instruction 'i64.frobnicate'\n", error.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void VerificationErrorExits65()
+    {
+        var path = Write("underflow.jvm", ".func main () -> ()\n    i64.add\n    return\n.end\n");
+        var (code, _, error) = Run("verify", path);
+        Assert.Equal(65, code);
+        Assert.Contains("[StackUnderflow]", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GarbageBinaryExits65()
+    {
+        var path = Path.Combine(_directory, "garbage.jvmb");
+        File.WriteAllBytes(path, [0x00, (byte)'j', (byte)'v', (byte)'m', 1, 0, 0, 0, 6, 0xFF, 0xFF]);
+        var (code, _, error) = Run("run", path);
+        Assert.Equal(65, code);
+        Assert.StartsWith("error: garbage.jvmb:byte 0x", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UsageErrorsExit64()
+    {
+        Assert.Equal(64, Run("run").Code);
+        Assert.Equal(64, Run("frobnicate").Code);
+        Assert.Equal(64, Run("run", Example("fib.jvm"), "--entry", "fib").Code);
+        Assert.Equal(64, Run("run", Example("fib.jvm"), "--entry", "fib", "abc").Code);
+        Assert.Equal(64, Run("run", Example("fib.jvm"), "--fuel", "-1").Code);
+    }
+
+    [Fact]
+    public void MissingFileExits66()
+    {
+        var (code, _, error) = Run("run", Path.Combine(_directory, "nope.jvm"));
+        Assert.Equal(66, code);
+        Assert.Contains("no such file", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FuelLimitTrapsOutOfFuel()
+    {
+        var (code, _, error) = Run("run", Example("fib.jvm"), "--fuel", "1000");
+        Assert.Equal(70, code);
+        Assert.StartsWith("trap: OutOfFuel", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AsmThenDisasmThenAsmIsByteIdentical()
+    {
+        var binary = Path.Combine(_directory, "fib.jvmb");
+        Assert.Equal(0, Run("asm", Example("fib.jvm"), "-o", binary).Code);
+        var (code, text, _) = Run("disasm", binary);
+        Assert.Equal(0, code);
+        var again = Path.Combine(_directory, "again.jvmb");
+        Assert.Equal(0, Run("asm", Write("fib.dis.jvm", text), "-o", again).Code);
+        Assert.Equal(File.ReadAllBytes(binary), File.ReadAllBytes(again));
+        Assert.Equal("832040\n", Run("run", binary).Out);
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("run", "--help")]
+    [InlineData("verify", "--help")]
+    [InlineData("asm", "--help")]
+    [InlineData("disasm", "--help")]
+    public void HelpExitsZero(params string[] args)
+    {
+        var (code, output, _) = Run(args);
+        Assert.Equal(0, code);
+        Assert.Contains("Usage", output, StringComparison.Ordinal);
+    }
+}

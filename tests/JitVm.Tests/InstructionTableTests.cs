@@ -1,0 +1,86 @@
+using System.Text;
+using JitVm.Bytecode;
+using Xunit;
+
+namespace JitVm.Tests;
+
+/// <summary>The instruction table is the single source of truth: it must be complete and the spec must match it.</summary>
+public sealed class InstructionTableTests
+{
+    private const string Begin = "<!-- BEGIN INSTRUCTION TABLE (generated from OpCodeTable; JITVM_UPDATE_SPEC=1 dotnet test regenerates) -->";
+    private const string End = "<!-- END INSTRUCTION TABLE -->";
+
+    [Fact]
+    public void EveryOpCodeHasExactlyOneRow()
+    {
+        var rows = OpCodeTable.All.Select(r => r.OpCode).ToList();
+        Assert.Equal(rows.Count, rows.Distinct().Count());
+        Assert.Equal(Enum.GetValues<OpCode>().Order(), rows.Order());
+    }
+
+    [Fact]
+    public void MnemonicsAreUniqueAndMatchTheEnumNames()
+    {
+        var mnemonics = OpCodeTable.All.Select(r => r.Mnemonic).ToList();
+        Assert.Equal(mnemonics.Count, mnemonics.Distinct(StringComparer.Ordinal).Count());
+        foreach (var row in OpCodeTable.All)
+        {
+            // i64.div_s ↔ I64DivS: the enum name is the mnemonic with separators removed, case-insensitively.
+            var flattened = row.Mnemonic.Replace(".", "", StringComparison.Ordinal).Replace("_", "", StringComparison.Ordinal);
+            Assert.True(string.Equals(flattened, row.OpCode.ToString(), StringComparison.OrdinalIgnoreCase), $"{row.OpCode} has mnemonic {row.Mnemonic}");
+        }
+    }
+
+    [Fact]
+    public void FixedStackEffectsMatchTheirText()
+    {
+        foreach (var row in OpCodeTable.All.Where(r => r.Pops is not null && r.Pushes is not null))
+        {
+            var text = $"[{string.Join(' ', row.Pops!.Select(t => t.Name()))}] -> [{string.Join(' ', row.Pushes!.Select(t => t.Name()))}]";
+            Assert.Equal(text, row.StackEffect);
+        }
+    }
+
+    [Fact]
+    public void TrappingAndSafepointColumnsAreConsistent()
+    {
+        foreach (var row in OpCodeTable.All)
+        {
+            if (row.Flow == FlowKind.Call) Assert.True(row.IsSafepoint, $"{row.Mnemonic} calls, so it is a safepoint");
+            Assert.InRange(row.Fuel, 0, 100);
+        }
+    }
+
+    [Fact]
+    public void SpecInstructionTableMatchesTheCode()
+    {
+        var path = RepositoryPaths.File("spec", "instructions.md");
+        var spec = File.ReadAllText(path);
+        var start = spec.IndexOf(Begin, StringComparison.Ordinal);
+        var end = spec.IndexOf(End, StringComparison.Ordinal);
+        Assert.True(start >= 0 && end > start, $"{path} must contain the generated-table markers");
+        var generated = "\n" + GenerateTable();
+        var current = spec[(start + Begin.Length)..end];
+        if (current != generated && Environment.GetEnvironmentVariable("JITVM_UPDATE_SPEC") == "1")
+        {
+            File.WriteAllText(path, spec[..(start + Begin.Length)] + generated + spec[end..]);
+            return;
+        }
+        Assert.True(current == generated,
+            "spec/instructions.md's instruction table differs from OpCodeTable; run JITVM_UPDATE_SPEC=1 dotnet test to regenerate it, then review the diff.");
+    }
+
+    private static string GenerateTable()
+    {
+        var text = new StringBuilder();
+        text.Append("| Opcode | Mnemonic | Operand | Stack effect | Flow | Fuel | Traps | Safepoint | Meaning |\n");
+        text.Append("|---|---|---|---|---|---|---|---|---|\n");
+        foreach (var row in OpCodeTable.All)
+        {
+            var traps = row.Traps.Length == 0 ? "—" : string.Join(", ", row.Traps);
+            var operand = row.Operand == OperandKind.None ? "—" : row.Operand.ToString().ToLowerInvariant();
+            text.Append($"| 0x{(byte)row.OpCode:x2} | `{row.Mnemonic}` | {operand} | `{row.StackEffect}` | {row.Flow.ToString().ToLowerInvariant()} | {row.Fuel} | {traps} | {(row.IsSafepoint ? "yes" : "no")} | {row.Meaning.Replace("|", "\\|", StringComparison.Ordinal)} |\n");
+        }
+        return text.ToString();
+    }
+}
