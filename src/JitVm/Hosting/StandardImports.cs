@@ -27,7 +27,8 @@ public static class StandardImports
                 (isolate, values) =>
                 {
                     var count = values[2];
-                    if (count is >= 0 and <= 1 << 20)
+                    if (count < 0) throw new Diagnostics.TrapException(Diagnostics.TrapCode.OutOfBounds, $"print_bytes was given a negative byte count {count}");
+                    if (count <= 1 << 20)
                     {
                         Span<byte> buffer = count <= 256 ? stackalloc byte[(int)count] : new byte[count];
                         isolate.ReadBytes(values[0], values[1], buffer);

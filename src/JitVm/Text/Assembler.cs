@@ -412,14 +412,16 @@ public static class Assembler
 
         private long F64Bits(Token token)
         {
-            if (token.Kind == TokenKind.Integer) return BitConverter.DoubleToInt64Bits(token.IntValue);
+            if (token.Kind == TokenKind.Integer)
+                return token.IntValue == 0 && token.Text.StartsWith('-') ? BitConverter.DoubleToInt64Bits(-0.0) : BitConverter.DoubleToInt64Bits(token.IntValue);
             var text = token.Text;
             if (token.Kind is TokenKind.Float or TokenKind.Identifier)
             {
                 var negative = text.StartsWith('-');
                 var body = text.TrimStart('-', '+');
                 if (body == "inf") return BitConverter.DoubleToInt64Bits(negative ? double.NegativeInfinity : double.PositiveInfinity);
-                if (body == "nan") return BitConverter.DoubleToInt64Bits(negative ? -double.NaN : double.NaN) | (negative ? long.MinValue : 0);
+                // The canonical quiet NaN, positive unless written -nan (.NET's double.NaN has the sign bit set).
+                if (body == "nan") return negative ? unchecked((long)0xFFF8_0000_0000_0000) : 0x7FF8_0000_0000_0000;
                 if (body.StartsWith("nan:0x", StringComparison.Ordinal) &&
                     ulong.TryParse(body.AsSpan(6), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var bits) &&
                     double.IsNaN(BitConverter.UInt64BitsToDouble(bits)))
@@ -451,7 +453,13 @@ public static class Assembler
             return token;
         }
 
-        private Token ExpectIdentifier(string what) => Expect(TokenKind.Identifier, what);
+        private Token ExpectIdentifier(string what)
+        {
+            var token = Expect(TokenKind.Identifier, what);
+            if (System.Text.Encoding.UTF8.GetByteCount(token.Text) > ModuleLimits.MaxNameBytes)
+                throw Error(token, $"name is longer than {ModuleLimits.MaxNameBytes} bytes");
+            return token;
+        }
 
         private string ExpectString(string what) =>
             System.Text.Encoding.UTF8.GetString(Expect(TokenKind.String, what).Bytes!);

@@ -129,7 +129,12 @@ public static class Disassembler
     {
         var value = BitConverter.Int64BitsToDouble(bits);
         if (double.IsNaN(value))
-            return bits == BitConverter.DoubleToInt64Bits(double.NaN) ? "nan" : $"nan:0x{(ulong)bits:x16}";
+            return (ulong)bits switch
+            {
+                0x7FF8_0000_0000_0000 => "nan",
+                0xFFF8_0000_0000_0000 => "-nan",
+                _ => $"nan:0x{(ulong)bits:x16}",
+            };
         if (double.IsPositiveInfinity(value)) return "inf";
         if (double.IsNegativeInfinity(value)) return "-inf";
         var text = value.ToString("R", CultureInfo.InvariantCulture);
