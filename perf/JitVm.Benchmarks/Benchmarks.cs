@@ -3,12 +3,20 @@ using JitVm.Hosting;
 
 namespace JitVm.Benchmarks;
 
-// Job: 3 warmup + 10 measured iterations in one launched process. BenchmarkDotNet's pilot stage still picks the
-// invocation count per iteration (~500 ms per iteration), so even the 2-vCPU CI/dev box finishes all four classes
-// in a few minutes. The ratio columns compare the VM [Benchmark] with the C# [Benchmark(Baseline = true)].
+/// <summary>
+/// The job every class uses: one launched process, 5 warmup + 15 measured iterations. BenchmarkDotNet's pilot stage
+/// still picks the invocation count per iteration (~500 ms per iteration), so on a noisy 2-vCPU machine all four
+/// classes finish in about four minutes; read the Median column and RatioSD alongside Mean/Ratio. The Ratio column
+/// compares the VM [Benchmark] with the C# [Benchmark(Baseline = true)] of the same class.
+/// </summary>
+internal static class JobSettings
+{
+    public const int Warmup = 5;
+    public const int Iterations = 15;
+}
 
 /// <summary>Recursive fib(25): 242,785 calls; measures call/return cost.</summary>
-[SimpleJob(warmupCount: 3, iterationCount: 10)]
+[SimpleJob(warmupCount: JobSettings.Warmup, iterationCount: JobSettings.Iterations)]
 [MedianColumn]
 public class FibBenchmark
 {
@@ -32,7 +40,7 @@ public class FibBenchmark
 }
 
 /// <summary>The seed loop: s += i*2 for i = 1..10,000,000; measures dispatch of simple i64 ops and a back edge.</summary>
-[SimpleJob(warmupCount: 3, iterationCount: 10)]
+[SimpleJob(warmupCount: JobSettings.Warmup, iterationCount: JobSettings.Iterations)]
 [MedianColumn]
 public class LoopBenchmark
 {
@@ -59,7 +67,7 @@ public class LoopBenchmark
 /// Sieve of Eratosthenes up to 1,000,000 (78,498 primes): one fresh 1,000,001-word array per run; measures heap
 /// allocation plus bounds-checked load.i/store.i.
 /// </summary>
-[SimpleJob(warmupCount: 3, iterationCount: 10)]
+[SimpleJob(warmupCount: JobSettings.Warmup, iterationCount: JobSettings.Iterations)]
 [MedianColumn]
 public class SieveBenchmark
 {
@@ -93,7 +101,7 @@ public class SieveBenchmark
 }
 
 /// <summary>x = (x*31 + i) % 1000003 for i = 0..9,999,999; a dependent multiply/remainder chain.</summary>
-[SimpleJob(warmupCount: 3, iterationCount: 10)]
+[SimpleJob(warmupCount: JobSettings.Warmup, iterationCount: JobSettings.Iterations)]
 [MedianColumn]
 public class MulModBenchmark
 {

@@ -107,11 +107,13 @@ internal static class Decoder
                 {
                     var local = instruction.Index;
                     var isWord = analysis.LocalTypes[local] == VmType.Word;
-                    if (instruction.OpCode == OpCode.LocalSet && !isWord && ops.Count > barrier && WritesOnlyA(ops[^1].Kind) && ops[^1].A == top)
+                    if (!isWord && ops.Count > barrier && WritesOnlyA(ops[^1].Kind) && ops[^1].A == top)
                     {
                         var producer = ops[^1];
                         producer.A = local;
                         ops[^1] = producer;
+                        // local.tee keeps the value on the stack: re-read it from the local (usually folded away next).
+                        if (instruction.OpCode == OpCode.LocalTee) Emit(OpKind.Move, pc, top, local);
                         break;
                     }
                     Emit(isWord ? OpKind.MoveW : OpKind.Move, pc, local, top);
@@ -215,13 +217,7 @@ internal static class Decoder
             if (ConstantForm(kind) is { } constantKind && LastIs(OpKind.Const, out var constant) && constant.A == right)
             {
                 RemoveLast();
-                var left = dst;
-                if (LastIs(OpKind.Move, out var move) && move.A == dst)
-                {
-                    RemoveLast();
-                    left = move.B;
-                }
-                Emit(constantKind, pc, dst, left, k: constant.K);
+                Emit(constantKind, pc, dst, FoldEarlierLocalGet(dst, dst), k: constant.K);
                 return;
             }
             var b = dst;
@@ -230,13 +226,30 @@ internal static class Decoder
             {
                 RemoveLast();
                 c = moveRight.B;
-                if (LastIs(OpKind.Move, out var moveLeft) && moveLeft.A == dst)
-                {
-                    RemoveLast();
-                    b = moveLeft.B;
-                }
             }
+            b = FoldEarlierLocalGet(dst, b);
             Emit(kind, pc, dst, b, c);
+        }
+
+        // Finds the local.get that pushed stack slot `slot` in this block and reads the local directly instead,
+        // provided every operation since then writes only a slot above `slot` (so neither the local nor the
+        // slot can have changed). Returns the slot to read.
+        int FoldEarlierLocalGet(int slot, int fallback)
+        {
+            for (var i = ops.Count - 1; i >= barrier; i--)
+            {
+                var candidate = ops[i];
+                if (candidate.Kind == OpKind.Move && candidate.A == slot)
+                {
+                    for (var j = i + 1; j < ops.Count; j++)
+                        if (ops[j].A == candidate.B) return fallback;
+                    ops.RemoveAt(i);
+                    sourcePc.RemoveAt(i);
+                    return candidate.B;
+                }
+                if (!WritesOnlyA(candidate.Kind) || candidate.A <= slot) return fallback;
+            }
+            return fallback;
         }
 
         void EmitConditionalBranch(bool whenZero, int target, int condition, int pc)

@@ -88,21 +88,21 @@ internal static class Interpreter
                         isolate.GlobalTags[op.A] = tags[fp + op.B];
                         break;
 
-                    case OpKind.Jump: ip = op.A; break;
-                    case OpKind.JumpIf: if (s[fp + op.B] != 0) ip = op.A; break;
-                    case OpKind.JumpIfZ: if (s[fp + op.B] == 0) ip = op.A; break;
-                    case OpKind.JumpIfLtS: if (s[fp + op.B] < s[fp + op.C]) ip = op.A; break;
-                    case OpKind.JumpIfLeS: if (s[fp + op.B] <= s[fp + op.C]) ip = op.A; break;
-                    case OpKind.JumpIfGtS: if (s[fp + op.B] > s[fp + op.C]) ip = op.A; break;
-                    case OpKind.JumpIfGeS: if (s[fp + op.B] >= s[fp + op.C]) ip = op.A; break;
-                    case OpKind.JumpIfEq: if (s[fp + op.B] == s[fp + op.C]) ip = op.A; break;
-                    case OpKind.JumpIfNe: if (s[fp + op.B] != s[fp + op.C]) ip = op.A; break;
-                    case OpKind.JumpIfLtSK: if (s[fp + op.B] < op.K) ip = op.A; break;
-                    case OpKind.JumpIfLeSK: if (s[fp + op.B] <= op.K) ip = op.A; break;
-                    case OpKind.JumpIfGtSK: if (s[fp + op.B] > op.K) ip = op.A; break;
-                    case OpKind.JumpIfGeSK: if (s[fp + op.B] >= op.K) ip = op.A; break;
-                    case OpKind.JumpIfEqK: if (s[fp + op.B] == op.K) ip = op.A; break;
-                    case OpKind.JumpIfNeK: if (s[fp + op.B] != op.K) ip = op.A; break;
+                    case OpKind.Jump: ip = Enter(code, op.A, ref fuel); break;
+                    case OpKind.JumpIf: if (s[fp + op.B] != 0) ip = Enter(code, op.A, ref fuel); break;
+                    case OpKind.JumpIfZ: if (s[fp + op.B] == 0) ip = Enter(code, op.A, ref fuel); break;
+                    case OpKind.JumpIfLtS: if (s[fp + op.B] < s[fp + op.C]) ip = Enter(code, op.A, ref fuel); break;
+                    case OpKind.JumpIfLeS: if (s[fp + op.B] <= s[fp + op.C]) ip = Enter(code, op.A, ref fuel); break;
+                    case OpKind.JumpIfGtS: if (s[fp + op.B] > s[fp + op.C]) ip = Enter(code, op.A, ref fuel); break;
+                    case OpKind.JumpIfGeS: if (s[fp + op.B] >= s[fp + op.C]) ip = Enter(code, op.A, ref fuel); break;
+                    case OpKind.JumpIfEq: if (s[fp + op.B] == s[fp + op.C]) ip = Enter(code, op.A, ref fuel); break;
+                    case OpKind.JumpIfNe: if (s[fp + op.B] != s[fp + op.C]) ip = Enter(code, op.A, ref fuel); break;
+                    case OpKind.JumpIfLtSK: if (s[fp + op.B] < op.K) ip = Enter(code, op.A, ref fuel); break;
+                    case OpKind.JumpIfLeSK: if (s[fp + op.B] <= op.K) ip = Enter(code, op.A, ref fuel); break;
+                    case OpKind.JumpIfGtSK: if (s[fp + op.B] > op.K) ip = Enter(code, op.A, ref fuel); break;
+                    case OpKind.JumpIfGeSK: if (s[fp + op.B] >= op.K) ip = Enter(code, op.A, ref fuel); break;
+                    case OpKind.JumpIfEqK: if (s[fp + op.B] == op.K) ip = Enter(code, op.A, ref fuel); break;
+                    case OpKind.JumpIfNeK: if (s[fp + op.B] != op.K) ip = Enter(code, op.A, ref fuel); break;
                     case OpKind.Table:
                     {
                         var targets = function.Tables[op.C];
@@ -304,6 +304,20 @@ internal static class Interpreter
             isolate.UnwindTo(baseDepth);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Takes a branch to a block: charges the block's fuel (its first operation is always its Charge) and returns
+    /// the index after it, saving a dispatch on every loop iteration. On exhaustion it stops at the Charge, which
+    /// then traps with the block's location.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Enter(Op[] code, int target, ref long fuel)
+    {
+        var cost = code[target].K;
+        if (fuel < cost) return target;
+        fuel -= cost;
+        return target + 1;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
