@@ -150,20 +150,25 @@ public sealed class Isolate
     internal void EnterFrame(DecodedFunction function, int fp) => PushFrame(function, fp);
 
     /// <summary>Opens a frame for <paramref name="callee"/> at <paramref name="fp"/>: checks the depth limit, makes room and zeroes its locals.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal void PushFrame(DecodedFunction callee, int fp)
     {
-        if (CallDepth >= _maxDepth)
-            throw new TrapException(TrapCode.CallDepthExceeded, $"call depth limit of {_maxDepth} frames exceeded when calling '{callee.Name}'");
+        if (CallDepth >= _maxDepth) throw CallDepthExceeded(callee);
         var end = fp + callee.FrameSize + 1;
         if (end > Slots.Length) EnsureSlots(end);
-        var locals = callee.LocalCount - callee.ParameterCount;
-        if (locals > 0)
+        var first = fp + callee.ParameterCount;
+        var last = fp + callee.LocalCount;
+        // Declared locals start as zero (and untagged); 0 in a ptr slot means "not yet assigned".
+        for (var i = first; i < last; i++)
         {
-            Array.Clear(Slots, fp + callee.ParameterCount, locals);
-            Array.Clear(SlotTags, fp + callee.ParameterCount, locals);
+            Slots[i] = 0;
+            SlotTags[i] = 0;
         }
         CallDepth++;
     }
+
+    private TrapException CallDepthExceeded(DecodedFunction callee) =>
+        new(TrapCode.CallDepthExceeded, $"call depth limit of {_maxDepth} frames exceeded when calling '{callee.Name}'");
 
     internal void PopFrame() => CallDepth--;
 

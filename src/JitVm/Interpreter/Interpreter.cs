@@ -28,6 +28,8 @@ internal static class Interpreter
     }
 
     /// <summary>Runs <paramref name="entry"/> with the arguments already in slots [fp, fp + params); results end in slots [fp, ...).</summary>
+    /// <remarks>Compiled fully optimised at once: a dispatch loop gains nothing from starting in unoptimised code.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(Isolate isolate, DecodedFunction entry, int entryFp)
     {
         var function = entry;
@@ -43,6 +45,7 @@ internal static class Interpreter
             var s = isolate.Slots;
             var tags = isolate.SlotTags;
             var heap = isolate.Heap;
+            var functions = isolate.Functions;
             while (true)
             {
                 ref var op = ref code[ip++];
@@ -112,38 +115,32 @@ internal static class Interpreter
                     }
 
                     case OpKind.Call:
+                    case OpKind.CallIndirect:
                     {
-                        var callee = isolate.Functions[op.B];
                         var calleeFp = fp + op.A;
                         isolate.Fuel = fuel;
+                        DecodedFunction callee;
+                        if (op.Kind == OpKind.Call)
+                        {
+                            callee = functions[op.B];
+                        }
+                        else
+                        {
+                            var reference = s[fp + op.C];
+                            var target = isolate.ResolveIndirect(reference, op.B);
+                            if (target is null)
+                            {
+                                isolate.CallHost((int)reference, calleeFp);
+                                s = isolate.Slots;
+                                tags = isolate.SlotTags;
+                                break;
+                            }
+                            callee = target;
+                        }
                         isolate.PushFrame(callee, calleeFp);
                         records.Push(new CallRecord(function, ip, fp));
                         function = callee;
                         code = callee.Code;
-                        fp = calleeFp;
-                        ip = 0;
-                        s = isolate.Slots;
-                        tags = isolate.SlotTags;
-                        break;
-                    }
-                    case OpKind.CallIndirect:
-                    {
-                        var reference = s[fp + op.C];
-                        var target = isolate.ResolveIndirect(reference, op.B);
-                        var calleeFp = fp + op.A;
-                        if (target is null)
-                        {
-                            isolate.Fuel = fuel;
-                            isolate.CallHost((int)reference, calleeFp);
-                            s = isolate.Slots;
-                            tags = isolate.SlotTags;
-                            break;
-                        }
-                        isolate.Fuel = fuel;
-                        isolate.PushFrame(target, calleeFp);
-                        records.Push(new CallRecord(function, ip, fp));
-                        function = target;
-                        code = target.Code;
                         fp = calleeFp;
                         ip = 0;
                         s = isolate.Slots;
@@ -161,8 +158,10 @@ internal static class Interpreter
                         var from = fp + op.A;
                         if (from != fp)
                         {
-                            Array.Copy(s, from, s, fp, op.B);
-                            if (op.K != 0) Array.Copy(tags, from, tags, fp, op.B);
+                            // Results move down to the frame base; from > fp, so a forward copy is safe.
+                            for (var i = 0; i < op.B; i++) s[fp + i] = s[from + i];
+                            if (op.K != 0)
+                                for (var i = 0; i < op.B; i++) tags[fp + i] = tags[from + i];
                         }
                         isolate.PopFrame();
                         if (records.Count == 0)
