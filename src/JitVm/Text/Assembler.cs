@@ -138,29 +138,7 @@ public static class Assembler
         {
             var name = ExpectIdentifier("the function's name after .func");
             Expect(TokenKind.LeftParen, "'(' to open the parameter list");
-            var names = new List<string>();
-            var types = new List<VmType>();
-            while (Peek.Kind != TokenKind.RightParen)
-            {
-                if (Peek.Kind == TokenKind.Comma)
-                {
-                    Next();
-                    continue;
-                }
-                var first = ExpectIdentifier("a parameter ('name: type' or 'type')");
-                if (Peek.Kind == TokenKind.Colon)
-                {
-                    Next();
-                    names.Add(first.Text);
-                    types.Add(ParseType(ExpectIdentifier("the parameter's type")));
-                }
-                else
-                {
-                    names.Add("");
-                    types.Add(ParseType(first));
-                }
-            }
-            Next();
+            var (names, types) = ParseParameters();
             var results = Peek.Kind == TokenKind.Arrow ? ParseResults() : [];
             var function = new PendingFunction { Name = name.Text, Line = directive.Line, Signature = new FunctionType(types, results) };
             function.LocalNames.AddRange(names);
@@ -198,6 +176,38 @@ public static class Assembler
             return results;
         }
 
+        /// <summary>
+        /// A parameter list after its '(' up to and including ')': entries are <c>name: type</c> or <c>type</c>,
+        /// optionally separated by commas. Unnamed parameters get the name "".
+        /// </summary>
+        private (List<string> Names, List<VmType> Types) ParseParameters()
+        {
+            var names = new List<string>();
+            var types = new List<VmType>();
+            while (Peek.Kind != TokenKind.RightParen)
+            {
+                if (Peek.Kind == TokenKind.Comma)
+                {
+                    Next();
+                    continue;
+                }
+                var first = ExpectIdentifier("a parameter ('name: type' or 'type')");
+                if (Peek.Kind == TokenKind.Colon)
+                {
+                    Next();
+                    names.Add(first.Text);
+                    types.Add(ParseType(ExpectIdentifier("the parameter's type")));
+                }
+                else
+                {
+                    names.Add("");
+                    types.Add(ParseType(first));
+                }
+            }
+            Next();
+            return (names, types);
+        }
+
         /// <summary>A signature: <c>(types) -> (types)</c>, <c>(types)</c>, or the name of a <c>.type</c>.</summary>
         private FunctionType ParseSignature(Token at)
         {
@@ -209,23 +219,7 @@ public static class Assembler
                     : throw Error(name, $"unknown signature '{name.Text}'; declare it with .type or write it as (params) -> (results)");
             }
             Expect(TokenKind.LeftParen, "a signature '(params) -> (results)'");
-            var parameters = new List<VmType>();
-            while (Peek.Kind != TokenKind.RightParen)
-            {
-                if (Peek.Kind == TokenKind.Comma)
-                {
-                    Next();
-                    continue;
-                }
-                var first = ExpectIdentifier("a parameter type");
-                if (Peek.Kind == TokenKind.Colon)
-                {
-                    Next();
-                    first = ExpectIdentifier("a parameter type");
-                }
-                parameters.Add(ParseType(first));
-            }
-            Next();
+            var (_, parameters) = ParseParameters();
             var results = Peek.Kind == TokenKind.Arrow ? ParseResults() : [];
             return new FunctionType(parameters, results);
         }
