@@ -17,6 +17,7 @@ internal static class ExitCodes
     public const int NoInput = 66;
     public const int CannotCreate = 73;
     public const int Trap = 70;
+    public const int Internal = 70;
 }
 
 /// <summary>
@@ -43,7 +44,16 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
             stderr.WriteLine("Run 'jitvm --help' for usage.");
             return ExitCodes.Usage;
         }
-        return parse.Invoke(new InvocationConfiguration { Output = output, Error = stderr, EnableDefaultExceptionHandler = false });
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = output, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("JITVM_DEBUG") != "1")
+        {
+            // A defect in the VM, not in the user's input: say so in one line; JITVM_DEBUG=1 shows the .NET trace.
+            stderr.WriteLine($"jitvm: internal error ({e.GetType().Name}: {e.Message}); please report it with the module that caused it");
+            return ExitCodes.Internal;
+        }
     }
 
     private RootCommand BuildCommands()
