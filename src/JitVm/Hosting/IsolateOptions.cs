@@ -15,6 +15,9 @@ public sealed class IsolateOptions
     /// <summary>Most VM frames active at once; a deeper call traps <c>CallDepthExceeded</c>.</summary>
     public int MaxCallDepth { get; init; } = DefaultMaxCallDepth;
 
+    /// <summary>The execution policy (default <see cref="ExecutionTier.Tiered"/>).</summary>
+    public ExecutionTier Tier { get; init; } = ExecutionTier.Tiered;
+
     /// <summary>Most bytes the isolate's heap objects may occupy (8 per word including each header).</summary>
     public long MaxHeapBytes { get; init; } = DefaultMaxHeapBytes;
 }
