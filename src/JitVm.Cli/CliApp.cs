@@ -73,13 +73,26 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
             Description = "Most bytes the program's heap may occupy.",
             DefaultValueFactory = _ => IsolateOptions.DefaultMaxHeapBytes,
         };
+        var tier = new Option<ExecutionTier>("--tier")
+        {
+            Description = "Execution policy: interpreter, jit (compile everything first) or tiered (interpret, compile hot and looping functions).",
+            DefaultValueFactory = _ => ExecutionTier.Tiered,
+        };
+        var stats = new Option<bool>("--stats") { Description = "After the run, print each function's tier, compile time and interpreted call count to stderr." };
         var programArgs = new Argument<string[]>("args") { Description = "Arguments for the entry function (integers or floats; put them after -- when negative).", Arity = ArgumentArity.ZeroOrMore };
         var run = new Command("run", "Verify a module and run one of its functions; print its results, one per line.")
         {
-            file, entry, fuel, maxDepth, maxHeap, programArgs,
+            file, entry, fuel, maxDepth, maxHeap, tier, stats, programArgs,
         };
-        run.SetAction(result => Guard(result.GetValue(file)!, path => RunModule(path, result.GetValue(entry)!, result.GetValue(fuel),
-            result.GetValue(maxDepth), result.GetValue(maxHeap), result.GetValue(programArgs) ?? [])));
+        run.SetAction(result => Guard(result.GetValue(file)!, path => RunModule(path, result.GetValue(entry)!,
+            new IsolateOptions
+            {
+                Fuel = result.GetValue(fuel),
+                MaxCallDepth = result.GetValue(maxDepth),
+                MaxHeapBytes = result.GetValue(maxHeap),
+                Tier = result.GetValue(tier),
+            },
+            result.GetValue(stats), result.GetValue(programArgs) ?? [])));
         root.Add(run);
 
         var verifyFile = new Argument<string>("file") { Description = "A module: assembly text or binary." };
@@ -124,11 +137,11 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         return root;
     }
 
-    private int RunModule(string path, string entryName, long? fuel, int maxDepth, long maxHeap, string[] rawArguments)
+    private int RunModule(string path, string entryName, IsolateOptions options, bool stats, string[] rawArguments)
     {
-        if (fuel is < 0) return Usage("--fuel must not be negative");
-        if (maxDepth < 1) return Usage("--max-depth must be at least 1");
-        if (maxHeap < 0) return Usage("--max-heap must not be negative");
+        if (options.Fuel is < 0) return Usage("--fuel must not be negative");
+        if (options.MaxCallDepth < 1) return Usage("--max-depth must be at least 1");
+        if (options.MaxHeapBytes < 0) return Usage("--max-heap must not be negative");
         var module = Hosting.Module.FromFile(path);
         var index = module.FindFunction(entryName);
         if (index < 0)
@@ -150,10 +163,9 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         }
 
         var buffered = new BufferedStream(stdout, 1 << 16);
+        var isolate = new Isolate(module, StandardImports.Create(buffered), options);
         try
         {
-            var isolate = new Isolate(module, StandardImports.Create(buffered),
-                new IsolateOptions { Fuel = fuel, MaxCallDepth = maxDepth, MaxHeapBytes = maxHeap });
             var results = isolate.Invoke(index, arguments);
             foreach (var value in results) buffered.Write(Encoding.UTF8.GetBytes(isolate.Describe(value) + "\n"));
             return ExitCodes.Ok;
@@ -167,6 +179,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         finally
         {
             buffered.Flush();
+            if (stats) stderr.Write(isolate.Statistics());
         }
     }
 

@@ -11,6 +11,12 @@ public enum Tier
 {
     /// <summary>The interpreter over the decoded form.</summary>
     Interpreter,
+
+    /// <summary>Every function compiled to CIL before running.</summary>
+    Jit,
+
+    /// <summary>Interpreter first, tiering up after two calls (or at once for loops), so mixed stacks occur.</summary>
+    Tiered,
 }
 
 /// <summary>What one run of a case produced, in a form that can be compared across tiers.</summary>
@@ -37,7 +43,6 @@ internal static class CaseRunner
         {
             return new CaseOutcome("", null, null, 0, e.Message, e.Rule);
         }
-        _ = tier;
 
         var output = new MemoryStream();
         var options = new IsolateOptions
@@ -45,6 +50,8 @@ internal static class CaseRunner
             Fuel = testCase.Fuel,
             MaxCallDepth = testCase.MaxDepth ?? IsolateOptions.DefaultMaxCallDepth,
             MaxHeapBytes = testCase.MaxHeap ?? IsolateOptions.DefaultMaxHeapBytes,
+            Tier = tier switch { Tier.Jit => ExecutionTier.Jit, Tier.Tiered => ExecutionTier.Tiered, _ => ExecutionTier.Interpreter },
+            TierUpCalls = 2,
         };
         Isolate isolate;
         try

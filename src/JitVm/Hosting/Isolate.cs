@@ -1,4 +1,5 @@
 using JitVm.Bytecode;
+using JitVm.Jit;
 using JitVm.Diagnostics;
 using JitVm.Interpreter;
 using JitVm.Memory;
@@ -46,6 +47,10 @@ public sealed class Isolate
         if (_initialFuel < 0) throw new ArgumentOutOfRangeException(nameof(options), "fuel cannot be negative");
         Fuel = _initialFuel;
         _maxDepth = options.MaxCallDepth;
+        if (_maxDepth < 1) throw new ArgumentOutOfRangeException(nameof(options), "the call-depth limit must be at least 1");
+        Sites = new long[_maxDepth + 2];
+        Tier = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? options.Tier : ExecutionTier.Interpreter;
+        TierUpCalls = options.TierUpCalls;
         Heap = new Heap(options.MaxHeapBytes);
         Globals = [.. definition.Globals.Select(g => g.InitialBits)];
         GlobalTags = new byte[Globals.Length];
@@ -75,7 +80,26 @@ public sealed class Isolate
 
     internal byte[] SlotTags { get; private set; }
 
-    internal int CallDepth { get; private set; }
+    internal int CallDepth { get; set; }
+
+    /// <summary>The execution policy in force (always Interpreter where dynamic code is not supported).</summary>
+    public ExecutionTier Tier { get; }
+
+    internal int TierUpCalls { get; }
+
+    internal int MaxDepth => _maxDepth;
+
+    /// <summary>Sites[d] is the call site (see <see cref="CallSites"/>) of the frame at depth d while it calls.</summary>
+    internal long[] Sites { get; }
+
+    /// <summary>First frame-stack slot above every interpreter frame; compiled code passes arguments to host
+    /// functions and interpreted or indirect callees from here.</summary>
+    internal int SlotTop { get; set; }
+
+    /// <summary>Where compiled functions with several results leave them for their caller.</summary>
+    internal long[] Results { get; } = new long[ModuleLimits.MaxSignatureArity];
+
+    internal byte[] ResultTags { get; } = new byte[ModuleLimits.MaxSignatureArity];
 
     /// <summary>Decoded defined functions, decoded on first call.</summary>
     internal DecodedFunction[] Functions
@@ -119,14 +143,26 @@ public sealed class Isolate
             Slots[fp + i] = arguments[i].Bits;
             SlotTags[fp + i] = 0;
         }
-        if (functionIndex < _imports.Length)
+        if (CallDepth != 0) throw new InvalidOperationException("the isolate is already running; an isolate cannot be entered again while it runs");
+        SlotTop = Math.Max(arguments.Length, signature.Results.Length) + 1;
+        try
         {
-            CallHost(functionIndex, fp);
+            if (functionIndex < _imports.Length)
+            {
+                CallHost(functionIndex, fp);
+            }
+            else
+            {
+                var entry = Functions[functionIndex - _imports.Length];
+                if (Tier == ExecutionTier.Jit) Module.Jit.CompileAll();
+                var compiled = Tier == ExecutionTier.Interpreter ? null : entry.Compiled ?? Module.Jit.TierUpOnEntry(this, entry);
+                if (compiled is not null) compiled.Adapter(this, 1, fp);
+                else Interpreter.Interpreter.Run(this, entry, fp);
+            }
         }
-        else
+        finally
         {
-            var entry = Functions[functionIndex - _imports.Length];
-            Interpreter.Interpreter.Run(this, entry, fp);
+            CallDepth = 0;
         }
         var results = new Value[signature.Results.Length];
         for (var i = 0; i < results.Length; i++)
@@ -135,6 +171,27 @@ public sealed class Isolate
             results[i] = new Value(type, Slots[fp + i], type == VmType.Ptr || (type == VmType.Word && SlotTags[fp + i] != 0));
         }
         return results;
+    }
+
+    /// <summary>
+    /// A table of the module's functions: the tier each is in, the time spent compiling it (emitting IL; the CLR
+    /// compiles the IL to machine code at its first call), and how many calls the interpreter made to it.
+    /// </summary>
+    public string Statistics()
+    {
+        var text = new System.Text.StringBuilder();
+        text.AppendLine($"tier policy: {Tier.ToString().ToLowerInvariant()}; fuel used: {FuelUsed}; heap allocated: {HeapAllocatedBytes} bytes");
+        text.AppendLine($"{"function",-24} {"tier",-12} {"compile",10} {"IL bytes",9} {"interpreted calls",18}");
+        for (var i = 0; i < Module.Definition.Functions.Count; i++)
+        {
+            var function = Module.Decoded(i);
+            var compiled = function.Compiled;
+            var tier = compiled is not null ? "jit" : "interpreter";
+            var time = compiled is null ? "-" : $"{compiled.CompileTime.TotalMicroseconds:0} us";
+            text.AppendLine($"{function.Name,-24} {tier,-12} {time,10} {(compiled?.IlSize.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"),9} {function.InterpretedCalls,18}");
+            if (function.NotCompiledReason is { } reason) text.AppendLine($"  not compiled: {reason}");
+        }
+        return text.ToString();
     }
 
     /// <summary>How a result prints: integers and floats as text, pointers as <c>&lt;ptr len=N&gt;</c>.</summary>
@@ -167,14 +224,19 @@ public sealed class Isolate
         CallDepth++;
     }
 
-    private TrapException CallDepthExceeded(DecodedFunction callee) =>
+    internal void CheckDepth(DecodedFunction callee)
+    {
+        if (CallDepth >= _maxDepth) throw CallDepthExceeded(callee);
+    }
+
+    internal TrapException CallDepthExceeded(DecodedFunction callee) =>
         new(TrapCode.CallDepthExceeded, $"call depth limit of {_maxDepth} frames exceeded when calling '{callee.Name}'");
 
     internal void PopFrame() => CallDepth--;
 
     internal void UnwindTo(int depth) => CallDepth = depth;
 
-    private void EnsureSlots(int required)
+    internal void EnsureSlots(int required)
     {
         if (required <= Slots.Length) return;
         if (required > MaxSlots)
@@ -231,11 +293,35 @@ public sealed class Isolate
         return pointer;
     }
 
-    internal VmStackFrame FrameAt(DecodedFunction function, int pc)
+    /// <summary>
+    /// The VM stack of a trap: the innermost frame at <paramref name="innermostSite"/> (running at
+    /// <paramref name="depth"/>), then each caller's call site from <see cref="Sites"/>, outwards.
+    /// </summary>
+    internal List<VmStackFrame> Trace(long innermostSite, int depth)
     {
-        var definition = function.Analysis.Definition;
-        return new VmStackFrame(function.Name, pc, definition.Code[pc].OpCode.Mnemonic(), definition.LineAt(pc), Module.Definition.SourceName);
+        var frames = new List<VmStackFrame>(Math.Min(depth, 64)) { FrameAt(innermostSite) };
+        for (var d = Math.Min(depth, _maxDepth + 1) - 1; d >= 1; d--) frames.Add(FrameAt(Sites[d]));
+        return frames;
     }
 
-    internal IEnumerable<VmStackFrame> OuterFrames() => [];
+    /// <summary>Records where a trap happened (unless a deeper frame already did) and the fuel left then.</summary>
+    internal TrapException Locate(TrapException trap, long site, int depth, long fuel)
+    {
+        if (!trap.HasStack)
+        {
+            trap.SetStack(Trace(site, depth));
+            Fuel = fuel;
+        }
+        return trap;
+    }
+
+    private VmStackFrame FrameAt(long site)
+    {
+        var definition = Module.Definition;
+        var index = CallSites.Function(site);
+        var pc = CallSites.Pc(site);
+        if (index < definition.Imports.Count) return new VmStackFrame(definition.Imports[index].Name, 0, "host", 0, null);
+        var function = definition.Functions[index - definition.Imports.Count];
+        return new VmStackFrame(function.Name, pc, function.Code[pc].OpCode.Mnemonic(), function.LineAt(pc), definition.SourceName);
+    }
 }

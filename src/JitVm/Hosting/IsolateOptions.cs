@@ -18,6 +18,10 @@ public sealed class IsolateOptions
     /// <summary>The execution policy (default <see cref="ExecutionTier.Tiered"/>).</summary>
     public ExecutionTier Tier { get; init; } = ExecutionTier.Tiered;
 
+    /// <summary>Under <see cref="ExecutionTier.Tiered"/>, interpreted calls after which a function is compiled
+    /// (functions containing loops are compiled on their first call).</summary>
+    public int TierUpCalls { get; init; } = 30;
+
     /// <summary>Most bytes the isolate's heap objects may occupy (8 per word including each header).</summary>
     public long MaxHeapBytes { get; init; } = DefaultMaxHeapBytes;
 }

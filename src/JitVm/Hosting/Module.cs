@@ -20,6 +20,11 @@ public sealed class Module
         _decoded = new DecodedFunction?[verified.Functions.Length];
     }
 
+    private Jit.JitState? _jit;
+
+    /// <summary>The module's compiled code, shared by all isolates that run it with a JIT policy.</summary>
+    internal Jit.JitState Jit => _jit ?? Interlocked.CompareExchange(ref _jit, new Jit.JitState(this), null) ?? _jit!;
+
     /// <summary>The module's contents.</summary>
     public ModuleDefinition Definition => Verified.Definition;
 

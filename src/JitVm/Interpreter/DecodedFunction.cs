@@ -65,4 +65,16 @@ internal sealed class DecodedFunction
     public required int FrameSize { get; init; }
 
     public FunctionType Signature => Analysis.Signature;
+
+    /// <summary>True when the function contains a loop (a backward branch); tiered mode compiles such functions at once.</summary>
+    public bool HasLoops => Array.IndexOf(Analysis.IsLoopHeader, true) >= 0;
+
+    /// <summary>The compiled form, once the JIT has made one; every caller checks it, so tier-up needs no patching.</summary>
+    public volatile Jit.CompiledFunction? Compiled;
+
+    /// <summary>Calls made to this function by the interpreter (a tier-up counter; races only lose counts).</summary>
+    public int InterpretedCalls;
+
+    /// <summary>Why the function is not compiled, when the JIT declined it (too large, or dynamic code unsupported).</summary>
+    public volatile string? NotCompiledReason;
 }

@@ -1,4 +1,5 @@
 using JitVm.Bytecode;
+using JitVm.Diagnostics;
 using JitVm.Verification;
 
 namespace JitVm.Interpreter;
@@ -141,13 +142,14 @@ internal static class Decoder
                 {
                     var callee = instruction.Index;
                     var parameters = definition.SignatureOf(callee).Parameters.Length;
-                    Emit(callee < imports ? OpKind.CallHost : OpKind.Call, pc, h - parameters, callee < imports ? callee : callee - imports);
+                    Emit(callee < imports ? OpKind.CallHost : OpKind.Call, pc, h - parameters, callee < imports ? callee : callee - imports,
+                        k: CallSites.Encode(imports + definedIndex, pc));
                     break;
                 }
                 case OpCode.CallIndirect:
                 {
                     var signature = definition.Types[instruction.Index];
-                    Emit(OpKind.CallIndirect, pc, top - signature.Parameters.Length, instruction.Index, top);
+                    Emit(OpKind.CallIndirect, pc, top - signature.Parameters.Length, instruction.Index, top, CallSites.Encode(imports + definedIndex, pc));
                     break;
                 }
                 case OpCode.Return:

@@ -38,6 +38,9 @@ internal static class Interpreter
         var records = new Stack<CallRecord>();
         var fuel = isolate.Fuel;
         var baseDepth = isolate.CallDepth;
+        var slotTop = isolate.SlotTop;
+        var tiering = isolate.Tier == ExecutionTier.Tiered;
+        var jitting = isolate.Tier != ExecutionTier.Interpreter;
         try
         {
             isolate.EnterFrame(entry, fp);
@@ -120,6 +123,7 @@ internal static class Interpreter
                         var calleeFp = fp + op.A;
                         isolate.Fuel = fuel;
                         DecodedFunction callee;
+                        isolate.Sites[isolate.CallDepth] = op.K;
                         if (op.Kind == OpKind.Call)
                         {
                             callee = functions[op.B];
@@ -136,6 +140,17 @@ internal static class Interpreter
                                 break;
                             }
                             callee = target;
+                        }
+                        if (jitting && (callee.Compiled ?? (tiering ? isolate.Module.Jit.TierUpOnCall(isolate, callee) : null)) is { } compiled)
+                        {
+                            isolate.CheckDepth(callee);
+                            isolate.SlotTop = fp + function.FrameSize;
+                            compiled.Adapter(isolate, isolate.CallDepth + 1, calleeFp);
+                            fuel = isolate.Fuel;
+                            s = isolate.Slots;
+                            tags = isolate.SlotTags;
+                            heap = isolate.Heap;
+                            break;
                         }
                         isolate.PushFrame(callee, calleeFp);
                         records.Push(new CallRecord(function, ip, fp));
@@ -167,6 +182,7 @@ internal static class Interpreter
                         if (records.Count == 0)
                         {
                             isolate.Fuel = fuel;
+                            isolate.SlotTop = slotTop;
                             return;
                         }
                         var record = records.Pop();
@@ -287,20 +303,11 @@ internal static class Interpreter
                 }
             }
         }
-        catch (TrapException trap) when (!trap.HasStack)
+        catch (TrapException trap)
         {
-            isolate.Fuel = fuel;
-            var frames = new List<VmStackFrame> { isolate.FrameAt(function, function.SourcePc[Math.Max(0, ip - 1)]) };
-            foreach (var record in records) frames.Add(isolate.FrameAt(record.Function, record.Function.SourcePc[record.ReturnOp - 1]));
-            frames.AddRange(isolate.OuterFrames());
-            trap.SetStack(frames);
+            isolate.Locate(trap, CallSites.Encode(function.FunctionIndex, function.SourcePc[Math.Max(0, ip - 1)]), isolate.CallDepth, fuel);
             isolate.UnwindTo(baseDepth);
-            throw;
-        }
-        catch (TrapException)
-        {
-            isolate.Fuel = fuel;
-            isolate.UnwindTo(baseDepth);
+            isolate.SlotTop = slotTop;
             throw;
         }
     }

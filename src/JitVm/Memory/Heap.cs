@@ -39,6 +39,8 @@ internal sealed class Heap
 
     public long[] Words => _words;
 
+    public ulong[] Tags => _tags;
+
     /// <summary>Allocates an object of <paramref name="length"/> zero, untagged words and returns a pointer to it.</summary>
     public long Allocate(long length)
     {

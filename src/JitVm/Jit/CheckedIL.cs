@@ -1,0 +1,267 @@
+using System.Reflection;
+using System.Reflection.Emit;
+
+namespace JitVm.Jit;
+
+/// <summary>
+/// A thin layer over <see cref="ILGenerator"/> that, when checking is on (debug builds, or JITVM_CHECK_IL=1),
+/// simulates the CIL evaluation stack: it knows each value's coarse type, requires the same stack shape at every
+/// branch to a label and where the label is placed, and fails at emit time naming the VM function and pc being
+/// lowered. With checking off every call goes straight to the ILGenerator.
+/// </summary>
+internal sealed class CheckedIL(ILGenerator il, string function, bool check)
+{
+    /// <summary>Coarse CIL stack types: enough to catch the mistakes a lowering makes.</summary>
+    internal enum Kind { I4, I8, R8, Ref, Word, Any }
+
+    private readonly Dictionary<Label, Kind[]> _labelShapes = [];
+    private readonly List<Kind> _stack = [];
+    private readonly Dictionary<LocalBuilder, Kind> _locals = [];
+    private Kind[] _arguments = [];
+    private bool _unreachable;
+
+    public static bool CheckingEnabled { get; } =
+#if DEBUG
+        true;
+#else
+        Environment.GetEnvironmentVariable("JITVM_CHECK_IL") == "1";
+#endif
+
+    /// <summary>The VM pc being lowered, for messages.</summary>
+    public int Pc { get; set; } = -1;
+
+    public ILGenerator Generator => il;
+
+    public void SetArguments(IEnumerable<Type> types) => _arguments = [.. types.Select(KindOf)];
+
+    public LocalBuilder DeclareLocal(Type type)
+    {
+        var local = il.DeclareLocal(type);
+        if (check) _locals[local] = KindOf(type);
+        return local;
+    }
+
+    public Label DefineLabel() => il.DefineLabel();
+
+    public void MarkLabel(Label label)
+    {
+        if (check)
+        {
+            if (_labelShapes.TryGetValue(label, out var shape))
+            {
+                if (!_unreachable) Same(shape, "falling into a label");
+                _stack.Clear();
+                _stack.AddRange(shape);
+            }
+            else
+            {
+                if (_unreachable) _stack.Clear();
+                _labelShapes[label] = [.. _stack];
+            }
+            _unreachable = false;
+        }
+        il.MarkLabel(label);
+    }
+
+    public void Emit(OpCode op)
+    {
+        if (check) Simulate(op, null);
+        il.Emit(op);
+    }
+
+    public void Emit(OpCode op, int value)
+    {
+        if (check) Simulate(op, null);
+        il.Emit(op, value);
+    }
+
+    public void Emit(OpCode op, long value)
+    {
+        if (check) Simulate(op, null);
+        il.Emit(op, value);
+    }
+
+    public void Emit(OpCode op, double value)
+    {
+        if (check) Simulate(op, null);
+        il.Emit(op, value);
+    }
+
+    public void Emit(OpCode op, string value)
+    {
+        if (check) Simulate(op, null);
+        il.Emit(op, value);
+    }
+
+    public void Emit(OpCode op, LocalBuilder local)
+    {
+        if (check)
+        {
+            if (op == OpCodes.Ldloc) Push(_locals[local]);
+            else if (op == OpCodes.Stloc) Pop(_locals[local], "stloc");
+            else Fail($"unexpected local opcode {op}");
+        }
+        il.Emit(op, local);
+    }
+
+    public void Emit(OpCode op, Label label)
+    {
+        if (check)
+        {
+            Simulate(op, null);
+            Branch(label);
+            if (op == OpCodes.Br || op == OpCodes.Leave) _unreachable = true;
+        }
+        il.Emit(op, label);
+    }
+
+    public void Emit(OpCode op, Label[] labels)
+    {
+        if (check)
+        {
+            Pop(Kind.I4, "switch");
+            foreach (var label in labels) Branch(label);
+        }
+        il.Emit(op, labels);
+    }
+
+    public void Emit(OpCode op, FieldInfo field)
+    {
+        if (check)
+        {
+            if (op == OpCodes.Ldfld) { Pop(Kind.Any, "ldfld"); Push(KindOf(field.FieldType)); }
+            else Fail($"unexpected field opcode {op}");
+        }
+        il.Emit(op, field);
+    }
+
+    public void Call(MethodInfo method)
+    {
+        if (check)
+        {
+            var parameters = method.GetParameters();
+            for (var i = parameters.Length - 1; i >= 0; i--) Pop(KindOf(parameters[i].ParameterType), $"argument {i} of {method.Name}");
+            if (!method.IsStatic) Pop(Kind.Ref, "this");
+            if (method.ReturnType != typeof(void)) Push(KindOf(method.ReturnType));
+        }
+        il.Emit(OpCodes.Call, method);
+    }
+
+    /// <summary>A call to a method being built (DynamicMethod or MethodBuilder), whose parameters reflection cannot list yet.</summary>
+    public void Call(MethodInfo method, Type[] parameterTypes, Type returnType)
+    {
+        if (check)
+        {
+            for (var i = parameterTypes.Length - 1; i >= 0; i--) Pop(KindOf(parameterTypes[i]), $"argument {i} of {method.Name}");
+            if (returnType != typeof(void)) Push(KindOf(returnType));
+        }
+        il.Emit(OpCodes.Call, method);
+    }
+
+    /// <summary>Asserts the evaluation stack is empty (at VM instruction boundaries, where every value lives in a local).</summary>
+    public void ExpectEmpty()
+    {
+        if (check && !_unreachable && _stack.Count != 0) Fail($"the CIL stack should be empty between VM instructions but holds [{string.Join(' ', _stack)}]");
+    }
+
+    public static Kind KindOf(Type type) =>
+        type == typeof(int) || type == typeof(bool) || type == typeof(byte) || type == typeof(uint) ? Kind.I4
+        : type == typeof(long) || type == typeof(ulong) ? Kind.I8
+        : type == typeof(double) ? Kind.R8
+        : type == typeof(Word) ? Kind.Word
+        : type == typeof(void) ? Kind.Any
+        : Kind.Ref;
+
+    private void Simulate(OpCode op, object? _)
+    {
+        if (_unreachable) Fail($"{op} is unreachable: nothing branches here");
+        switch (op.Name)
+        {
+            case "ldc.i4": case "ldc.i4.0": case "ldc.i4.1": case "ldc.i4.m1": Push(Kind.I4); return;
+            case "ldc.i8": Push(Kind.I8); return;
+            case "ldc.r8": Push(Kind.R8); return;
+            case "ldstr": case "ldnull": Push(Kind.Ref); return;
+            case "ldarg": case "ldarg.0": case "ldarg.1": case "ldarg.2": case "ldarg.3": case "ldarg.s": Push(Kind.Any); return;
+            case "add": case "sub": case "mul": case "div": case "div.un": case "rem": case "rem.un": case "and": case "or": case "xor":
+            {
+                var b = PopAny(op.Name);
+                var a = PopAny(op.Name);
+                if (a != b && a != Kind.Any && b != Kind.Any) Fail($"{op.Name} on {a} and {b}");
+                Push(a == Kind.Any ? b : a);
+                return;
+            }
+            case "shl": case "shr": case "shr.un":
+                Pop(Kind.I4, op.Name + " amount");
+                Push(PopAny(op.Name));
+                return;
+            case "neg": case "not": Push(PopAny(op.Name)); return;
+            case "ceq": case "clt": case "clt.un": case "cgt": case "cgt.un":
+            {
+                var b = PopAny(op.Name);
+                var a = PopAny(op.Name);
+                if (a != b && a != Kind.Any && b != Kind.Any) Fail($"{op.Name} compares {a} with {b}");
+                Push(Kind.I4);
+                return;
+            }
+            case "conv.i1": case "conv.i2": case "conv.i4": case "conv.u4": PopAny(op.Name); Push(Kind.I4); return;
+            case "conv.i8": case "conv.u8": case "conv.i": PopAny(op.Name); Push(Kind.I8); return;
+            case "conv.r8": case "conv.r.un": PopAny(op.Name); Push(Kind.R8); return;
+            case "ldelem.i8": Pop(Kind.Any, "index"); Pop(Kind.Ref, "array"); Push(Kind.I8); return;
+            case "ldelem.u1": Pop(Kind.Any, "index"); Pop(Kind.Ref, "array"); Push(Kind.I4); return;
+            case "stelem.i8": Pop(Kind.I8, "value"); Pop(Kind.Any, "index"); Pop(Kind.Ref, "array"); return;
+            case "stelem.i1": Pop(Kind.I4, "value"); Pop(Kind.Any, "index"); Pop(Kind.Ref, "array"); return;
+            case "dup": { var top = PopAny("dup"); Push(top); Push(top); return; }
+            case "pop": PopAny("pop"); return;
+            case "ret": _unreachable = true; return;
+            case "throw": Pop(Kind.Ref, "throw"); _unreachable = true; return;
+            case "br": case "leave": return;
+            case "brtrue": case "brfalse": PopAny(op.Name); return;
+            case "beq": case "bne.un": case "blt": case "blt.un": case "bgt": case "bgt.un": case "ble": case "ble.un": case "bge": case "bge.un":
+            {
+                var b = PopAny(op.Name);
+                var a = PopAny(op.Name);
+                if (a != b && a != Kind.Any && b != Kind.Any) Fail($"{op.Name} compares {a} with {b}");
+                return;
+            }
+            default: Fail($"the checked emitter does not model {op.Name}"); return;
+        }
+    }
+
+    /// <summary>Loads argument <paramref name="index"/> with its declared type.</summary>
+    public void LoadArgument(int index)
+    {
+        if (check) Push(index < _arguments.Length ? _arguments[index] : Kind.Any);
+        il.Emit(OpCodes.Ldarg, (short)index);
+    }
+
+    private void Branch(Label label)
+    {
+        if (_labelShapes.TryGetValue(label, out var shape)) Same(shape, "branching to a label");
+        else _labelShapes[label] = [.. _stack];
+    }
+
+    private void Same(Kind[] expected, string what)
+    {
+        if (expected.Length == _stack.Count && expected.Zip(_stack).All(p => p.First == p.Second || p.First == Kind.Any || p.Second == Kind.Any)) return;
+        Fail($"stack shape mismatch {what}: the label expects [{string.Join(' ', expected)}] but the stack is [{string.Join(' ', _stack)}]");
+    }
+
+    private void Push(Kind kind) => _stack.Add(kind);
+
+    private Kind PopAny(string what)
+    {
+        if (_stack.Count == 0) Fail($"{what} pops an empty CIL stack");
+        var top = _stack[^1];
+        _stack.RemoveAt(_stack.Count - 1);
+        return top;
+    }
+
+    private void Pop(Kind expected, string what)
+    {
+        var top = PopAny(what);
+        if (expected != Kind.Any && top != Kind.Any && top != expected) Fail($"{what} needs {expected} but the CIL stack has {top}");
+    }
+
+    private void Fail(string detail) =>
+        throw new InvalidProgramException($"JIT emitted invalid IL in function '{function}' at pc {Pc}: {detail}");
+}

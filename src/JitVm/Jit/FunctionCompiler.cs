@@ -1,0 +1,193 @@
+using System.Reflection;
+using System.Reflection.Emit;
+using JitVm.Bytecode;
+using JitVm.Diagnostics;
+using JitVm.Hosting;
+using Module = JitVm.Hosting.Module;
+using JitVm.Interpreter;
+using JitVm.Verification;
+using OpCode = JitVm.Bytecode.OpCode;
+
+namespace JitVm.Jit;
+
+/// <summary>How compiled code reaches a defined function: a method to call directly, or null to go through the interpreter.</summary>
+internal readonly record struct CalleeMethod(MethodInfo Method, Type[] ParameterTypes, Type ReturnType);
+
+/// <summary>
+/// Lowers verified functions to CIL. Calling convention: <c>R f(Isolate isolate, int depth, P0 a0, ...)</c> where
+/// i64 and ptr are <c>long</c>, f64 is <c>double</c> and word is <see cref="Word"/>; R is void, the single result's
+/// type, or void with several results left in the isolate's result buffer.
+/// </summary>
+/// <remarks>
+/// Every VM local and every operand-stack height (per type) is a CIL local, and each VM instruction loads its
+/// operands from those locals and stores its result to one, leaving the CIL stack empty between VM instructions.
+/// So every join point (block leader) is reached with an empty CIL stack, and the CLR JIT keeps those locals in
+/// registers. Fuel lives in a local, written to the isolate around calls. The depth travels as an argument.
+/// </remarks>
+internal static class FunctionCompiler
+{
+    public static Type ClrType(VmType type) => type switch
+    {
+        VmType.F64 => typeof(double),
+        VmType.Word => typeof(Word),
+        _ => typeof(long),
+    };
+
+    public static Type ReturnType(FunctionType signature) => signature.Results.Length == 1 ? ClrType(signature.Results[0]) : typeof(void);
+
+    public static Type[] ParameterTypes(FunctionType signature) =>
+        [typeof(Isolate), typeof(int), .. signature.Parameters.Select(ClrType)];
+
+    /// <summary>Compiles a group of functions into DynamicMethods (with direct calls among them) plus their adapters.</summary>
+    public static (DynamicMethod Body, SlotAdapter Adapter, int IlSize)[] CompileGroup(Module module, List<DecodedFunction> group)
+    {
+        var imports = module.Definition.Imports.Count;
+        var bodies = new Dictionary<int, (DynamicMethod Method, Type[] Parameters, Type Return)>();
+        foreach (var function in group)
+        {
+            var signature = function.Signature;
+            var parameters = ParameterTypes(signature);
+            var method = new DynamicMethod(function.Name, ReturnType(signature), parameters, typeof(JitRuntime).Module, skipVisibility: true);
+            bodies[function.FunctionIndex - imports] = (method, parameters, ReturnType(signature));
+        }
+
+        CalleeMethod? Resolve(int definedIndex)
+        {
+            if (bodies.TryGetValue(definedIndex, out var body)) return new CalleeMethod(body.Method, body.Parameters, body.Return);
+            var decoded = module.Decoded(definedIndex);
+            if (decoded.Compiled is { } compiled)
+                return new CalleeMethod(compiled.Body, ParameterTypes(decoded.Signature), ReturnType(decoded.Signature));
+            return null;
+        }
+
+        var result = new (DynamicMethod, SlotAdapter, int)[group.Count];
+        for (var i = 0; i < group.Count; i++)
+        {
+            var function = group[i];
+            var (method, parameters, _) = bodies[function.FunctionIndex - imports];
+            var il = method.GetILGenerator();
+            new BodyEmitter(module.Verified, function.Analysis, function.FunctionIndex, new CheckedIL(il, function.Name, CheckedIL.CheckingEnabled), Resolve)
+                .Emit(parameters);
+            result[i] = (method, null!, il.ILOffset);
+        }
+        for (var i = 0; i < group.Count; i++)
+        {
+            var function = group[i];
+            var adapter = new DynamicMethod(function.Name + "$adapter", typeof(void), [typeof(Isolate), typeof(int), typeof(int)], typeof(JitRuntime).Module, skipVisibility: true);
+            var (body, parameters, returnType) = bodies[function.FunctionIndex - imports];
+            EmitAdapter(new CheckedIL(adapter.GetILGenerator(), function.Name + "$adapter", CheckedIL.CheckingEnabled), function.Signature, body, parameters, returnType);
+            result[i].Item2 = adapter.CreateDelegate<SlotAdapter>();
+        }
+        return result;
+    }
+
+    /// <summary>Emits <c>void adapter(Isolate, int depth, int fp)</c>: arguments from slots, call, results to slots.</summary>
+    public static void EmitAdapter(CheckedIL il, FunctionType signature, MethodInfo body, Type[] parameters, Type returnType)
+    {
+        il.SetArguments([typeof(Isolate), typeof(int), typeof(int)]);
+        il.LoadArgument(0);
+        il.LoadArgument(1);
+        for (var i = 0; i < signature.Parameters.Length; i++)
+        {
+            il.LoadArgument(0);
+            il.LoadArgument(2);
+            il.Emit(OpCodes.Ldc_I4, i);
+            il.Emit(OpCodes.Add);
+            switch (signature.Parameters[i])
+            {
+                case VmType.Word:
+                    il.Call(Helpers.SlotWord);
+                    break;
+                case VmType.F64:
+                    il.Call(Helpers.GetSlot);
+                    il.Call(Helpers.BitsToDouble);
+                    break;
+                default:
+                    il.Call(Helpers.GetSlot);
+                    break;
+            }
+        }
+        il.Call(body, parameters, returnType);
+        if (signature.Results.Length == 1)
+        {
+            var value = il.DeclareLocal(returnType);
+            il.Emit(OpCodes.Stloc, value);
+            il.LoadArgument(0);
+            il.LoadArgument(2);
+            il.Emit(OpCodes.Ldloc, value);
+            switch (signature.Results[0])
+            {
+                case VmType.Word: il.Call(Helpers.SetSlotWord); break;
+                case VmType.F64: il.Call(Helpers.DoubleToBits); il.Call(Helpers.SetSlot); break;
+                default: il.Call(Helpers.SetSlot); break;
+            }
+        }
+        else if (signature.Results.Length > 1)
+        {
+            il.LoadArgument(0);
+            il.LoadArgument(2);
+            il.Emit(OpCodes.Ldc_I4, signature.Results.Length);
+            il.Call(Helpers.CopyResultsToSlots);
+        }
+        il.Emit(OpCodes.Ret);
+    }
+
+    /// <summary>Reflection handles of the helpers generated code calls.</summary>
+    internal static class Helpers
+    {
+        private static MethodInfo Runtime(string name) =>
+            typeof(JitRuntime).GetMethod(name, BindingFlags.Public | BindingFlags.Static) ?? throw new MissingMethodException(nameof(JitRuntime), name);
+
+        public static readonly MethodInfo GetFuel = Runtime(nameof(JitRuntime.GetFuel));
+        public static readonly MethodInfo SetFuel = Runtime(nameof(JitRuntime.SetFuel));
+        public static readonly MethodInfo Sites = Runtime(nameof(JitRuntime.Sites));
+        public static readonly MethodInfo MaxDepth = Runtime(nameof(JitRuntime.MaxDepth));
+        public static readonly MethodInfo HeapWords = Runtime(nameof(JitRuntime.HeapWords));
+        public static readonly MethodInfo HeapTags = Runtime(nameof(JitRuntime.HeapTags));
+        public static readonly MethodInfo GetGlobal = Runtime(nameof(JitRuntime.GetGlobal));
+        public static readonly MethodInfo SetGlobal = Runtime(nameof(JitRuntime.SetGlobal));
+        public static readonly MethodInfo GetGlobalWord = Runtime(nameof(JitRuntime.GetGlobalWord));
+        public static readonly MethodInfo SetGlobalWord = Runtime(nameof(JitRuntime.SetGlobalWord));
+        public static readonly MethodInfo SlotWord = Runtime(nameof(JitRuntime.SlotWord));
+        public static readonly MethodInfo SetSlotWord = Runtime(nameof(JitRuntime.SetSlotWord));
+        public static readonly MethodInfo GetSlot = Runtime(nameof(JitRuntime.GetSlot));
+        public static readonly MethodInfo SetSlot = Runtime(nameof(JitRuntime.SetSlot));
+        public static readonly MethodInfo Scratch = Runtime(nameof(JitRuntime.Scratch));
+        public static readonly MethodInfo MakeWord = Runtime(nameof(JitRuntime.MakeWord));
+        public static readonly MethodInfo CopyResultsToSlots = Runtime(nameof(JitRuntime.CopyResultsToSlots));
+        public static readonly MethodInfo SetResult = Runtime(nameof(JitRuntime.SetResult));
+        public static readonly MethodInfo GetResult = Runtime(nameof(JitRuntime.GetResult));
+        public static readonly MethodInfo GetResultWord = Runtime(nameof(JitRuntime.GetResultWord));
+        public static readonly MethodInfo Min = Runtime(nameof(JitRuntime.Min));
+        public static readonly MethodInfo Max = Runtime(nameof(JitRuntime.Max));
+        public static readonly MethodInfo TruncS = Runtime(nameof(JitRuntime.TruncS));
+        public static readonly MethodInfo TruncSat = Runtime(nameof(JitRuntime.TruncSat));
+        public static readonly MethodInfo Rotl = Runtime(nameof(JitRuntime.Rotl));
+        public static readonly MethodInfo Rotr = Runtime(nameof(JitRuntime.Rotr));
+        public static readonly MethodInfo Clz = Runtime(nameof(JitRuntime.Clz));
+        public static readonly MethodInfo Ctz = Runtime(nameof(JitRuntime.Ctz));
+        public static readonly MethodInfo Popcnt = Runtime(nameof(JitRuntime.Popcnt));
+        public static readonly MethodInfo Trap = Runtime(nameof(JitRuntime.Trap));
+        public static readonly MethodInfo OutOfFuel = Runtime(nameof(JitRuntime.OutOfFuel));
+        public static readonly MethodInfo CallDepth = Runtime(nameof(JitRuntime.CallDepth));
+        public static readonly MethodInfo HeapFault = Runtime(nameof(JitRuntime.HeapFault));
+        public static readonly MethodInfo WordMismatch = Runtime(nameof(JitRuntime.WordMismatch));
+        public static readonly MethodInfo Alloc = Runtime(nameof(JitRuntime.Alloc));
+        public static readonly MethodInfo AllocData = Runtime(nameof(JitRuntime.AllocData));
+        public static readonly MethodInfo LoadByte = Runtime(nameof(JitRuntime.LoadByte));
+        public static readonly MethodInfo StoreByte = Runtime(nameof(JitRuntime.StoreByte));
+        public static readonly MethodInfo CallHost = Runtime(nameof(JitRuntime.CallHost));
+        public static readonly MethodInfo CallInterpreted = Runtime(nameof(JitRuntime.CallInterpreted));
+        public static readonly MethodInfo CallIndirect = Runtime(nameof(JitRuntime.CallIndirect));
+        public static readonly MethodInfo BitsToDouble = typeof(BitConverter).GetMethod(nameof(BitConverter.Int64BitsToDouble))!;
+        public static readonly MethodInfo DoubleToBits = typeof(BitConverter).GetMethod(nameof(BitConverter.DoubleToInt64Bits))!;
+        public static readonly MethodInfo Sqrt = typeof(Math).GetMethod(nameof(Math.Sqrt), [typeof(double)])!;
+        public static readonly MethodInfo Floor = typeof(Math).GetMethod(nameof(Math.Floor), [typeof(double)])!;
+        public static readonly MethodInfo Ceiling = typeof(Math).GetMethod(nameof(Math.Ceiling), [typeof(double)])!;
+        public static readonly MethodInfo Truncate = typeof(Math).GetMethod(nameof(Math.Truncate), [typeof(double)])!;
+        public static readonly MethodInfo Round = typeof(Math).GetMethod(nameof(Math.Round), [typeof(double)])!;
+        public static readonly MethodInfo Abs = typeof(Math).GetMethod(nameof(Math.Abs), [typeof(double)])!;
+        public static readonly FieldInfo WordBits = typeof(Word).GetField(nameof(Word.Bits))!;
+        public static readonly FieldInfo WordIsPointer = typeof(Word).GetField(nameof(Word.IsPointer))!;
+    }
+}

@@ -1,0 +1,280 @@
+using System.ComponentModel;
+using System.Runtime.CompilerServices;
+using JitVm.Bytecode;
+using JitVm.Diagnostics;
+using JitVm.Hosting;
+using JitVm.Interpreter;
+
+namespace JitVm.Jit;
+
+/// <summary>
+/// Helpers that compiled code calls. They are public only so that code saved to an assembly can call them; they
+/// are not an API for hosts. Small ones are inlined by the CLR into the compiled code; the slow paths that raise
+/// traps take the call site, depth and fuel so the trap carries the same location and fuel as in the interpreter.
+/// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
+public static class JitRuntime
+{
+#pragma warning disable CS1591 // Internal plumbing for generated code; each helper is named after what it does.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long GetFuel(Isolate isolate) => isolate.Fuel;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void SetFuel(Isolate isolate, long fuel) => isolate.Fuel = fuel;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long[] Sites(Isolate isolate) => isolate.Sites;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int MaxDepth(Isolate isolate) => isolate.MaxDepth;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long[] HeapWords(Isolate isolate) => isolate.Heap.Words;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong[] HeapTags(Isolate isolate) => isolate.Heap.Tags;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long[] Slots(Isolate isolate) => isolate.Slots;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long[] Results(Isolate isolate) => isolate.Results;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static byte[] ResultTags(Isolate isolate) => isolate.ResultTags;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long GetGlobal(Isolate isolate, int index) => isolate.Globals[index];
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void SetGlobal(Isolate isolate, int index, long value) => isolate.Globals[index] = value;
+
+    public static Word GetGlobalWord(Isolate isolate, int index) => new(isolate.Globals[index], isolate.GlobalTags[index] != 0);
+
+    public static void SetGlobalWord(Isolate isolate, int index, Word value)
+    {
+        isolate.Globals[index] = value.Bits;
+        isolate.GlobalTags[index] = value.IsPointer ? (byte)1 : (byte)0;
+    }
+
+    public static Word SlotWord(Isolate isolate, int slot) => new(isolate.Slots[slot], isolate.SlotTags[slot] != 0);
+
+    public static void SetSlotWord(Isolate isolate, int slot, Word value)
+    {
+        isolate.Slots[slot] = value.Bits;
+        isolate.SlotTags[slot] = value.IsPointer ? (byte)1 : (byte)0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void SetSlot(Isolate isolate, int slot, long value)
+    {
+        isolate.Slots[slot] = value;
+        isolate.SlotTags[slot] = 0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long GetSlot(Isolate isolate, int slot) => isolate.Slots[slot];
+
+    /// <summary>Reserves <paramref name="width"/> slots above the interpreter frames for an outgoing call's values.</summary>
+    public static int Scratch(Isolate isolate, int width)
+    {
+        var top = isolate.SlotTop;
+        isolate.EnsureSlots(top + width + 1);
+        return top;
+    }
+
+    public static Word MakeWord(long bits, bool isPointer) => new(bits, isPointer);
+
+    /// <summary>Copies a multi-result function's results from the result buffer to slots [fp, fp + count).</summary>
+    public static void CopyResultsToSlots(Isolate isolate, int fp, int count)
+    {
+        isolate.EnsureSlots(fp + count + 1);
+        Array.Copy(isolate.Results, 0, isolate.Slots, fp, count);
+        Array.Copy(isolate.ResultTags, 0, isolate.SlotTags, fp, count);
+    }
+
+    public static void SetResult(Isolate isolate, int index, long bits, bool isPointer)
+    {
+        isolate.Results[index] = bits;
+        isolate.ResultTags[index] = isPointer ? (byte)1 : (byte)0;
+    }
+
+    public static long GetResult(Isolate isolate, int index) => isolate.Results[index];
+
+    public static Word GetResultWord(Isolate isolate, int index) => new(isolate.Results[index], isolate.ResultTags[index] != 0);
+
+    public static double Min(double a, double b) => Arithmetic.Min(a, b);
+
+    public static double Max(double a, double b) => Arithmetic.Max(a, b);
+
+    public static long TruncSat(double value) => Arithmetic.TruncSatS(value);
+
+    public static long Rotl(long value, long count) => (long)System.Numerics.BitOperations.RotateLeft((ulong)value, (int)(count & 63));
+
+    public static long Rotr(long value, long count) => (long)System.Numerics.BitOperations.RotateRight((ulong)value, (int)(count & 63));
+
+    public static long Clz(long value) => System.Numerics.BitOperations.LeadingZeroCount((ulong)value);
+
+    public static long Ctz(long value) => System.Numerics.BitOperations.TrailingZeroCount((ulong)value);
+
+    public static long Popcnt(long value) => System.Numerics.BitOperations.PopCount((ulong)value);
+
+    // ---- Slow paths: each either completes the operation or throws a located trap. ----
+
+    public static long TruncS(double value, Isolate isolate, long site, int depth, long fuel)
+    {
+        try
+        {
+            return Arithmetic.TruncS(value);
+        }
+        catch (TrapException trap)
+        {
+            throw isolate.Locate(trap, site, depth, fuel);
+        }
+    }
+
+    /// <summary>Raises a trap that compiled code detected inline.</summary>
+    public static Exception Trap(Isolate isolate, int code, string message, long site, int depth, long fuel) =>
+        isolate.Locate(new TrapException((TrapCode)code, message), site, depth, fuel);
+
+    public static Exception OutOfFuel(Isolate isolate, long cost, long site, int depth, long fuel) =>
+        isolate.Locate(new TrapException(TrapCode.OutOfFuel, $"out of fuel: the block needs {cost} and {fuel} remain"), site, depth, fuel);
+
+    public static Exception CallDepth(Isolate isolate, int definedIndex, long site, int depth, long fuel) =>
+        isolate.Locate(isolate.CallDepthExceeded(isolate.Functions[definedIndex]), site, depth, fuel);
+
+    /// <summary>A heap access failed its inline check: redo it the checked way, which throws the precise trap.</summary>
+    public static Exception HeapFault(Isolate isolate, int opCode, long pointer, long index, long site, int depth, long fuel)
+    {
+        try
+        {
+            var heap = isolate.Heap;
+            switch ((OpCode)opCode)
+            {
+                case OpCode.LoadI: heap.LoadInt(pointer, index, "load.i"); break;
+                case OpCode.LoadF: heap.LoadInt(pointer, index, "load.f"); break;
+                case OpCode.LoadP: heap.LoadPointer(pointer, index); break;
+                case OpCode.LoadU8: heap.LoadByte(pointer, index); break;
+                case OpCode.StoreU8: heap.StoreByte(pointer, index, 0); break;
+                default: heap.Field(pointer, index); break;
+            }
+            return new InvalidOperationException($"internal error: {(OpCode)opCode} failed its inline check but not its checked form");
+        }
+        catch (TrapException trap)
+        {
+            return isolate.Locate(trap, site, depth, fuel);
+        }
+    }
+
+    public static Exception WordMismatch(Isolate isolate, bool wantedPointer, long site, int depth, long fuel) =>
+        isolate.Locate(new TrapException(TrapCode.TagMismatch, wantedPointer
+            ? "the word holds a number, but a pointer was required"
+            : "the word holds a pointer, but a number was required"), site, depth, fuel);
+
+    public static long Alloc(Isolate isolate, long length, long site, int depth, long fuel)
+    {
+        try
+        {
+            return isolate.Heap.Allocate(length);
+        }
+        catch (TrapException trap)
+        {
+            throw isolate.Locate(trap, site, depth, fuel);
+        }
+    }
+
+    public static long AllocData(Isolate isolate, int segment, long site, int depth, long fuel)
+    {
+        try
+        {
+            return isolate.AllocateData(segment);
+        }
+        catch (TrapException trap)
+        {
+            throw isolate.Locate(trap, site, depth, fuel);
+        }
+    }
+
+    public static long LoadByte(Isolate isolate, long pointer, long index, long site, int depth, long fuel)
+    {
+        try
+        {
+            return isolate.Heap.LoadByte(pointer, index);
+        }
+        catch (TrapException trap)
+        {
+            throw isolate.Locate(trap, site, depth, fuel);
+        }
+    }
+
+    public static void StoreByte(Isolate isolate, long pointer, long index, long value, long site, int depth, long fuel)
+    {
+        try
+        {
+            isolate.Heap.StoreByte(pointer, index, value);
+        }
+        catch (TrapException trap)
+        {
+            throw isolate.Locate(trap, site, depth, fuel);
+        }
+    }
+
+    /// <summary>Calls a host import with arguments in slots from <paramref name="fp"/>.</summary>
+    public static void CallHost(Isolate isolate, int import, int fp, long site, int depth, long fuel)
+    {
+        isolate.Fuel = fuel;
+        try
+        {
+            isolate.CallHost(import, fp);
+        }
+        catch (TrapException trap)
+        {
+            throw isolate.Locate(trap, site, depth, fuel);
+        }
+    }
+
+    /// <summary>
+    /// A direct call from compiled code to a function that is not compiled (too large): runs it in the
+    /// interpreter with arguments in slots from <paramref name="fp"/>. The caller has checked the depth.
+    /// </summary>
+    public static void CallInterpreted(Isolate isolate, int definedIndex, int fp, int depth)
+    {
+        var saved = isolate.CallDepth;
+        isolate.CallDepth = depth;
+        try
+        {
+            Interpreter.Interpreter.Run(isolate, isolate.Functions[definedIndex], fp);
+        }
+        finally
+        {
+            isolate.CallDepth = saved;
+        }
+    }
+
+    /// <summary>call_indirect from compiled code: checks the reference and signature, then calls it in whichever tier it is.</summary>
+    public static void CallIndirect(Isolate isolate, long reference, int typeIndex, int fp, long site, int depth, long fuel)
+    {
+        isolate.Fuel = fuel;
+        DecodedFunction? target;
+        try
+        {
+            target = isolate.ResolveIndirect(reference, typeIndex);
+            if (target is null)
+            {
+                isolate.CallHost((int)reference, fp);
+                return;
+            }
+            if (depth >= isolate.MaxDepth) throw isolate.CallDepthExceeded(target);
+        }
+        catch (TrapException trap)
+        {
+            throw isolate.Locate(trap, site, depth, isolate.Fuel);
+        }
+        isolate.Sites[depth] = site;
+        var compiled = target.Compiled ?? (isolate.Tier == ExecutionTier.Tiered ? isolate.Module.Jit.TierUpOnCall(isolate, target) : null);
+        if (compiled is not null) compiled.Adapter(isolate, depth + 1, fp);
+        else CallInterpreted(isolate, target.FunctionIndex - isolate.Module.Definition.Imports.Count, fp, depth);
+    }
+
+#pragma warning restore CS1591
+}
