@@ -28,9 +28,52 @@ internal sealed record CaseOutcome(string Output, string? Trap, string? TrapLoca
 
 internal static class CaseRunner
 {
+    /// <summary>Runs the case's entry from an assembly saved by the JIT's emitter (see AssemblyCompiler).</summary>
+    public static CaseOutcome RunSaved(ConformanceCase testCase)
+    {
+        var module = Module.FromText(testCase.Text, Path.GetFileName(testCase.Path));
+        var directory = Directory.CreateTempSubdirectory("jitvm-case-").FullName;
+        var context = new System.Runtime.Loader.AssemblyLoadContext(testCase.Name, isCollectible: true);
+        try
+        {
+            var path = Path.Combine(directory, "Case.dll");
+            Jit.AssemblyCompiler.Save(module, path, "Case");
+            var type = context.LoadFromAssemblyPath(path).GetType(Jit.AssemblyCompiler.TypeName)!;
+            var entry = type.GetMethod(testCase.Entry, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+                        ?? throw new InvalidOperationException($"{testCase.Name}: no compiled entry '{testCase.Entry}'");
+            return Execute(testCase, module, (isolate, index, arguments) =>
+            {
+                var signature = module.Definition.SignatureOf(index);
+                object?[] parameters = [isolate, 1, .. arguments.Select(a => a.Type == VmType.F64 ? (object)a.AsF64 : a.Bits)];
+                try
+                {
+                    var result = entry.Invoke(null, parameters);
+                    // The saved method returns a single result directly, or leaves several in the result buffer.
+                    if (signature.Results.Length == 1)
+                        return [result is double d ? Value.F64(d) : result is Jit.Word w ? new Value(VmType.Word, w.Bits, w.IsPointer) : new Value(signature.Results[0], (long)result!, signature.Results[0] == VmType.Ptr)];
+                    return [.. signature.Results.Select((type, i) => new Value(type, isolate.Results[i], type == VmType.Ptr || isolate.ResultTags[i] != 0))];
+                }
+                catch (System.Reflection.TargetInvocationException e) when (e.InnerException is TrapException trap)
+                {
+                    throw trap;
+                }
+            }, Tier.Interpreter);
+        }
+        finally
+        {
+            context.Unload();
+            Directory.Delete(directory, true);
+        }
+    }
+
     public static CaseOutcome Run(ConformanceCase testCase, Tier tier)
     {
-        Module module;
+        return Load(testCase, out var module) ?? Execute(testCase, module!, (isolate, index, arguments) => isolate.Invoke(index, arguments), tier);
+    }
+
+    private static CaseOutcome? Load(ConformanceCase testCase, out Module? module)
+    {
+        module = null;
         try
         {
             module = Module.FromText(testCase.Text, Path.GetFileName(testCase.Path));
@@ -43,7 +86,11 @@ internal static class CaseRunner
         {
             return new CaseOutcome("", null, null, 0, e.Message, e.Rule);
         }
+        return null;
+    }
 
+    private static CaseOutcome Execute(ConformanceCase testCase, Module module, Func<Isolate, int, Value[], Value[]> invoke, Tier tier)
+    {
         var output = new MemoryStream();
         var options = new IsolateOptions
         {
@@ -73,7 +120,7 @@ internal static class CaseRunner
         string? location = null;
         try
         {
-            foreach (var result in isolate.Invoke(index, arguments))
+            foreach (var result in invoke(isolate, index, arguments))
                 output.Write(Encoding.UTF8.GetBytes(isolate.Describe(result) + "\n"));
         }
         catch (TrapException e)

@@ -82,6 +82,21 @@ public sealed class ConformanceTests
         Assert.True(binary.AsSpan().SequenceEqual(again), $"round trip changed the binary ({binary.Length} vs {again.Length} bytes); disassembly:\n{text}");
     }
 
+    /// <summary>
+    /// The JIT's IL for the whole case, saved as a real assembly, loaded by the CLR and run, behaves exactly like
+    /// the interpreter: invalid IL for any instruction fails here.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CaseFiles))]
+    public void CaseRunsTheSameFromASavedAssembly(string name)
+    {
+        var testCase = Load(name);
+        if (testCase.ExpectsFailureToLoad) return;
+        var expected = CaseRunner.Run(testCase, Tier.Interpreter);
+        var actual = CaseRunner.RunSaved(testCase);
+        Assert.Equal(expected.ToString(), actual.ToString());
+    }
+
     /// <summary>Every instruction in the table is exercised by at least one case that runs.</summary>
     [Fact]
     public void EveryInstructionIsCovered()

@@ -229,13 +229,14 @@ internal static class Decoder
                 RemoveLast();
                 c = moveRight.B;
             }
-            b = FoldEarlierLocalGet(dst, b);
+            // When the right operand is the left slot itself (dup), the left slot's writer must stay.
+            if (c != dst) b = FoldEarlierLocalGet(dst, b);
             Emit(kind, pc, dst, b, c);
         }
 
         // Finds the local.get that pushed stack slot `slot` in this block and reads the local directly instead,
-        // provided every operation since then writes only a slot above `slot` (so neither the local nor the
-        // slot can have changed). Returns the slot to read.
+        // provided every operation since then writes only a slot above `slot` and neither reads `slot` (it would
+        // no longer be written) nor writes the local. Returns the slot to read.
         int FoldEarlierLocalGet(int slot, int fallback)
         {
             for (var i = ops.Count - 1; i >= barrier; i--)
@@ -249,7 +250,8 @@ internal static class Decoder
                     sourcePc.RemoveAt(i);
                     return candidate.B;
                 }
-                if (!WritesOnlyA(candidate.Kind) || candidate.A <= slot) return fallback;
+                // B and C are treated as reads even for operations that ignore them: that only folds less.
+                if (!WritesOnlyA(candidate.Kind) || candidate.A <= slot || candidate.B == slot || candidate.C == slot) return fallback;
             }
             return fallback;
         }

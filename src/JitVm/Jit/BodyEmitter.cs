@@ -212,6 +212,11 @@ internal sealed class BodyEmitter(
             {
                 var targets = instruction.Targets!;
                 var fallback = _blocks[instruction.Index];
+                if (targets.Length == 0)
+                {
+                    il.Emit(OpCodes.Br, fallback);
+                    return;
+                }
                 Load(h - 1);
                 il.Emit(OpCodes.Ldc_I8, (long)targets.Length);
                 il.Emit(OpCodes.Bge_Un, fallback);

@@ -1,0 +1,44 @@
+using System.Reflection;
+using System.Reflection.Emit;
+using JitVm.Hosting;
+using Module = JitVm.Hosting.Module;
+
+namespace JitVm.Jit;
+
+/// <summary>
+/// Lowers a whole module with the JIT's emitter into a saved .NET assembly: one public static method per defined
+/// function, with the JIT's calling convention, calling each other directly. Used to check the emitted IL with
+/// the CLR's own loader and JIT, and as the base of ahead-of-time compilation.
+/// </summary>
+internal static class AssemblyCompiler
+{
+    /// <summary>The name of the generated type holding the functions.</summary>
+    public const string TypeName = "JitVmGenerated.Functions";
+
+    public static void Save(Module module, string path, string assemblyName)
+    {
+        var builder = new PersistedAssemblyBuilder(new AssemblyName(assemblyName), typeof(object).Assembly);
+        var moduleBuilder = builder.DefineDynamicModule(assemblyName);
+        var type = moduleBuilder.DefineType(TypeName, TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed);
+        var definition = module.Definition;
+        var methods = new (MethodBuilder Method, Type[] Parameters, Type Return)[definition.Functions.Count];
+        for (var i = 0; i < methods.Length; i++)
+        {
+            var signature = definition.Types[definition.Functions[i].TypeIndex];
+            var parameters = FunctionCompiler.ParameterTypes(signature);
+            var returnType = FunctionCompiler.ReturnType(signature);
+            methods[i] = (type.DefineMethod(definition.Functions[i].Name, MethodAttributes.Public | MethodAttributes.Static, returnType, parameters), parameters, returnType);
+        }
+        var imports = definition.Imports.Count;
+        for (var i = 0; i < methods.Length; i++)
+        {
+            var function = module.Decoded(i);
+            var il = new CheckedIL(methods[i].Method.GetILGenerator(), function.Name, CheckedIL.CheckingEnabled);
+            new BodyEmitter(module.Verified, function.Analysis, imports + i, il,
+                    callee => new CalleeMethod(methods[callee].Method, methods[callee].Parameters, methods[callee].Return))
+                .Emit(methods[i].Parameters);
+        }
+        type.CreateType();
+        builder.Save(path);
+    }
+}

@@ -1,0 +1,226 @@
+// Differential testing of the execution tiers on generated programs (see ProgramGenerator).
+//
+// Default: 2000 programs, seeds 1..2000. Run any number of programs from any seed with
+//
+//     JITVM_DIFF_PROGRAMS=100000 JITVM_DIFF_SEED=42 dotnet test tests/JitVm.Tests --filter Differential
+//
+// (program i uses seed JITVM_DIFF_SEED + i). A failure names the seed and shows the program text and the outcome
+// of each tier; ProgramGenerator.Generate(seed) gives the same text again.
+
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using JitVm.Bytecode;
+using JitVm.Diagnostics;
+using JitVm.Hosting;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace JitVm.Tests.Fuzz;
+
+public sealed class DifferentialTests(ITestOutputHelper output)
+{
+    private const long Fuel = 200_000;
+    private const int MaxCallDepth = 200;
+    private const long MaxHeapBytes = 1 << 20;
+    private const int MaxReportedFailures = 3;
+
+    private static readonly ExecutionTier[] Tiers = Enum.GetValues<ExecutionTier>();
+
+    private readonly ITestOutputHelper _output = output;
+
+    [Fact]
+    public void TiersAgreeOnGeneratedPrograms()
+    {
+        var count = EnvironmentInt("JITVM_DIFF_PROGRAMS", 2000);
+        var first = EnvironmentInt("JITVM_DIFF_SEED", 1);
+        var failures = new ConcurrentBag<(int Seed, string Report)>();
+        var tally = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        var clock = Stopwatch.StartNew();
+
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, (i, loop) =>
+        {
+            var seed = unchecked(first + i);
+            var failure = Check(seed, tally);
+            if (failure is null) return;
+            failures.Add((seed, failure));
+            if (failures.Count >= 10) loop.Stop();
+        });
+
+        clock.Stop();
+        _output.WriteLine($"{count} programs from seed {first} in {clock.Elapsed.TotalSeconds:F1} s on tiers {string.Join(", ", Tiers)}");
+        foreach (var (outcome, n) in tally.OrderByDescending(p => p.Value)) _output.WriteLine($"  {outcome}: {n}");
+
+        if (!failures.IsEmpty)
+        {
+            var sorted = failures.OrderBy(f => f.Seed).ToList();
+            var message = new StringBuilder();
+            message.Append($"{sorted.Count} of the generated programs (seeds {string.Join(", ", sorted.Select(f => f.Seed))}) failed");
+            if (sorted.Count >= 10) message.Append(" (stopped early)");
+            message.Append(". Reproduce one with JITVM_DIFF_SEED=<seed> JITVM_DIFF_PROGRAMS=1.\n");
+            foreach (var (_, report) in sorted.Take(MaxReportedFailures)) message.Append('\n').Append(report);
+            Assert.Fail(message.ToString());
+        }
+    }
+
+    [Fact]
+    public void GeneratorIsDeterministic()
+    {
+        var first = EnvironmentInt("JITVM_DIFF_SEED", 1);
+        int[] seeds = [first, first + 1, first + 2, 0, -1, 7, 1234, 99_999, int.MaxValue, int.MinValue];
+        var texts = seeds.Select(ProgramGenerator.Generate).ToList();
+        // Generate them again in the reverse order: nothing may leak from one program into the next.
+        for (var i = seeds.Length - 1; i >= 0; i--) Assert.Equal(texts[i], ProgramGenerator.Generate(seeds[i]));
+        Assert.Equal(seeds.Length, texts.Distinct(StringComparer.Ordinal).Count());
+    }
+
+    [Fact]
+    public void GeneratorUsesEveryInstruction()
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        for (var seed = 1; seed <= 300; seed++)
+        {
+            foreach (var line in ProgramGenerator.Generate(seed).Split('\n'))
+            {
+                var trimmed = line.Trim();
+                if (trimmed.Length == 0 || trimmed[0] is ';' or '.') continue;
+                used.Add(trimmed.Split(' ')[0]);
+            }
+        }
+        var missing = OpCodeTable.All.Select(i => i.Mnemonic).Where(m => !used.Contains(m)).ToList();
+        Assert.True(missing.Count == 0, $"no generated program among seeds 1..300 uses: {string.Join(", ", missing)}");
+    }
+
+    /// <summary>Runs one generated program on every tier with the full and with a small fuel limit; null when all agree.</summary>
+    private static string? Check(int seed, ConcurrentDictionary<string, int> tally)
+    {
+        string text;
+        try
+        {
+            text = ProgramGenerator.Generate(seed);
+        }
+        catch (Exception exception)
+        {
+            return $"seed {seed}: the generator threw {exception}";
+        }
+
+        var smallFuel = 1 + (long)((uint)seed % 5000);
+        var full = new Outcome[Tiers.Length];
+        var small = new Outcome[Tiers.Length];
+        for (var t = 0; t < Tiers.Length; t++)
+        {
+            Module module;
+            try
+            {
+                module = Module.FromText(text, $"seed{seed}.jvm");
+            }
+            catch (Exception exception)
+            {
+                return $"seed {seed}: the generated program does not load (a generator bug):\n{exception.Message}\n\n{Numbered(text)}";
+            }
+            // One module per tier, shared by its two isolates, so no tier can reuse another tier's compiled code.
+            full[t] = Run(module, Tiers[t], Fuel);
+            small[t] = Run(module, Tiers[t], smallFuel);
+        }
+        tally.AddOrUpdate(full[0].Summary, 1, (_, n) => n + 1);
+
+        foreach (var (outcomes, fuel) in new[] { (full, Fuel), (small, smallFuel) })
+        {
+            for (var t = 0; t < Tiers.Length; t++)
+            {
+                if (outcomes[t].Unexpected is not null)
+                    return Report(seed, text, fuel, $"an exception other than TrapException escaped Invoke on tier {Tiers[t]}", outcomes);
+                if (t > 0 && !outcomes[t].SameAs(outcomes[0]))
+                    return Report(seed, text, fuel, $"tiers {Tiers[0]} and {Tiers[t]} disagree", outcomes);
+            }
+        }
+        return null;
+    }
+
+    private static Outcome Run(Module module, ExecutionTier tier, long fuel)
+    {
+        using var stream = new MemoryStream();
+        Isolate isolate;
+        try
+        {
+            isolate = new Isolate(module, StandardImports.Create(stream),
+                new IsolateOptions { Fuel = fuel, MaxCallDepth = MaxCallDepth, MaxHeapBytes = MaxHeapBytes, Tier = tier });
+        }
+        catch (Exception exception)
+        {
+            return new Outcome([], null, null, [], 0, $"creating the isolate threw {exception}");
+        }
+        try
+        {
+            isolate.Invoke("main");
+            return new Outcome(stream.ToArray(), null, null, [], isolate.FuelUsed, null);
+        }
+        catch (TrapException trap)
+        {
+            return new Outcome(stream.ToArray(), trap.Code, trap.Detail, trap.VmStackTrace, isolate.FuelUsed, null);
+        }
+        catch (Exception exception)
+        {
+            return new Outcome(stream.ToArray(), null, null, [], isolate.FuelUsed, exception.ToString());
+        }
+    }
+
+    private static string Report(int seed, string text, long fuel, string problem, Outcome[] outcomes)
+    {
+        var report = new StringBuilder($"seed {seed}, fuel {fuel}: {problem}\n");
+        for (var t = 0; t < Tiers.Length; t++) report.Append($"--- {Tiers[t]}:\n{outcomes[t].Describe()}\n");
+        report.Append("--- program:\n").Append(Numbered(text));
+        return report.ToString();
+    }
+
+    private static string Numbered(string text) =>
+        string.Join('\n', text.Split('\n').Select((line, i) => $"{i + 1,4}  {line}"));
+
+    private static int EnvironmentInt(string name, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), out var value) ? value : fallback;
+
+    /// <summary>Everything observable about one run of <c>main</c>.</summary>
+    private sealed record Outcome(byte[] Output, TrapCode? Trap, string? Detail, IReadOnlyList<VmStackFrame> Stack, long FuelUsed, string? Unexpected)
+    {
+        public string Summary => Unexpected is not null ? "unexpected exception" : Trap is { } code ? $"trap {code}" : "completed";
+
+        public bool SameAs(Outcome other) =>
+            Output.AsSpan().SequenceEqual(other.Output) &&
+            Trap == other.Trap &&
+            FuelUsed == other.FuelUsed &&
+            Unexpected is null && other.Unexpected is null &&
+            Stack.Count == other.Stack.Count &&
+            Stack.Zip(other.Stack).All(p => p.First.Function == p.Second.Function && p.First.Pc == p.Second.Pc &&
+                                            p.First.Line == p.Second.Line && p.First.Instruction == p.Second.Instruction);
+
+        public string Describe()
+        {
+            var text = new StringBuilder();
+            text.Append($"fuel used {FuelUsed}; ");
+            if (Unexpected is not null) text.Append($"UNEXPECTED EXCEPTION: {Unexpected}");
+            else if (Trap is { } code) text.Append($"trap {code}: {Detail}");
+            else text.Append("completed");
+            const int shown = 12;
+            foreach (var frame in Stack.Take(shown)) text.Append("\n    ").Append(frame);
+            if (Stack.Count > shown) text.Append($"\n    ... {Stack.Count - shown} more frames (outermost: {Stack[^1]})");
+            text.Append($"\n  output ({Output.Length} bytes): ").Append(Escape(Output));
+            return text.ToString();
+        }
+
+        private static string Escape(byte[] bytes)
+        {
+            const int limit = 1500;
+            var text = new StringBuilder("\"");
+            foreach (var b in bytes.Take(limit))
+            {
+                if (b == '\n') text.Append("\\n");
+                else if (b == '"' || b == '\\') text.Append('\\').Append((char)b);
+                else if (b is >= 32 and < 127) text.Append((char)b);
+                else text.Append($"\\x{b:x2}");
+            }
+            text.Append('"');
+            if (bytes.Length > limit) text.Append($" ... ({bytes.Length - limit} more bytes)");
+            return text.ToString();
+        }
+    }
+}
