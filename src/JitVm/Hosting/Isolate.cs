@@ -51,6 +51,7 @@ public sealed class Isolate
         Sites = new long[_maxDepth + 2];
         Tier = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? options.Tier : ExecutionTier.Interpreter;
         TierUpCalls = options.TierUpCalls;
+        Logger = options.Logger;
         Heap = new Heap(options.MaxHeapBytes);
         Globals = [.. definition.Globals.Select(g => g.InitialBits)];
         GlobalTags = new byte[Globals.Length];
@@ -86,6 +87,8 @@ public sealed class Isolate
     public ExecutionTier Tier { get; }
 
     internal int TierUpCalls { get; }
+
+    internal Microsoft.Extensions.Logging.ILogger Logger { get; }
 
     internal int MaxDepth => _maxDepth;
 
@@ -154,11 +157,16 @@ public sealed class Isolate
             else
             {
                 var entry = Functions[functionIndex - _imports.Length];
-                if (Tier == ExecutionTier.Jit) Module.Jit.CompileAll();
+                if (Tier == ExecutionTier.Jit) Module.Jit.CompileAll(Logger);
                 var compiled = Tier == ExecutionTier.Interpreter ? null : entry.Compiled ?? Module.Jit.TierUpOnEntry(this, entry);
                 if (compiled is not null) compiled.Adapter(this, 1, fp);
                 else Interpreter.Interpreter.Run(this, entry, fp);
             }
+        }
+        catch (TrapException trap) when (Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+        {
+            Log.Trapped(Logger, trap.Code, trap.Location?.Function ?? "?", trap.Location?.Pc ?? -1, trap.Detail);
+            throw;
         }
         finally
         {

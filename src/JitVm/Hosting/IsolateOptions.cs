@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace JitVm.Hosting;
 
 /// <summary>Limits for one isolate. Every limit is enforced identically by every tier.</summary>
@@ -21,6 +24,9 @@ public sealed class IsolateOptions
     /// <summary>Under <see cref="ExecutionTier.Tiered"/>, interpreted calls after which a function is compiled
     /// (functions containing loops are compiled on their first call).</summary>
     public int TierUpCalls { get; init; } = 30;
+
+    /// <summary>Where compilation, tier-up and trap events are logged; silent by default.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
 
     /// <summary>Most bytes the isolate's heap objects may occupy (8 per word including each header).</summary>
     public long MaxHeapBytes { get; init; } = DefaultMaxHeapBytes;

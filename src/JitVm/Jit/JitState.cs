@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using JitVm.Diagnostics;
 using JitVm.Hosting;
 using JitVm.Interpreter;
 
@@ -41,7 +42,9 @@ internal sealed class JitState(Module module)
 
     public Module Module { get; } = module;
 
-    public void CompileAll()
+    public void CompileAll() => CompileAll(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+    public void CompileAll(Microsoft.Extensions.Logging.ILogger logger)
     {
         if (Volatile.Read(ref _compiledAll)) return;
         lock (_lock)
@@ -49,14 +52,14 @@ internal sealed class JitState(Module module)
             if (_compiledAll) return;
             var all = new List<DecodedFunction>();
             for (var i = 0; i < Module.Definition.Functions.Count; i++) all.Add(Module.Decoded(i));
-            CompileGroup(all);
+            CompileGroup(all, logger);
             Volatile.Write(ref _compiledAll, true);
         }
     }
 
     /// <summary>Tiered policy, entry from the host: compile at once when the function loops, else count the call.</summary>
     public CompiledFunction? TierUpOnEntry(Isolate isolate, DecodedFunction function) =>
-        isolate.Tier == ExecutionTier.Tiered ? TierUpOnCall(isolate, function) : Compile(function);
+        isolate.Tier == ExecutionTier.Tiered ? TierUpOnCall(isolate, function) : Compile(function, isolate.Logger);
 
     /// <summary>Tiered policy, a call from the interpreter: compile when hot or looping; null to keep interpreting.</summary>
     public CompiledFunction? TierUpOnCall(Isolate isolate, DecodedFunction function)
@@ -64,22 +67,24 @@ internal sealed class JitState(Module module)
         if (function.NotCompiledReason is not null) return null;
         var calls = ++function.InterpretedCalls;
         if (calls < isolate.TierUpCalls && !function.HasLoops) return null;
-        return Compile(function);
+        if (isolate.Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+            Log.TierUp(isolate.Logger, function.Name, calls, function.HasLoops ? " (it contains a loop)" : "");
+        return Compile(function, isolate.Logger);
     }
 
-    public CompiledFunction? Compile(DecodedFunction function)
+    public CompiledFunction? Compile(DecodedFunction function, Microsoft.Extensions.Logging.ILogger logger)
     {
         if (function.Compiled is { } done) return done;
         if (function.NotCompiledReason is not null) return null;
         lock (_lock)
         {
-            if (function.Compiled is null && function.NotCompiledReason is null) CompileGroup([function]);
+            if (function.Compiled is null && function.NotCompiledReason is null) CompileGroup([function], logger);
             return function.Compiled;
         }
     }
 
     /// <summary>Compiles the given functions plus everything they reach through direct calls that is not compiled yet.</summary>
-    private void CompileGroup(IEnumerable<DecodedFunction> roots)
+    private void CompileGroup(IEnumerable<DecodedFunction> roots, Microsoft.Extensions.Logging.ILogger logger)
     {
         var imports = Module.Definition.Imports.Count;
         var group = new List<DecodedFunction>();
@@ -91,7 +96,8 @@ internal sealed class JitState(Module module)
             if (function.Compiled is not null || function.NotCompiledReason is not null || !seen.Add(function.FunctionIndex)) continue;
             if (function.Analysis.Definition.Code.Length > MaxInstructions)
             {
-                function.NotCompiledReason = $"{function.Analysis.Definition.Code.Length} instructions exceed the JIT limit of {MaxInstructions}; it stays interpreted";
+                function.NotCompiledReason = $"{function.Analysis.Definition.Code.Length} instructions exceed the JIT limit of {MaxInstructions}";
+                Log.NotCompiled(logger, function.Name, function.NotCompiledReason);
                 continue;
             }
             group.Add(function);
@@ -108,5 +114,7 @@ internal sealed class JitState(Module module)
         // caller is first JIT-compiled by the CLR.
         for (var i = 0; i < group.Count; i++)
             group[i].Compiled = new CompiledFunction(compiled[i].Body, compiled[i].Adapter, share, compiled[i].IlSize);
+        if (logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+            Log.Compiled(logger, group.Count, string.Join(", ", group.Select(f => f.Name)), watch.Elapsed.TotalMicroseconds, compiled.Sum(c => c.IlSize));
     }
 }

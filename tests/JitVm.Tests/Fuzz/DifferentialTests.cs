@@ -25,7 +25,9 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     private const long MaxHeapBytes = 1 << 20;
     private const int MaxReportedFailures = 3;
 
-    private static readonly ExecutionTier[] Tiers = Enum.GetValues<ExecutionTier>();
+    /// <summary>The interpreter is the reference; every other policy is compared with it.</summary>
+    private static readonly ExecutionTier[] Tiers =
+        [ExecutionTier.Interpreter, .. Enum.GetValues<ExecutionTier>().Where(t => t != ExecutionTier.Interpreter)];
 
     private readonly ITestOutputHelper _output = output;
 
@@ -119,8 +121,8 @@ public sealed class DifferentialTests(ITestOutputHelper output)
                 return $"seed {seed}: the generated program does not load (a generator bug):\n{exception.Message}\n\n{Numbered(text)}";
             }
             // One module per tier, shared by its two isolates, so no tier can reuse another tier's compiled code.
-            full[t] = Run(module, Tiers[t], Fuel);
-            small[t] = Run(module, Tiers[t], smallFuel);
+            full[t] = Run(module, Tiers[t], Fuel, seed);
+            small[t] = Run(module, Tiers[t], smallFuel, seed);
         }
         tally.AddOrUpdate(full[0].Summary, 1, (_, n) => n + 1);
 
@@ -137,14 +139,22 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         return null;
     }
 
-    private static Outcome Run(Module module, ExecutionTier tier, long fuel)
+    private static Outcome Run(Module module, ExecutionTier tier, long fuel, int seed)
     {
         using var stream = new MemoryStream();
         Isolate isolate;
         try
         {
-            isolate = new Isolate(module, StandardImports.Create(stream),
-                new IsolateOptions { Fuel = fuel, MaxCallDepth = MaxCallDepth, MaxHeapBytes = MaxHeapBytes, Tier = tier });
+            // A tier-up threshold that varies with the seed makes Tiered switch functions to compiled code at
+            // different points (functions with loops are compiled on their first call whatever the threshold).
+            isolate = new Isolate(module, StandardImports.Create(stream), new IsolateOptions
+            {
+                Fuel = fuel,
+                MaxCallDepth = MaxCallDepth,
+                MaxHeapBytes = MaxHeapBytes,
+                Tier = tier,
+                TierUpCalls = 1 + (int)((uint)seed % 40),
+            });
         }
         catch (Exception exception)
         {

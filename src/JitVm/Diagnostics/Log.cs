@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace JitVm.Diagnostics;
+
+/// <summary>
+/// Every message the VM logs, as source-generated <see cref="LoggerMessage"/> methods (no formatting or boxing when
+/// the level is off). Nothing here is called on a hot path: only at compilation, tier-up and traps.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 100, Level = LogLevel.Debug, Message = "compiled {Count} function(s) [{Functions}] to CIL in {Microseconds:0} us ({IlBytes} IL bytes)")]
+    public static partial void Compiled(ILogger logger, int count, string functions, double microseconds, int ilBytes);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "function '{Function}' stays interpreted: {Reason}")]
+    public static partial void NotCompiled(ILogger logger, string function, string reason);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "tier-up: '{Function}' after {Calls} interpreted call(s){Loop}")]
+    public static partial void TierUp(ILogger logger, string function, int calls, string loop);
+
+    [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "trap {Code} in '{Function}' at pc {Pc}: {Detail}")]
+    public static partial void Trapped(ILogger logger, TrapCode code, string function, int pc, string detail);
+}
