@@ -17,6 +17,15 @@ public enum Tier
 
     /// <summary>Interpreter first, tiering up after two calls (or at once for loops), so mixed stacks occur.</summary>
     Tiered,
+
+    /// <summary>The interpreter, collecting before every allocation and verifying the heap around each collection.</summary>
+    InterpreterGcStress,
+
+    /// <summary>Compiled code, collecting before every allocation and verifying the heap around each collection.</summary>
+    JitGcStress,
+
+    /// <summary>Tiered (mixed interpreter and compiled frames), collecting before every allocation.</summary>
+    TieredGcStress,
 }
 
 /// <summary>What one run of a case produced, in a form that can be compared across tiers.</summary>
@@ -28,6 +37,34 @@ internal sealed record CaseOutcome(string Output, string? Trap, string? TrapLoca
 
 internal static class CaseRunner
 {
+    private static bool IsStress(Tier tier) => tier is Tier.InterpreterGcStress or Tier.JitGcStress or Tier.TieredGcStress;
+
+    /// <summary>
+    /// Stress tiers collect (and verify the heap) before every allocation, except in cases that allocate so much
+    /// that this would be quadratic: those collect every Nth allocation, for about 300 collections per run.
+    /// </summary>
+    private static int StressInterval(ConformanceCase testCase, Module module)
+    {
+        var probe = new Isolate(module, StandardImports.Create(Stream.Null), new IsolateOptions
+        {
+            Tier = ExecutionTier.Interpreter,
+            Fuel = testCase.Fuel,
+            MaxCallDepth = testCase.MaxDepth ?? IsolateOptions.DefaultMaxCallDepth,
+            MaxHeapBytes = testCase.MaxHeap ?? IsolateOptions.DefaultMaxHeapBytes,
+        });
+        try
+        {
+            var index = module.FindFunction(testCase.Entry);
+            var signature = module.Definition.SignatureOf(index);
+            var arguments = testCase.Arguments.Select((a, i) => Value.TryParse(a, signature.Parameters[i], out var v) ? v : default).ToArray();
+            probe.Invoke(index, arguments);
+        }
+        catch (TrapException)
+        {
+        }
+        return (int)Math.Max(1, probe.ObjectsAllocated / 300);
+    }
+
     /// <summary>Runs the case's entry from an assembly saved by the JIT's emitter (see AssemblyCompiler).</summary>
     public static CaseOutcome RunSaved(ConformanceCase testCase)
     {
@@ -97,8 +134,16 @@ internal static class CaseRunner
             Fuel = testCase.Fuel,
             MaxCallDepth = testCase.MaxDepth ?? IsolateOptions.DefaultMaxCallDepth,
             MaxHeapBytes = testCase.MaxHeap ?? IsolateOptions.DefaultMaxHeapBytes,
-            Tier = tier switch { Tier.Jit => ExecutionTier.Jit, Tier.Tiered => ExecutionTier.Tiered, _ => ExecutionTier.Interpreter },
+            Tier = tier switch
+            {
+                Tier.Jit or Tier.JitGcStress => ExecutionTier.Jit,
+                Tier.Tiered or Tier.TieredGcStress => ExecutionTier.Tiered,
+                _ => ExecutionTier.Interpreter,
+            },
             TierUpCalls = 2,
+            GcStress = IsStress(tier) ? Memory.GcStressMode.EveryN : Memory.GcStressMode.Off,
+            GcStressInterval = IsStress(tier) ? StressInterval(testCase, module) : 1,
+            VerifyHeap = IsStress(tier),
         };
         Isolate isolate;
         try

@@ -3,6 +3,7 @@ using JitVm.Jit;
 using JitVm.Diagnostics;
 using JitVm.Interpreter;
 using JitVm.Memory;
+using JitVm.Verification;
 
 namespace JitVm.Hosting;
 
@@ -10,8 +11,24 @@ namespace JitVm.Hosting;
 /// A running instance of a module: its own heap, globals, frame stack, fuel and limits. An isolate has a single
 /// owner: it must not be entered from two threads at once.
 /// </summary>
-public sealed class Isolate
+public sealed class Isolate : IRootSet
 {
+    /// <summary>An active frame, as the collector sees it (see <see cref="Frames"/>).</summary>
+    internal struct FrameRecord
+    {
+        /// <summary>The interpreted function, or null for a compiled function's spill area.</summary>
+        public DecodedFunction? Function;
+
+        /// <summary>The frame's first slot.</summary>
+        public int Fp;
+
+        /// <summary>Interpreter frames: the operation to resume at; the one before it is where the frame is suspended.</summary>
+        public int Ip;
+
+        /// <summary>Spill areas: how many slots, whose tags say which hold pointers.</summary>
+        public int SpillCount;
+    }
+
     /// <summary>Frame-stack slots are capped so runaway recursion in huge frames traps instead of exhausting memory.</summary>
     private const int MaxSlots = 64 * 1024 * 1024;
 
@@ -52,7 +69,13 @@ public sealed class Isolate
         Tier = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? options.Tier : ExecutionTier.Interpreter;
         TierUpCalls = options.TierUpCalls;
         Logger = options.Logger;
-        Heap = new Heap(options.MaxHeapBytes);
+        Heap = new Heap(options.MaxHeapBytes)
+        {
+            Roots = this,
+            Stress = options.GcStress,
+            StressInterval = Math.Max(1, options.GcStressInterval),
+            VerifyEveryCollection = options.VerifyHeap,
+        };
         Globals = [.. definition.Globals.Select(g => g.InitialBits)];
         GlobalTags = new byte[Globals.Length];
         Slots = new long[1024];
@@ -68,8 +91,63 @@ public sealed class Isolate
     /// <summary>Fuel consumed since the isolate was created.</summary>
     public long FuelUsed => _initialFuel - Fuel;
 
-    /// <summary>Bytes allocated on the heap so far.</summary>
+    /// <summary>Bytes allocated on the heap since the isolate was created (live or collected).</summary>
     public long HeapAllocatedBytes => Heap.AllocatedBytes;
+
+    /// <summary>Objects allocated since the isolate was created.</summary>
+    public long ObjectsAllocated => Heap.ObjectCount;
+
+    /// <summary>Bytes the heap's objects occupy now.</summary>
+    public long HeapUsedBytes => Heap.UsedBytes;
+
+    /// <summary>Collections so far, their total and longest pause, and the bytes that survived the last one.</summary>
+    public (int Collections, TimeSpan TotalPause, TimeSpan LongestPause, long LiveBytes) GcStatistics =>
+        (Heap.Collections, Heap.TotalPause, Heap.LongestPause, Heap.LiveBytesAfterLastCollection);
+
+    /// <summary>Collects garbage now (outside VM code, so only globals hold roots).</summary>
+    public void CollectGarbage()
+    {
+        if (FrameCount != 0) throw new InvalidOperationException("cannot collect from the host while the isolate is running");
+        Heap.Collect();
+    }
+
+    /// <summary>
+    /// The roots: word globals holding pointers, the live slots of every interpreter frame (typed by the verifier's
+    /// stack map at the pc where the frame is suspended), and compiled functions' spill areas (tagged).
+    /// </summary>
+    void IRootSet.UpdateRoots(Heap heap)
+    {
+        for (var i = 0; i < Globals.Length; i++)
+            if (GlobalTags[i] != 0) Globals[i] = heap.Forward(Globals[i]);
+        var slots = Slots;
+        var tags = SlotTags;
+        for (var f = 0; f < FrameCount; f++)
+        {
+            ref var record = ref Frames[f];
+            if (record.Function is not { } function)
+            {
+                for (var k = record.Fp; k < record.Fp + record.SpillCount; k++)
+                    if (tags[k] != 0) slots[k] = heap.Forward(slots[k]);
+                continue;
+            }
+            var opIndex = record.Ip - 1;
+            var pc = function.SourcePc[opIndex];
+            var op = function.Code[opIndex];
+            var stack = function.Analysis.StackBefore[pc];
+            var live = Verification.TypeStack.HeightOf(stack) - Interpreter.Interpreter.ArgumentsConsumed(Module.Definition, op);
+            var localTypes = function.Analysis.LocalTypes;
+            for (var i = 0; i < localTypes.Length; i++) UpdateSlot(heap, record.Fp + i, localTypes[i]);
+            var types = Verification.TypeStack.ToArray(stack);
+            for (var k = 0; k < live; k++) UpdateSlot(heap, record.Fp + localTypes.Length + k, types[k]);
+        }
+    }
+
+    private void UpdateSlot(Heap heap, int slot, VmType type)
+    {
+        // A ptr slot holding 0 is a pointer local not yet assigned; a word is a pointer only when tagged.
+        if (type == VmType.Ptr ? Slots[slot] != 0 : type == VmType.Word && SlotTags[slot] != 0)
+            Slots[slot] = heap.Forward(Slots[slot]);
+    }
 
     internal Heap Heap { get; }
 
@@ -98,6 +176,21 @@ public sealed class Isolate
     /// <summary>First frame-stack slot above every interpreter frame; compiled code passes arguments to host
     /// functions and interpreted or indirect callees from here.</summary>
     internal int SlotTop { get; set; }
+
+    /// <summary>
+    /// Every active frame that can hold heap pointers, innermost last: interpreter frames (function, fp, and the
+    /// operation to resume at) and compiled functions' spill areas (no function; fp and size). The collector finds
+    /// all stack roots here.
+    /// </summary>
+    internal FrameRecord[] Frames = new FrameRecord[64];
+
+    internal int FrameCount;
+
+    internal void PushRecord(DecodedFunction? function, int fp, int spillCount = 0)
+    {
+        if (FrameCount == Frames.Length) Array.Resize(ref Frames, Frames.Length * 2);
+        Frames[FrameCount++] = new FrameRecord { Function = function, Fp = fp, SpillCount = spillCount };
+    }
 
     /// <summary>Where compiled functions with several results leave them for their caller.</summary>
     internal long[] Results { get; } = new long[ModuleLimits.MaxSignatureArity];
@@ -146,7 +239,7 @@ public sealed class Isolate
             Slots[fp + i] = arguments[i].Bits;
             SlotTags[fp + i] = 0;
         }
-        if (CallDepth != 0) throw new InvalidOperationException("the isolate is already running; an isolate cannot be entered again while it runs");
+        if (CallDepth != 0 || FrameCount != 0) throw new InvalidOperationException("the isolate is already running; an isolate cannot be entered again while it runs");
         SlotTop = Math.Max(arguments.Length, signature.Results.Length) + 1;
         try
         {
@@ -171,6 +264,8 @@ public sealed class Isolate
         finally
         {
             CallDepth = 0;
+            FrameCount = 0;
+            SlotTop = 0;
         }
         var results = new Value[signature.Results.Length];
         for (var i = 0; i < results.Length; i++)

@@ -25,6 +25,15 @@ public sealed class IsolateOptions
     /// (functions containing loops are compiled on their first call).</summary>
     public int TierUpCalls { get; init; } = 30;
 
+    /// <summary>Test mode: force collections (every allocation, every Nth, or at random); see <see cref="GcStressInterval"/>.</summary>
+    public Memory.GcStressMode GcStress { get; init; }
+
+    /// <summary>N for <see cref="Memory.GcStressMode.EveryN"/>, or the seed and 1-in-N rate for <see cref="Memory.GcStressMode.Random"/>.</summary>
+    public int GcStressInterval { get; init; } = 1;
+
+    /// <summary>Test mode: verify the heap's invariants before and after every collection.</summary>
+    public bool VerifyHeap { get; init; }
+
     /// <summary>Where compilation, tier-up and trap events are logged; silent by default.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
 

@@ -45,16 +45,22 @@ internal static class Arithmetic
         return (long)value;
     }
 
+    /// <summary>The NaN every arithmetic instruction produces (a positive quiet NaN), so results never depend on
+    /// which operand's payload the hardware or the CLR JIT happens to keep.</summary>
+    public static readonly double CanonicalNaN = BitConverter.Int64BitsToDouble(0x7FF8_0000_0000_0000);
+
+    public static double Canonical(double value) => double.IsNaN(value) ? CanonicalNaN : value;
+
     public static double Min(double a, double b)
     {
-        if (double.IsNaN(a) || double.IsNaN(b)) return double.NaN;
+        if (double.IsNaN(a) || double.IsNaN(b)) return CanonicalNaN;
         if (a == b) return a == 0 && (double.IsNegative(a) || double.IsNegative(b)) ? -0.0 : a;
         return a < b ? a : b;
     }
 
     public static double Max(double a, double b)
     {
-        if (double.IsNaN(a) || double.IsNaN(b)) return double.NaN;
+        if (double.IsNaN(a) || double.IsNaN(b)) return CanonicalNaN;
         if (a == b) return a == 0 && (!double.IsNegative(a) || !double.IsNegative(b)) ? 0.0 : a;
         return a > b ? a : b;
     }

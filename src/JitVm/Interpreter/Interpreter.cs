@@ -20,13 +20,6 @@ namespace JitVm.Interpreter;
 /// </remarks>
 internal static class Interpreter
 {
-    private readonly struct CallRecord(DecodedFunction function, int returnOp, int fp)
-    {
-        public readonly DecodedFunction Function = function;
-        public readonly int ReturnOp = returnOp;
-        public readonly int Fp = fp;
-    }
-
     /// <summary>Runs <paramref name="entry"/> with the arguments already in slots [fp, fp + params); results end in slots [fp, ...).</summary>
     /// <remarks>Compiled fully optimised at once: a dispatch loop gains nothing from starting in unoptimised code.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -35,8 +28,8 @@ internal static class Interpreter
         var function = entry;
         var fp = entryFp;
         var ip = 0;
-        var records = new Stack<CallRecord>();
         var fuel = isolate.Fuel;
+        var baseFrames = isolate.FrameCount;
         var baseDepth = isolate.CallDepth;
         var slotTop = isolate.SlotTop;
         var tiering = isolate.Tier == ExecutionTier.Tiered;
@@ -44,6 +37,7 @@ internal static class Interpreter
         try
         {
             isolate.EnterFrame(entry, fp);
+            isolate.PushRecord(entry, fp);
             var code = function.Code;
             var s = isolate.Slots;
             var tags = isolate.SlotTags;
@@ -122,6 +116,7 @@ internal static class Interpreter
                     {
                         var calleeFp = fp + op.A;
                         isolate.Fuel = fuel;
+                        isolate.Frames[isolate.FrameCount - 1].Ip = ip;
                         DecodedFunction callee;
                         isolate.Sites[isolate.CallDepth] = op.K;
                         if (op.Kind == OpKind.Call)
@@ -153,7 +148,7 @@ internal static class Interpreter
                             break;
                         }
                         isolate.PushFrame(callee, calleeFp);
-                        records.Push(new CallRecord(function, ip, fp));
+                        isolate.PushRecord(callee, calleeFp);
                         function = callee;
                         code = callee.Code;
                         fp = calleeFp;
@@ -164,6 +159,7 @@ internal static class Interpreter
                     }
                     case OpKind.CallHost:
                         isolate.Fuel = fuel;
+                        isolate.Frames[isolate.FrameCount - 1].Ip = ip;
                         isolate.CallHost(op.B, fp + op.A);
                         s = isolate.Slots;
                         tags = isolate.SlotTags;
@@ -179,17 +175,18 @@ internal static class Interpreter
                                 for (var i = 0; i < op.B; i++) tags[fp + i] = tags[from + i];
                         }
                         isolate.PopFrame();
-                        if (records.Count == 0)
+                        isolate.FrameCount--;
+                        if (isolate.FrameCount == baseFrames)
                         {
                             isolate.Fuel = fuel;
                             isolate.SlotTop = slotTop;
                             return;
                         }
-                        var record = records.Pop();
-                        function = record.Function;
+                        ref var caller = ref isolate.Frames[isolate.FrameCount - 1];
+                        function = caller.Function!;
                         code = function.Code;
-                        fp = record.Fp;
-                        ip = record.ReturnOp;
+                        fp = caller.Fp;
+                        ip = caller.Ip;
                         break;
                     }
 
@@ -241,10 +238,10 @@ internal static class Interpreter
                     case OpKind.Extend16S: s[fp + op.A] = (short)s[fp + op.B]; break;
                     case OpKind.Extend32S: s[fp + op.A] = (int)s[fp + op.B]; break;
 
-                    case OpKind.FAdd: s[fp + op.A] = Bits(F(s[fp + op.B]) + F(s[fp + op.C])); break;
-                    case OpKind.FSub: s[fp + op.A] = Bits(F(s[fp + op.B]) - F(s[fp + op.C])); break;
-                    case OpKind.FMul: s[fp + op.A] = Bits(F(s[fp + op.B]) * F(s[fp + op.C])); break;
-                    case OpKind.FDiv: s[fp + op.A] = Bits(F(s[fp + op.B]) / F(s[fp + op.C])); break;
+                    case OpKind.FAdd: s[fp + op.A] = FloatBits(F(s[fp + op.B]) + F(s[fp + op.C])); break;
+                    case OpKind.FSub: s[fp + op.A] = FloatBits(F(s[fp + op.B]) - F(s[fp + op.C])); break;
+                    case OpKind.FMul: s[fp + op.A] = FloatBits(F(s[fp + op.B]) * F(s[fp + op.C])); break;
+                    case OpKind.FDiv: s[fp + op.A] = FloatBits(F(s[fp + op.B]) / F(s[fp + op.C])); break;
                     case OpKind.FMin: s[fp + op.A] = Bits(Arithmetic.Min(F(s[fp + op.B]), F(s[fp + op.C]))); break;
                     case OpKind.FMax: s[fp + op.A] = Bits(Arithmetic.Max(F(s[fp + op.B]), F(s[fp + op.C]))); break;
                     case OpKind.FEq: s[fp + op.A] = F(s[fp + op.B]) == F(s[fp + op.C]) ? 1 : 0; break;
@@ -255,11 +252,11 @@ internal static class Interpreter
                     case OpKind.FGe: s[fp + op.A] = F(s[fp + op.B]) >= F(s[fp + op.C]) ? 1 : 0; break;
                     case OpKind.FNeg: s[fp + op.A] = s[fp + op.B] ^ long.MinValue; break;
                     case OpKind.FAbs: s[fp + op.A] = s[fp + op.B] & long.MaxValue; break;
-                    case OpKind.FSqrt: s[fp + op.A] = Bits(Math.Sqrt(F(s[fp + op.B]))); break;
-                    case OpKind.FFloor: s[fp + op.A] = Bits(Math.Floor(F(s[fp + op.B]))); break;
-                    case OpKind.FCeil: s[fp + op.A] = Bits(Math.Ceiling(F(s[fp + op.B]))); break;
-                    case OpKind.FTrunc: s[fp + op.A] = Bits(Math.Truncate(F(s[fp + op.B]))); break;
-                    case OpKind.FNearest: s[fp + op.A] = Bits(Math.Round(F(s[fp + op.B]), MidpointRounding.ToEven)); break;
+                    case OpKind.FSqrt: s[fp + op.A] = FloatBits(Math.Sqrt(F(s[fp + op.B]))); break;
+                    case OpKind.FFloor: s[fp + op.A] = FloatBits(Math.Floor(F(s[fp + op.B]))); break;
+                    case OpKind.FCeil: s[fp + op.A] = FloatBits(Math.Ceiling(F(s[fp + op.B]))); break;
+                    case OpKind.FTrunc: s[fp + op.A] = FloatBits(Math.Truncate(F(s[fp + op.B]))); break;
+                    case OpKind.FNearest: s[fp + op.A] = FloatBits(Math.Round(F(s[fp + op.B]), MidpointRounding.ToEven)); break;
                     case OpKind.TruncS: s[fp + op.A] = Arithmetic.TruncS(F(s[fp + op.B])); break;
                     case OpKind.TruncSatS: s[fp + op.A] = Arithmetic.TruncSatS(F(s[fp + op.B])); break;
                     case OpKind.ConvertS: s[fp + op.A] = Bits(s[fp + op.B]); break;
@@ -267,9 +264,11 @@ internal static class Interpreter
 
                     case OpKind.Alloc:
                         isolate.Fuel = fuel;
+                        isolate.Frames[isolate.FrameCount - 1].Ip = ip;
                         s[fp + op.A] = heap.Allocate(s[fp + op.B]);
                         break;
                     case OpKind.DataAlloc:
+                        isolate.Frames[isolate.FrameCount - 1].Ip = ip;
                         s[fp + op.A] = isolate.AllocateData(op.B);
                         break;
                     case OpKind.Len: s[fp + op.A] = heap.Length(s[fp + op.B]); break;
@@ -308,9 +307,22 @@ internal static class Interpreter
             isolate.Locate(trap, CallSites.Encode(function.FunctionIndex, function.SourcePc[Math.Max(0, ip - 1)]), isolate.CallDepth, fuel);
             isolate.UnwindTo(baseDepth);
             isolate.SlotTop = slotTop;
+            isolate.FrameCount = baseFrames;
             throw;
         }
     }
+
+    /// <summary>
+    /// How many operand-stack values the suspended operation has handed to its callee (they belong to the callee's
+    /// frame, or were read by the host, so the caller's frame no longer holds them as roots).
+    /// </summary>
+    public static int ArgumentsConsumed(ModuleDefinition module, Op op) => op.Kind switch
+    {
+        OpKind.Call => module.Types[module.Functions[op.B].TypeIndex].Parameters.Length,
+        OpKind.CallHost => module.Types[module.Imports[op.B].TypeIndex].Parameters.Length,
+        OpKind.CallIndirect => module.Types[op.B].Parameters.Length + 1,
+        _ => 0,
+    };
 
     /// <summary>
     /// Takes a branch to a block: charges the block's fuel (its first operation is always its Charge) and returns
@@ -331,4 +343,8 @@ internal static class Interpreter
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long Bits(double value) => BitConverter.DoubleToInt64Bits(value);
+
+    /// <summary>The bits of an arithmetic result, with any NaN made canonical (see <see cref="Arithmetic.CanonicalNaN"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static long FloatBits(double value) => double.IsNaN(value) ? 0x7FF8_0000_0000_0000 : BitConverter.DoubleToInt64Bits(value);
 }

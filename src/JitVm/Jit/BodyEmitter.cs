@@ -32,6 +32,74 @@ internal sealed class BodyEmitter(
     private LocalBuilder _scratch = null!;
     private VmType[] _types = [];
     private int _pc;
+    private LocalBuilder? _spillBase;
+    private int[] _pointerLocals = [];
+
+    /// <summary>
+    /// Safepoints keep every pointer (and word) the function still needs in a spill area on the frame stack, where
+    /// the collector can see and move it, and reload them afterwards. The area holds the pointer locals, then the
+    /// live pointer values of the operand stack; its size is the largest such set over the function's safepoints.
+    /// </summary>
+    private int SpillAreaSize()
+    {
+        var code = analysis.Definition.Code;
+        _pointerLocals = [.. Enumerable.Range(0, analysis.LocalTypes.Length).Where(i => IsTraced(analysis.LocalTypes[i]))];
+        var stackMax = 0;
+        for (var pc = 0; pc < code.Length; pc++)
+        {
+            var consumed = Consumed(code[pc]);
+            if (consumed < 0) continue;
+            var types = TypeStack.ToArray(analysis.StackBefore[pc]);
+            stackMax = Math.Max(stackMax, types.Take(types.Length - consumed).Count(IsTraced));
+        }
+        return _pointerLocals.Length + stackMax;
+    }
+
+    private static bool IsTraced(VmType type) => type is VmType.Ptr or VmType.Word;
+
+    /// <summary>How many operands a safepoint instruction consumes, or -1 when the instruction is not a safepoint.</summary>
+    private int Consumed(Instruction instruction) => instruction.OpCode switch
+    {
+        OpCode.Call => module.Definition.SignatureOf(instruction.Index).Parameters.Length,
+        OpCode.CallIndirect => module.Definition.Types[instruction.Index].Parameters.Length + 1,
+        OpCode.Alloc => 1,
+        OpCode.DataAlloc => 0,
+        _ => -1,
+    };
+
+    /// <summary>Before a safepoint: spill pointer locals and live pointer stack values (returns what to reload).</summary>
+    private List<(int Slot, LocalBuilder Local, VmType Type)> Spill(int consumed)
+    {
+        var spilled = new List<(int, LocalBuilder, VmType)>();
+        if (_spillBase is null) return spilled;
+        foreach (var local in _pointerLocals) spilled.Add((spilled.Count, _locals[local], analysis.LocalTypes[local]));
+        for (var height = 0; height < _types.Length - consumed; height++)
+            if (IsTraced(_types[height])) spilled.Add((spilled.Count, StackLocal(height, _types[height]), _types[height]));
+        foreach (var (slot, local, type) in spilled)
+        {
+            Arg(IsolateArg);
+            il.Emit(OpCodes.Ldloc, _spillBase);
+            il.Emit(OpCodes.Ldc_I4, slot);
+            il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Ldloc, local);
+            il.Call(type == VmType.Word ? Helpers.SetSlotWord : Helpers.SpillPointer);
+        }
+        return spilled;
+    }
+
+    /// <summary>After a safepoint: reload what was spilled, as the collector may have moved it.</summary>
+    private void Reload(List<(int Slot, LocalBuilder Local, VmType Type)> spilled)
+    {
+        foreach (var (slot, local, type) in spilled)
+        {
+            Arg(IsolateArg);
+            il.Emit(OpCodes.Ldloc, _spillBase!);
+            il.Emit(OpCodes.Ldc_I4, slot);
+            il.Emit(OpCodes.Add);
+            il.Call(type == VmType.Word ? Helpers.SlotWord : Helpers.GetSlot);
+            il.Emit(OpCodes.Stloc, local);
+        }
+    }
 
     private long Site => CallSites.Encode(functionIndex, _pc);
 
@@ -51,6 +119,15 @@ internal sealed class BodyEmitter(
         for (var pc = 0; pc < code.Length; pc++)
             if (analysis.IsLeader[pc]) _blocks[pc] = il.DefineLabel();
 
+        var spillSize = SpillAreaSize();
+        if (spillSize > 0)
+        {
+            _spillBase = il.DeclareLocal(typeof(int));
+            Arg(IsolateArg);
+            il.Emit(OpCodes.Ldc_I4, spillSize);
+            il.Call(Helpers.EnterSpillArea);
+            il.Emit(OpCodes.Stloc, _spillBase);
+        }
         Runtime(Helpers.GetFuel, _fuel);
         Runtime(Helpers.Sites, _sites);
         Runtime(Helpers.MaxDepth, _maxDepth);
@@ -104,6 +181,19 @@ internal sealed class BodyEmitter(
     }
 
     private void Lower(Instruction instruction)
+    {
+        var consumed = Consumed(instruction);
+        if (consumed < 0)
+        {
+            LowerInstruction(instruction);
+            return;
+        }
+        var spilled = Spill(consumed);
+        LowerInstruction(instruction);
+        Reload(spilled);
+    }
+
+    private void LowerInstruction(Instruction instruction)
     {
         var h = _types.Length;
         switch (instruction.OpCode)
@@ -275,19 +365,19 @@ internal sealed class BodyEmitter(
             case OpCode.I64Extend16S: Extend(h, OpCodes.Conv_I2); return;
             case OpCode.I64Extend32S: Extend(h, OpCodes.Conv_I4); return;
 
-            case OpCode.F64Add: Binary(h, OpCodes.Add); return;
-            case OpCode.F64Sub: Binary(h, OpCodes.Sub); return;
-            case OpCode.F64Mul: Binary(h, OpCodes.Mul); return;
-            case OpCode.F64Div: Binary(h, OpCodes.Div); return;
+            case OpCode.F64Add: Binary(h, OpCodes.Add, canonical: true); return;
+            case OpCode.F64Sub: Binary(h, OpCodes.Sub, canonical: true); return;
+            case OpCode.F64Mul: Binary(h, OpCodes.Mul, canonical: true); return;
+            case OpCode.F64Div: Binary(h, OpCodes.Div, canonical: true); return;
             case OpCode.F64Min: Load(h - 2); Load(h - 1); il.Call(Helpers.Min); Store(h - 2, VmType.F64); return;
             case OpCode.F64Max: Load(h - 2); Load(h - 1); il.Call(Helpers.Max); Store(h - 2, VmType.F64); return;
             case OpCode.F64Neg: Load(h - 1); il.Emit(OpCodes.Neg); Store(h - 1, VmType.F64); return;
             case OpCode.F64Abs: Unary(h, Helpers.Abs, VmType.F64); return;
-            case OpCode.F64Sqrt: Unary(h, Helpers.Sqrt, VmType.F64); return;
-            case OpCode.F64Floor: Unary(h, Helpers.Floor, VmType.F64); return;
-            case OpCode.F64Ceil: Unary(h, Helpers.Ceiling, VmType.F64); return;
-            case OpCode.F64Trunc: Unary(h, Helpers.Truncate, VmType.F64); return;
-            case OpCode.F64Nearest: Unary(h, Helpers.Round, VmType.F64); return;
+            case OpCode.F64Sqrt: Unary(h, Helpers.Sqrt, VmType.F64, canonical: true); return;
+            case OpCode.F64Floor: Unary(h, Helpers.Floor, VmType.F64, canonical: true); return;
+            case OpCode.F64Ceil: Unary(h, Helpers.Ceiling, VmType.F64, canonical: true); return;
+            case OpCode.F64Trunc: Unary(h, Helpers.Truncate, VmType.F64, canonical: true); return;
+            case OpCode.F64Nearest: Unary(h, Helpers.Round, VmType.F64, canonical: true); return;
             case OpCode.F64Eq: Compare(h, OpCodes.Ceq, negate: false); return;
             case OpCode.F64Ne: Compare(h, OpCodes.Ceq, negate: true); return;
             case OpCode.F64Lt: Compare(h, OpCodes.Clt, negate: false); return;
@@ -413,19 +503,22 @@ internal sealed class BodyEmitter(
 
     // ---- Arithmetic ----
 
-    private void Binary(int h, System.Reflection.Emit.OpCode op)
+    // canonical: for f64 arithmetic, replace a NaN result by the canonical NaN, as the interpreter does.
+    private void Binary(int h, System.Reflection.Emit.OpCode op, bool canonical = false)
     {
         var type = _types[h - 2];
         Load(h - 2);
         Load(h - 1);
         il.Emit(op);
+        if (canonical) il.Call(Helpers.Canonical);
         Store(h - 2, type);
     }
 
-    private void Unary(int h, System.Reflection.MethodInfo method, VmType result)
+    private void Unary(int h, System.Reflection.MethodInfo method, VmType result, bool canonical = false)
     {
         Load(h - 1);
         il.Call(method);
+        if (canonical) il.Call(Helpers.Canonical);
         Store(h - 1, result);
     }
 
@@ -672,6 +765,12 @@ internal sealed class BodyEmitter(
     private void EmitReturn(int h)
     {
         var results = analysis.Signature.Results;
+        if (_spillBase is not null)
+        {
+            Arg(IsolateArg);
+            il.Emit(OpCodes.Ldloc, _spillBase);
+            il.Call(Helpers.ExitSpillArea);
+        }
         Arg(IsolateArg);
         il.Emit(OpCodes.Ldloc, _fuel);
         il.Call(Helpers.SetFuel);
@@ -821,6 +920,7 @@ internal sealed class BodyEmitter(
             {
                 case VmType.Word: il.Call(Helpers.SetSlotWord); break;
                 case VmType.F64: il.Call(Helpers.DoubleToBits); il.Call(Helpers.SetSlot); break;
+                case VmType.Ptr: il.Call(Helpers.SetSlotPointer); break;
                 default: il.Call(Helpers.SetSlot); break;
             }
         }

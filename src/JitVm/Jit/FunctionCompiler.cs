@@ -153,12 +153,17 @@ internal static class FunctionCompiler
         public static readonly MethodInfo GetSlot = Runtime(nameof(JitRuntime.GetSlot));
         public static readonly MethodInfo SetSlot = Runtime(nameof(JitRuntime.SetSlot));
         public static readonly MethodInfo Scratch = Runtime(nameof(JitRuntime.Scratch));
+        public static readonly MethodInfo EnterSpillArea = Runtime(nameof(JitRuntime.EnterSpillArea));
+        public static readonly MethodInfo ExitSpillArea = Runtime(nameof(JitRuntime.ExitSpillArea));
+        public static readonly MethodInfo SpillPointer = Runtime(nameof(JitRuntime.SpillPointer));
+        public static readonly MethodInfo SetSlotPointer = Runtime(nameof(JitRuntime.SetSlotPointer));
         public static readonly MethodInfo MakeWord = Runtime(nameof(JitRuntime.MakeWord));
         public static readonly MethodInfo CopyResultsToSlots = Runtime(nameof(JitRuntime.CopyResultsToSlots));
         public static readonly MethodInfo SetResult = Runtime(nameof(JitRuntime.SetResult));
         public static readonly MethodInfo GetResult = Runtime(nameof(JitRuntime.GetResult));
         public static readonly MethodInfo GetResultWord = Runtime(nameof(JitRuntime.GetResultWord));
         public static readonly MethodInfo Min = Runtime(nameof(JitRuntime.Min));
+        public static readonly MethodInfo Canonical = Runtime(nameof(JitRuntime.Canonical));
         public static readonly MethodInfo Max = Runtime(nameof(JitRuntime.Max));
         public static readonly MethodInfo TruncS = Runtime(nameof(JitRuntime.TruncS));
         public static readonly MethodInfo TruncSat = Runtime(nameof(JitRuntime.TruncSat));

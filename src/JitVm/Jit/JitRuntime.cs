@@ -72,6 +72,14 @@ public static class JitRuntime
         isolate.SlotTags[slot] = 0;
     }
 
+    /// <summary>Stores a pointer argument where an interpreted callee's frame will own it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void SetSlotPointer(Isolate isolate, int slot, long value)
+    {
+        isolate.Slots[slot] = value;
+        isolate.SlotTags[slot] = 1;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long GetSlot(Isolate isolate, int slot) => isolate.Slots[slot];
 
@@ -84,6 +92,33 @@ public static class JitRuntime
     }
 
     public static Word MakeWord(long bits, bool isPointer) => new(bits, isPointer);
+
+    /// <summary>Opens a compiled frame's spill area of <paramref name="count"/> slots at the top of the frame stack and
+    /// registers it with the collector; returns its first slot.</summary>
+    public static int EnterSpillArea(Isolate isolate, int count)
+    {
+        var first = isolate.SlotTop;
+        isolate.EnsureSlots(first + count + 1);
+        Array.Clear(isolate.SlotTags, first, count);
+        isolate.PushRecord(null, first, count);
+        isolate.SlotTop = first + count;
+        return first;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ExitSpillArea(Isolate isolate, int first)
+    {
+        isolate.FrameCount--;
+        isolate.SlotTop = first;
+    }
+
+    /// <summary>Saves a pointer (0 = an unassigned pointer local) where the collector can find and update it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void SpillPointer(Isolate isolate, int slot, long pointer)
+    {
+        isolate.Slots[slot] = pointer;
+        isolate.SlotTags[slot] = pointer != 0 ? (byte)1 : (byte)0;
+    }
 
     /// <summary>Copies a multi-result function's results from the result buffer to slots [fp, fp + count).</summary>
     public static void CopyResultsToSlots(Isolate isolate, int fp, int count)
@@ -109,8 +144,15 @@ public static class JitRuntime
 
     public static long TruncSat(double value) => Arithmetic.TruncSatS(value);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double Canonical(double value) => double.IsNaN(value) ? Arithmetic.CanonicalNaN : value;
+
+    // Rotates stay out of line: with a constant count, the inlined rotate followed by a branch on the result is
+    // miscompiled by the CLR JIT in .NET 10.0.12 (dotnet/runtime#129288: the branch reads a stale zero flag).
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static long Rotl(long value, long count) => (long)System.Numerics.BitOperations.RotateLeft((ulong)value, (int)(count & 63));
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static long Rotr(long value, long count) => (long)System.Numerics.BitOperations.RotateRight((ulong)value, (int)(count & 63));
 
     public static long Clz(long value) => System.Numerics.BitOperations.LeadingZeroCount((ulong)value);

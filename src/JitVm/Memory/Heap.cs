@@ -10,9 +10,10 @@ namespace JitVm.Memory;
 /// <remarks>
 /// Invariants: word 0 is never part of an object, so no pointer is 0 or 1 (0 marks an unassigned pointer slot);
 /// every tagged word holds the index of an object's first field; headers are never tagged. Allocation bumps
-/// <see cref="_top"/>; collection is not implemented yet, so the limit counts every allocation.
+/// <see cref="_top"/>. When the bump pointer reaches <see cref="_collectAt"/> the collector (Collector.cs) copies
+/// every object reachable from the roots into a fresh arena and continues there.
 /// </remarks>
-internal sealed class Heap
+internal sealed partial class Heap
 {
     /// <summary>The header keeps the length in its low 32 bits; higher bits are reserved for the collector.</summary>
     private const long LengthMask = 0xFFFF_FFFF;
@@ -26,46 +27,60 @@ internal sealed class Heap
         LimitBytes = limitBytes;
         _words = new long[1024];
         _tags = new ulong[_words.Length / 64];
+        _collectAt = Math.Min(InitialCollectWords, LimitWords + 1);
     }
 
     /// <summary>Greatest number of bytes the isolate's objects may occupy (8 per field plus 8 per header).</summary>
     public long LimitBytes { get; }
 
-    /// <summary>Bytes taken by objects allocated so far.</summary>
-    public long AllocatedBytes => (_top - 1) * 8;
+    /// <summary>Bytes the heap's objects occupy now (live ones and garbage not yet collected).</summary>
+    public long UsedBytes => (_top - 1) * 8;
 
-    /// <summary>Number of objects allocated so far.</summary>
+    /// <summary>Bytes allocated since the heap was created, whether still live or not.</summary>
+    public long AllocatedBytes { get; private set; }
+
+    /// <summary>Number of objects allocated since the heap was created.</summary>
     public long ObjectCount { get; private set; }
+
+    private long LimitWords => LimitBytes / 8;
 
     public long[] Words => _words;
 
     public ulong[] Tags => _tags;
 
-    /// <summary>Allocates an object of <paramref name="length"/> zero, untagged words and returns a pointer to it.</summary>
+    /// <summary>
+    /// Allocates an object of <paramref name="length"/> zero, untagged words and returns a pointer to it. May
+    /// collect first, so callers must have published their roots (every allocation is a safepoint).
+    /// </summary>
     public long Allocate(long length)
     {
         if (length < 0) throw new TrapException(TrapCode.OutOfBounds, $"cannot allocate an object of negative length {length}");
         var needed = length + 1;
-        if (length > int.MaxValue || (_top + needed) * 8 > LimitBytes + 8)
-            throw new TrapException(TrapCode.OutOfMemory,
-                $"allocating {length} words ({needed * 8} bytes) would exceed the heap limit of {LimitBytes} bytes ({AllocatedBytes} in use)");
+        if (length > int.MaxValue) throw OutOfMemory(length);
+        if (ShouldCollect(needed)) Collect(needed);
+        if (_top + needed > LimitWords + 1) throw OutOfMemory(length);
         var end = _top + needed;
         if (end > _words.Length) Grow(end);
         var header = _top;
         _words[header] = length;
         _top = end;
         ObjectCount++;
+        AllocatedBytes += needed * 8;
         return header + 1;
     }
 
+    private TrapException OutOfMemory(long length) =>
+        new(TrapCode.OutOfMemory,
+            $"allocating {length} words ({(length + 1) * 8} bytes) would exceed the heap limit of {LimitBytes} bytes ({UsedBytes} in use after collection)");
+
     private void Grow(long required)
     {
-        var size = (long)_words.Length;
+        var size = (long)Math.Max(_words.Length, 64);
         while (size < required) size *= 2;
         size = Math.Min(size, Array.MaxLength & ~63L);
         if (size < required) throw new TrapException(TrapCode.OutOfMemory, "the heap cannot grow any further");
         Array.Resize(ref _words, (int)size);
-        Array.Resize(ref _tags, (int)(size / 64));
+        Array.Resize(ref _tags, (int)((size + 63) / 64));
     }
 
     /// <summary>The object's length in words.</summary>

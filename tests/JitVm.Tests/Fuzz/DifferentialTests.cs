@@ -4,8 +4,19 @@
 //
 //     JITVM_DIFF_PROGRAMS=100000 JITVM_DIFF_SEED=42 dotnet test tests/JitVm.Tests --filter Differential
 //
-// (program i uses seed JITVM_DIFF_SEED + i). A failure names the seed and shows the program text and the outcome
-// of each tier; ProgramGenerator.Generate(seed) gives the same text again.
+// Add -c Release as well: in a Debug build of JitVm the CLR does not inline JitRuntime helpers into the compiled
+// DynamicMethods, and some CLR JIT behaviour (flag reuse after an inlined rotate, operand order of float
+// arithmetic and so NaN payloads) only shows in Release.
+//
+// (program i uses seed JITVM_DIFF_SEED + i). Each program's main runs on every ExecutionTier, each tier with its own
+// Module and a fresh Isolate (Fuel 200,000, MaxCallDepth 200, MaxHeapBytes 1 MiB), then once more per tier with a
+// small fuel limit derived from the seed (1 + seed % 5000) so OutOfFuel strikes at many different places; the second
+// run shares the tier's Module, so Tiered also starts from code the first run compiled. Isolates get
+// TierUpCalls = 1 + seed % 40, so Tiered switches functions to compiled code at varying points. The interpreter is the
+// reference: every tier must produce the same output bytes, the same trap (or none), the same VM stack (function,
+// pc, instruction, line per frame) and the same FuelUsed. A program that fails to load (a generator bug) or any
+// exception other than TrapException escaping Invoke also fails the test. A failure names the seed and shows the
+// program text and the outcome of each tier; ProgramGenerator.Generate(seed) gives the same text again.
 
 using System.Collections.Concurrent;
 using System.Diagnostics;
