@@ -8,7 +8,8 @@
 // DynamicMethods, and some CLR JIT behaviour (flag reuse after an inlined rotate, operand order of float
 // arithmetic and so NaN payloads) only shows in Release.
 //
-// (program i uses seed JITVM_DIFF_SEED + i). Each program's main runs on every ExecutionTier, each tier with its own
+// (program i uses seed JITVM_DIFF_SEED + i). Each program's main runs on every ExecutionTier, with and without GC
+// stress (a collection every 1 + seed % 5 allocations, the heap verified before and after each), each with its own
 // Module and a fresh Isolate (Fuel 200,000, MaxCallDepth 200, MaxHeapBytes 1 MiB), then once more per tier with a
 // small fuel limit derived from the seed (1 + seed % 5000) so OutOfFuel strikes at many different places; the second
 // run shares the tier's Module, so Tiered also starts from code the first run compiled. Isolates get
@@ -36,9 +37,14 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     private const long MaxHeapBytes = 1 << 20;
     private const int MaxReportedFailures = 3;
 
-    /// <summary>The interpreter is the reference; every other policy is compared with it.</summary>
-    private static readonly ExecutionTier[] Tiers =
-        [ExecutionTier.Interpreter, .. Enum.GetValues<ExecutionTier>().Where(t => t != ExecutionTier.Interpreter)];
+    /// <summary>The interpreter is the reference; every other policy is compared with it, and every policy again
+    /// under GC stress (a collection every few allocations, the heap verified around each).</summary>
+    private static readonly (ExecutionTier Tier, bool Stress)[] Tiers =
+    [
+        (ExecutionTier.Interpreter, false),
+        .. Enum.GetValues<ExecutionTier>().Where(t => t != ExecutionTier.Interpreter).Select(t => (t, false)),
+        .. Enum.GetValues<ExecutionTier>().Select(t => (t, true)),
+    ];
 
     private readonly ITestOutputHelper _output = output;
 
@@ -61,7 +67,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         });
 
         clock.Stop();
-        _output.WriteLine($"{count} programs from seed {first} in {clock.Elapsed.TotalSeconds:F1} s on tiers {string.Join(", ", Tiers)}");
+        _output.WriteLine($"{count} programs from seed {first} in {clock.Elapsed.TotalSeconds:F1} s on tiers {string.Join(", ", Tiers.Select(t => t.Stress ? $"{t.Tier}+GcStress" : t.Tier.ToString()))}");
         foreach (var (outcome, n) in tally.OrderByDescending(p => p.Value)) _output.WriteLine($"  {outcome}: {n}");
 
         if (!failures.IsEmpty)
@@ -132,8 +138,8 @@ public sealed class DifferentialTests(ITestOutputHelper output)
                 return $"seed {seed}: the generated program does not load (a generator bug):\n{exception.Message}\n\n{Numbered(text)}";
             }
             // One module per tier, shared by its two isolates, so no tier can reuse another tier's compiled code.
-            full[t] = Run(module, Tiers[t], Fuel, seed);
-            small[t] = Run(module, Tiers[t], smallFuel, seed);
+            full[t] = Run(module, Tiers[t].Tier, Fuel, seed, Tiers[t].Stress);
+            small[t] = Run(module, Tiers[t].Tier, smallFuel, seed, Tiers[t].Stress);
         }
         tally.AddOrUpdate(full[0].Summary, 1, (_, n) => n + 1);
 
@@ -142,15 +148,15 @@ public sealed class DifferentialTests(ITestOutputHelper output)
             for (var t = 0; t < Tiers.Length; t++)
             {
                 if (outcomes[t].Unexpected is not null)
-                    return Report(seed, text, fuel, $"an exception other than TrapException escaped Invoke on tier {Tiers[t]}", outcomes);
+                    return Report(seed, text, fuel, $"an exception other than TrapException escaped Invoke on {Tiers[t]}", outcomes);
                 if (t > 0 && !outcomes[t].SameAs(outcomes[0]))
-                    return Report(seed, text, fuel, $"tiers {Tiers[0]} and {Tiers[t]} disagree", outcomes);
+                    return Report(seed, text, fuel, $"{Tiers[0]} and {Tiers[t]} disagree", outcomes);
             }
         }
         return null;
     }
 
-    private static Outcome Run(Module module, ExecutionTier tier, long fuel, int seed)
+    private static Outcome Run(Module module, ExecutionTier tier, long fuel, int seed, bool stress)
     {
         using var stream = new MemoryStream();
         Isolate isolate;
@@ -165,6 +171,9 @@ public sealed class DifferentialTests(ITestOutputHelper output)
                 MaxHeapBytes = MaxHeapBytes,
                 Tier = tier,
                 TierUpCalls = 1 + (int)((uint)seed % 40),
+                GcStress = stress ? JitVm.Memory.GcStressMode.EveryN : JitVm.Memory.GcStressMode.Off,
+                GcStressInterval = 1 + (int)((uint)seed % 5),
+                VerifyHeap = stress,
             });
         }
         catch (Exception exception)
@@ -189,7 +198,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     private static string Report(int seed, string text, long fuel, string problem, Outcome[] outcomes)
     {
         var report = new StringBuilder($"seed {seed}, fuel {fuel}: {problem}\n");
-        for (var t = 0; t < Tiers.Length; t++) report.Append($"--- {Tiers[t]}:\n{outcomes[t].Describe()}\n");
+        for (var t = 0; t < Tiers.Length; t++) report.Append($"--- {Tiers[t].Tier}{(Tiers[t].Stress ? " under GC stress" : "")}:\n{outcomes[t].Describe()}\n");
         report.Append("--- program:\n").Append(Numbered(text));
         return report.ToString();
     }
