@@ -78,11 +78,18 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
             Description = "Execution policy: interpreter, jit (compile everything first) or tiered (interpret, compile hot and looping functions).",
             DefaultValueFactory = _ => ExecutionTier.Tiered,
         };
-        var stats = new Option<bool>("--stats") { Description = "After the run, print each function's tier, compile time and interpreted call count to stderr." };
+        var gcStress = new Option<Memory.GcStressMode>("--gc-stress")
+        {
+            Description = "Test mode: collect at every allocation (EveryAllocation), every Nth (EveryN), or 1 in N at random (Random); N is --gc-stress-interval.",
+            DefaultValueFactory = _ => Memory.GcStressMode.Off,
+        };
+        var gcStressInterval = new Option<int>("--gc-stress-interval") { Description = "N for --gc-stress EveryN or Random.", DefaultValueFactory = _ => 1 };
+        var verifyHeap = new Option<bool>("--verify-heap") { Description = "Test mode: check the heap's invariants before and after every collection." };
+        var stats = new Option<bool>("--stats") { Description = "After the run, print heap and collection figures and each function's tier, compile time and interpreted call count to stderr." };
         var programArgs = new Argument<string[]>("args") { Description = "Arguments for the entry function (integers or floats; put them after -- when negative).", Arity = ArgumentArity.ZeroOrMore };
         var run = new Command("run", "Verify a module and run one of its functions; print its results, one per line.")
         {
-            file, entry, fuel, maxDepth, maxHeap, tier, stats, programArgs,
+            file, entry, fuel, maxDepth, maxHeap, tier, gcStress, gcStressInterval, verifyHeap, stats, programArgs,
         };
         run.SetAction(result => Guard(result.GetValue(file)!, path => RunModule(path, result.GetValue(entry)!,
             new IsolateOptions
@@ -91,6 +98,9 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
                 MaxCallDepth = result.GetValue(maxDepth),
                 MaxHeapBytes = result.GetValue(maxHeap),
                 Tier = result.GetValue(tier),
+                GcStress = result.GetValue(gcStress),
+                GcStressInterval = result.GetValue(gcStressInterval),
+                VerifyHeap = result.GetValue(verifyHeap),
             },
             result.GetValue(stats), result.GetValue(programArgs) ?? [])));
         root.Add(run);
@@ -142,6 +152,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         if (options.Fuel is < 0) return Usage("--fuel must not be negative");
         if (options.MaxCallDepth < 1) return Usage("--max-depth must be at least 1");
         if (options.MaxHeapBytes < 0) return Usage("--max-heap must not be negative");
+        if (options.GcStressInterval < 1) return Usage("--gc-stress-interval must be at least 1");
         var module = Hosting.Module.FromFile(path);
         var index = module.FindFunction(entryName);
         if (index < 0)

@@ -75,6 +75,7 @@ public sealed class Isolate : IRootSet
             Stress = options.GcStress,
             StressInterval = Math.Max(1, options.GcStressInterval),
             VerifyEveryCollection = options.VerifyHeap,
+            Logger = options.Logger,
         };
         Globals = [.. definition.Globals.Select(g => g.InitialBits)];
         GlobalTags = new byte[Globals.Length];
@@ -283,7 +284,10 @@ public sealed class Isolate : IRootSet
     public string Statistics()
     {
         var text = new System.Text.StringBuilder();
-        text.AppendLine($"tier policy: {Tier.ToString().ToLowerInvariant()}; fuel used: {FuelUsed}; heap allocated: {HeapAllocatedBytes} bytes");
+        text.AppendLine($"tier policy: {Tier.ToString().ToLowerInvariant()}; fuel used: {FuelUsed}");
+        text.AppendLine($"heap: {HeapAllocatedBytes} bytes allocated in {ObjectsAllocated} objects, {HeapUsedBytes} in use; " +
+                        $"{Heap.Collections} collections, {Heap.TotalPause.TotalMilliseconds:0.###} ms total pause, longest {Heap.LongestPause.TotalMilliseconds:0.###} ms, " +
+                        $"{Heap.LiveBytesAfterLastCollection} bytes live after the last");
         text.AppendLine($"{"function",-24} {"tier",-12} {"compile",10} {"IL bytes",9} {"interpreted calls",18}");
         for (var i = 0; i < Module.Definition.Functions.Count; i++)
         {

@@ -53,6 +53,9 @@ internal sealed partial class Heap
     /// <summary>N for <see cref="GcStressMode.EveryN"/> and <see cref="GcStressMode.Random"/>.</summary>
     public int StressInterval { get; set; } = 1;
 
+    /// <summary>Where collections are logged (at Debug level).</summary>
+    public Microsoft.Extensions.Logging.ILogger Logger { get; set; } = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
     /// <summary>Check the heap's invariants before and after every collection (slow; for tests).</summary>
     public bool VerifyEveryCollection { get; set; }
 
@@ -92,6 +95,7 @@ internal sealed partial class Heap
         if (Roots is null) throw new InvalidOperationException("the heap has no roots to collect from");
         if (VerifyEveryCollection) Verify("before a collection");
         var started = Stopwatch.GetTimestamp();
+        var usedBefore = UsedBytes;
 
         _to = new long[Math.Max(_top + 1, 64)];
         _toTags = new ulong[(_to.Length + 63) / 64];
@@ -122,6 +126,8 @@ internal sealed partial class Heap
         Collections++;
         TotalPause += pause;
         if (pause > LongestPause) LongestPause = pause;
+        if (Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+            Diagnostics.Log.Collected(Logger, Collections, LiveBytesAfterLastCollection, usedBefore, pause.TotalMicroseconds);
         if (VerifyEveryCollection) Verify("after a collection");
     }
 
