@@ -144,6 +144,9 @@ internal static class CaseRunner
             GcStress = IsStress(tier) ? Memory.GcStressMode.EveryN : Memory.GcStressMode.Off,
             GcStressInterval = IsStress(tier) ? StressInterval(testCase, module) : 1,
             VerifyHeap = IsStress(tier),
+            // A tiny nursery under stress: objects are promoted almost at once, so old-to-young stores (the write
+            // barrier) and promotion are exercised everywhere.
+            NurseryBytes = IsStress(tier) ? 512 : Memory.Heap.DefaultNurseryBytes,
         };
         Isolate isolate;
         try

@@ -17,8 +17,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "tier-up: '{Function}' after {Calls} interpreted call(s){Loop}")]
     public static partial void TierUp(ILogger logger, string function, int calls, string loop);
 
-    [LoggerMessage(EventId = 150, Level = LogLevel.Debug, Message = "collection {Number}: {LiveBytes} bytes live of {UsedBytes} in use, pause {Microseconds:0} us")]
-    public static partial void Collected(ILogger logger, int number, long liveBytes, long usedBytes, double microseconds);
+    [LoggerMessage(EventId = 150, Level = LogLevel.Debug, Message = "{Kind} collection {Number}: {LiveBytes} bytes in use after, {UsedBytes} before, pause {Microseconds:0} us")]
+    public static partial void Collected(ILogger logger, string kind, int number, long liveBytes, long usedBytes, double microseconds);
 
     [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "trap {Code} in '{Function}' at pc {Pc}: {Detail}")]
     public static partial void Trapped(ILogger logger, TrapCode code, string function, int pc, string detail);

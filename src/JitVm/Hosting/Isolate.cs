@@ -69,7 +69,7 @@ public sealed class Isolate : IRootSet
         Tier = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? options.Tier : ExecutionTier.Interpreter;
         TierUpCalls = options.TierUpCalls;
         Logger = options.Logger;
-        Heap = new Heap(options.MaxHeapBytes)
+        Heap = new Heap(options.MaxHeapBytes, options.NurseryBytes)
         {
             Roots = this,
             Stress = options.GcStress,
@@ -101,15 +101,15 @@ public sealed class Isolate : IRootSet
     /// <summary>Bytes the heap's objects occupy now.</summary>
     public long HeapUsedBytes => Heap.UsedBytes;
 
-    /// <summary>Collections so far, their total and longest pause, and the bytes that survived the last one.</summary>
-    public (int Collections, TimeSpan TotalPause, TimeSpan LongestPause, long LiveBytes) GcStatistics =>
-        (Heap.Collections, Heap.TotalPause, Heap.LongestPause, Heap.LiveBytesAfterLastCollection);
+    /// <summary>Collection counts and pauses, bytes in use after the last collection, and bytes promoted out of the nursery.</summary>
+    public GcStatistics GcStatistics => new(Heap.MinorCollections, Heap.MajorCollections, Heap.TotalPause, Heap.LongestPause,
+        Heap.LongestMinorPause, Heap.LiveBytesAfterLastCollection, Heap.PromotedBytes);
 
     /// <summary>Collects garbage now (outside VM code, so only globals hold roots).</summary>
     public void CollectGarbage()
     {
         if (FrameCount != 0) throw new InvalidOperationException("cannot collect from the host while the isolate is running");
-        Heap.Collect();
+        Heap.Collect(full: true);
     }
 
     /// <summary>
@@ -286,8 +286,9 @@ public sealed class Isolate : IRootSet
         var text = new System.Text.StringBuilder();
         text.AppendLine($"tier policy: {Tier.ToString().ToLowerInvariant()}; fuel used: {FuelUsed}");
         text.AppendLine($"heap: {HeapAllocatedBytes} bytes allocated in {ObjectsAllocated} objects, {HeapUsedBytes} in use; " +
-                        $"{Heap.Collections} collections, {Heap.TotalPause.TotalMilliseconds:0.###} ms total pause, longest {Heap.LongestPause.TotalMilliseconds:0.###} ms, " +
-                        $"{Heap.LiveBytesAfterLastCollection} bytes live after the last");
+                        $"{Heap.MinorCollections} minor and {Heap.MajorCollections} full collections, {Heap.TotalPause.TotalMilliseconds:0.###} ms total pause, " +
+                        $"longest minor {Heap.LongestMinorPause.TotalMilliseconds:0.###} ms, longest {Heap.LongestPause.TotalMilliseconds:0.###} ms; " +
+                        $"{Heap.PromotedBytes} bytes promoted; {Heap.LiveBytesAfterLastCollection} bytes in use after the last collection");
         text.AppendLine($"{"function",-24} {"tier",-12} {"compile",10} {"IL bytes",9} {"interpreted calls",18}");
         for (var i = 0; i < Module.Definition.Functions.Count; i++)
         {

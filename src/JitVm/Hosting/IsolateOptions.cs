@@ -25,6 +25,10 @@ public sealed class IsolateOptions
     /// (functions containing loops are compiled on their first call).</summary>
     public int TierUpCalls { get; init; } = 30;
 
+    /// <summary>Size of the nursery, where small objects are allocated (default 2 MiB; never more than a quarter of
+    /// <see cref="MaxHeapBytes"/>). A tiny nursery is a test mode: it makes minor collections frequent.</summary>
+    public long NurseryBytes { get; init; } = Memory.Heap.DefaultNurseryBytes;
+
     /// <summary>Test mode: force collections (every allocation, every Nth, or at random); see <see cref="GcStressInterval"/>.</summary>
     public Memory.GcStressMode GcStress { get; init; }
 

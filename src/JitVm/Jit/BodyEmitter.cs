@@ -30,6 +30,7 @@ internal sealed class BodyEmitter(
     private LocalBuilder _maxDepth = null!;
     private LocalBuilder _index = null!;
     private LocalBuilder _scratch = null!;
+    private LocalBuilder _nurseryEnd = null!;
     private VmType[] _types = [];
     private int _pc;
     private LocalBuilder? _spillBase;
@@ -114,6 +115,7 @@ internal sealed class BodyEmitter(
         _maxDepth = il.DeclareLocal(typeof(int));
         _index = il.DeclareLocal(typeof(long));
         _scratch = il.DeclareLocal(typeof(int));
+        _nurseryEnd = il.DeclareLocal(typeof(long));
         _locals = [.. analysis.LocalTypes.Select(t => il.DeclareLocal(ClrType(t)))];
         _blocks = new Label[code.Length];
         for (var pc = 0; pc < code.Length; pc++)
@@ -131,6 +133,7 @@ internal sealed class BodyEmitter(
         Runtime(Helpers.GetFuel, _fuel);
         Runtime(Helpers.Sites, _sites);
         Runtime(Helpers.MaxDepth, _maxDepth);
+        Runtime(Helpers.NurseryEnd, _nurseryEnd);
         ReloadHeap();
         for (var i = 0; i < analysis.ParameterCount; i++)
         {
@@ -708,6 +711,7 @@ internal sealed class BodyEmitter(
         {
             case OpCode.StoreP:
                 SetTagBit(set: true);
+                WriteBarrier(h - 3, h - 1);
                 break;
             case OpCode.StoreW:
             {
@@ -717,6 +721,7 @@ internal sealed class BodyEmitter(
                 il.Emit(OpCodes.Ldfld, Helpers.WordIsPointer);
                 il.Emit(OpCodes.Brfalse, clear);
                 SetTagBit(set: true);
+                WriteBarrier(h - 3, h - 1);
                 il.Emit(OpCodes.Br, done);
                 il.MarkLabel(clear);
                 SetTagBit(set: false);
@@ -727,6 +732,30 @@ internal sealed class BodyEmitter(
                 SetTagBit(set: false);
                 break;
         }
+    }
+
+    /// <summary>The write barrier: when an old object (pointer at stack height <paramref name="pointer"/>) now holds a
+    /// young pointer (at height <paramref name="value"/>; a ptr or a tagged word), tell the heap.</summary>
+    private void WriteBarrier(int pointer, int value)
+    {
+        var skip = il.DefineLabel();
+        LoadBits(value);
+        il.Emit(OpCodes.Ldloc, _nurseryEnd);
+        il.Emit(OpCodes.Bge, skip);
+        Load(pointer);
+        il.Emit(OpCodes.Ldloc, _nurseryEnd);
+        il.Emit(OpCodes.Blt, skip);
+        Arg(IsolateArg);
+        Load(pointer);
+        LoadBits(value);
+        il.Call(Helpers.RecordWrite);
+        il.MarkLabel(skip);
+    }
+
+    private void LoadBits(int height)
+    {
+        Load(height);
+        if (_types[height] == VmType.Word) il.Emit(OpCodes.Ldfld, Helpers.WordBits);
     }
 
     /// <summary>tags[index >> 6] |= bit (or &amp;= ~bit) for arena word <see cref="_index"/>.</summary>

@@ -144,6 +144,8 @@ internal static class FunctionCompiler
         public static readonly MethodInfo MaxDepth = Runtime(nameof(JitRuntime.MaxDepth));
         public static readonly MethodInfo HeapWords = Runtime(nameof(JitRuntime.HeapWords));
         public static readonly MethodInfo HeapTags = Runtime(nameof(JitRuntime.HeapTags));
+        public static readonly MethodInfo NurseryEnd = Runtime(nameof(JitRuntime.NurseryEnd));
+        public static readonly MethodInfo RecordWrite = Runtime(nameof(JitRuntime.RecordWrite));
         public static readonly MethodInfo GetGlobal = Runtime(nameof(JitRuntime.GetGlobal));
         public static readonly MethodInfo SetGlobal = Runtime(nameof(JitRuntime.SetGlobal));
         public static readonly MethodInfo GetGlobalWord = Runtime(nameof(JitRuntime.GetGlobalWord));

@@ -38,6 +38,12 @@ public static class JitRuntime
     public static long[] Slots(Isolate isolate) => isolate.Slots;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long NurseryEnd(Isolate isolate) => isolate.Heap.NurseryEnd;
+
+    /// <summary>The write barrier's slow path: an old object now points to a young one.</summary>
+    public static void RecordWrite(Isolate isolate, long pointer, long value) => isolate.Heap.RecordWrite(pointer, value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long[] Results(Isolate isolate) => isolate.Results;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -26,20 +26,24 @@ public enum GcStressMode
 }
 
 /// <summary>
-/// The collector: a stop-the-world copying (Cheney) collection of the whole arena. Roots are updated first, then a
-/// scan finger walks the copied objects and copies what their tagged fields point to. A copied object's header in
-/// the old arena becomes a forwarding word (sign bit set, new pointer below), so shared objects are copied once and
-/// cycles terminate. Cost is proportional to the live data; garbage is never touched.
+/// The collector, generational and copying (Cheney). A minor collection copies the nursery's live objects into the
+/// old space ("promote every survivor", as OCaml does): roots and remembered old objects are forwarded first, then a
+/// scan finger walks the promoted objects and forwards what their tagged fields point to; the nursery is then
+/// empty. A full collection copies every live object, young or old, into a fresh arena (so the old space is
+/// compacted and the arena shrinks or grows to fit). A forwarded object's header holds the forwarding bit and its
+/// new pointer, so shared objects are copied once and cycles terminate. Both cost time proportional to live data.
 /// </summary>
 internal sealed partial class Heap
 {
-    /// <summary>Collect for the first time once 2 MiB (256K words) are in use.</summary>
-    private const long InitialCollectWords = 256 * 1024;
+    /// <summary>Run the first full collection once the old space holds 8 MiB.</summary>
+    private const long InitialOldWords = 1024 * 1024;
 
     private const long Forwarded = long.MinValue;
 
-    private long _collectAt;
-    private long _allocationsSinceCollection;
+    private long _majorAt;
+    private long _allocations;
+    private int _stressCollections;
+    private bool _full;
     private long[]? _to;
     private ulong[]? _toTags;
     private long _toTop;
@@ -59,129 +63,198 @@ internal sealed partial class Heap
     /// <summary>Check the heap's invariants before and after every collection (slow; for tests).</summary>
     public bool VerifyEveryCollection { get; set; }
 
-    public int Collections { get; private set; }
+    public int Collections => MinorCollections + MajorCollections;
+
+    public int MinorCollections { get; private set; }
+
+    public int MajorCollections { get; private set; }
 
     public TimeSpan TotalPause { get; private set; }
 
     public TimeSpan LongestPause { get; private set; }
 
-    /// <summary>Bytes that survived the most recent collection.</summary>
+    public TimeSpan LongestMinorPause { get; private set; }
+
+    /// <summary>Bytes in use right after the most recent collection.</summary>
     public long LiveBytesAfterLastCollection { get; private set; }
 
-    /// <summary>Bytes copied by all collections together.</summary>
-    public long CopiedBytes { get; private set; }
+    /// <summary>Bytes copied out of the nursery by minor collections.</summary>
+    public long PromotedBytes { get; private set; }
 
-    private bool ShouldCollect(long needed)
+    /// <summary>In stress mode, collects before this allocation when the mode says so (every eighth one is full).</summary>
+    private void StressCollect()
     {
-        if (Roots is null) return false;
-        _allocationsSinceCollection++;
-        switch (Stress)
+        if (Roots is null || Stress == GcStressMode.Off) return;
+        _allocations++;
+        var collect = Stress switch
         {
-            case GcStressMode.EveryAllocation:
-                return true;
-            case GcStressMode.EveryN when _allocationsSinceCollection >= StressInterval:
-                return true;
-            case GcStressMode.Random:
-                _stressRandom ??= new Random(StressInterval);
-                if (_stressRandom.Next(Math.Max(1, StressInterval)) == 0) return true;
-                break;
-        }
-        return _top + needed > _collectAt;
+            GcStressMode.EveryAllocation => true,
+            GcStressMode.EveryN => _allocations % StressInterval == 0,
+            _ => (_stressRandom ??= new Random(StressInterval)).Next(Math.Max(1, StressInterval)) == 0,
+        };
+        if (collect) Collect(full: ++_stressCollections % 8 == 0);
     }
 
-    /// <summary>Collects now, then makes room for <paramref name="reserve"/> more words.</summary>
-    public void Collect(long reserve = 0)
+    /// <summary>Collects the nursery (minor) or everything (full). A minor collection that might not fit under the
+    /// full-collection threshold becomes a full one.</summary>
+    public void Collect(bool full)
     {
         if (Roots is null) throw new InvalidOperationException("the heap has no roots to collect from");
+        if (!full && _oldTop + (_youngTop - 1) > _majorAt) full = true;
         if (VerifyEveryCollection) Verify("before a collection");
         var started = Stopwatch.GetTimestamp();
         var usedBefore = UsedBytes;
+        if (full) CollectFull();
+        else CollectMinor();
+        LiveBytesAfterLastCollection = UsedBytes;
 
-        _to = new long[Math.Max(_top + 1, 64)];
-        _toTags = new ulong[(_to.Length + 63) / 64];
-        _toTop = 1;
-        Roots.UpdateRoots(this);
-        // Cheney scan: everything below the finger has had its fields forwarded.
-        for (var scan = 1L; scan < _toTop;)
+        var pause = Stopwatch.GetElapsedTime(started);
+        TotalPause += pause;
+        if (pause > LongestPause) LongestPause = pause;
+        if (!full && pause > LongestMinorPause) LongestMinorPause = pause;
+        if (Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+            Diagnostics.Log.Collected(Logger, full ? "full" : "minor", Collections, LiveBytesAfterLastCollection, usedBefore, pause.TotalMicroseconds);
+        if (VerifyEveryCollection) Verify("after a collection");
+    }
+
+    private void CollectMinor()
+    {
+        _full = false;
+        var promotedFrom = _oldTop;
+        Roots!.UpdateRoots(this);
+        foreach (var pointer in _remembered)
+        {
+            _words[pointer - 1] &= ~RememberedBit;
+            ForwardFields(pointer);
+        }
+        _remembered.Clear();
+        for (var scan = promotedFrom; scan < _oldTop;)
+        {
+            ForwardFields(scan + 1);
+            scan += (_words[scan] & LengthMask) + 1;
+        }
+        PromotedBytes += (_oldTop - promotedFrom) * 8;
+        // The nursery is empty now; clear what was used so new objects start as zero, untagged words.
+        Array.Clear(_words, 1, (int)(_youngTop - 1));
+        Array.Clear(_tags, 0, (int)((_youngTop + 63) / 64));
+        _youngTop = 1;
+        MinorCollections++;
+    }
+
+    private void CollectFull()
+    {
+        _full = true;
+        _to = new long[RoundUp(NurseryEnd + (_oldTop - NurseryEnd) + (_youngTop - 1) + 64)];
+        _toTags = new ulong[_to.Length / 64];
+        _toTop = NurseryEnd;
+        Roots!.UpdateRoots(this);
+        for (var scan = NurseryEnd; scan < _toTop;)
         {
             var length = _to[scan] & LengthMask;
             for (var field = scan + 1; field <= scan + length; field++)
                 if ((_toTags[field >> 6] & (1UL << (int)field)) != 0) _to[field] = Forward(_to[field]);
             scan += length + 1;
         }
-
-        CopiedBytes += (_toTop - 1) * 8;
         _words = _to;
         _tags = _toTags;
-        _top = _toTop;
+        _oldTop = _toTop;
+        _youngTop = 1;
         _to = null;
         _toTags = null;
-        LiveBytesAfterLastCollection = UsedBytes;
-        _allocationsSinceCollection = 0;
-        // Collect again when the heap has doubled (as Lua's and OCaml's major pacing), within the limit.
-        _collectAt = Math.Min(Math.Max(2 * _top + reserve, InitialCollectWords), LimitWords + 1);
-        if (_top + reserve > _words.Length && _top + reserve <= LimitWords + 1) Grow(_top + reserve);
-
-        var pause = Stopwatch.GetElapsedTime(started);
-        Collections++;
-        TotalPause += pause;
-        if (pause > LongestPause) LongestPause = pause;
-        if (Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
-            Diagnostics.Log.Collected(Logger, Collections, LiveBytesAfterLastCollection, usedBefore, pause.TotalMicroseconds);
-        if (VerifyEveryCollection) Verify("after a collection");
+        _remembered.Clear();
+        // Collect fully again when the old space has doubled (as Lua's and OCaml's major pacing), within the limit.
+        _majorAt = Math.Min(NurseryEnd + Math.Max(2 * (_oldTop - NurseryEnd), InitialOldWords), NurseryEnd + LimitWords + 1);
+        MajorCollections++;
     }
 
-    /// <summary>During a collection: the new location of the object at <paramref name="pointer"/>, copying it on first visit.</summary>
+    /// <summary>Forwards the young (minor) or all (full) pointers held in the fields of the object at <paramref name="pointer"/>.</summary>
+    private void ForwardFields(long pointer)
+    {
+        var length = _words[pointer - 1] & LengthMask;
+        for (var field = pointer; field < pointer + length; field++)
+        {
+            if (!IsPointer(field)) continue;
+            // Forward may grow the arena, replacing _words: read the result before choosing the array to store in.
+            var moved = Forward(_words[field]);
+            _words[field] = moved;
+        }
+    }
+
+    /// <summary>
+    /// During a collection: the new location of the object at <paramref name="pointer"/>, copying it on its first
+    /// visit. A minor collection leaves old objects where they are.
+    /// </summary>
     public long Forward(long pointer)
     {
+        if (!_full && pointer >= NurseryEnd) return pointer;
         var header = _words[pointer - 1];
         if (header < 0) return header & ~Forwarded;
         var length = header & LengthMask;
-        var to = _to!;
-        var target = _toTop;
-        Array.Copy(_words, pointer - 1, to, target, length + 1);
-        for (var i = 0L; i < length; i++)
-            if (IsPointer(pointer + i)) _toTags![(target + 1 + i) >> 6] |= 1UL << (int)(target + 1 + i);
-        _toTop = target + length + 1;
+        long target;
+        if (_full)
+        {
+            target = _toTop;
+            Array.Copy(_words, pointer - 1, _to!, target, length + 1);
+            _to![target] = length;
+            for (var i = 0L; i < length; i++)
+                if (IsPointer(pointer + i)) _toTags![(target + 1 + i) >> 6] |= 1UL << (int)(target + 1 + i);
+            _toTop = target + length + 1;
+        }
+        else
+        {
+            target = _oldTop;
+            if (target + length + 1 >= _words.Length) Grow(target + length + 2);
+            Array.Copy(_words, pointer - 1, _words, target, length + 1);
+            for (var i = 0L; i < length; i++)
+                if (IsPointer(pointer + i)) _tags[(target + 1 + i) >> 6] |= 1UL << (int)(target + 1 + i);
+            _oldTop = target + length + 1;
+        }
         _words[pointer - 1] = Forwarded | (target + 1);
         return target + 1;
     }
 
     /// <summary>
-    /// Checks the heap's invariants: headers are sane and untagged, objects tile the used arena exactly, and every
-    /// tagged word points at the first field of an object. Throws on the first violation (a VM defect).
+    /// Checks the heap's invariants: headers are sane and untagged, objects tile the nursery and the old space
+    /// exactly, every tagged word points at the first field of an object, and every old object holding a young
+    /// pointer is remembered. Throws on the first violation (a VM defect).
     /// </summary>
     public void Verify(string when)
     {
-        var starts = new System.Collections.BitArray((int)Math.Max(_top, 1));
-        for (var index = 1L; index < _top;)
+        var starts = new System.Collections.BitArray((int)Math.Max(_oldTop, NurseryEnd));
+        WalkObjects(1, _youngTop, when, starts);
+        WalkObjects(NurseryEnd, _oldTop, when, starts);
+        foreach (var (from, to) in new[] { (1L, _youngTop), (NurseryEnd, _oldTop) })
+        {
+            for (var index = from; index < to;)
+            {
+                var header = _words[index];
+                var length = header & LengthMask;
+                for (var field = index + 1; field <= index + length; field++)
+                {
+                    if (!IsPointer(field)) continue;
+                    var target = _words[field];
+                    var valid = target >= 2 && (target < _youngTop || (target > NurseryEnd && target < _oldTop + 1)) && starts[(int)(target - 1)];
+                    if (!valid) Fail(when, $"word {field} is tagged as a pointer but holds {target}, which is not the start of an object");
+                    if (index >= NurseryEnd && target < NurseryEnd && (header & RememberedBit) == 0)
+                        Fail(when, $"old object at {index + 1} points to young object {target} but is not in the remembered set");
+                }
+                index += length + 1;
+            }
+        }
+    }
+
+    private void WalkObjects(long from, long to, string when, System.Collections.BitArray starts)
+    {
+        for (var index = from; index < to;)
         {
             var header = _words[index];
             if (header < 0) Fail(when, $"header at {index} is a forwarding word");
             if (IsPointer(index)) Fail(when, $"header at {index} is tagged as a pointer");
             var length = header & LengthMask;
-            if (index + 1 + length > _top) Fail(when, $"object at {index + 1} (length {length}) runs past the end of the used arena ({_top})");
+            if (index + 1 + length > to) Fail(when, $"object at {index + 1} (length {length}) runs past the end of its space ({to})");
             starts[(int)index] = true;
             index += length + 1;
         }
-        for (var index = 1L; index < _top; index++)
-        {
-            if (!IsPointer(index)) continue;
-            var target = _words[index];
-            if (target < 2 || target > _top || !starts[(int)(target - 1)])
-                Fail(when, $"word {index} is tagged as a pointer but holds {target}, which is not the start of an object");
-        }
-    }
-
-    /// <summary>True when <paramref name="pointer"/> is the first field of an object (for root checks in tests).</summary>
-    public bool IsObjectStart(long pointer)
-    {
-        for (var index = 1L; index < _top;)
-        {
-            if (index + 1 == pointer) return true;
-            index += (_words[index] & LengthMask) + 1;
-        }
-        return false;
     }
 
     private static void Fail(string when, string detail) =>

@@ -8,33 +8,53 @@ namespace JitVm.Memory;
 /// <c>p[i]</c> checks <c>(ulong)i &lt; length</c> against the header at <c>p - 1</c>.
 /// </summary>
 /// <remarks>
-/// Invariants: word 0 is never part of an object, so no pointer is 0 or 1 (0 marks an unassigned pointer slot);
-/// every tagged word holds the index of an object's first field; headers are never tagged. Allocation bumps
-/// <see cref="_top"/>. When the bump pointer reaches <see cref="_collectAt"/> the collector (Collector.cs) copies
-/// every object reachable from the roots into a fresh arena and continues there.
+/// The arena is split at <see cref="NurseryEnd"/>: indices [1, NurseryEnd) are the nursery, where small objects are
+/// bump-allocated, and [NurseryEnd, ...) the old space, where survivors of a minor collection and large objects
+/// live, so "is young" is one compare. Invariants: word 0 is never part of an object, so no pointer is 0 or 1
+/// (0 marks an unassigned pointer slot); every tagged word holds the index of an object's first field; headers are
+/// never tagged; every old object holding a pointer to a young one is in the remembered set (the write barrier,
+/// <see cref="RecordWrite"/>, keeps this). Collector.cs has the collections.
 /// </remarks>
 internal sealed partial class Heap
 {
-    /// <summary>The header keeps the length in its low 32 bits; higher bits are reserved for the collector.</summary>
+    /// <summary>The header keeps the length in its low 32 bits; bit 62 marks a remembered old object and bit 63 a
+    /// forwarded one (only during a collection).</summary>
     private const long LengthMask = 0xFFFF_FFFF;
+
+    private const long RememberedBit = 1L << 62;
 
     private long[] _words;
     private ulong[] _tags;
-    private long _top = 1;
+    private long _youngTop = 1;
+    private long _oldTop;
+    private readonly List<long> _remembered = [];
 
-    public Heap(long limitBytes)
+    public Heap(long limitBytes, long nurseryBytes = DefaultNurseryBytes)
     {
         LimitBytes = limitBytes;
-        _words = new long[1024];
+        // The nursery never exceeds a quarter of the heap limit, so small isolates stay small.
+        NurseryWords = Math.Clamp(Math.Min(nurseryBytes / 8, LimitWords / 4), 64, int.MaxValue / 4);
+        NurseryEnd = 1 + NurseryWords;
+        _oldTop = NurseryEnd;
+        _words = new long[RoundUp(NurseryEnd + 1024)];
         _tags = new ulong[_words.Length / 64];
-        _collectAt = Math.Min(InitialCollectWords, LimitWords + 1);
+        _majorAt = Math.Min(NurseryEnd + InitialOldWords, NurseryEnd + LimitWords + 1);
     }
+
+    /// <summary>Default nursery: 2 MiB (256K words), OCaml's minor heap size.</summary>
+    public const long DefaultNurseryBytes = 2L * 1024 * 1024;
 
     /// <summary>Greatest number of bytes the isolate's objects may occupy (8 per field plus 8 per header).</summary>
     public long LimitBytes { get; }
 
+    /// <summary>Words in the nursery.</summary>
+    public long NurseryWords { get; }
+
+    /// <summary>First index of the old space; pointers below it are young.</summary>
+    public long NurseryEnd { get; }
+
     /// <summary>Bytes the heap's objects occupy now (live ones and garbage not yet collected).</summary>
-    public long UsedBytes => (_top - 1) * 8;
+    public long UsedBytes => ((_youngTop - 1) + (_oldTop - NurseryEnd)) * 8;
 
     /// <summary>Bytes allocated since the heap was created, whether still live or not.</summary>
     public long AllocatedBytes { get; private set; }
@@ -55,32 +75,59 @@ internal sealed partial class Heap
     public long Allocate(long length)
     {
         if (length < 0) throw new TrapException(TrapCode.OutOfBounds, $"cannot allocate an object of negative length {length}");
-        var needed = length + 1;
         if (length > int.MaxValue) throw OutOfMemory(length);
-        if (ShouldCollect(needed)) Collect(needed);
-        if (_top + needed > LimitWords + 1) throw OutOfMemory(length);
-        var end = _top + needed;
-        if (end > _words.Length) Grow(end);
-        var header = _top;
+        var needed = length + 1;
+        StressCollect();
+        if (UsedBytes / 8 + needed > LimitWords)
+        {
+            Collect(full: true);
+            if (UsedBytes / 8 + needed > LimitWords) throw OutOfMemory(length);
+        }
+        long header;
+        if (needed <= NurseryWords / 4)
+        {
+            if (_youngTop + needed > NurseryEnd) Collect(full: false);
+            header = _youngTop;
+            _youngTop += needed;
+        }
+        else
+        {
+            // Large objects go straight to the old space, so minor collections never copy them.
+            if (_oldTop + needed > _majorAt) Collect(full: true);
+            if (_oldTop + needed >= _words.Length) Grow(_oldTop + needed + 1);
+            header = _oldTop;
+            _oldTop += needed;
+        }
         _words[header] = length;
-        _top = end;
         ObjectCount++;
         AllocatedBytes += needed * 8;
         return header + 1;
+    }
+
+    /// <summary>The write barrier: call after storing pointer <paramref name="value"/> into object <paramref name="pointer"/>.</summary>
+    public void RecordWrite(long pointer, long value)
+    {
+        if (value >= NurseryEnd || pointer < NurseryEnd) return;
+        ref var header = ref _words[pointer - 1];
+        if ((header & RememberedBit) != 0) return;
+        header |= RememberedBit;
+        _remembered.Add(pointer);
     }
 
     private TrapException OutOfMemory(long length) =>
         new(TrapCode.OutOfMemory,
             $"allocating {length} words ({(length + 1) * 8} bytes) would exceed the heap limit of {LimitBytes} bytes ({UsedBytes} in use after collection)");
 
+    private static long RoundUp(long words) => (words + 63) & ~63L;
+
     private void Grow(long required)
     {
-        var size = (long)Math.Max(_words.Length, 64);
+        var size = Math.Max((long)_words.Length, 64);
         while (size < required) size *= 2;
-        size = Math.Min(size, Array.MaxLength & ~63L);
+        size = Math.Min(RoundUp(size), Array.MaxLength & ~63L);
         if (size < required) throw new TrapException(TrapCode.OutOfMemory, "the heap cannot grow any further");
         Array.Resize(ref _words, (int)size);
-        Array.Resize(ref _tags, (int)((size + 63) / 64));
+        Array.Resize(ref _tags, (int)(size / 64));
     }
 
     /// <summary>The object's length in words.</summary>
@@ -121,6 +168,7 @@ internal sealed partial class Heap
         var at = Field(pointer, index);
         _words[at] = value;
         SetTag(at, isPointer);
+        if (isPointer) RecordWrite(pointer, value);
     }
 
     /// <summary>Reads byte <paramref name="index"/> of the object (bytes are little-endian within words).</summary>

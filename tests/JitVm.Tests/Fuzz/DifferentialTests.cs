@@ -174,6 +174,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
                 GcStress = stress ? JitVm.Memory.GcStressMode.EveryN : JitVm.Memory.GcStressMode.Off,
                 GcStressInterval = 1 + (int)((uint)seed % 5),
                 VerifyHeap = stress,
+                NurseryBytes = stress ? 512 : JitVm.Memory.Heap.DefaultNurseryBytes,
             });
         }
         catch (Exception exception)
