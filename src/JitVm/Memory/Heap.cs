@@ -34,7 +34,8 @@ internal sealed partial class Heap
         LimitBytes = limitBytes;
         // The nursery never exceeds a quarter of the heap limit, so small isolates stay small.
         NurseryWords = Math.Clamp(Math.Min(nurseryBytes / 8, LimitWords / 4), 64, int.MaxValue / 4);
-        NurseryEnd = 1 + NurseryWords;
+        // The old space starts on a tag-word boundary, so clearing the nursery's tag words never touches old objects.
+        NurseryEnd = RoundUp(1 + NurseryWords);
         _oldTop = NurseryEnd;
         _words = new long[RoundUp(NurseryEnd + 1024)];
         _tags = new ulong[_words.Length / 64];
