@@ -118,6 +118,33 @@ public sealed class JitTests
         Assert.All(trap.VmStackTrace, frame => Assert.Equal(("down", 3, 5), (frame.Function, frame.Pc, frame.Line)));
     }
 
+    /// <summary>
+    /// Compiled calls use the .NET stack, which would overflow (killing the process) long before a million VM
+    /// frames: near the stack budget, calls continue in the interpreter, so the VM limit still decides.
+    /// </summary>
+    [Theory]
+    [InlineData(ExecutionTier.Interpreter, 0)]
+    [InlineData(ExecutionTier.Jit, 0)]
+    [InlineData(ExecutionTier.Tiered, 0)]
+    [InlineData(ExecutionTier.Jit, 40)]
+    [InlineData(ExecutionTier.Tiered, 40)]
+    public void RecursionAMillionDeepTrapsInsteadOfOverflowingTheHostStack(ExecutionTier tier, int extraLocals)
+    {
+        var locals = string.Concat(Enumerable.Range(0, extraLocals).Select(i => $"    .local l{i} i64\n"));
+        var module = Module.FromText(".func down (n: i64) -> (i64)\n" + locals + """
+                local.get n
+                i64.const 1
+                i64.add
+                call down
+                return
+            .end
+            """, "deep.jvm");
+        var trap = Assert.Throws<TrapException>(() =>
+            new Isolate(module, options: new IsolateOptions { Tier = tier, MaxCallDepth = 1_000_000 }).Invoke("down", Value.I64(0)));
+        Assert.Equal(TrapCode.CallDepthExceeded, trap.Code);
+        Assert.Equal(1_000_000, trap.VmStackTrace.Count);
+    }
+
     [Theory]
     [InlineData(ExecutionTier.Jit)]
     [InlineData(ExecutionTier.Tiered)]

@@ -167,6 +167,13 @@ public sealed class Isolate : IRootSet
 
     internal int TierUpCalls { get; }
 
+    /// <summary>.NET stack that VM code may use below the point where the host called in: compiled calls switch to
+    /// the interpreter past it (see <see cref="JitRuntime.StackHasRoom"/>).</summary>
+    internal const int StackBudget = 512 * 1024;
+
+    /// <summary>The lowest stack address compiled code may call from during the current <see cref="Invoke(int, Value[])"/>.</summary>
+    internal nuint StackLimit { get; private set; } = nuint.MaxValue;
+
     internal Microsoft.Extensions.Logging.ILogger Logger { get; }
 
     internal int MaxDepth => _maxDepth;
@@ -242,6 +249,9 @@ public sealed class Isolate : IRootSet
         }
         if (CallDepth != 0 || FrameCount != 0) throw new InvalidOperationException("the isolate is already running; an isolate cannot be entered again while it runs");
         SlotTop = Math.Max(arguments.Length, signature.Results.Length) + 1;
+        // Without a safe margin of stack here, run everything in the interpreter (a limit no address is above).
+        var here = JitRuntime.StackPointer();
+        StackLimit = System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack() && here > StackBudget ? here - StackBudget : nuint.MaxValue;
         try
         {
             if (functionIndex < _imports.Length)
@@ -253,7 +263,7 @@ public sealed class Isolate : IRootSet
                 var entry = Functions[functionIndex - _imports.Length];
                 if (Tier == ExecutionTier.Jit) Module.Jit.CompileAll(Logger);
                 var compiled = Tier == ExecutionTier.Interpreter ? null : entry.Compiled ?? Module.Jit.TierUpOnEntry(this, entry);
-                if (compiled is not null) compiled.Adapter(this, 1, fp);
+                if (compiled is not null && JitRuntime.StackHasRoom(this)) compiled.Adapter(this, 1, fp);
                 else Interpreter.Interpreter.Run(this, entry, fp);
             }
         }

@@ -136,7 +136,8 @@ internal static class Interpreter
                             }
                             callee = target;
                         }
-                        if (jitting && (callee.Compiled ?? (tiering ? isolate.Module.Jit.TierUpOnCall(isolate, callee) : null)) is { } compiled)
+                        if (jitting && (callee.Compiled ?? (tiering ? isolate.Module.Jit.TierUpOnCall(isolate, callee) : null)) is { } compiled &&
+                            Jit.JitRuntime.StackHasRoom(isolate))
                         {
                             isolate.CheckDepth(callee);
                             isolate.SlotTop = fp + function.FrameSize;

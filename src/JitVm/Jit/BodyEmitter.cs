@@ -31,6 +31,9 @@ internal sealed class BodyEmitter(
     private LocalBuilder _index = null!;
     private LocalBuilder _scratch = null!;
     private LocalBuilder _nurseryEnd = null!;
+    private LocalBuilder _stackLimit = null!;
+    private LocalBuilder _stackProbe = null!;
+    private int _spillSize;
     private VmType[] _types = [];
     private int _pc;
     private LocalBuilder? _spillBase;
@@ -85,6 +88,17 @@ internal sealed class BodyEmitter(
             il.Emit(OpCodes.Ldloc, local);
             il.Call(type == VmType.Word ? Helpers.SetSlotWord : Helpers.SpillPointer);
         }
+        // Clear the rest of the area: a pointer left from an earlier safepoint would keep a dead object alive here
+        // but not in the interpreter, and the tiers must agree even on when the heap is full.
+        for (var slot = spilled.Count; slot < _spillSize; slot++)
+        {
+            Arg(IsolateArg);
+            il.Emit(OpCodes.Ldloc, _spillBase);
+            il.Emit(OpCodes.Ldc_I4, slot);
+            il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Ldc_I8, 0L);
+            il.Call(Helpers.SpillPointer);
+        }
         return spilled;
     }
 
@@ -116,12 +130,14 @@ internal sealed class BodyEmitter(
         _index = il.DeclareLocal(typeof(long));
         _scratch = il.DeclareLocal(typeof(int));
         _nurseryEnd = il.DeclareLocal(typeof(long));
+        _stackLimit = il.DeclareLocal(typeof(nuint));
+        _stackProbe = il.DeclareLocal(typeof(int));
         _locals = [.. analysis.LocalTypes.Select(t => il.DeclareLocal(ClrType(t)))];
         _blocks = new Label[code.Length];
         for (var pc = 0; pc < code.Length; pc++)
             if (analysis.IsLeader[pc]) _blocks[pc] = il.DefineLabel();
 
-        var spillSize = SpillAreaSize();
+        var spillSize = _spillSize = SpillAreaSize();
         if (spillSize > 0)
         {
             _spillBase = il.DeclareLocal(typeof(int));
@@ -134,6 +150,7 @@ internal sealed class BodyEmitter(
         Runtime(Helpers.Sites, _sites);
         Runtime(Helpers.MaxDepth, _maxDepth);
         Runtime(Helpers.NurseryEnd, _nurseryEnd);
+        Runtime(Helpers.StackLimit, _stackLimit);
         ReloadHeap();
         for (var i = 0; i < analysis.ParameterCount; i++)
         {
@@ -880,8 +897,15 @@ internal sealed class BodyEmitter(
         il.Emit(OpCodes.Ldloc, _fuel);
         il.Call(Helpers.SetFuel);
 
+        var interpreted = il.DefineLabel();
+        var done = il.DefineLabel();
         if (resolveCallee(definedIndex) is { } target)
         {
+            // A direct call uses .NET stack: near the budget's end, run the callee in the interpreter instead.
+            il.Emit(OpCodes.Ldloca, _stackProbe);
+            il.Emit(OpCodes.Conv_U);
+            il.Emit(OpCodes.Ldloc, _stackLimit);
+            il.Emit(OpCodes.Blt_Un, interpreted);
             Arg(IsolateArg);
             Arg(DepthArg);
             il.Emit(OpCodes.Ldc_I4, 1);
@@ -902,17 +926,17 @@ internal sealed class BodyEmitter(
                     }
                     Store(first + i, signature.Results[i]);
                 }
+            il.Emit(OpCodes.Br, done);
         }
-        else
-        {
-            StoreArgumentsToScratch(signature, first);
-            Arg(IsolateArg);
-            il.Emit(OpCodes.Ldc_I4, definedIndex);
-            il.Emit(OpCodes.Ldloc, _scratch);
-            Arg(DepthArg);
-            il.Call(Helpers.CallInterpreted);
-            LoadResultsFromScratch(signature, first);
-        }
+        il.MarkLabel(interpreted);
+        StoreArgumentsToScratch(signature, first);
+        Arg(IsolateArg);
+        il.Emit(OpCodes.Ldc_I4, definedIndex);
+        il.Emit(OpCodes.Ldloc, _scratch);
+        Arg(DepthArg);
+        il.Call(Helpers.CallInterpreted);
+        LoadResultsFromScratch(signature, first);
+        il.MarkLabel(done);
         AfterCall();
     }
 

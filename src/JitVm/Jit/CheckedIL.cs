@@ -98,6 +98,7 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
         if (check)
         {
             if (op == OpCodes.Ldloc) Push(_locals[local]);
+            else if (op == OpCodes.Ldloca) Push(Kind.I8);
             else if (op == OpCodes.Stloc) Pop(_locals[local], "stloc");
             else Fail($"unexpected local opcode {op}");
         }
@@ -166,7 +167,7 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
 
     public static Kind KindOf(Type type) =>
         type == typeof(int) || type == typeof(bool) || type == typeof(byte) || type == typeof(uint) ? Kind.I4
-        : type == typeof(long) || type == typeof(ulong) ? Kind.I8
+        : type == typeof(long) || type == typeof(ulong) || type == typeof(nuint) || type == typeof(nint) ? Kind.I8
         : type == typeof(double) ? Kind.R8
         : type == typeof(Word) ? Kind.Word
         : type == typeof(void) ? Kind.Any
@@ -204,7 +205,7 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
                 return;
             }
             case "conv.i1": case "conv.i2": case "conv.i4": case "conv.u4": PopAny(op.Name); Push(Kind.I4); return;
-            case "conv.i8": case "conv.u8": case "conv.i": PopAny(op.Name); Push(Kind.I8); return;
+            case "conv.i8": case "conv.u8": case "conv.i": case "conv.u": PopAny(op.Name); Push(Kind.I8); return;
             case "conv.r8": case "conv.r.un": PopAny(op.Name); Push(Kind.R8); return;
             case "ldelem.i8": Pop(Kind.Any, "index"); Pop(Kind.Ref, "array"); Push(Kind.I8); return;
             case "ldelem.u1": Pop(Kind.Any, "index"); Pop(Kind.Ref, "array"); Push(Kind.I4); return;

@@ -145,6 +145,7 @@ internal static class FunctionCompiler
         public static readonly MethodInfo HeapWords = Runtime(nameof(JitRuntime.HeapWords));
         public static readonly MethodInfo HeapTags = Runtime(nameof(JitRuntime.HeapTags));
         public static readonly MethodInfo NurseryEnd = Runtime(nameof(JitRuntime.NurseryEnd));
+        public static readonly MethodInfo StackLimit = Runtime(nameof(JitRuntime.StackLimit));
         public static readonly MethodInfo RecordWrite = Runtime(nameof(JitRuntime.RecordWrite));
         public static readonly MethodInfo GetGlobal = Runtime(nameof(JitRuntime.GetGlobal));
         public static readonly MethodInfo SetGlobal = Runtime(nameof(JitRuntime.SetGlobal));

@@ -40,6 +40,23 @@ public static class JitRuntime
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long NurseryEnd(Isolate isolate) => isolate.Heap.NurseryEnd;
 
+    /// <summary>An address near the top of the current .NET stack.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static unsafe nuint StackPointer()
+    {
+        byte probe = 0;
+        return (nuint)(&probe) + probe;
+    }
+
+    /// <summary>Compiled code may make direct .NET calls only while the stack is above this address.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static nuint StackLimit(Isolate isolate) => isolate.StackLimit;
+
+    /// <summary>True while VM calls may still use .NET stack frames (compiled code); below the limit they run in
+    /// the interpreter, which uses none, so deep recursion reaches the VM's call-depth limit and traps instead of
+    /// overflowing the host's stack.</summary>
+    public static bool StackHasRoom(Isolate isolate) => StackPointer() > isolate.StackLimit;
+
     /// <summary>The write barrier's slow path: an old object now points to a young one.</summary>
     public static void RecordWrite(Isolate isolate, long pointer, long value) => isolate.Heap.RecordWrite(pointer, value);
 
@@ -320,7 +337,7 @@ public static class JitRuntime
         }
         isolate.Sites[depth] = site;
         var compiled = target.Compiled ?? (isolate.Tier == ExecutionTier.Tiered ? isolate.Module.Jit.TierUpOnCall(isolate, target) : null);
-        if (compiled is not null) compiled.Adapter(isolate, depth + 1, fp);
+        if (compiled is not null && StackHasRoom(isolate)) compiled.Adapter(isolate, depth + 1, fp);
         else CallInterpreted(isolate, target.FunctionIndex - isolate.Module.Definition.Imports.Count, fp, depth);
     }
 
