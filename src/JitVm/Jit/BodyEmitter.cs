@@ -208,9 +208,41 @@ internal sealed class BodyEmitter(
             LowerInstruction(instruction);
             return;
         }
+        if (instruction.OpCode == OpCode.Alloc)
+        {
+            LowerAlloc(consumed);
+            return;
+        }
         var spilled = Spill(consumed);
         LowerInstruction(instruction);
         Reload(spilled);
+    }
+
+    /// <summary>
+    /// alloc: try the inline nursery bump first; only when it fails spill, call the allocator (which may collect
+    /// and trap), and reload. So the common case costs no spills.
+    /// </summary>
+    private void LowerAlloc(int consumed)
+    {
+        var h = _types.Length;
+        var done = il.DefineLabel();
+        Arg(IsolateArg);
+        Load(h - 1);
+        il.Call(Helpers.AllocFast);
+        il.Emit(OpCodes.Stloc, _index);
+        il.Emit(OpCodes.Ldloc, _index);
+        il.Emit(OpCodes.Brtrue, done);
+        var spilled = Spill(consumed);
+        Arg(IsolateArg);
+        Load(h - 1);
+        LocationArguments();
+        il.Call(Helpers.Alloc);
+        il.Emit(OpCodes.Stloc, _index);
+        Reload(spilled);
+        ReloadHeap();
+        il.MarkLabel(done);
+        il.Emit(OpCodes.Ldloc, _index);
+        Store(h - 1, VmType.Ptr);
     }
 
     private void LowerInstruction(Instruction instruction)

@@ -181,6 +181,7 @@ internal static class FunctionCompiler
         public static readonly MethodInfo HeapFault = Runtime(nameof(JitRuntime.HeapFault));
         public static readonly MethodInfo WordMismatch = Runtime(nameof(JitRuntime.WordMismatch));
         public static readonly MethodInfo Alloc = Runtime(nameof(JitRuntime.Alloc));
+        public static readonly MethodInfo AllocFast = Runtime(nameof(JitRuntime.AllocFast));
         public static readonly MethodInfo AllocData = Runtime(nameof(JitRuntime.AllocData));
         public static readonly MethodInfo LoadByte = Runtime(nameof(JitRuntime.LoadByte));
         public static readonly MethodInfo StoreByte = Runtime(nameof(JitRuntime.StoreByte));

@@ -118,11 +118,12 @@ public static class JitRuntime
 
     /// <summary>Opens a compiled frame's spill area of <paramref name="count"/> slots at the top of the frame stack and
     /// registers it with the collector; returns its first slot.</summary>
+    /// <remarks>The area's slots need no clearing: the collector only runs while every compiled frame is stopped
+    /// at a safepoint, and each safepoint rewrites its frame's whole area first.</remarks>
     public static int EnterSpillArea(Isolate isolate, int count)
     {
         var first = isolate.SlotTop;
-        isolate.EnsureSlots(first + count + 1);
-        Array.Clear(isolate.SlotTags, first, count);
+        if (first + count + 1 > isolate.Slots.Length) isolate.EnsureSlots(first + count + 1);
         isolate.PushRecord(null, first, count);
         isolate.SlotTop = first + count;
         return first;
@@ -235,6 +236,10 @@ public static class JitRuntime
         isolate.Locate(new TrapException(TrapCode.TagMismatch, wantedPointer
             ? "the word holds a number, but a pointer was required"
             : "the word holds a pointer, but a number was required"), site, depth, fuel);
+
+    /// <summary>Bump allocation in the nursery, or 0 when <see cref="Alloc"/> (which may collect) must run.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long AllocFast(Isolate isolate, long length) => isolate.Heap.TryBumpAllocate(length);
 
     public static long Alloc(Isolate isolate, long length, long site, int depth, long fuel)
     {

@@ -52,7 +52,17 @@ internal sealed partial class Heap
     /// <summary>The roots to update when collecting; without one the heap never collects.</summary>
     public IRootSet? Roots { get; set; }
 
-    public GcStressMode Stress { get; set; }
+    public GcStressMode Stress
+    {
+        get => _stress;
+        set
+        {
+            _stress = value;
+            UpdateBumpLimit();
+        }
+    }
+
+    private GcStressMode _stress;
 
     /// <summary>N for <see cref="GcStressMode.EveryN"/> and <see cref="GcStressMode.Random"/>.</summary>
     public int StressInterval { get; set; } = 1;
@@ -107,6 +117,7 @@ internal sealed partial class Heap
         if (full) CollectFull();
         else CollectMinor();
         LiveBytesAfterLastCollection = UsedBytes;
+        UpdateBumpLimit();
 
         var pause = Stopwatch.GetElapsedTime(started);
         TotalPause += pause;

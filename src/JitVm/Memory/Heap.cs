@@ -28,6 +28,8 @@ internal sealed partial class Heap
     private long _youngTop = 1;
     private long _oldTop;
     private readonly List<long> _remembered = [];
+    private long _bumpLimit;
+    private readonly long _smallObjectWords;
 
     public Heap(long limitBytes, long nurseryBytes = DefaultNurseryBytes)
     {
@@ -40,6 +42,8 @@ internal sealed partial class Heap
         _words = new long[RoundUp(NurseryEnd + 1024)];
         _tags = new ulong[_words.Length / 64];
         _majorAt = Math.Min(NurseryEnd + InitialOldWords, NurseryEnd + LimitWords + 1);
+        _smallObjectWords = NurseryWords / 4;
+        UpdateBumpLimit();
     }
 
     /// <summary>Default nursery: 2 MiB (256K words), OCaml's minor heap size.</summary>
@@ -102,8 +106,33 @@ internal sealed partial class Heap
         _words[header] = length;
         ObjectCount++;
         AllocatedBytes += needed * 8;
+        UpdateBumpLimit();
         return header + 1;
     }
+
+    /// <summary>
+    /// The allocation fast path compiled code inlines: a small object bumped into the nursery when it fits, the
+    /// heap stays within its limit and no stress mode is on; 0 when <see cref="Allocate"/> must do the work.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public long TryBumpAllocate(long length)
+    {
+        var top = _youngTop;
+        var end = top + length + 1;
+        if ((ulong)length >= (ulong)_smallObjectWords || end > _bumpLimit) return 0;
+        _youngTop = end;
+        _words[top] = length;
+        ObjectCount++;
+        AllocatedBytes += (length + 1) * 8;
+        return top + 1;
+    }
+
+    /// <summary>
+    /// Where the fast path must stop bumping: the nursery's end, or earlier if the heap limit would be passed, or
+    /// 0 under a stress mode (every allocation takes the slow path, which decides when to collect).
+    /// </summary>
+    private void UpdateBumpLimit() =>
+        _bumpLimit = Stress != GcStressMode.Off ? 0 : Math.Min(NurseryEnd, 1 + LimitWords - (_oldTop - NurseryEnd));
 
     /// <summary>The write barrier: call after storing pointer <paramref name="value"/> into object <paramref name="pointer"/>.</summary>
     public void RecordWrite(long pointer, long value)
