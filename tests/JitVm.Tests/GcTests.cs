@@ -127,6 +127,47 @@ public sealed class GcTests
         Assert.True(isolate.GcStatistics.PromotedBytes > 0);
     }
 
+    [Theory]
+    [InlineData(ExecutionTier.Interpreter)]
+    [InlineData(ExecutionTier.Jit)]
+    public void HandlesKeepObjectsAliveAcrossCollectionsAndCanBePassedBackIn(ExecutionTier tier)
+    {
+        var module = Module.FromText(Churn + "\n" + """
+            .func make (x: i64) -> (ptr)
+                .local p ptr
+                i64.const 2
+                alloc
+                local.tee p
+                i64.const 0
+                local.get x
+                store.i
+                local.get p
+                return
+            .end
+            .func get (p: ptr) -> (i64)
+                local.get p
+                i64.const 0
+                load.i
+                return
+            .end
+            """, "handles.jvm");
+        var isolate = new Isolate(module, options: new IsolateOptions { Tier = tier, NurseryBytes = 512, VerifyHeap = true });
+        Handle kept;
+        using (isolate.OpenHandleScope())
+        {
+            kept = isolate.CreateHandle(isolate.Invoke("make", Value.I64(7))[0]);
+            var first = kept.Value.Bits;
+            isolate.Invoke("churn", Value.I64(10_000));
+            Assert.NotEqual(first, kept.Value.Bits);
+            Assert.Equal(7, isolate.Invoke("get", kept.Value)[0].AsI64);
+            Assert.Equal(2, kept.Length);
+        }
+        Assert.Throws<ObjectDisposedException>(() => kept.Value);
+        isolate.CollectGarbage();
+        Assert.Equal(0, isolate.HeapUsedBytes);
+        Assert.Throws<ArgumentException>(() => isolate.Invoke("get", new Value(VmType.Ptr, 2, true)));
+    }
+
     [Fact]
     public void CyclesAreCollected()
     {

@@ -105,7 +105,64 @@ public sealed class Isolate : IRootSet
     public GcStatistics GcStatistics => new(Heap.MinorCollections, Heap.MajorCollections, Heap.TotalPause, Heap.LongestPause,
         Heap.LongestMinorPause, Heap.LiveBytesAfterLastCollection, Heap.PromotedBytes);
 
-    /// <summary>Collects garbage now (outside VM code, so only globals hold roots).</summary>
+    internal long[] HandleSlots = new long[16];
+    private readonly Stack<int> _freeHandles = new();
+    private int _handleCount;
+    private readonly List<HandleScope> _scopes = [];
+
+    /// <summary>
+    /// Keeps the object a pointer result names alive and tracks it across collections. <paramref name="pointer"/>
+    /// must come from this isolate (a ptr result, or a word result holding a pointer) since it last ran.
+    /// </summary>
+    /// <exception cref="ArgumentException">The value is not a pointer.</exception>
+    public Handle CreateHandle(Value pointer)
+    {
+        if (!pointer.IsPointer && pointer.Type != VmType.Ptr) throw new ArgumentException("only pointers can have handles", nameof(pointer));
+        int slot;
+        if (_freeHandles.Count > 0) slot = _freeHandles.Pop();
+        else
+        {
+            if (_handleCount == HandleSlots.Length) Array.Resize(ref HandleSlots, HandleSlots.Length * 2);
+            slot = _handleCount++;
+        }
+        HandleSlots[slot] = pointer.Bits;
+        var handle = new Handle(this, slot);
+        if (_scopes.Count > 0) _scopes[^1].Handles.Add(handle);
+        return handle;
+    }
+
+    /// <summary>Opens a scope: handles created until it is disposed are disposed with it.</summary>
+    public HandleScope OpenHandleScope()
+    {
+        var scope = new HandleScope(this, _scopes.Count);
+        _scopes.Add(scope);
+        return scope;
+    }
+
+    internal void CloseHandleScope(HandleScope scope, int depth)
+    {
+        if (depth >= _scopes.Count || _scopes[depth] != scope) return;
+        for (var i = _scopes.Count - 1; i >= depth; i--)
+        {
+            foreach (var handle in _scopes[i].Handles) handle.Dispose();
+            _scopes.RemoveAt(i);
+        }
+    }
+
+    private bool IsHandlePointer(long bits)
+    {
+        for (var i = 0; i < _handleCount; i++)
+            if (HandleSlots[i] == bits && bits != 0) return true;
+        return false;
+    }
+
+    internal void FreeHandle(int slot)
+    {
+        HandleSlots[slot] = 0;
+        _freeHandles.Push(slot);
+    }
+
+    /// <summary>Collects garbage now (outside VM code, so only globals and handles hold roots).</summary>
     public void CollectGarbage()
     {
         if (FrameCount != 0) throw new InvalidOperationException("cannot collect from the host while the isolate is running");
@@ -120,6 +177,8 @@ public sealed class Isolate : IRootSet
     {
         for (var i = 0; i < Globals.Length; i++)
             if (GlobalTags[i] != 0) Globals[i] = heap.Forward(Globals[i]);
+        for (var i = 0; i < _handleCount; i++)
+            if (HandleSlots[i] != 0) HandleSlots[i] = heap.Forward(HandleSlots[i]);
         var slots = Slots;
         var tags = SlotTags;
         for (var f = 0; f < FrameCount; f++)
@@ -237,15 +296,15 @@ public sealed class Isolate : IRootSet
         for (var i = 0; i < arguments.Length; i++)
             if (arguments[i].Type != signature.Parameters[i])
                 throw new ArgumentException($"argument {i} of '{definition.NameOf(functionIndex)}' must be {signature.Parameters[i].Name()}, but a {arguments[i].Type.Name()} was given");
-            else if (arguments[i].Type == VmType.Ptr || arguments[i].IsPointer)
-                throw new ArgumentException($"argument {i} of '{definition.NameOf(functionIndex)}' is a pointer; the host cannot pass pointers in (they exist only inside an isolate's heap)");
+            else if ((arguments[i].Type == VmType.Ptr || arguments[i].IsPointer) && !IsHandlePointer(arguments[i].Bits))
+                throw new ArgumentException($"argument {i} of '{definition.NameOf(functionIndex)}' is a pointer that no live handle holds; pass pointers in through Handle.Value");
 
         var fp = 0;
         EnsureSlots(fp + Math.Max(arguments.Length, signature.Results.Length) + 1);
         for (var i = 0; i < arguments.Length; i++)
         {
             Slots[fp + i] = arguments[i].Bits;
-            SlotTags[fp + i] = 0;
+            SlotTags[fp + i] = arguments[i].IsPointer ? (byte)1 : (byte)0;
         }
         if (CallDepth != 0 || FrameCount != 0) throw new InvalidOperationException("the isolate is already running; an isolate cannot be entered again while it runs");
         SlotTop = Math.Max(arguments.Length, signature.Results.Length) + 1;

@@ -1,0 +1,58 @@
+namespace JitVm.Hosting;
+
+/// <summary>
+/// A host reference to a heap object that keeps it alive and follows it when the collector moves it. Pointers the
+/// host receives from <see cref="Isolate.Invoke(string, Value[])"/> are valid only until the isolate next runs;
+/// a handle made from one stays valid until it is disposed (or its <see cref="HandleScope"/> ends).
+/// </summary>
+public sealed class Handle : IDisposable
+{
+    private readonly Isolate _isolate;
+    private int _slot;
+
+    internal Handle(Isolate isolate, int slot)
+    {
+        _isolate = isolate;
+        _slot = slot;
+    }
+
+    /// <summary>The object's pointer as it is now (valid until the isolate next runs).</summary>
+    /// <exception cref="ObjectDisposedException">The handle was disposed.</exception>
+    public Value Value
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_slot < 0, this);
+            return new Value(Bytecode.VmType.Ptr, _isolate.HandleSlots[_slot], true);
+        }
+    }
+
+    /// <summary>The object's length in words.</summary>
+    public long Length => _isolate.Heap.Length(Value.Bits);
+
+    /// <summary>Releases the object: the collector no longer treats it as reachable from the host.</summary>
+    public void Dispose()
+    {
+        if (_slot < 0) return;
+        _isolate.FreeHandle(_slot);
+        _slot = -1;
+    }
+}
+
+/// <summary>Disposes, when it ends, every handle created in it (handles escape by being created in an outer scope).</summary>
+public sealed class HandleScope : IDisposable
+{
+    private readonly Isolate _isolate;
+    private readonly int _depth;
+
+    internal HandleScope(Isolate isolate, int depth)
+    {
+        _isolate = isolate;
+        _depth = depth;
+    }
+
+    internal List<Handle> Handles { get; } = [];
+
+    /// <summary>Disposes the handles created while this was the innermost scope.</summary>
+    public void Dispose() => _isolate.CloseHandleScope(this, _depth);
+}
