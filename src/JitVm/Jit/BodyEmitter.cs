@@ -34,6 +34,7 @@ internal sealed class BodyEmitter(
     private LocalBuilder _stackLimit = null!;
     private LocalBuilder _stackProbe = null!;
     private int _spillSize;
+    private bool _usesHeap;
     private VmType[] _types = [];
     private int _pc;
     private LocalBuilder? _spillBase;
@@ -147,10 +148,17 @@ internal sealed class BodyEmitter(
             il.Emit(OpCodes.Stloc, _spillBase);
         }
         Runtime(Helpers.GetFuel, _fuel);
-        Runtime(Helpers.Sites, _sites);
-        Runtime(Helpers.MaxDepth, _maxDepth);
-        Runtime(Helpers.NurseryEnd, _nurseryEnd);
-        Runtime(Helpers.StackLimit, _stackLimit);
+        // Load only the runtime state this function uses: for a small function the loads are a noticeable share
+        // of a call.
+        _usesHeap = code.Any(i => i.OpCode is OpCode.Len or (>= OpCode.LoadI and <= OpCode.StoreW) or OpCode.Alloc);
+        var callsDefined = code.Any(i => i.OpCode == OpCode.Call && i.Index >= module.Definition.Imports.Count);
+        if (callsDefined)
+        {
+            Runtime(Helpers.Sites, _sites);
+            Runtime(Helpers.MaxDepth, _maxDepth);
+            Runtime(Helpers.StackLimit, _stackLimit);
+        }
+        if (code.Any(i => i.OpCode is OpCode.StoreP or OpCode.StoreW)) Runtime(Helpers.NurseryEnd, _nurseryEnd);
         ReloadHeap();
         for (var i = 0; i < analysis.ParameterCount; i++)
         {
@@ -834,6 +842,7 @@ internal sealed class BodyEmitter(
 
     private void ReloadHeap()
     {
+        if (!_usesHeap) return;
         Runtime(Helpers.HeapWords, _words);
         Runtime(Helpers.HeapTags, _tags);
     }
