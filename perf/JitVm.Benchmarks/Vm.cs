@@ -8,9 +8,9 @@ internal static class Vm
     /// <summary>Assembles and verifies <paramref name="text"/> (done once; modules are immutable and shareable).</summary>
     public static Module Load(string text, string name) => Module.FromText(text, name);
 
-    /// <summary>An isolate with unlimited fuel (fuel is still counted) and the given heap limit.</summary>
-    public static Isolate NewIsolate(Module module, long maxHeapBytes = IsolateOptions.DefaultMaxHeapBytes) =>
-        new(module, StandardImports.Create(Stream.Null), new IsolateOptions { Fuel = null, MaxHeapBytes = maxHeapBytes });
+    /// <summary>An isolate with the given tier policy, unlimited fuel (fuel is still counted) and the given heap limit.</summary>
+    public static Isolate NewIsolate(Module module, ExecutionTier tier, long maxHeapBytes = IsolateOptions.DefaultMaxHeapBytes) =>
+        new(module, StandardImports.Create(Stream.Null), new IsolateOptions { Fuel = null, MaxHeapBytes = maxHeapBytes, Tier = tier });
 
     /// <summary>Resolves a function by name to its index so the timed path does not look names up.</summary>
     public static int Function(Module module, string name)
@@ -22,4 +22,24 @@ internal static class Vm
 
     /// <summary>Calls a (i64) -> (i64) function.</summary>
     public static long Call(Isolate isolate, int function, long argument) => isolate.Invoke(function, Value.I64(argument))[0].AsI64;
+
+    /// <summary>True when the defined function with this function index has compiled (CIL) code.</summary>
+    public static bool IsCompiled(Module module, int function) =>
+        module.Decoded(function - module.Definition.Imports.Count).Compiled is not null;
+
+    /// <summary>
+    /// Warms the JIT tier for a benchmark: calls the kernel once on <paramref name="isolate"/> (Tier = Jit), which
+    /// emits the module's CIL and lets the CLR JIT compile it, then checks that the function really runs compiled
+    /// code and that the result equals the C# version. DynamicMethods are not tiered by the CLR (always fully
+    /// optimised at their first call), so one call reaches steady state.
+    /// </summary>
+    public static void WarmJit(Isolate isolate, int function, Kernel kernel)
+    {
+        if (isolate.Tier != ExecutionTier.Jit) throw new InvalidOperationException($"{kernel.Name}: isolate tier is {isolate.Tier}, not Jit (dynamic code unsupported?)");
+        var actual = Call(isolate, function, kernel.N);
+        if (!IsCompiled(isolate.Module, function))
+            throw new InvalidOperationException($"{kernel.Name}: the JIT tier did not compile the function:\n{isolate.Statistics()}");
+        var expected = kernel.Reference(kernel.N);
+        if (actual != expected) throw new InvalidOperationException($"{kernel.Name}: JIT tier returned {actual}, C# {expected}");
+    }
 }

@@ -7,10 +7,26 @@ namespace JitVm.Benchmarks;
 /// </summary>
 internal static class VmPrograms
 {
-    public const long FibN = 25;
-    public const long LoopN = 10_000_000;
-    public const long SieveN = 1_000_000;
-    public const long MulModN = 10_000_000;
+    /// <summary>fib(30) = 832,040: 2,692,537 calls.</summary>
+    public const long FibN = 30;
+
+    /// <summary>The seed loop's size from the issue: 1e8 iterations.</summary>
+    public const long LoopN = 100_000_000;
+
+    /// <summary>Primes up to 1e7 (664,579): one 10,000,001-word (80 MB) object per run.</summary>
+    public const long SieveN = 10_000_000;
+
+    /// <summary>1e8 multiply/remainder steps.</summary>
+    public const long MulModN = 100_000_000;
+
+    /// <summary>Every kernel, for <c>--check</c>.</summary>
+    public static readonly Kernel[] Kernels =
+    [
+        new("fib", FibText, FibN, Fib),
+        new("loop", LoopText, LoopN, Loop),
+        new("sieve", SieveText, SieveN, Sieve),
+        new("mulmod", MulModText, MulModN, MulMod),
+    ];
 
     /// <summary>Recursive fib, the same shape as the C# <see cref="Fib"/>.</summary>
     public const string FibText = """
@@ -187,3 +203,6 @@ internal static class VmPrograms
         return x;
     }
 }
+
+/// <summary>A benchmark kernel: the VM program (its exported function has the kernel's name), its input, and the C# version.</summary>
+internal sealed record Kernel(string Name, string Text, long N, Func<long, long> Reference);
