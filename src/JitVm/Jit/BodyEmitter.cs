@@ -188,17 +188,7 @@ internal sealed class BodyEmitter(
     private void ChargeFuel(long cost)
     {
         if (cost == 0) return;
-        var site = Site;
-        var stub = Stub(() =>
-        {
-            Arg(IsolateArg);
-            il.Emit(OpCodes.Ldc_I8, cost);
-            il.Emit(OpCodes.Ldc_I8, site);
-            Arg(DepthArg);
-            il.Emit(OpCodes.Ldloc, _fuel);
-            il.Call(Helpers.OutOfFuel);
-            il.Emit(OpCodes.Throw);
-        });
+        var stub = ThrowingStub(Helpers.OutOfFuel, () => il.Emit(OpCodes.Ldc_I8, cost));
         il.Emit(OpCodes.Ldloc, _fuel);
         il.Emit(OpCodes.Ldc_I8, cost);
         il.Emit(OpCodes.Blt, stub);
@@ -536,17 +526,7 @@ internal sealed class BodyEmitter(
             case OpCode.WordAsPtr:
             {
                 var wantPointer = instruction.OpCode == OpCode.WordAsPtr;
-                var site = Site;
-                var stub = Stub(() =>
-                {
-                    Arg(IsolateArg);
-                    il.Emit(OpCodes.Ldc_I4, wantPointer ? 1 : 0);
-                    il.Emit(OpCodes.Ldc_I8, site);
-                    Arg(DepthArg);
-                    il.Emit(OpCodes.Ldloc, _fuel);
-                    il.Call(Helpers.WordMismatch);
-                    il.Emit(OpCodes.Throw);
-                });
+                var stub = ThrowingStub(Helpers.WordMismatch, () => il.Emit(OpCodes.Ldc_I4, wantPointer ? 1 : 0));
                 Load(h - 1);
                 il.Emit(OpCodes.Ldfld, Helpers.WordIsPointer);
                 il.Emit(wantPointer ? OpCodes.Brfalse : OpCodes.Brtrue, stub);
@@ -684,20 +664,13 @@ internal sealed class BodyEmitter(
 
     private Label HeapFaultStub(OpCode opCode, int pointer, int index)
     {
-        var site = Site;
         var pointerLocal = StackLocal(pointer, _types[pointer]);
         var indexLocal = StackLocal(index, _types[index]);
-        return Stub(() =>
+        return ThrowingStub(Helpers.HeapFault, () =>
         {
-            Arg(IsolateArg);
             il.Emit(OpCodes.Ldc_I4, (int)opCode);
             il.Emit(OpCodes.Ldloc, pointerLocal);
             il.Emit(OpCodes.Ldloc, indexLocal);
-            il.Emit(OpCodes.Ldc_I8, site);
-            Arg(DepthArg);
-            il.Emit(OpCodes.Ldloc, _fuel);
-            il.Call(Helpers.HeapFault);
-            il.Emit(OpCodes.Throw);
         });
     }
 
@@ -917,16 +890,7 @@ internal sealed class BodyEmitter(
         }
 
         var definedIndex = callee - imports;
-        var depthStub = Stub(() =>
-        {
-            Arg(IsolateArg);
-            il.Emit(OpCodes.Ldc_I4, definedIndex);
-            il.Emit(OpCodes.Ldc_I8, site);
-            Arg(DepthArg);
-            il.Emit(OpCodes.Ldloc, _fuel);
-            il.Call(Helpers.CallDepth);
-            il.Emit(OpCodes.Throw);
-        });
+        var depthStub = ThrowingStub(Helpers.CallDepth, () => il.Emit(OpCodes.Ldc_I4, definedIndex));
         Arg(DepthArg);
         il.Emit(OpCodes.Ldloc, _maxDepth);
         il.Emit(OpCodes.Bge, depthStub);
@@ -1054,18 +1018,28 @@ internal sealed class BodyEmitter(
         il.Emit(OpCodes.Ldloc, _fuel);
     }
 
-    private Label TrapStub(TrapCode code, string message)
+    private Label TrapStub(TrapCode code, string message) =>
+        ThrowingStub(Helpers.Trap, () =>
+        {
+            il.Emit(OpCodes.Ldc_I4, (int)code);
+            il.Emit(OpCodes.Ldstr, message);
+        });
+
+    /// <summary>
+    /// A cold block that raises a trap through <paramref name="helper"/>, whose parameters are the isolate, the
+    /// operands <paramref name="loadOperands"/> pushes, and this instruction's site, the depth and the fuel.
+    /// </summary>
+    private Label ThrowingStub(System.Reflection.MethodInfo helper, Action loadOperands)
     {
         var site = Site;
         return Stub(() =>
         {
             Arg(IsolateArg);
-            il.Emit(OpCodes.Ldc_I4, (int)code);
-            il.Emit(OpCodes.Ldstr, message);
+            loadOperands();
             il.Emit(OpCodes.Ldc_I8, site);
             Arg(DepthArg);
             il.Emit(OpCodes.Ldloc, _fuel);
-            il.Call(Helpers.Trap);
+            il.Call(helper);
             il.Emit(OpCodes.Throw);
         });
     }
