@@ -18,6 +18,7 @@ internal static class Check
         var failures = 0;
         foreach (var kernel in VmPrograms.Kernels) failures += One(kernel);
         foreach (var shape in CompileModules.Shapes) failures += Compile(shape);
+        failures += GcCheck.Run();
         Console.WriteLine(failures == 0 ? "all OK" : $"{failures} FAILED");
         return failures == 0 ? 0 : 1;
     }

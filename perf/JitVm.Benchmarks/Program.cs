@@ -6,6 +6,9 @@ using JitVm.Benchmarks;
 // Anything else goes to BenchmarkDotNet, e.g. `--filter '*'` or `--filter '*Fib*'`.
 if (args.Contains("--check")) return Check.Run();
 
+// `--pauses`: minor pause times of binary-trees in the JIT tier with the default 2 MiB nursery (not a BenchmarkDotNet run).
+if (args.Contains("--pauses")) return GcCheck.Pauses();
+
 // Reports go to perf/JitVm.Benchmarks/BenchmarkDotNet.Artifacts (not the current directory) unless --artifacts is given.
 var config = DefaultConfig.Instance;
 var projectDirectory = FindProjectDirectory();
