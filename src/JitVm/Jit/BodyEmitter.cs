@@ -451,14 +451,6 @@ internal sealed class BodyEmitter(
             case OpCode.I64ReinterpretF64: Unary(h, Helpers.DoubleToBits, VmType.I64); return;
             case OpCode.F64ReinterpretI64: Unary(h, Helpers.BitsToDouble, VmType.F64); return;
 
-            case OpCode.Alloc:
-                Arg(IsolateArg);
-                Load(h - 1);
-                LocationArguments();
-                il.Call(Helpers.Alloc);
-                Store(h - 1, VmType.Ptr);
-                ReloadHeap();
-                return;
             case OpCode.DataAlloc:
                 Arg(IsolateArg);
                 il.Emit(OpCodes.Ldc_I4, instruction.Index);
