@@ -78,4 +78,50 @@ public sealed class HostTests
         Assert.Equal(TrapCode.CallDepthExceeded, trap.Code);
         Assert.Equal(IsolateOptions.DefaultMaxCallDepth, trap.VmStackTrace.Count);
     }
+
+    [Fact]
+    public async Task EnteringARunningIsolateFromAnotherThreadFailsFast()
+    {
+        var module = Module.FromText("""
+            .import wait () -> ()
+            .func main () -> (i64)
+                call wait
+                i64.const 1
+                return
+            .end
+            """, "owner.jvm");
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var wait = new HostFunction("wait", new FunctionType([], []), (_, _) =>
+        {
+            entered.Set();
+            release.Wait(TimeSpan.FromSeconds(30));
+        });
+        var isolate = new Isolate(module, [wait]);
+        var first = Task.Run(() => isolate.Invoke("main"));
+        Assert.True(entered.Wait(TimeSpan.FromSeconds(30)));
+        var error = Assert.Throws<InvalidOperationException>(() => isolate.Invoke("main"));
+        Assert.Contains("must not be entered from two threads at once", error.Message, StringComparison.Ordinal);
+        release.Set();
+        Assert.Equal(1, (await first)[0].AsI64);
+        Assert.Equal(1, isolate.Invoke("main")[0].AsI64);
+    }
+
+    [Fact]
+    public void HostFunctionCallingBackIntoItsIsolateIsAHostError()
+    {
+        var module = Module.FromText("""
+            .import reenter () -> ()
+            .func main () -> ()
+                call reenter
+                return
+            .end
+            """, "reenter.jvm");
+        Isolate? isolate = null;
+        var reenter = new HostFunction("reenter", new FunctionType([], []), (_, _) => isolate!.Invoke("main"));
+        isolate = new Isolate(module, [reenter]);
+        var trap = Assert.Throws<TrapException>(() => isolate.Invoke("main"));
+        Assert.Equal(TrapCode.HostError, trap.Code);
+        Assert.Contains("already running on this thread", trap.InnerException!.Message, StringComparison.Ordinal);
+    }
 }

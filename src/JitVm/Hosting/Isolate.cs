@@ -165,8 +165,16 @@ public sealed class Isolate : IRootSet
     /// <summary>Collects garbage now (outside VM code, so only globals and handles hold roots).</summary>
     public void CollectGarbage()
     {
-        if (FrameCount != 0) throw new InvalidOperationException("cannot collect from the host while the isolate is running");
-        Heap.Collect(full: true);
+        if (Interlocked.CompareExchange(ref _runningThread, Environment.CurrentManagedThreadId, 0) != 0)
+            throw new InvalidOperationException("cannot collect while the isolate is running");
+        try
+        {
+            Heap.Collect(full: true);
+        }
+        finally
+        {
+            Volatile.Write(ref _runningThread, 0);
+        }
     }
 
     /// <summary>
@@ -289,6 +297,28 @@ public sealed class Isolate : IRootSet
     /// <summary>Calls a function by index in the function index space.</summary>
     public Value[] Invoke(int functionIndex, params Value[] arguments)
     {
+        // An isolate has one owner at a time: a second thread entering while it runs fails at once, before it can
+        // touch any state, instead of corrupting the running program.
+        var thread = Environment.CurrentManagedThreadId;
+        var owner = Interlocked.CompareExchange(ref _runningThread, thread, 0);
+        if (owner != 0)
+            throw new InvalidOperationException(owner == thread
+                ? "the isolate is already running on this thread; a host function cannot call back into the isolate that called it"
+                : $"the isolate is running on thread {owner}; an isolate must not be entered from two threads at once (use one isolate per thread)");
+        try
+        {
+            return InvokeOwned(functionIndex, arguments);
+        }
+        finally
+        {
+            Volatile.Write(ref _runningThread, 0);
+        }
+    }
+
+    private int _runningThread;
+
+    private Value[] InvokeOwned(int functionIndex, Value[] arguments)
+    {
         var definition = Module.Definition;
         var signature = definition.SignatureOf(functionIndex);
         if (arguments.Length != signature.Parameters.Length)
@@ -306,7 +336,6 @@ public sealed class Isolate : IRootSet
             Slots[fp + i] = arguments[i].Bits;
             SlotTags[fp + i] = arguments[i].IsPointer ? (byte)1 : (byte)0;
         }
-        if (CallDepth != 0 || FrameCount != 0) throw new InvalidOperationException("the isolate is already running; an isolate cannot be entered again while it runs");
         SlotTop = Math.Max(arguments.Length, signature.Results.Length) + 1;
         // Without a safe margin of stack here, run everything in the interpreter (a limit no address is above).
         var here = JitRuntime.StackPointer();
