@@ -11,7 +11,7 @@ namespace JitVm.Hosting;
 /// A running instance of a module: its own heap, globals, frame stack, fuel and limits. An isolate has a single
 /// owner: it must not be entered from two threads at once.
 /// </summary>
-public sealed class Isolate : IRootSet
+public sealed partial class Isolate : IRootSet
 {
     /// <summary>An active frame, as the collector sees it (see <see cref="Frames"/>).</summary>
     internal struct FrameRecord
@@ -299,44 +299,37 @@ public sealed class Isolate : IRootSet
     {
         // An isolate has one owner at a time: a second thread entering while it runs fails at once, before it can
         // touch any state, instead of corrupting the running program.
-        var thread = Environment.CurrentManagedThreadId;
-        var owner = Interlocked.CompareExchange(ref _runningThread, thread, 0);
-        if (owner != 0)
-            throw new InvalidOperationException(owner == thread
-                ? "the isolate is already running on this thread; a host function cannot call back into the isolate that called it"
-                : $"the isolate is running on thread {owner}; an isolate must not be entered from two threads at once (use one isolate per thread)");
+        Enter();
         try
         {
             return InvokeOwned(functionIndex, arguments);
         }
         finally
         {
-            Volatile.Write(ref _runningThread, 0);
+            Exit();
         }
     }
 
     private int _runningThread;
 
-    private Value[] InvokeOwned(int functionIndex, Value[] arguments)
+    /// <summary>Takes ownership of the isolate for one entry from the host (see <see cref="Invoke(int, Value[])"/>).</summary>
+    private void Enter()
     {
-        var definition = Module.Definition;
-        var signature = definition.SignatureOf(functionIndex);
-        if (arguments.Length != signature.Parameters.Length)
-            throw new ArgumentException($"'{definition.NameOf(functionIndex)}' takes {signature.Parameters.Length} arguments {signature}, but {arguments.Length} were given");
-        for (var i = 0; i < arguments.Length; i++)
-            if (arguments[i].Type != signature.Parameters[i])
-                throw new ArgumentException($"argument {i} of '{definition.NameOf(functionIndex)}' must be {signature.Parameters[i].Name()}, but a {arguments[i].Type.Name()} was given");
-            else if ((arguments[i].Type == VmType.Ptr || arguments[i].IsPointer) && !IsHandlePointer(arguments[i].Bits))
-                throw new ArgumentException($"argument {i} of '{definition.NameOf(functionIndex)}' is a pointer that no live handle holds; pass pointers in through Handle.Value");
+        var thread = Environment.CurrentManagedThreadId;
+        var owner = Interlocked.CompareExchange(ref _runningThread, thread, 0);
+        if (owner != 0)
+            throw new InvalidOperationException(owner == thread
+                ? "the isolate is already running on this thread; a host function cannot call back into the isolate that called it"
+                : $"the isolate is running on thread {owner}; an isolate must not be entered from two threads at once (use one isolate per thread)");
+    }
 
-        var fp = 0;
-        EnsureSlots(fp + Math.Max(arguments.Length, signature.Results.Length) + 1);
-        for (var i = 0; i < arguments.Length; i++)
-        {
-            Slots[fp + i] = arguments[i].Bits;
-            SlotTags[fp + i] = arguments[i].IsPointer ? (byte)1 : (byte)0;
-        }
-        SlotTop = Math.Max(arguments.Length, signature.Results.Length) + 1;
+    private void Exit() => Volatile.Write(ref _runningThread, 0);
+
+    /// <summary>Runs a function whose arguments are already in slots [0, n); its results replace them.</summary>
+    private void Execute(int functionIndex, int width)
+    {
+        const int fp = 0;
+        SlotTop = width + 1;
         // Without a safe margin of stack here, run everything in the interpreter (a limit no address is above).
         var here = JitRuntime.StackPointer();
         StackLimit = System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack() && here > StackBudget ? here - StackBudget : nuint.MaxValue;
@@ -366,6 +359,28 @@ public sealed class Isolate : IRootSet
             FrameCount = 0;
             SlotTop = 0;
         }
+    }
+
+    private Value[] InvokeOwned(int functionIndex, Value[] arguments)
+    {
+        var definition = Module.Definition;
+        var signature = definition.SignatureOf(functionIndex);
+        if (arguments.Length != signature.Parameters.Length)
+            throw new ArgumentException($"'{definition.NameOf(functionIndex)}' takes {signature.Parameters.Length} arguments {signature}, but {arguments.Length} were given");
+        for (var i = 0; i < arguments.Length; i++)
+            if (arguments[i].Type != signature.Parameters[i])
+                throw new ArgumentException($"argument {i} of '{definition.NameOf(functionIndex)}' must be {signature.Parameters[i].Name()}, but a {arguments[i].Type.Name()} was given");
+            else if ((arguments[i].Type == VmType.Ptr || arguments[i].IsPointer) && !IsHandlePointer(arguments[i].Bits))
+                throw new ArgumentException($"argument {i} of '{definition.NameOf(functionIndex)}' is a pointer that no live handle holds; pass pointers in through Handle.Value");
+
+        var fp = 0;
+        EnsureSlots(fp + Math.Max(arguments.Length, signature.Results.Length) + 1);
+        for (var i = 0; i < arguments.Length; i++)
+        {
+            Slots[fp + i] = arguments[i].Bits;
+            SlotTags[fp + i] = arguments[i].IsPointer ? (byte)1 : (byte)0;
+        }
+        Execute(functionIndex, Math.Max(arguments.Length, signature.Results.Length));
         var results = new Value[signature.Results.Length];
         for (var i = 0; i < results.Length; i++)
         {
