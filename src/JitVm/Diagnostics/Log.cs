@@ -8,6 +8,12 @@ namespace JitVm.Diagnostics;
 /// </summary>
 internal static partial class Log
 {
+    [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "loaded and verified {Module}: {Functions} function(s), {Instructions} instruction(s) in {Microseconds:0} us")]
+    public static partial void ModuleLoaded(ILogger logger, string module, int functions, int instructions, double microseconds);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "rejected {Module}: {Reason}")]
+    public static partial void ModuleRejected(ILogger logger, string module, string reason);
+
     [LoggerMessage(EventId = 100, Level = LogLevel.Debug, Message = "compiled {Count} function(s) [{Functions}] to CIL in {Microseconds:0} us ({IlBytes} IL bytes)")]
     public static partial void Compiled(ILogger logger, int count, string functions, double microseconds, int ilBytes);
 

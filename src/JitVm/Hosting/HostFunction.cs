@@ -10,7 +10,7 @@ namespace JitVm.Hosting;
 public delegate void HostCallback(Isolate isolate, Span<long> values);
 
 /// <summary>A function the host gives to modules; a module imports it by name with the same signature.</summary>
-public sealed class HostFunction
+public sealed partial class HostFunction
 {
     /// <summary>Creates a host function.</summary>
     public HostFunction(string name, FunctionType signature, HostCallback callback)
