@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using JitVm.Bytecode;
 
 namespace JitVm.Hosting;
@@ -36,23 +35,9 @@ public sealed partial class HostFunction
         new(name, new FunctionType([TypeOf<T1>(), TypeOf<T2>(), TypeOf<T3>()], [TypeOf<TResult>()]),
             (_, values) => values[0] = To(function(From<T1>(values[0]), From<T2>(values[1]), From<T3>(values[2]))));
 
-    private static VmType TypeOf<T>() =>
-        typeof(T) == typeof(long) ? VmType.I64
-        : typeof(T) == typeof(double) ? VmType.F64
-        : throw new ArgumentException($"typed host functions use long (i64) and double (f64), not {typeof(T).Name}; use the HostCallback constructor for other types");
+    private static VmType TypeOf<T>() => TypedValues.TypeOf(typeof(T), "a typed host function");
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static T From<T>(long bits)
-    {
-        if (typeof(T) == typeof(double))
-        {
-            var number = BitConverter.Int64BitsToDouble(bits);
-            return Unsafe.As<double, T>(ref number);
-        }
-        return Unsafe.As<long, T>(ref bits);
-    }
+    private static T From<T>(long bits) => TypedValues.FromBits<T>(bits);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long To<T>(T value) =>
-        typeof(T) == typeof(double) ? BitConverter.DoubleToInt64Bits(Unsafe.As<T, double>(ref value)) : Unsafe.As<T, long>(ref value);
+    private static long To<T>(T value) => TypedValues.ToBits(value);
 }

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using JitVm.Bytecode;
 
 namespace JitVm.Hosting;
@@ -19,7 +18,7 @@ public sealed partial class Isolate
     public Func<T1, TResult> GetFunction<T1, TResult>(string name)
     {
         var index = ResolveExport(name, [typeof(T1)], typeof(TResult));
-        return a => Call<TResult>(index, [Bits(a)]);
+        return a => Call<TResult>(index, [TypedValues.ToBits(a)]);
     }
 
     /// <summary>The function <paramref name="name"/> as a delegate of two parameters.</summary>
@@ -27,7 +26,7 @@ public sealed partial class Isolate
     public Func<T1, T2, TResult> GetFunction<T1, T2, TResult>(string name)
     {
         var index = ResolveExport(name, [typeof(T1), typeof(T2)], typeof(TResult));
-        return (a, b) => Call<TResult>(index, [Bits(a), Bits(b)]);
+        return (a, b) => Call<TResult>(index, [TypedValues.ToBits(a), TypedValues.ToBits(b)]);
     }
 
     /// <summary>The function <paramref name="name"/> as a delegate of three parameters.</summary>
@@ -35,7 +34,7 @@ public sealed partial class Isolate
     public Func<T1, T2, T3, TResult> GetFunction<T1, T2, T3, TResult>(string name)
     {
         var index = ResolveExport(name, [typeof(T1), typeof(T2), typeof(T3)], typeof(TResult));
-        return (a, b, c) => Call<TResult>(index, [Bits(a), Bits(b), Bits(c)]);
+        return (a, b, c) => Call<TResult>(index, [TypedValues.ToBits(a), TypedValues.ToBits(b), TypedValues.ToBits(c)]);
     }
 
     /// <summary>Like <see cref="GetFunction{T1, T2, TResult}"/>, but returns false (and the reason) instead of throwing.</summary>
@@ -76,21 +75,12 @@ public sealed partial class Isolate
     {
         var index = Module.FindFunction(name);
         if (index < 0) throw new ArgumentException($"the module has no function named '{name}'", nameof(name));
-        var wanted = new FunctionType(parameters.Select(p => TypeOf(p, name)), [TypeOf(result, name)]);
+        var wanted = new FunctionType(parameters.Select(p => TypedValues.TypeOf(p, $"cannot bind '{name}'")), [TypedValues.TypeOf(result, $"cannot bind '{name}'")]);
         var actual = Module.Definition.SignatureOf(index);
         if (!actual.Equals(wanted))
             throw new ArgumentException($"function '{name}' has signature {actual}, but the delegate asks for {wanted}", nameof(name));
         return index;
     }
-
-    private static VmType TypeOf(Type type, string function) =>
-        type == typeof(long) ? VmType.I64
-        : type == typeof(double) ? VmType.F64
-        : throw new ArgumentException($"cannot bind '{function}' to a delegate using {type.Name}: typed exports use long (i64) and double (f64)");
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long Bits<T>(T value) =>
-        typeof(T) == typeof(double) ? BitConverter.DoubleToInt64Bits(Unsafe.As<T, double>(ref value)) : Unsafe.As<T, long>(ref value);
 
     /// <summary>Enters the isolate, runs the function with the arguments' bits and converts the single result.</summary>
     private TResult Call<TResult>(int index, ReadOnlySpan<long> arguments)
@@ -106,13 +96,7 @@ public sealed partial class Isolate
                 SlotTags[i] = 0;
             }
             Execute(index, width);
-            var bits = Slots[0];
-            if (typeof(TResult) == typeof(double))
-            {
-                var number = BitConverter.Int64BitsToDouble(bits);
-                return Unsafe.As<double, TResult>(ref number);
-            }
-            return Unsafe.As<long, TResult>(ref bits);
+            return TypedValues.FromBits<TResult>(Slots[0]);
         }
         finally
         {
