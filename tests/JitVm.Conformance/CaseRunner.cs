@@ -51,6 +51,8 @@ internal static class CaseRunner
             Fuel = testCase.Fuel,
             MaxCallDepth = testCase.MaxDepth ?? IsolateOptions.DefaultMaxCallDepth,
             MaxHeapBytes = testCase.MaxHeap ?? IsolateOptions.DefaultMaxHeapBytes,
+            Timeout = Timeout(testCase),
+            CancellationToken = Cancellation(testCase),
         });
         try
         {
@@ -82,6 +84,7 @@ internal static class CaseRunner
             {
                 var signature = module.Definition.SignatureOf(index);
                 object?[] parameters = [isolate, 1, .. arguments.Select(a => a.Type == VmType.F64 ? (object)a.AsF64 : a.Bits)];
+                isolate.ArmInterrupts();
                 try
                 {
                     var result = entry.Invoke(null, parameters);
@@ -102,6 +105,11 @@ internal static class CaseRunner
             Directory.Delete(directory, true);
         }
     }
+
+    private static TimeSpan? Timeout(ConformanceCase testCase) =>
+        testCase.TimeoutMilliseconds is { } timeout ? TimeSpan.FromMilliseconds(timeout) : null;
+
+    private static CancellationToken Cancellation(ConformanceCase testCase) => new(canceled: testCase.Cancelled);
 
     public static CaseOutcome Run(ConformanceCase testCase, Tier tier)
     {
@@ -134,6 +142,8 @@ internal static class CaseRunner
             Fuel = testCase.Fuel,
             MaxCallDepth = testCase.MaxDepth ?? IsolateOptions.DefaultMaxCallDepth,
             MaxHeapBytes = testCase.MaxHeap ?? IsolateOptions.DefaultMaxHeapBytes,
+            Timeout = Timeout(testCase),
+            CancellationToken = Cancellation(testCase),
             Tier = tier switch
             {
                 Tier.Jit or Tier.JitGcStress => ExecutionTier.Jit,

@@ -33,6 +33,12 @@ internal sealed class ConformanceCase
 
     public long? MaxHeap { get; set; }
 
+    /// <summary>The isolate's timeout per call, in milliseconds.</summary>
+    public int? TimeoutMilliseconds { get; set; }
+
+    /// <summary>The program runs with an already-cancelled token.</summary>
+    public bool Cancelled { get; set; }
+
     public string Entry { get; set; } = "main";
 
     public List<string> Arguments { get; } = [];
@@ -70,6 +76,8 @@ internal sealed class ConformanceCase
                 case "fuel": result.Fuel = long.Parse(value, CultureInfo.InvariantCulture); break;
                 case "max-depth": result.MaxDepth = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "max-heap": result.MaxHeap = long.Parse(value, CultureInfo.InvariantCulture); break;
+                case "timeout-ms": result.TimeoutMilliseconds = int.Parse(value, CultureInfo.InvariantCulture); break;
+                case "cancelled": result.Cancelled = bool.Parse(value); break;
                 case "entry": result.Entry = value; break;
                 case "args": result.Arguments.AddRange(value.Split(' ', StringSplitOptions.RemoveEmptyEntries)); break;
             }

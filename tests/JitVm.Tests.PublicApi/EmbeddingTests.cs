@@ -49,10 +49,10 @@ public sealed class EmbeddingTests
         var isolate = new Isolate(Module.FromText(Arithmetic, "arith.jvm"));
         var error = Assert.Throws<ArgumentException>(() => isolate.GetFunction<long, double, long>("add"));
         Assert.Contains("has signature (i64 i64) -> (i64), but the delegate asks for (i64 f64) -> (i64)", error.Message, StringComparison.Ordinal);
-        Assert.False(isolate.TryGetFunction<long, double, long>("add", out var function, out var problem));
+        Assert.False(isolate.TryGetDelegate<Func<long, double, long>>("add", out var function, out var problem));
         Assert.Null(function);
         Assert.Contains("(i64 f64)", problem, StringComparison.Ordinal);
-        Assert.True(isolate.TryGetFunction<long, long, long>("add", out var ok, out _));
+        Assert.True(isolate.TryGetDelegate<Func<long, long, long>>("add", out var ok, out _));
         Assert.Equal(3, ok!(1, 2));
         Assert.Contains("no function named 'sub'", Assert.Throws<ArgumentException>(() => isolate.GetFunction<long, long, long>("sub")).Message, StringComparison.Ordinal);
     }

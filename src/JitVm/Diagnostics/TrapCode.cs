@@ -38,4 +38,10 @@ public enum TrapCode
 
     /// <summary>A host function threw an exception; it is kept as the trap's inner exception.</summary>
     HostError,
+
+    /// <summary>The program ran past the isolate's timeout or deadline.</summary>
+    DeadlineExceeded,
+
+    /// <summary>The host cancelled the program through the isolate's cancellation token.</summary>
+    Cancelled,
 }

@@ -33,7 +33,6 @@ public sealed partial class Isolate : IRootSet
     private const int MaxSlots = 64 * 1024 * 1024;
 
     private readonly HostFunction[] _imports;
-    private readonly long _initialFuel;
     private readonly int _maxDepth;
     private readonly DecodedFunction?[] _functions;
 
@@ -60,9 +59,11 @@ public sealed partial class Isolate : IRootSet
         }
 
         _functions = new DecodedFunction?[definition.Functions.Count];
-        _initialFuel = options.Fuel ?? long.MaxValue;
-        if (_initialFuel < 0) throw new ArgumentOutOfRangeException(nameof(options), "fuel cannot be negative");
-        Fuel = _initialFuel;
+        var fuel = options.Fuel ?? long.MaxValue;
+        if (fuel < 0) throw new ArgumentOutOfRangeException(nameof(options), "fuel cannot be negative");
+        _fuelGranted = _fuelReserve = fuel;
+        Timeout = options.Timeout;
+        CancellationToken = options.CancellationToken;
         _maxDepth = options.MaxCallDepth;
         if (_maxDepth < 1) throw new ArgumentOutOfRangeException(nameof(options), "the call-depth limit must be at least 1");
         Sites = new long[_maxDepth + 2];
@@ -85,12 +86,6 @@ public sealed partial class Isolate : IRootSet
 
     /// <summary>The module this isolate runs.</summary>
     public Module Module { get; }
-
-    /// <summary>Fuel left.</summary>
-    public long Fuel { get; internal set; }
-
-    /// <summary>Fuel consumed since the isolate was created.</summary>
-    public long FuelUsed => _initialFuel - Fuel;
 
     /// <summary>Bytes allocated on the heap since the isolate was created (live or collected).</summary>
     public long HeapAllocatedBytes => Heap.AllocatedBytes;
@@ -297,16 +292,14 @@ public sealed partial class Isolate : IRootSet
     /// <summary>Calls a function by index in the function index space.</summary>
     public Value[] Invoke(int functionIndex, params Value[] arguments)
     {
-        // An isolate has one owner at a time: a second thread entering while it runs fails at once, before it can
-        // touch any state, instead of corrupting the running program.
-        Enter();
+        BeginEntry();
         try
         {
             return InvokeOwned(functionIndex, arguments);
         }
         finally
         {
-            Exit();
+            EndEntry();
         }
     }
 
@@ -325,14 +318,34 @@ public sealed partial class Isolate : IRootSet
 
     private void Exit() => Volatile.Write(ref _runningThread, 0);
 
+    /// <summary>
+    /// Starts an entry from the host (<see cref="Invoke(int, Value[])"/>, a typed export): takes ownership, so a
+    /// second thread entering while the isolate runs fails at once, before it can touch any state, instead of
+    /// corrupting the running program; fixes the stack the entry's compiled code may use; arms the time limits.
+    /// </summary>
+    internal void BeginEntry()
+    {
+        Enter();
+        // Without a safe margin of stack here, run everything in the interpreter (a limit no address is above).
+        var here = JitRuntime.StackPointer();
+        StackLimit = System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack() && here > StackBudget ? here - StackBudget : nuint.MaxValue;
+        if (_interruptible) ArmInterrupts();
+    }
+
+    /// <summary>Ends an entry from the host, normally or by a trap: no frame outlives it.</summary>
+    internal void EndEntry()
+    {
+        CallDepth = 0;
+        FrameCount = 0;
+        SlotTop = 0;
+        Exit();
+    }
+
     /// <summary>Runs a function whose arguments are already in slots [0, n); its results replace them.</summary>
     private void Execute(int functionIndex, int width)
     {
         const int fp = 0;
         SlotTop = width + 1;
-        // Without a safe margin of stack here, run everything in the interpreter (a limit no address is above).
-        var here = JitRuntime.StackPointer();
-        StackLimit = System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack() && here > StackBudget ? here - StackBudget : nuint.MaxValue;
         try
         {
             if (functionIndex < _imports.Length)
@@ -347,11 +360,6 @@ public sealed partial class Isolate : IRootSet
                 if (compiled is not null && JitRuntime.StackHasRoom(this)) compiled.Adapter(this, 1, fp);
                 else Interpreter.Interpreter.Run(this, entry, fp);
             }
-        }
-        catch (TrapException trap) when (Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
-        {
-            Log.Trapped(Logger, trap.Code, trap.Location?.Function ?? "?", trap.Location?.Pc ?? -1, trap.Detail);
-            throw;
         }
         finally
         {
@@ -531,7 +539,9 @@ public sealed partial class Isolate : IRootSet
         if (!trap.HasStack)
         {
             trap.SetStack(Trace(site, depth));
-            Fuel = fuel;
+            FuelSlice = fuel;
+            if (Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+                Log.Trapped(Logger, trap.Code, trap.Location?.Function ?? "?", trap.Location?.Pc ?? -1, trap.Detail);
         }
         return trap;
     }

@@ -15,6 +15,13 @@ public sealed class IsolateOptions
     /// <summary>Instruction budget (see spec/execution.md, "Fuel"); null means unlimited (fuel is still counted).</summary>
     public long? Fuel { get; init; }
 
+    /// <summary>The longest each call from the host may run before it traps <c>DeadlineExceeded</c>; null for no limit
+    /// (see <see cref="Isolate.Timeout"/>).</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Cancels running programs: they trap <c>Cancelled</c> (see <see cref="Isolate.CancellationToken"/>).</summary>
+    public CancellationToken CancellationToken { get; init; }
+
     /// <summary>Most VM frames active at once; a deeper call traps <c>CallDepthExceeded</c>.</summary>
     public int MaxCallDepth { get; init; } = DefaultMaxCallDepth;
 

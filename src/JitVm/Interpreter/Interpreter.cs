@@ -28,7 +28,7 @@ internal static class Interpreter
         var function = entry;
         var fp = entryFp;
         var ip = 0;
-        var fuel = isolate.Fuel;
+        var fuel = isolate.FuelSlice;
         var baseFrames = isolate.FrameCount;
         var baseDepth = isolate.CallDepth;
         var slotTop = isolate.SlotTop;
@@ -49,7 +49,7 @@ internal static class Interpreter
                 switch (op.Kind)
                 {
                     case OpKind.Charge:
-                        if (fuel < op.K) throw new TrapException(TrapCode.OutOfFuel, $"out of fuel: the block needs {op.K} and {fuel} remain");
+                        if (fuel < op.K) fuel = isolate.Refuel(fuel, op.K);
                         fuel -= op.K;
                         break;
                     case OpKind.Unreachable:
@@ -115,7 +115,7 @@ internal static class Interpreter
                     case OpKind.CallIndirect:
                     {
                         var calleeFp = fp + op.A;
-                        isolate.Fuel = fuel;
+                        isolate.FuelSlice = fuel;
                         isolate.Frames[isolate.FrameCount - 1].Ip = ip;
                         DecodedFunction callee;
                         isolate.Sites[isolate.CallDepth] = op.K;
@@ -130,6 +130,7 @@ internal static class Interpreter
                             if (target is null)
                             {
                                 isolate.CallHost((int)reference, calleeFp);
+                                fuel = isolate.FuelSlice;
                                 s = isolate.Slots;
                                 tags = isolate.SlotTags;
                                 break;
@@ -142,7 +143,7 @@ internal static class Interpreter
                             isolate.CheckDepth(callee);
                             isolate.SlotTop = fp + function.FrameSize;
                             compiled.Adapter(isolate, isolate.CallDepth + 1, calleeFp);
-                            fuel = isolate.Fuel;
+                            fuel = isolate.FuelSlice;
                             s = isolate.Slots;
                             tags = isolate.SlotTags;
                             heap = isolate.Heap;
@@ -159,9 +160,10 @@ internal static class Interpreter
                         break;
                     }
                     case OpKind.CallHost:
-                        isolate.Fuel = fuel;
+                        isolate.FuelSlice = fuel;
                         isolate.Frames[isolate.FrameCount - 1].Ip = ip;
                         isolate.CallHost(op.B, fp + op.A);
+                        fuel = isolate.FuelSlice;
                         s = isolate.Slots;
                         tags = isolate.SlotTags;
                         break;
@@ -179,7 +181,7 @@ internal static class Interpreter
                         isolate.FrameCount--;
                         if (isolate.FrameCount == baseFrames)
                         {
-                            isolate.Fuel = fuel;
+                            isolate.FuelSlice = fuel;
                             isolate.SlotTop = slotTop;
                             return;
                         }
@@ -264,7 +266,7 @@ internal static class Interpreter
                     case OpKind.ConvertU: s[fp + op.A] = Bits((double)(ulong)s[fp + op.B]); break;
 
                     case OpKind.Alloc:
-                        isolate.Fuel = fuel;
+                        isolate.FuelSlice = fuel;
                         isolate.Frames[isolate.FrameCount - 1].Ip = ip;
                         s[fp + op.A] = heap.Allocate(s[fp + op.B]);
                         break;

@@ -185,13 +185,30 @@ internal sealed class BodyEmitter(
         }
     }
 
+    /// <summary>
+    /// Charges a block: when the slice in the fuel local cannot pay, a cold block asks the isolate for a new slice
+    /// (which is where cancellation and deadlines are checked, and where running out of fuel traps) and comes back.
+    /// </summary>
     private void ChargeFuel(long cost)
     {
         if (cost == 0) return;
-        var stub = ThrowingStub(Helpers.OutOfFuel, () => il.Emit(OpCodes.Ldc_I8, cost));
+        var paid = il.DefineLabel();
+        var site = Site;
+        var refill = Stub(() =>
+        {
+            Arg(IsolateArg);
+            il.Emit(OpCodes.Ldc_I8, cost);
+            il.Emit(OpCodes.Ldc_I8, site);
+            Arg(DepthArg);
+            il.Emit(OpCodes.Ldloc, _fuel);
+            il.Call(Helpers.Refuel);
+            il.Emit(OpCodes.Stloc, _fuel);
+            il.Emit(OpCodes.Br, paid);
+        });
         il.Emit(OpCodes.Ldloc, _fuel);
         il.Emit(OpCodes.Ldc_I8, cost);
-        il.Emit(OpCodes.Blt, stub);
+        il.Emit(OpCodes.Blt, refill);
+        il.MarkLabel(paid);
         il.Emit(OpCodes.Ldloc, _fuel);
         il.Emit(OpCodes.Ldc_I8, cost);
         il.Emit(OpCodes.Sub);

@@ -157,6 +157,8 @@ internal static class FunctionCompiler
         public static readonly MethodInfo SetSlot = Runtime(nameof(JitRuntime.SetSlot));
         public static readonly MethodInfo Scratch = Runtime(nameof(JitRuntime.Scratch));
         public static readonly MethodInfo EnterSpillArea = Runtime(nameof(JitRuntime.EnterSpillArea));
+        public static readonly MethodInfo BeginEntry = Runtime(nameof(JitRuntime.BeginEntry));
+        public static readonly MethodInfo EndEntry = Runtime(nameof(JitRuntime.EndEntry));
         public static readonly MethodInfo ExitSpillArea = Runtime(nameof(JitRuntime.ExitSpillArea));
         public static readonly MethodInfo SpillPointer = Runtime(nameof(JitRuntime.SpillPointer));
         public static readonly MethodInfo SetSlotPointer = Runtime(nameof(JitRuntime.SetSlotPointer));
@@ -176,7 +178,7 @@ internal static class FunctionCompiler
         public static readonly MethodInfo Ctz = Runtime(nameof(JitRuntime.Ctz));
         public static readonly MethodInfo Popcnt = Runtime(nameof(JitRuntime.Popcnt));
         public static readonly MethodInfo Trap = Runtime(nameof(JitRuntime.Trap));
-        public static readonly MethodInfo OutOfFuel = Runtime(nameof(JitRuntime.OutOfFuel));
+        public static readonly MethodInfo Refuel = Runtime(nameof(JitRuntime.Refuel));
         public static readonly MethodInfo CallDepth = Runtime(nameof(JitRuntime.CallDepth));
         public static readonly MethodInfo HeapFault = Runtime(nameof(JitRuntime.HeapFault));
         public static readonly MethodInfo WordMismatch = Runtime(nameof(JitRuntime.WordMismatch));

@@ -16,11 +16,15 @@ namespace JitVm.Jit;
 public static class JitRuntime
 {
 #pragma warning disable CS1591 // Internal plumbing for generated code; each helper is named after what it does.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long GetFuel(Isolate isolate) => isolate.Fuel;
+    public static void BeginEntry(Isolate isolate) => isolate.BeginEntry();
+
+    public static void EndEntry(Isolate isolate) => isolate.EndEntry();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void SetFuel(Isolate isolate, long fuel) => isolate.Fuel = fuel;
+    public static long GetFuel(Isolate isolate) => isolate.FuelSlice;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void SetFuel(Isolate isolate, long fuel) => isolate.FuelSlice = fuel;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long[] Sites(Isolate isolate) => isolate.Sites;
@@ -203,8 +207,18 @@ public static class JitRuntime
     public static Exception Trap(Isolate isolate, int code, string message, long site, int depth, long fuel) =>
         isolate.Locate(new TrapException((TrapCode)code, message), site, depth, fuel);
 
-    public static Exception OutOfFuel(Isolate isolate, long cost, long site, int depth, long fuel) =>
-        isolate.Locate(new TrapException(TrapCode.OutOfFuel, $"out of fuel: the block needs {cost} and {fuel} remain"), site, depth, fuel);
+    /// <summary>A new fuel slice for a block the current one cannot pay for (see <see cref="Isolate.Refuel"/>).</summary>
+    public static long Refuel(Isolate isolate, long cost, long site, int depth, long fuel)
+    {
+        try
+        {
+            return isolate.Refuel(fuel, cost);
+        }
+        catch (TrapException trap)
+        {
+            throw isolate.Locate(trap, site, depth, fuel);
+        }
+    }
 
     public static Exception CallDepth(Isolate isolate, int definedIndex, long site, int depth, long fuel) =>
         isolate.Locate(isolate.CallDepthExceeded(isolate.Functions[definedIndex]), site, depth, fuel);
@@ -292,7 +306,7 @@ public static class JitRuntime
     /// <summary>Calls a host import with arguments in slots from <paramref name="fp"/>.</summary>
     public static void CallHost(Isolate isolate, int import, int fp, long site, int depth, long fuel)
     {
-        isolate.Fuel = fuel;
+        isolate.FuelSlice = fuel;
         try
         {
             isolate.CallHost(import, fp);
@@ -324,7 +338,7 @@ public static class JitRuntime
     /// <summary>call_indirect from compiled code: checks the reference and signature, then calls it in whichever tier it is.</summary>
     public static void CallIndirect(Isolate isolate, long reference, int typeIndex, int fp, long site, int depth, long fuel)
     {
-        isolate.Fuel = fuel;
+        isolate.FuelSlice = fuel;
         DecodedFunction? target;
         try
         {
@@ -338,7 +352,7 @@ public static class JitRuntime
         }
         catch (TrapException trap)
         {
-            throw isolate.Locate(trap, site, depth, isolate.Fuel);
+            throw isolate.Locate(trap, site, depth, isolate.FuelSlice);
         }
         isolate.Sites[depth] = site;
         var compiled = target.Compiled ?? (isolate.Tier == ExecutionTier.Tiered ? isolate.Module.Jit.TierUpOnCall(isolate, target) : null);

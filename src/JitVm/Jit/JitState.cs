@@ -38,6 +38,13 @@ internal sealed class JitState(Module module)
     public const int MaxInstructions = 4_000;
 
     private readonly object _lock = new();
+
+    /// <summary>Host entry stubs by function index and delegate type; shared by the module's isolates.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Function, Type Delegate), System.Reflection.Emit.DynamicMethod> _hostEntries = new();
+
+    /// <summary>The stub behind a typed export of function <paramref name="index"/> (see <see cref="Jit.HostEntry"/>).</summary>
+    public System.Reflection.Emit.DynamicMethod HostEntry(int index, CompiledFunction compiled, Type delegateType, Type[] parameters, Type? result) =>
+        _hostEntries.GetOrAdd((index, delegateType), _ => Jit.HostEntry.Emit(Module.Definition.NameOf(index), compiled, parameters, result));
     private bool _compiledAll;
 
     public Module Module { get; } = module;
