@@ -116,13 +116,14 @@ public sealed partial class Isolate
     /// Prepares an entry from the host: computes the deadline and, when anything can interrupt the program, hands
     /// the slice back to the reserve so the first block goes through <see cref="Refuel"/> and checks at once.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal void ArmInterrupts()
     {
-        if (!_interruptible)
-        {
-            _deadlineTimestamp = long.MaxValue;
-            return;
-        }
+        if (_interruptible) ArmInterruptsNow();
+    }
+
+    private void ArmInterruptsNow()
+    {
         var now = Stopwatch.GetTimestamp();
         var deadline = Timeout is { } timeout ? After(now, timeout) : long.MaxValue;
         if (Deadline is { } at) deadline = Math.Min(deadline, After(now, at.ToUniversalTime() - DateTime.UtcNow));

@@ -321,7 +321,8 @@ public sealed partial class Isolate : IRootSet
     /// <summary>
     /// Starts an entry from the host (<see cref="Invoke(int, Value[])"/>, a typed export): takes ownership, so a
     /// second thread entering while the isolate runs fails at once, before it can touch any state, instead of
-    /// corrupting the running program; fixes the stack the entry's compiled code may use; arms the time limits.
+    /// corrupting the running program; fixes the stack the entry's compiled code may use. The time limits are armed
+    /// separately, once the entry's code is compiled (see <see cref="ArmInterrupts"/>).
     /// </summary>
     internal void BeginEntry()
     {
@@ -329,7 +330,6 @@ public sealed partial class Isolate : IRootSet
         // Without a safe margin of stack here, run everything in the interpreter (a limit no address is above).
         var here = JitRuntime.StackPointer();
         StackLimit = System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack() && here > StackBudget ? here - StackBudget : nuint.MaxValue;
-        if (_interruptible) ArmInterrupts();
     }
 
     /// <summary>Ends an entry from the host, normally or by a trap: no frame outlives it.</summary>
@@ -350,6 +350,7 @@ public sealed partial class Isolate : IRootSet
         {
             if (functionIndex < _imports.Length)
             {
+                ArmInterrupts();
                 CallHost(functionIndex, fp);
             }
             else
@@ -357,6 +358,8 @@ public sealed partial class Isolate : IRootSet
                 var entry = Functions[functionIndex - _imports.Length];
                 if (Tier == ExecutionTier.Jit) Module.Jit.CompileAll(Logger);
                 var compiled = Tier == ExecutionTier.Interpreter ? null : entry.Compiled ?? Module.Jit.TierUpOnEntry(this, entry);
+                // The clock starts once the entry's code is compiled: compiling it is the VM's time, not the program's.
+                ArmInterrupts();
                 if (compiled is not null && JitRuntime.StackHasRoom(this)) compiled.Adapter(this, 1, fp);
                 else Interpreter.Interpreter.Run(this, entry, fp);
             }

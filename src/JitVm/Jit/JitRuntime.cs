@@ -16,7 +16,11 @@ namespace JitVm.Jit;
 public static class JitRuntime
 {
 #pragma warning disable CS1591 // Internal plumbing for generated code; each helper is named after what it does.
-    public static void BeginEntry(Isolate isolate) => isolate.BeginEntry();
+    public static void BeginEntry(Isolate isolate)
+    {
+        isolate.BeginEntry();
+        isolate.ArmInterrupts();
+    }
 
     public static void EndEntry(Isolate isolate) => isolate.EndEntry();
 
