@@ -46,6 +46,19 @@ public sealed class EngineTests
         """;
 
     [Fact]
+    public void IsolatesGetEveryLimitOfTheEngineDefaults()
+    {
+        using var source = new CancellationTokenSource();
+        var defaults = new IsolateOptions { Fuel = 1234, Timeout = TimeSpan.FromMilliseconds(7), CancellationToken = source.Token, Tier = ExecutionTier.Interpreter };
+        var engine = new Engine(new EngineOptions { IsolateDefaults = defaults });
+        var isolate = engine.CreateIsolate(engine.LoadText(".func main () -> (i64) export\n i64.const 1\n return\n.end"));
+        Assert.Equal(1234, isolate.Fuel);
+        Assert.Equal(TimeSpan.FromMilliseconds(7), isolate.Timeout);
+        Assert.Equal(source.Token, isolate.CancellationToken);
+        Assert.Equal(ExecutionTier.Interpreter, isolate.Tier);
+    }
+
+    [Fact]
     public void EngineLoadsModulesFromEverySourceAndLogs()
     {
         var recorder = new Recorder();

@@ -69,7 +69,7 @@ public sealed class Engine
     public Isolate CreateIsolate(Module module, IEnumerable<HostFunction>? hostFunctions = null, IsolateOptions? options = null)
     {
         var chosen = options ?? Options.IsolateDefaults;
-        if (chosen.Logger is NullLogger) chosen = With(chosen, _logger);
+        if (chosen.Logger is NullLogger) chosen = chosen with { Logger = _logger };
         return new Isolate(module, hostFunctions, chosen);
     }
 
@@ -90,18 +90,4 @@ public sealed class Engine
             throw;
         }
     }
-
-    private static IsolateOptions With(IsolateOptions options, ILogger logger) => new()
-    {
-        Fuel = options.Fuel,
-        MaxCallDepth = options.MaxCallDepth,
-        MaxHeapBytes = options.MaxHeapBytes,
-        NurseryBytes = options.NurseryBytes,
-        Tier = options.Tier,
-        TierUpCalls = options.TierUpCalls,
-        GcStress = options.GcStress,
-        GcStressInterval = options.GcStressInterval,
-        VerifyHeap = options.VerifyHeap,
-        Logger = logger,
-    };
 }

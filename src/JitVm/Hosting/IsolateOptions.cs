@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace JitVm.Hosting;
 
 /// <summary>Limits for one isolate. Every limit is enforced identically by every tier.</summary>
-public sealed class IsolateOptions
+public sealed record IsolateOptions
 {
     /// <summary>The default call-depth limit.</summary>
     public const int DefaultMaxCallDepth = 10_000;
