@@ -123,6 +123,22 @@ public sealed class EmbeddingTests
         Assert.Equal(TrapCode.HostError, trap.Code);
         Assert.Same(failure, trap.InnerException);
         Assert.Equal("broken", trap.VmStackTrace[0].Function);
+
+        // The same through typed host functions, which compiled code calls directly.
+        HostFunction[] typed =
+        [
+            HostFunction.FromFunc<long, long>("twice", x => x > 100 ? throw new TrapException(TrapCode.OutOfBounds, "too big") : x * 2),
+            HostFunction.FromAction("fail", () => throw failure),
+        ];
+        isolate = new Isolate(module, typed, new IsolateOptions { Tier = tier });
+        Assert.Equal(42, isolate.GetFunction<long, long>("main")(21));
+        var raised = Assert.Throws<TrapException>(() => isolate.GetFunction<long, long>("main")(101));
+        Assert.Equal(TrapCode.OutOfBounds, raised.Code);
+        Assert.Equal(("main", "call"), (raised.VmStackTrace[0].Function, raised.VmStackTrace[0].Instruction));
+        trap = Assert.Throws<TrapException>(() => isolate.GetFunction<long>("broken")());
+        Assert.Equal(TrapCode.HostError, trap.Code);
+        Assert.Same(failure, trap.InnerException);
+        Assert.Equal("broken", trap.VmStackTrace[0].Function);
     }
 
     [Fact]

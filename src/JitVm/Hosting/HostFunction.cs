@@ -28,4 +28,7 @@ public sealed partial class HostFunction
 
     /// <summary>The code that runs when it is called.</summary>
     public HostCallback Callback { get; }
+
+    /// <summary>For a typed host function, the delegate <see cref="Callback"/> wraps; compiled code calls it directly.</summary>
+    internal Delegate? Typed { get; private init; }
 }

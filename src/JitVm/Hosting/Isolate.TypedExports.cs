@@ -13,27 +13,35 @@ public sealed partial class Isolate
     /// <summary>The function <paramref name="name"/>, of no parameters and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Func<TResult> GetFunction<TResult>(string name) => GetDelegate<Func<TResult>>(name);
+
     /// <summary>The function <paramref name="name"/>, of one parameter and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Func<T1, TResult> GetFunction<T1, TResult>(string name) => GetDelegate<Func<T1, TResult>>(name);
+
     /// <summary>The function <paramref name="name"/>, of two parameters and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Func<T1, T2, TResult> GetFunction<T1, T2, TResult>(string name) => GetDelegate<Func<T1, T2, TResult>>(name);
+
     /// <summary>The function <paramref name="name"/>, of three parameters and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Func<T1, T2, T3, TResult> GetFunction<T1, T2, T3, TResult>(string name) => GetDelegate<Func<T1, T2, T3, TResult>>(name);
+
     /// <summary>The function <paramref name="name"/>, of four parameters and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Func<T1, T2, T3, T4, TResult> GetFunction<T1, T2, T3, T4, TResult>(string name) => GetDelegate<Func<T1, T2, T3, T4, TResult>>(name);
+
     /// <summary>The function <paramref name="name"/>, of five parameters and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Func<T1, T2, T3, T4, T5, TResult> GetFunction<T1, T2, T3, T4, T5, TResult>(string name) => GetDelegate<Func<T1, T2, T3, T4, T5, TResult>>(name);
+
     /// <summary>The function <paramref name="name"/>, of six parameters and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Func<T1, T2, T3, T4, T5, T6, TResult> GetFunction<T1, T2, T3, T4, T5, T6, TResult>(string name) => GetDelegate<Func<T1, T2, T3, T4, T5, T6, TResult>>(name);
+
     /// <summary>The function <paramref name="name"/>, of seven parameters and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Func<T1, T2, T3, T4, T5, T6, T7, TResult> GetFunction<T1, T2, T3, T4, T5, T6, T7, TResult>(string name) => GetDelegate<Func<T1, T2, T3, T4, T5, T6, T7, TResult>>(name);
+
     /// <summary>The function <paramref name="name"/>, of eight parameters and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Func<T1, T2, T3, T4, T5, T6, T7, T8, TResult> GetFunction<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(string name) => GetDelegate<Func<T1, T2, T3, T4, T5, T6, T7, T8, TResult>>(name);
@@ -41,27 +49,35 @@ public sealed partial class Isolate
     /// <summary>The function <paramref name="name"/>, of no parameters and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Action GetAction(string name) => GetDelegate<Action>(name);
+
     /// <summary>The function <paramref name="name"/>, of one parameter and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Action<T1> GetAction<T1>(string name) => GetDelegate<Action<T1>>(name);
+
     /// <summary>The function <paramref name="name"/>, of two parameters and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Action<T1, T2> GetAction<T1, T2>(string name) => GetDelegate<Action<T1, T2>>(name);
+
     /// <summary>The function <paramref name="name"/>, of three parameters and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Action<T1, T2, T3> GetAction<T1, T2, T3>(string name) => GetDelegate<Action<T1, T2, T3>>(name);
+
     /// <summary>The function <paramref name="name"/>, of four parameters and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Action<T1, T2, T3, T4> GetAction<T1, T2, T3, T4>(string name) => GetDelegate<Action<T1, T2, T3, T4>>(name);
+
     /// <summary>The function <paramref name="name"/>, of five parameters and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Action<T1, T2, T3, T4, T5> GetAction<T1, T2, T3, T4, T5>(string name) => GetDelegate<Action<T1, T2, T3, T4, T5>>(name);
+
     /// <summary>The function <paramref name="name"/>, of six parameters and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Action<T1, T2, T3, T4, T5, T6> GetAction<T1, T2, T3, T4, T5, T6>(string name) => GetDelegate<Action<T1, T2, T3, T4, T5, T6>>(name);
+
     /// <summary>The function <paramref name="name"/>, of seven parameters and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Action<T1, T2, T3, T4, T5, T6, T7> GetAction<T1, T2, T3, T4, T5, T6, T7>(string name) => GetDelegate<Action<T1, T2, T3, T4, T5, T6, T7>>(name);
+
     /// <summary>The function <paramref name="name"/>, of eight parameters and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
     public Action<T1, T2, T3, T4, T5, T6, T7, T8> GetAction<T1, T2, T3, T4, T5, T6, T7, T8>(string name) => GetDelegate<Action<T1, T2, T3, T4, T5, T6, T7, T8>>(name);

@@ -306,7 +306,7 @@ public sealed partial class Isolate : IRootSet
     private int _runningThread;
 
     /// <summary>Takes ownership of the isolate for one entry from the host (see <see cref="Invoke(int, Value[])"/>).</summary>
-    private void Enter()
+    private int Enter()
     {
         var thread = Environment.CurrentManagedThreadId;
         var owner = Interlocked.CompareExchange(ref _runningThread, thread, 0);
@@ -314,7 +314,17 @@ public sealed partial class Isolate : IRootSet
             throw new InvalidOperationException(owner == thread
                 ? "the isolate is already running on this thread; a host function cannot call back into the isolate that called it"
                 : $"the isolate is running on thread {owner}; an isolate must not be entered from two threads at once (use one isolate per thread)");
+        return thread;
     }
+
+    /// <summary>
+    /// The thread, and the lowest stack address on it, at which the runtime last confirmed a safe margin of stack.
+    /// The margin only grows as the stack pointer rises, so an entry from that thread at or above that address needs
+    /// no new check: hosts that call a typed export every frame from the same place pay for the check once.
+    /// </summary>
+    private int _stackCheckedThread;
+
+    private nuint _stackCheckedAbove = nuint.MaxValue;
 
     private void Exit() => Volatile.Write(ref _runningThread, 0);
 
@@ -326,10 +336,24 @@ public sealed partial class Isolate : IRootSet
     /// </summary>
     internal void BeginEntry()
     {
-        Enter();
-        // Without a safe margin of stack here, run everything in the interpreter (a limit no address is above).
+        var thread = Enter();
         var here = JitRuntime.StackPointer();
-        StackLimit = System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack() && here > StackBudget ? here - StackBudget : nuint.MaxValue;
+        if (thread == _stackCheckedThread && here >= _stackCheckedAbove)
+        {
+            StackLimit = here - StackBudget;
+            return;
+        }
+        // Without a safe margin of stack here, run everything in the interpreter (a limit no address is above).
+        if (System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack() && here > StackBudget)
+        {
+            StackLimit = here - StackBudget;
+            _stackCheckedThread = thread;
+            _stackCheckedAbove = here;
+        }
+        else
+        {
+            StackLimit = nuint.MaxValue;
+        }
     }
 
     /// <summary>Ends an entry from the host, normally or by a trap: no frame outlives it.</summary>
@@ -506,16 +530,24 @@ public sealed partial class Isolate : IRootSet
         {
             host.Callback(this, Slots.AsSpan(fp, width));
         }
-        catch (TrapException)
-        {
-            throw;
-        }
         catch (Exception exception)
         {
-            throw new TrapException(TrapCode.HostError, $"host function '{host.Name}' threw {exception.GetType().Name}: {exception.Message}", exception);
+            throw HostFailure(import, exception);
         }
         for (var i = 0; i < host.Signature.Results.Length; i++) SlotTags[fp + i] = 0;
     }
+
+    /// <summary>Calls import <paramref name="import"/> with its arguments in <paramref name="values"/>; results replace them.</summary>
+    internal void CallHostWith(int import, Span<long> values) => _imports[import].Callback(this, values);
+
+    /// <summary>The typed delegate behind import <paramref name="import"/>, when the host made it from one.</summary>
+    internal Delegate? TypedImport(int import) => _imports[import].Typed;
+
+    /// <summary>What a host function's exception means to the program: a trap it raised stays as it is; anything
+    /// else is the trap <see cref="TrapCode.HostError"/>, keeping the exception as its cause.</summary>
+    internal TrapException HostFailure(int import, Exception exception) =>
+        exception as TrapException ?? new TrapException(TrapCode.HostError,
+            $"host function '{_imports[import].Name}' threw {exception.GetType().Name}: {exception.Message}", exception);
 
     internal long AllocateData(int segment)
     {

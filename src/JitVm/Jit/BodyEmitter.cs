@@ -885,6 +885,17 @@ internal sealed class BodyEmitter(
         var signature = definition.SignatureOf(callee);
         var first = h - signature.Parameters.Length;
         var site = Site;
+        if (callee < imports && TypedHostCall(signature) is { } typedCall)
+        {
+            Arg(IsolateArg);
+            il.Emit(OpCodes.Ldc_I4, callee);
+            LocationArguments();
+            for (var i = 0; i < signature.Parameters.Length; i++) Load(first + i);
+            il.Call(typedCall);
+            if (signature.Results.Length == 1) Store(first, signature.Results[0]);
+            AfterCall();
+            return;
+        }
         if (callee < imports)
         {
             StoreArgumentsToScratch(signature, first);
@@ -970,6 +981,21 @@ internal sealed class BodyEmitter(
     }
 
     /// <summary>Reserves scratch slots above the interpreter frames and stores the call's arguments there.</summary>
+    /// <summary>
+    /// The helper that calls a host import of this signature with its arguments in registers (see
+    /// <c>JitRuntime.HostFunc0</c> and its siblings), or null when a parameter or result is a ptr or word, there are
+    /// more than eight parameters, or more than one result.
+    /// </summary>
+    private static System.Reflection.MethodInfo? TypedHostCall(FunctionType signature)
+    {
+        if (signature.Parameters.Length > Hosting.Isolate.MaxTypedArity || signature.Results.Length > 1) return null;
+        if (signature.Parameters.Concat(signature.Results).Any(t => t is not (VmType.I64 or VmType.F64))) return null;
+        var types = signature.Parameters.Concat(signature.Results).Select(ClrType).ToArray();
+        var name = (signature.Results.Length == 1 ? "HostFunc" : "HostAction") + signature.Parameters.Length;
+        var helper = typeof(JitRuntime).GetMethod(name)!;
+        return types.Length == 0 ? helper : helper.MakeGenericMethod(types);
+    }
+
     private void StoreArgumentsToScratch(FunctionType signature, int first)
     {
         Arg(IsolateArg);

@@ -13,7 +13,7 @@ namespace JitVm.Jit;
 /// traps take the call site, depth and fuel so the trap carries the same location and fuel as in the interpreter.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public static class JitRuntime
+public static partial class JitRuntime
 {
 #pragma warning disable CS1591 // Internal plumbing for generated code; each helper is named after what it does.
     public static void BeginEntry(Isolate isolate)

@@ -1,0 +1,441 @@
+using JitVm.Hosting;
+
+namespace JitVm.Jit;
+
+/// <summary>
+/// Calls from compiled code to host imports whose parameters and result are all i64 or f64 (at most eight
+/// parameters): the arguments stay in registers. When the isolate linked the import to a typed host function of
+/// exactly that shape (<see cref="HostFunction.FromFunc{TResult}"/> and its overloads), its delegate is invoked
+/// directly; any other host function gets its arguments in a span, as through <see cref="CallHost"/>. Compiled code
+/// is shared by every isolate of a module and each isolate links its own host functions, hence the test per call.
+/// </summary>
+public static partial class JitRuntime
+{
+#pragma warning disable CS1591 // Internal plumbing for generated code; each helper is named after what it does.
+    public static TResult HostFunc0<TResult>(Isolate isolate, int import, long site, int depth, long fuel)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Func<TResult> typed)
+        {
+            try
+            {
+                return typed();
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[1];
+        CallHostWith(isolate, import, values, site, depth, fuel);
+        return TypedValues.FromBits<TResult>(values[0]);
+    }
+
+    public static void HostAction0(Isolate isolate, int import, long site, int depth, long fuel)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Action typed)
+        {
+            try
+            {
+                typed();
+                return;
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[1];
+        CallHostWith(isolate, import, values, site, depth, fuel);
+    }
+
+    public static TResult HostFunc1<T1, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Func<T1, TResult> typed)
+        {
+            try
+            {
+                return typed(a1);
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[1];
+        values[0] = TypedValues.ToBits(a1);
+        CallHostWith(isolate, import, values, site, depth, fuel);
+        return TypedValues.FromBits<TResult>(values[0]);
+    }
+
+    public static void HostAction1<T1>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Action<T1> typed)
+        {
+            try
+            {
+                typed(a1);
+                return;
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[1];
+        values[0] = TypedValues.ToBits(a1);
+        CallHostWith(isolate, import, values, site, depth, fuel);
+    }
+
+    public static TResult HostFunc2<T1, T2, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Func<T1, T2, TResult> typed)
+        {
+            try
+            {
+                return typed(a1, a2);
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[2];
+        values[0] = TypedValues.ToBits(a1);
+        values[1] = TypedValues.ToBits(a2);
+        CallHostWith(isolate, import, values, site, depth, fuel);
+        return TypedValues.FromBits<TResult>(values[0]);
+    }
+
+    public static void HostAction2<T1, T2>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Action<T1, T2> typed)
+        {
+            try
+            {
+                typed(a1, a2);
+                return;
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[2];
+        values[0] = TypedValues.ToBits(a1);
+        values[1] = TypedValues.ToBits(a2);
+        CallHostWith(isolate, import, values, site, depth, fuel);
+    }
+
+    public static TResult HostFunc3<T1, T2, T3, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Func<T1, T2, T3, TResult> typed)
+        {
+            try
+            {
+                return typed(a1, a2, a3);
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[3];
+        values[0] = TypedValues.ToBits(a1);
+        values[1] = TypedValues.ToBits(a2);
+        values[2] = TypedValues.ToBits(a3);
+        CallHostWith(isolate, import, values, site, depth, fuel);
+        return TypedValues.FromBits<TResult>(values[0]);
+    }
+
+    public static void HostAction3<T1, T2, T3>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Action<T1, T2, T3> typed)
+        {
+            try
+            {
+                typed(a1, a2, a3);
+                return;
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[3];
+        values[0] = TypedValues.ToBits(a1);
+        values[1] = TypedValues.ToBits(a2);
+        values[2] = TypedValues.ToBits(a3);
+        CallHostWith(isolate, import, values, site, depth, fuel);
+    }
+
+    public static TResult HostFunc4<T1, T2, T3, T4, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Func<T1, T2, T3, T4, TResult> typed)
+        {
+            try
+            {
+                return typed(a1, a2, a3, a4);
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[4];
+        values[0] = TypedValues.ToBits(a1);
+        values[1] = TypedValues.ToBits(a2);
+        values[2] = TypedValues.ToBits(a3);
+        values[3] = TypedValues.ToBits(a4);
+        CallHostWith(isolate, import, values, site, depth, fuel);
+        return TypedValues.FromBits<TResult>(values[0]);
+    }
+
+    public static void HostAction4<T1, T2, T3, T4>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Action<T1, T2, T3, T4> typed)
+        {
+            try
+            {
+                typed(a1, a2, a3, a4);
+                return;
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[4];
+        values[0] = TypedValues.ToBits(a1);
+        values[1] = TypedValues.ToBits(a2);
+        values[2] = TypedValues.ToBits(a3);
+        values[3] = TypedValues.ToBits(a4);
+        CallHostWith(isolate, import, values, site, depth, fuel);
+    }
+
+    public static TResult HostFunc5<T1, T2, T3, T4, T5, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Func<T1, T2, T3, T4, T5, TResult> typed)
+        {
+            try
+            {
+                return typed(a1, a2, a3, a4, a5);
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[5];
+        values[0] = TypedValues.ToBits(a1);
+        values[1] = TypedValues.ToBits(a2);
+        values[2] = TypedValues.ToBits(a3);
+        values[3] = TypedValues.ToBits(a4);
+        values[4] = TypedValues.ToBits(a5);
+        CallHostWith(isolate, import, values, site, depth, fuel);
+        return TypedValues.FromBits<TResult>(values[0]);
+    }
+
+    public static void HostAction5<T1, T2, T3, T4, T5>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Action<T1, T2, T3, T4, T5> typed)
+        {
+            try
+            {
+                typed(a1, a2, a3, a4, a5);
+                return;
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[5];
+        values[0] = TypedValues.ToBits(a1);
+        values[1] = TypedValues.ToBits(a2);
+        values[2] = TypedValues.ToBits(a3);
+        values[3] = TypedValues.ToBits(a4);
+        values[4] = TypedValues.ToBits(a5);
+        CallHostWith(isolate, import, values, site, depth, fuel);
+    }
+
+    public static TResult HostFunc6<T1, T2, T3, T4, T5, T6, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Func<T1, T2, T3, T4, T5, T6, TResult> typed)
+        {
+            try
+            {
+                return typed(a1, a2, a3, a4, a5, a6);
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[6];
+        values[0] = TypedValues.ToBits(a1);
+        values[1] = TypedValues.ToBits(a2);
+        values[2] = TypedValues.ToBits(a3);
+        values[3] = TypedValues.ToBits(a4);
+        values[4] = TypedValues.ToBits(a5);
+        values[5] = TypedValues.ToBits(a6);
+        CallHostWith(isolate, import, values, site, depth, fuel);
+        return TypedValues.FromBits<TResult>(values[0]);
+    }
+
+    public static void HostAction6<T1, T2, T3, T4, T5, T6>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Action<T1, T2, T3, T4, T5, T6> typed)
+        {
+            try
+            {
+                typed(a1, a2, a3, a4, a5, a6);
+                return;
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[6];
+        values[0] = TypedValues.ToBits(a1);
+        values[1] = TypedValues.ToBits(a2);
+        values[2] = TypedValues.ToBits(a3);
+        values[3] = TypedValues.ToBits(a4);
+        values[4] = TypedValues.ToBits(a5);
+        values[5] = TypedValues.ToBits(a6);
+        CallHostWith(isolate, import, values, site, depth, fuel);
+    }
+
+    public static TResult HostFunc7<T1, T2, T3, T4, T5, T6, T7, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Func<T1, T2, T3, T4, T5, T6, T7, TResult> typed)
+        {
+            try
+            {
+                return typed(a1, a2, a3, a4, a5, a6, a7);
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[7];
+        values[0] = TypedValues.ToBits(a1);
+        values[1] = TypedValues.ToBits(a2);
+        values[2] = TypedValues.ToBits(a3);
+        values[3] = TypedValues.ToBits(a4);
+        values[4] = TypedValues.ToBits(a5);
+        values[5] = TypedValues.ToBits(a6);
+        values[6] = TypedValues.ToBits(a7);
+        CallHostWith(isolate, import, values, site, depth, fuel);
+        return TypedValues.FromBits<TResult>(values[0]);
+    }
+
+    public static void HostAction7<T1, T2, T3, T4, T5, T6, T7>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Action<T1, T2, T3, T4, T5, T6, T7> typed)
+        {
+            try
+            {
+                typed(a1, a2, a3, a4, a5, a6, a7);
+                return;
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[7];
+        values[0] = TypedValues.ToBits(a1);
+        values[1] = TypedValues.ToBits(a2);
+        values[2] = TypedValues.ToBits(a3);
+        values[3] = TypedValues.ToBits(a4);
+        values[4] = TypedValues.ToBits(a5);
+        values[5] = TypedValues.ToBits(a6);
+        values[6] = TypedValues.ToBits(a7);
+        CallHostWith(isolate, import, values, site, depth, fuel);
+    }
+
+    public static TResult HostFunc8<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Func<T1, T2, T3, T4, T5, T6, T7, T8, TResult> typed)
+        {
+            try
+            {
+                return typed(a1, a2, a3, a4, a5, a6, a7, a8);
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[8];
+        values[0] = TypedValues.ToBits(a1);
+        values[1] = TypedValues.ToBits(a2);
+        values[2] = TypedValues.ToBits(a3);
+        values[3] = TypedValues.ToBits(a4);
+        values[4] = TypedValues.ToBits(a5);
+        values[5] = TypedValues.ToBits(a6);
+        values[6] = TypedValues.ToBits(a7);
+        values[7] = TypedValues.ToBits(a8);
+        CallHostWith(isolate, import, values, site, depth, fuel);
+        return TypedValues.FromBits<TResult>(values[0]);
+    }
+
+    public static void HostAction8<T1, T2, T3, T4, T5, T6, T7, T8>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8)
+    {
+        isolate.FuelSlice = fuel;
+        if (isolate.TypedImport(import) is Action<T1, T2, T3, T4, T5, T6, T7, T8> typed)
+        {
+            try
+            {
+                typed(a1, a2, a3, a4, a5, a6, a7, a8);
+                return;
+            }
+            catch (Exception e)
+            {
+                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            }
+        }
+        Span<long> values = stackalloc long[8];
+        values[0] = TypedValues.ToBits(a1);
+        values[1] = TypedValues.ToBits(a2);
+        values[2] = TypedValues.ToBits(a3);
+        values[3] = TypedValues.ToBits(a4);
+        values[4] = TypedValues.ToBits(a5);
+        values[5] = TypedValues.ToBits(a6);
+        values[6] = TypedValues.ToBits(a7);
+        values[7] = TypedValues.ToBits(a8);
+        CallHostWith(isolate, import, values, site, depth, fuel);
+    }
+
+    private static void CallHostWith(Isolate isolate, int import, Span<long> values, long site, int depth, long fuel)
+    {
+        try
+        {
+            isolate.CallHostWith(import, values);
+        }
+        catch (Exception e)
+        {
+            throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+        }
+    }
+#pragma warning restore CS1591
+}
