@@ -26,9 +26,7 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[1];
-        CallHostWith(isolate, import, values, site, depth, fuel);
-        return TypedValues.FromBits<TResult>(values[0]);
+        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [0], site, depth, fuel));
     }
 
     public static void HostAction0(Isolate isolate, int import, long site, int depth, long fuel)
@@ -46,8 +44,7 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[1];
-        CallHostWith(isolate, import, values, site, depth, fuel);
+        CallHostWith(isolate, import, [0], site, depth, fuel);
     }
 
     public static TResult HostFunc1<T1, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1)
@@ -64,10 +61,7 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[1];
-        values[0] = TypedValues.ToBits(a1);
-        CallHostWith(isolate, import, values, site, depth, fuel);
-        return TypedValues.FromBits<TResult>(values[0]);
+        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [TypedValues.ToBits(a1)], site, depth, fuel));
     }
 
     public static void HostAction1<T1>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1)
@@ -85,9 +79,7 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[1];
-        values[0] = TypedValues.ToBits(a1);
-        CallHostWith(isolate, import, values, site, depth, fuel);
+        CallHostWith(isolate, import, [TypedValues.ToBits(a1)], site, depth, fuel);
     }
 
     public static TResult HostFunc2<T1, T2, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2)
@@ -104,11 +96,7 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[2];
-        values[0] = TypedValues.ToBits(a1);
-        values[1] = TypedValues.ToBits(a2);
-        CallHostWith(isolate, import, values, site, depth, fuel);
-        return TypedValues.FromBits<TResult>(values[0]);
+        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2)], site, depth, fuel));
     }
 
     public static void HostAction2<T1, T2>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2)
@@ -126,10 +114,7 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[2];
-        values[0] = TypedValues.ToBits(a1);
-        values[1] = TypedValues.ToBits(a2);
-        CallHostWith(isolate, import, values, site, depth, fuel);
+        CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2)], site, depth, fuel);
     }
 
     public static TResult HostFunc3<T1, T2, T3, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3)
@@ -146,12 +131,7 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[3];
-        values[0] = TypedValues.ToBits(a1);
-        values[1] = TypedValues.ToBits(a2);
-        values[2] = TypedValues.ToBits(a3);
-        CallHostWith(isolate, import, values, site, depth, fuel);
-        return TypedValues.FromBits<TResult>(values[0]);
+        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3)], site, depth, fuel));
     }
 
     public static void HostAction3<T1, T2, T3>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3)
@@ -169,11 +149,7 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[3];
-        values[0] = TypedValues.ToBits(a1);
-        values[1] = TypedValues.ToBits(a2);
-        values[2] = TypedValues.ToBits(a3);
-        CallHostWith(isolate, import, values, site, depth, fuel);
+        CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3)], site, depth, fuel);
     }
 
     public static TResult HostFunc4<T1, T2, T3, T4, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4)
@@ -190,13 +166,7 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[4];
-        values[0] = TypedValues.ToBits(a1);
-        values[1] = TypedValues.ToBits(a2);
-        values[2] = TypedValues.ToBits(a3);
-        values[3] = TypedValues.ToBits(a4);
-        CallHostWith(isolate, import, values, site, depth, fuel);
-        return TypedValues.FromBits<TResult>(values[0]);
+        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4)], site, depth, fuel));
     }
 
     public static void HostAction4<T1, T2, T3, T4>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4)
@@ -214,12 +184,7 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[4];
-        values[0] = TypedValues.ToBits(a1);
-        values[1] = TypedValues.ToBits(a2);
-        values[2] = TypedValues.ToBits(a3);
-        values[3] = TypedValues.ToBits(a4);
-        CallHostWith(isolate, import, values, site, depth, fuel);
+        CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4)], site, depth, fuel);
     }
 
     public static TResult HostFunc5<T1, T2, T3, T4, T5, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5)
@@ -236,14 +201,7 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[5];
-        values[0] = TypedValues.ToBits(a1);
-        values[1] = TypedValues.ToBits(a2);
-        values[2] = TypedValues.ToBits(a3);
-        values[3] = TypedValues.ToBits(a4);
-        values[4] = TypedValues.ToBits(a5);
-        CallHostWith(isolate, import, values, site, depth, fuel);
-        return TypedValues.FromBits<TResult>(values[0]);
+        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5)], site, depth, fuel));
     }
 
     public static void HostAction5<T1, T2, T3, T4, T5>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5)
@@ -261,13 +219,7 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[5];
-        values[0] = TypedValues.ToBits(a1);
-        values[1] = TypedValues.ToBits(a2);
-        values[2] = TypedValues.ToBits(a3);
-        values[3] = TypedValues.ToBits(a4);
-        values[4] = TypedValues.ToBits(a5);
-        CallHostWith(isolate, import, values, site, depth, fuel);
+        CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5)], site, depth, fuel);
     }
 
     public static TResult HostFunc6<T1, T2, T3, T4, T5, T6, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6)
@@ -284,15 +236,7 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[6];
-        values[0] = TypedValues.ToBits(a1);
-        values[1] = TypedValues.ToBits(a2);
-        values[2] = TypedValues.ToBits(a3);
-        values[3] = TypedValues.ToBits(a4);
-        values[4] = TypedValues.ToBits(a5);
-        values[5] = TypedValues.ToBits(a6);
-        CallHostWith(isolate, import, values, site, depth, fuel);
-        return TypedValues.FromBits<TResult>(values[0]);
+        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6)], site, depth, fuel));
     }
 
     public static void HostAction6<T1, T2, T3, T4, T5, T6>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6)
@@ -310,14 +254,7 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[6];
-        values[0] = TypedValues.ToBits(a1);
-        values[1] = TypedValues.ToBits(a2);
-        values[2] = TypedValues.ToBits(a3);
-        values[3] = TypedValues.ToBits(a4);
-        values[4] = TypedValues.ToBits(a5);
-        values[5] = TypedValues.ToBits(a6);
-        CallHostWith(isolate, import, values, site, depth, fuel);
+        CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6)], site, depth, fuel);
     }
 
     public static TResult HostFunc7<T1, T2, T3, T4, T5, T6, T7, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7)
@@ -334,16 +271,7 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[7];
-        values[0] = TypedValues.ToBits(a1);
-        values[1] = TypedValues.ToBits(a2);
-        values[2] = TypedValues.ToBits(a3);
-        values[3] = TypedValues.ToBits(a4);
-        values[4] = TypedValues.ToBits(a5);
-        values[5] = TypedValues.ToBits(a6);
-        values[6] = TypedValues.ToBits(a7);
-        CallHostWith(isolate, import, values, site, depth, fuel);
-        return TypedValues.FromBits<TResult>(values[0]);
+        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6), TypedValues.ToBits(a7)], site, depth, fuel));
     }
 
     public static void HostAction7<T1, T2, T3, T4, T5, T6, T7>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7)
@@ -361,15 +289,7 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[7];
-        values[0] = TypedValues.ToBits(a1);
-        values[1] = TypedValues.ToBits(a2);
-        values[2] = TypedValues.ToBits(a3);
-        values[3] = TypedValues.ToBits(a4);
-        values[4] = TypedValues.ToBits(a5);
-        values[5] = TypedValues.ToBits(a6);
-        values[6] = TypedValues.ToBits(a7);
-        CallHostWith(isolate, import, values, site, depth, fuel);
+        CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6), TypedValues.ToBits(a7)], site, depth, fuel);
     }
 
     public static TResult HostFunc8<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8)
@@ -386,17 +306,7 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[8];
-        values[0] = TypedValues.ToBits(a1);
-        values[1] = TypedValues.ToBits(a2);
-        values[2] = TypedValues.ToBits(a3);
-        values[3] = TypedValues.ToBits(a4);
-        values[4] = TypedValues.ToBits(a5);
-        values[5] = TypedValues.ToBits(a6);
-        values[6] = TypedValues.ToBits(a7);
-        values[7] = TypedValues.ToBits(a8);
-        CallHostWith(isolate, import, values, site, depth, fuel);
-        return TypedValues.FromBits<TResult>(values[0]);
+        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6), TypedValues.ToBits(a7), TypedValues.ToBits(a8)], site, depth, fuel));
     }
 
     public static void HostAction8<T1, T2, T3, T4, T5, T6, T7, T8>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8)
@@ -414,23 +324,17 @@ public static partial class JitRuntime
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
         }
-        Span<long> values = stackalloc long[8];
-        values[0] = TypedValues.ToBits(a1);
-        values[1] = TypedValues.ToBits(a2);
-        values[2] = TypedValues.ToBits(a3);
-        values[3] = TypedValues.ToBits(a4);
-        values[4] = TypedValues.ToBits(a5);
-        values[5] = TypedValues.ToBits(a6);
-        values[6] = TypedValues.ToBits(a7);
-        values[7] = TypedValues.ToBits(a8);
-        CallHostWith(isolate, import, values, site, depth, fuel);
+        CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6), TypedValues.ToBits(a7), TypedValues.ToBits(a8)], site, depth, fuel);
     }
 
-    private static void CallHostWith(Isolate isolate, int import, Span<long> values, long site, int depth, long fuel)
+    /// <summary>Calls a host function that is not typed like the call site with its arguments in a span (at least one
+    /// element, so the result has a place); returns the first value, the result if there is one.</summary>
+    private static long CallHostWith(Isolate isolate, int import, Span<long> values, long site, int depth, long fuel)
     {
         try
         {
             isolate.CallHostWith(import, values);
+            return values[0];
         }
         catch (Exception e)
         {
