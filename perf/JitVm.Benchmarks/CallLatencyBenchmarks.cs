@@ -341,40 +341,77 @@ public class HostToVm8CallLatencyBenchmark
 }
 
 /// <summary>
+/// The VM side of the VM→host benchmarks, the same for every arity k: one call of the VM loop run{k}(1,000), which
+/// calls the imported host function h{k} 1,000 times, and of inline{k}(1,000), the same loop doing the call's
+/// arithmetic in place (the VM loop's own cost). Each derived class adds the C# baselines of its arity, so that
+/// BenchmarkDotNet's ratios compare within one class.
+/// </summary>
+public abstract class VmToHostCallLatency
+{
+    private Func<long, long> _vm = null!;
+
+    /// <summary>Calls per invocation, read from a field so that no side can fold the loop bound.</summary>
+    protected long N { get; } = CallLatency.Calls;
+
+    /// <summary>The number of arguments of the host function.</summary>
+    protected abstract int Arity { get; }
+
+    /// <summary>What the C# loops return; every VM variant must return the same.</summary>
+    protected abstract long Expected();
+
+    private void Setup(ExecutionTier tier, string loop, Func<long> benchmark)
+    {
+        var function = loop + Arity;
+        _vm = CallLatency.Loop(tier, function);
+        CallLatency.Check($"{function}({N}) {tier}", benchmark(), Expected());
+    }
+
+    [GlobalSetup(Target = nameof(Interpreter))]
+    public void SetupInterpreter() => Setup(ExecutionTier.Interpreter, "run", Interpreter);
+
+    [GlobalSetup(Target = nameof(Jit))]
+    public void SetupJit() => Setup(ExecutionTier.Jit, "run", Jit);
+
+    [GlobalSetup(Target = nameof(InterpreterNoCall))]
+    public void SetupInterpreterNoCall() => Setup(ExecutionTier.Interpreter, "inline", InterpreterNoCall);
+
+    [GlobalSetup(Target = nameof(JitNoCall))]
+    public void SetupJitNoCall() => Setup(ExecutionTier.Jit, "inline", JitNoCall);
+
+    [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm interpreter")]
+    public long Interpreter() => _vm(N);
+
+    [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm JIT")]
+    public long Jit() => _vm(N);
+
+    [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm interpreter, loop without call")]
+    public long InterpreterNoCall() => _vm(N);
+
+    [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm JIT, loop without call")]
+    public long JitNoCall() => _vm(N);
+}
+
+/// <summary>
 /// VM→host, no arguments: one call of the VM loop run0(1,000), which calls the imported host function h0 (the C#
 /// method F0) 1,000 times; against C# loops of 1,000 direct and 1,000 delegate calls of F0. The "no call" rows run
 /// inline0(1,000), the same VM loop with <c>i64.const 1</c> in place of the call: the VM loop's own cost.
 /// </summary>
 [SimpleJob(warmupCount: JobSettings.Warmup, iterationCount: JobSettings.Iterations)]
 [MedianColumn]
-public class VmToHost0CallLatencyBenchmark
+public class VmToHost0CallLatencyBenchmark : VmToHostCallLatency
 {
-    private readonly long _n = CallLatency.Calls;
     private readonly Func<long> _csharp = CallLatency.F0;
-    private Func<long, long> _vm = null!;
 
-    private void Setup(ExecutionTier tier, string function, Func<long> benchmark)
-    {
-        _vm = CallLatency.Loop(tier, function);
-        CallLatency.Check($"{function}({_n}) {tier}", benchmark(), CSharpDirect());
-    }
+    /// <inheritdoc />
+    protected override int Arity => 0;
 
-    [GlobalSetup(Target = nameof(Interpreter))]
-    public void SetupInterpreter() => Setup(ExecutionTier.Interpreter, "run0", Interpreter);
-
-    [GlobalSetup(Target = nameof(Jit))]
-    public void SetupJit() => Setup(ExecutionTier.Jit, "run0", Jit);
-
-    [GlobalSetup(Target = nameof(InterpreterNoCall))]
-    public void SetupInterpreterNoCall() => Setup(ExecutionTier.Interpreter, "inline0", InterpreterNoCall);
-
-    [GlobalSetup(Target = nameof(JitNoCall))]
-    public void SetupJitNoCall() => Setup(ExecutionTier.Jit, "inline0", JitNoCall);
+    /// <inheritdoc />
+    protected override long Expected() => CSharpDirect();
 
     [Benchmark(Baseline = true, OperationsPerInvoke = CallLatency.Calls, Description = "C# direct")]
     public long CSharpDirect()
     {
-        var n = _n;
+        var n = N;
         long sum = 0;
         for (long i = 0; i < n; i++) sum += CallLatency.F0();
         return sum;
@@ -384,23 +421,11 @@ public class VmToHost0CallLatencyBenchmark
     public long CSharpDelegate()
     {
         var function = _csharp;
-        var n = _n;
+        var n = N;
         long sum = 0;
         for (long i = 0; i < n; i++) sum += function();
         return sum;
     }
-
-    [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm interpreter")]
-    public long Interpreter() => _vm(_n);
-
-    [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm JIT")]
-    public long Jit() => _vm(_n);
-
-    [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm interpreter, loop without call")]
-    public long InterpreterNoCall() => _vm(_n);
-
-    [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm JIT, loop without call")]
-    public long JitNoCall() => _vm(_n);
 }
 
 /// <summary>
@@ -411,34 +436,20 @@ public class VmToHost0CallLatencyBenchmark
 /// </summary>
 [SimpleJob(warmupCount: JobSettings.Warmup, iterationCount: JobSettings.Iterations)]
 [MedianColumn]
-public class VmToHost3CallLatencyBenchmark
+public class VmToHost3CallLatencyBenchmark : VmToHostCallLatency
 {
-    private readonly long _n = CallLatency.Calls;
     private readonly Func<long, long, long, long> _csharp = CallLatency.F3;
-    private Func<long, long> _vm = null!;
 
-    private void Setup(ExecutionTier tier, string function, Func<long> benchmark)
-    {
-        _vm = CallLatency.Loop(tier, function);
-        CallLatency.Check($"{function}({_n}) {tier}", benchmark(), CSharpDirect());
-    }
+    /// <inheritdoc />
+    protected override int Arity => 3;
 
-    [GlobalSetup(Target = nameof(Interpreter))]
-    public void SetupInterpreter() => Setup(ExecutionTier.Interpreter, "run3", Interpreter);
-
-    [GlobalSetup(Target = nameof(Jit))]
-    public void SetupJit() => Setup(ExecutionTier.Jit, "run3", Jit);
-
-    [GlobalSetup(Target = nameof(InterpreterNoCall))]
-    public void SetupInterpreterNoCall() => Setup(ExecutionTier.Interpreter, "inline3", InterpreterNoCall);
-
-    [GlobalSetup(Target = nameof(JitNoCall))]
-    public void SetupJitNoCall() => Setup(ExecutionTier.Jit, "inline3", JitNoCall);
+    /// <inheritdoc />
+    protected override long Expected() => CSharpDirect();
 
     [Benchmark(Baseline = true, OperationsPerInvoke = CallLatency.Calls, Description = "C# direct")]
     public long CSharpDirect()
     {
-        var n = _n;
+        var n = N;
         long sum = 0;
         for (long i = 0; i < n; i++) sum += CallLatency.F3(i, n, i);
         return sum;
@@ -448,23 +459,11 @@ public class VmToHost3CallLatencyBenchmark
     public long CSharpDelegate()
     {
         var function = _csharp;
-        var n = _n;
+        var n = N;
         long sum = 0;
         for (long i = 0; i < n; i++) sum += function(i, n, i);
         return sum;
     }
-
-    [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm interpreter")]
-    public long Interpreter() => _vm(_n);
-
-    [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm JIT")]
-    public long Jit() => _vm(_n);
-
-    [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm interpreter, loop without call")]
-    public long InterpreterNoCall() => _vm(_n);
-
-    [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm JIT, loop without call")]
-    public long JitNoCall() => _vm(_n);
 }
 
 /// <summary>
@@ -475,34 +474,20 @@ public class VmToHost3CallLatencyBenchmark
 /// </summary>
 [SimpleJob(warmupCount: JobSettings.Warmup, iterationCount: JobSettings.Iterations)]
 [MedianColumn]
-public class VmToHost8CallLatencyBenchmark
+public class VmToHost8CallLatencyBenchmark : VmToHostCallLatency
 {
-    private readonly long _n = CallLatency.Calls;
     private readonly Func<long, long, long, long, long, long, long, long, long> _csharp = CallLatency.F8;
-    private Func<long, long> _vm = null!;
 
-    private void Setup(ExecutionTier tier, string function, Func<long> benchmark)
-    {
-        _vm = CallLatency.Loop(tier, function);
-        CallLatency.Check($"{function}({_n}) {tier}", benchmark(), CSharpDirect());
-    }
+    /// <inheritdoc />
+    protected override int Arity => 8;
 
-    [GlobalSetup(Target = nameof(Interpreter))]
-    public void SetupInterpreter() => Setup(ExecutionTier.Interpreter, "run8", Interpreter);
-
-    [GlobalSetup(Target = nameof(Jit))]
-    public void SetupJit() => Setup(ExecutionTier.Jit, "run8", Jit);
-
-    [GlobalSetup(Target = nameof(InterpreterNoCall))]
-    public void SetupInterpreterNoCall() => Setup(ExecutionTier.Interpreter, "inline8", InterpreterNoCall);
-
-    [GlobalSetup(Target = nameof(JitNoCall))]
-    public void SetupJitNoCall() => Setup(ExecutionTier.Jit, "inline8", JitNoCall);
+    /// <inheritdoc />
+    protected override long Expected() => CSharpDirect();
 
     [Benchmark(Baseline = true, OperationsPerInvoke = CallLatency.Calls, Description = "C# direct")]
     public long CSharpDirect()
     {
-        var n = _n;
+        var n = N;
         long sum = 0;
         for (long i = 0; i < n; i++) sum += CallLatency.F8(i, n, i, n, i, n, i, n);
         return sum;
@@ -512,21 +497,9 @@ public class VmToHost8CallLatencyBenchmark
     public long CSharpDelegate()
     {
         var function = _csharp;
-        var n = _n;
+        var n = N;
         long sum = 0;
         for (long i = 0; i < n; i++) sum += function(i, n, i, n, i, n, i, n);
         return sum;
     }
-
-    [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm interpreter")]
-    public long Interpreter() => _vm(_n);
-
-    [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm JIT")]
-    public long Jit() => _vm(_n);
-
-    [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm interpreter, loop without call")]
-    public long InterpreterNoCall() => _vm(_n);
-
-    [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm JIT, loop without call")]
-    public long JitNoCall() => _vm(_n);
 }
