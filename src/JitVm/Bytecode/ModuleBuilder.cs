@@ -237,7 +237,7 @@ public sealed class ModuleBuilder
     {
         if (IsBuilt)
             throw new InvalidOperationException(
-                $"the module{(SourceName is null ? "" : $" '{SourceName}'")} has already been built; a ModuleBuilder produces one module and accepts no changes afterwards");
+                $"the module{(SourceName is null ? "" : " " + Diagnostics.Printable.Quote(SourceName))} has already been built; a ModuleBuilder produces one module and accepts no changes afterwards");
     }
 
     /// <summary>
@@ -249,12 +249,12 @@ public sealed class ModuleBuilder
         ArgumentNullException.ThrowIfNull(name, parameterName);
         if (name.Length == 0) throw new ArgumentException($"a {what} name must not be empty", parameterName);
         if (name.Length > ModuleLimits.MaxNameBytes)
-            throw new ArgumentException($"{what} name '{name[..32]}...' is longer than {ModuleLimits.MaxNameBytes} bytes", parameterName);
+            throw new ArgumentException($"{what} name {Diagnostics.Printable.Quote(name[..32])}... is longer than {ModuleLimits.MaxNameBytes} bytes", parameterName);
         var valid = IsIdentifierStart(name[0]);
         for (var i = 1; valid && i < name.Length; i++) valid = IsIdentifierPart(name[i]);
         if (!valid)
             throw new ArgumentException(
-                $"{what} name '{name}' is not an identifier: it must start with an ASCII letter, '_', '.' or '$' and continue with ASCII letters, digits, '_', '.' or '$'",
+                $"{what} name {Diagnostics.Printable.Quote(name)} is not an identifier: it must start with an ASCII letter, '_', '.' or '$' and continue with ASCII letters, digits, '_', '.' or '$'",
                 parameterName);
     }
 

@@ -160,7 +160,7 @@ public static class ModuleReader
                 var offset = _position;
                 var type = ReadValueType("global");
                 if (type == VmType.Ptr)
-                    throw Fail(offset, $"global '{name}' has type ptr; globals cannot hold a bare pointer (there is no null): use word");
+                    throw Fail(offset, $"global {Printable.Quote(name)} has type ptr; globals cannot hold a bare pointer (there is no null): use word");
                 list.Add(new GlobalDefinition(name, type, Sleb()));
             }
             return list;

@@ -1,10 +1,14 @@
 namespace JitVm.Diagnostics;
 
-/// <summary>The base of every exception the VM raises on purpose: bad input, failed verification, or a trap.</summary>
+/// <summary>
+/// The base of every exception the VM raises on purpose: bad input, failed verification, or a trap. Its message is
+/// one line: characters that are not printable (a line break or escape sequence in a name a module chose, or in a
+/// message a host passed on) are escaped (see spec/text-format.md §7).
+/// </summary>
 public abstract class JitVmException : Exception
 {
     /// <summary>Creates the exception with a message meant for a person.</summary>
-    protected JitVmException(string message, Exception? inner = null) : base(message, inner)
+    protected JitVmException(string message, Exception? inner = null) : base(Printable.Escape(message), inner)
     {
     }
 }
@@ -44,9 +48,9 @@ public sealed class ModuleFormatException : JitVmException
         var where = (source, location) switch
         {
             (null, null) => "",
-            (not null, null) => source + ": ",
+            (not null, null) => Printable.Escape(source) + ": ",
             (null, not null) => location + ": ",
-            _ => $"{source}:{location}: ",
+            _ => $"{Printable.Escape(source)}:{location}: ",
         };
         return where + detail;
     }

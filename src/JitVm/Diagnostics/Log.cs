@@ -4,28 +4,59 @@ namespace JitVm.Diagnostics;
 
 /// <summary>
 /// Every message the VM logs, as source-generated <see cref="LoggerMessage"/> methods (no formatting or boxing when
-/// the level is off). Nothing here is called on a hot path: only at compilation, tier-up and traps.
+/// the level is off). Nothing here is called on a hot path: only at compilation, tier-up and traps. Names and
+/// source names come from modules, so they are escaped (<see cref="Printable"/>) before they reach a log line.
 /// </summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "loaded and verified {Module}: {Functions} function(s), {Instructions} instruction(s) in {Microseconds:0} us")]
-    public static partial void ModuleLoaded(ILogger logger, string module, int functions, int instructions, double microseconds);
+    public static void ModuleLoaded(ILogger logger, string module, int functions, int instructions, double microseconds)
+    {
+        if (logger.IsEnabled(LogLevel.Debug)) LogModuleLoaded(logger, Printable.Escape(module), functions, instructions, microseconds);
+    }
 
-    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "rejected {Module}: {Reason}")]
-    public static partial void ModuleRejected(ILogger logger, string module, string reason);
+    public static void ModuleRejected(ILogger logger, string module, string reason)
+    {
+        if (logger.IsEnabled(LogLevel.Information)) LogModuleRejected(logger, Printable.Escape(module), Printable.Escape(reason));
+    }
 
-    [LoggerMessage(EventId = 100, Level = LogLevel.Debug, Message = "compiled {Count} function(s) [{Functions}] to CIL in {Microseconds:0} us ({IlBytes} IL bytes)")]
-    public static partial void Compiled(ILogger logger, int count, string functions, double microseconds, int ilBytes);
+    public static void Compiled(ILogger logger, int count, string functions, double microseconds, int ilBytes)
+    {
+        if (logger.IsEnabled(LogLevel.Debug)) LogCompiled(logger, count, Printable.Escape(functions), microseconds, ilBytes);
+    }
 
-    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "function '{Function}' stays interpreted: {Reason}")]
-    public static partial void NotCompiled(ILogger logger, string function, string reason);
+    public static void NotCompiled(ILogger logger, string function, string reason)
+    {
+        if (logger.IsEnabled(LogLevel.Information)) LogNotCompiled(logger, Printable.Quote(function), Printable.Escape(reason));
+    }
 
-    [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "tier-up: '{Function}' after {Calls} interpreted call(s){Loop}")]
-    public static partial void TierUp(ILogger logger, string function, int calls, string loop);
+    public static void TierUp(ILogger logger, string function, int calls, string loop)
+    {
+        if (logger.IsEnabled(LogLevel.Debug)) LogTierUp(logger, Printable.Quote(function), calls, loop);
+    }
 
     [LoggerMessage(EventId = 150, Level = LogLevel.Debug, Message = "{Kind} collection {Number}: {LiveBytes} bytes in use after, {UsedBytes} before, pause {Microseconds:0} us")]
     public static partial void Collected(ILogger logger, string kind, int number, long liveBytes, long usedBytes, double microseconds);
 
-    [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "trap {Code} in '{Function}' at pc {Pc}: {Detail}")]
-    public static partial void Trapped(ILogger logger, TrapCode code, string function, int pc, string detail);
+    public static void Trapped(ILogger logger, TrapCode code, string function, int pc, string detail)
+    {
+        if (logger.IsEnabled(LogLevel.Debug)) LogTrapped(logger, code, Printable.Quote(function), pc, Printable.Escape(detail));
+    }
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "loaded and verified {Module}: {Functions} function(s), {Instructions} instruction(s) in {Microseconds:0} us")]
+    private static partial void LogModuleLoaded(ILogger logger, string module, int functions, int instructions, double microseconds);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "rejected {Module}: {Reason}")]
+    private static partial void LogModuleRejected(ILogger logger, string module, string reason);
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Debug, Message = "compiled {Count} function(s) [{Functions}] to CIL in {Microseconds:0} us ({IlBytes} IL bytes)")]
+    private static partial void LogCompiled(ILogger logger, int count, string functions, double microseconds, int ilBytes);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "function {Function} stays interpreted: {Reason}")]
+    private static partial void LogNotCompiled(ILogger logger, string function, string reason);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "tier-up: {Function} after {Calls} interpreted call(s){Loop}")]
+    private static partial void LogTierUp(ILogger logger, string function, int calls, string loop);
+
+    [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "trap {Code} in {Function} at pc {Pc}: {Detail}")]
+    private static partial void LogTrapped(ILogger logger, TrapCode code, string function, int pc, string detail);
 }

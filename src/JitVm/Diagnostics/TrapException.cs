@@ -10,17 +10,19 @@ namespace JitVm.Diagnostics;
 /// <param name="Source">The module's source file name, when known.</param>
 public sealed record VmStackFrame(string Function, int Pc, string Instruction, int Line, string? Source)
 {
-    /// <summary>The frame as the CLI prints it: <c>at fib (fib.jvm:12, pc 5: i64.div_s)</c>.</summary>
+    /// <summary>The frame as the CLI prints it: <c>at fib (fib.jvm:12, pc 5: i64.div_s)</c>. Names and the source
+    /// name are shown with their unprintable characters escaped, so a frame is always one line.</summary>
     public override string ToString()
     {
-        var location = (Source, Line) switch
+        var source = Source is null ? null : Printable.Escape(Source);
+        var location = (source, Line) switch
         {
-            (not null, > 0) => $"{Source}:{Line}, ",
+            (not null, > 0) => $"{source}:{Line}, ",
             (null, > 0) => $"line {Line}, ",
-            (not null, _) => $"{Source}, ",
+            (not null, _) => $"{source}, ",
             _ => "",
         };
-        return $"at {Function} ({location}pc {Pc}: {Instruction})";
+        return $"at {Printable.Bare(Function)} ({location}pc {Pc}: {Instruction})";
     }
 }
 
@@ -33,16 +35,18 @@ public sealed class TrapException : JitVmException
     private IReadOnlyList<VmStackFrame> _stack = [];
 
     /// <summary>Creates a trap; the VM fills in the stack trace as the trap leaves it.</summary>
+    /// <remarks>Characters of <paramref name="detail"/> that are not printable are escaped, so the detail and the
+    /// report's first line stay one line.</remarks>
     public TrapException(TrapCode code, string detail, Exception? inner = null) : base(detail, inner)
     {
         Code = code;
-        Detail = detail;
+        Detail = Printable.Escape(detail);
     }
 
     /// <summary>Why the program stopped.</summary>
     public TrapCode Code { get; }
 
-    /// <summary>What happened, in words (without the location).</summary>
+    /// <summary>What happened, in words (without the location), with unprintable characters escaped.</summary>
     public string Detail { get; }
 
     /// <summary>The VM call stack at the trap, innermost first.</summary>
@@ -63,7 +67,8 @@ public sealed class TrapException : JitVmException
     /// <inheritdoc />
     public override string Message => Location is { } where ? $"{Code}: {Detail} ({where})" : $"{Code}: {Detail}";
 
-    /// <summary>The report the CLI prints: <c>trap: Kind: detail</c> followed by one line per VM frame.</summary>
+    /// <summary>The report the CLI prints: <c>trap: Kind: detail</c> followed by one line per VM frame (and a last one
+    /// for the host exception that caused the trap). Whatever names the module chose, every part is one line.</summary>
     public string Report()
     {
         var text = new StringBuilder($"trap: {Code}: {Detail}");
@@ -79,7 +84,7 @@ public sealed class TrapException : JitVmException
             }
             text.Append('\n').Append("  ").Append(_stack[i]);
         }
-        if (InnerException is { } inner) text.Append('\n').Append($"  caused by {inner.GetType().Name}: {inner.Message}");
+        if (InnerException is { } inner) text.Append('\n').Append($"  caused by {inner.GetType().Name}: {Printable.Escape(inner.Message)}");
         return text.ToString();
     }
 }

@@ -51,10 +51,10 @@ public sealed partial class Isolate : IRootSet
             var import = definition.Imports[i];
             var wanted = definition.Types[import.TypeIndex];
             if (!available.TryGetValue(import.Name, out var host))
-                throw new LinkException($"{definition.SourceName ?? "module"}: import '{import.Name}' {wanted} is not provided by the host" +
+                throw new LinkException($"{definition.SourceName ?? "module"}: import {Printable.Quote(import.Name)} {wanted} is not provided by the host" +
                                         (available.Count > 0 ? $" (available: {string.Join(", ", available.Keys.Order(StringComparer.Ordinal))})" : ""));
             if (!host.Signature.Equals(wanted))
-                throw new LinkException($"{definition.SourceName ?? "module"}: import '{import.Name}' is declared as {wanted} but the host provides {host.Signature}");
+                throw new LinkException($"{definition.SourceName ?? "module"}: import {Printable.Quote(import.Name)} is declared as {wanted} but the host provides {host.Signature}");
             _imports[i] = host;
         }
 
@@ -401,12 +401,12 @@ public sealed partial class Isolate : IRootSet
         var definition = Module.Definition;
         var signature = definition.SignatureOf(functionIndex);
         if (arguments.Length != signature.Parameters.Length)
-            throw new ArgumentException($"'{definition.NameOf(functionIndex)}' takes {signature.Parameters.Length} arguments {signature}, but {arguments.Length} were given");
+            throw new ArgumentException($"{Printable.Quote(definition.NameOf(functionIndex))} takes {signature.Parameters.Length} arguments {signature}, but {arguments.Length} were given");
         for (var i = 0; i < arguments.Length; i++)
             if (arguments[i].Type != signature.Parameters[i])
-                throw new ArgumentException($"argument {i} of '{definition.NameOf(functionIndex)}' must be {signature.Parameters[i].Name()}, but a {arguments[i].Type.Name()} was given");
+                throw new ArgumentException($"argument {i} of {Printable.Quote(definition.NameOf(functionIndex))} must be {signature.Parameters[i].Name()}, but a {arguments[i].Type.Name()} was given");
             else if ((arguments[i].Type == VmType.Ptr || arguments[i].IsPointer) && !IsHandlePointer(arguments[i].Bits))
-                throw new ArgumentException($"argument {i} of '{definition.NameOf(functionIndex)}' is a pointer that no live handle holds; pass pointers in through Handle.Value");
+                throw new ArgumentException($"argument {i} of {Printable.Quote(definition.NameOf(functionIndex))} is a pointer that no live handle holds; pass pointers in through Handle.Value");
 
         var fp = 0;
         EnsureSlots(fp + Math.Max(arguments.Length, signature.Results.Length) + 1);
@@ -444,7 +444,7 @@ public sealed partial class Isolate : IRootSet
             var compiled = function.Compiled;
             var tier = compiled is not null ? "jit" : "interpreter";
             var time = compiled is null ? "-" : $"{compiled.CompileTime.TotalMicroseconds:0} us";
-            text.AppendLine($"{function.Name,-24} {tier,-12} {time,10} {(compiled?.IlSize.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"),9} {function.InterpretedCalls,18}");
+            text.AppendLine($"{Printable.Bare(function.Name),-24} {tier,-12} {time,10} {(compiled?.IlSize.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"),9} {function.InterpretedCalls,18}");
             if (function.NotCompiledReason is { } reason) text.AppendLine($"  not compiled: {reason}");
         }
         return text.ToString();
@@ -486,7 +486,7 @@ public sealed partial class Isolate : IRootSet
     }
 
     internal TrapException CallDepthExceeded(DecodedFunction callee) =>
-        new(TrapCode.CallDepthExceeded, $"call depth limit of {_maxDepth} frames exceeded when calling '{callee.Name}'");
+        new(TrapCode.CallDepthExceeded, $"call depth limit of {_maxDepth} frames exceeded when calling {Printable.Quote(callee.Name)}");
 
     internal void PopFrame() => CallDepth--;
 
@@ -516,7 +516,7 @@ public sealed partial class Isolate : IRootSet
         var expected = definition.Types[typeIndex];
         var actual = definition.SignatureOf((int)reference);
         if (!actual.Equals(expected))
-            throw new TrapException(TrapCode.SignatureMismatch, $"call_indirect expects {expected} but '{definition.NameOf((int)reference)}' is {actual}");
+            throw new TrapException(TrapCode.SignatureMismatch, $"call_indirect expects {expected} but {Printable.Quote(definition.NameOf((int)reference))} is {actual}");
         return reference < _imports.Length ? null : Functions[(int)reference - _imports.Length];
     }
 
@@ -547,7 +547,7 @@ public sealed partial class Isolate : IRootSet
     /// else is the trap <see cref="TrapCode.HostError"/>, keeping the exception as its cause.</summary>
     internal TrapException HostFailure(int import, Exception exception) =>
         exception as TrapException ?? new TrapException(TrapCode.HostError,
-            $"host function '{_imports[import].Name}' threw {exception.GetType().Name}: {exception.Message}", exception);
+            $"host function {Printable.Quote(_imports[import].Name)} threw {exception.GetType().Name}: {exception.Message}", exception);
 
     internal long AllocateData(int segment)
     {

@@ -264,5 +264,5 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
     }
 
     private void Fail(string detail) =>
-        throw new InvalidProgramException($"JIT emitted invalid IL in function '{function}' at pc {Pc}: {detail}");
+        throw new InvalidProgramException($"JIT emitted invalid IL in function {Diagnostics.Printable.Quote(function)} at pc {Pc}: {detail}");
 }

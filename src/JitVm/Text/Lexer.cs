@@ -20,14 +20,19 @@ internal enum TokenKind
     EndOfLine,
 }
 
-/// <summary>One token, with the physical line it came from.</summary>
-internal readonly record struct Token(TokenKind Kind, string Text, int Line, long IntValue = 0, byte[]? Bytes = null)
+/// <summary>
+/// One token, with the physical line it came from. <c>Quoted</c> is true for an identifier the parser made from a
+/// string written where a name is expected (a quoted name, spec/text-format.md §5); its text is the decoded name.
+/// </summary>
+internal readonly record struct Token(TokenKind Kind, string Text, int Line, long IntValue = 0, byte[]? Bytes = null, bool Quoted = false)
 {
     public string Describe() => Kind switch
     {
         TokenKind.EndOfLine => "end of line",
         TokenKind.String => "a string",
-        _ => $"'{Text}'",
+        // A quoted name may hold anything; other tokens are as written, which only a character literal could
+        // make unprintable.
+        _ => Quoted ? Printable.Quote(Text) : $"'{Printable.Escape(Text)}'",
     };
 }
 
@@ -105,10 +110,20 @@ internal static class Lexer
                 tokens.Add(new Token(TokenKind.Identifier, text[start..i], line));
                 continue;
             }
-            throw new ModuleFormatException(source, $"line {line}", $"unexpected character '{c}'");
+            throw new ModuleFormatException(source, $"line {line}", $"unexpected character {DescribeCharacter(text, i)}");
         }
         tokens.Add(new Token(TokenKind.EndOfLine, "", line));
         return tokens;
+    }
+
+    /// <summary>The character at <paramref name="i"/> for a message: quoted with escapes (a control character must
+    /// not split the one-line error), followed by its code point unless it is printable ASCII.</summary>
+    private static string DescribeCharacter(string text, int i)
+    {
+        var width = char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]) ? 2 : 1;
+        var codePoint = width == 2 ? char.ConvertToUtf32(text[i], text[i + 1]) : text[i];
+        var quoted = Printable.Quote(text.Substring(i, width));
+        return codePoint is >= 0x20 and < 0x7F ? quoted : $"{quoted} (U+{codePoint:X4})";
     }
 
     private static bool IsWordAt(string text, int i) =>
@@ -226,7 +241,8 @@ internal static class Lexer
                 }
                 throw new ModuleFormatException(source, $"line {line}", "\\x must be followed by two hex digits");
             default:
-                throw new ModuleFormatException(source, $"line {line}", $"unknown escape sequence '\\{e}'; known: \\n \\t \\r \\0 \\\\ \\\" \\' \\xHH");
+                var found = e is >= ' ' and < '\x7f' ? $"'\\{e}'" : $"'\\' followed by {DescribeCharacter(text, i - 1)}";
+                throw new ModuleFormatException(source, $"line {line}", $"unknown escape sequence {found}; known: \\n \\t \\r \\0 \\\\ \\\" \\' \\xHH");
         }
     }
 }

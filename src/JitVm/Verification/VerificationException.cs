@@ -90,9 +90,9 @@ public sealed class VerificationException : JitVmException
     private static string Compose(VerificationRule rule, string? module, string? function, int pc, string? instruction, int line, string detail)
     {
         var where = new List<string>();
-        if (module is not null) where.Add(line > 0 ? $"{module}:{line}" : module);
+        if (module is not null) where.Add(line > 0 ? $"{Printable.Escape(module)}:{line}" : Printable.Escape(module));
         else if (line > 0) where.Add($"line {line}");
-        if (function is not null) where.Add($"function '{function}'");
+        if (function is not null) where.Add($"function {Printable.Quote(function)}");
         if (pc >= 0) where.Add(instruction is null ? $"pc {pc}" : $"pc {pc} ({instruction})");
         var prefix = where.Count > 0 ? string.Join(", ", where) + ": " : "";
         return $"{prefix}verification failed [{rule}]: {detail}";

@@ -1,4 +1,5 @@
 using JitVm.Bytecode;
+using JitVm.Diagnostics;
 
 namespace JitVm.Verification;
 
@@ -24,28 +25,28 @@ internal static class Verifier
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var import in module.Imports)
         {
-            if (!names.Add(import.Name)) throw ModuleError(VerificationRule.DuplicateName, $"function name '{import.Name}' is used twice");
+            if (!names.Add(import.Name)) throw ModuleError(VerificationRule.DuplicateName, $"function name {Printable.Quote(import.Name)} is used twice");
             if ((uint)import.TypeIndex >= (uint)module.Types.Count)
-                throw ModuleError(VerificationRule.InvalidIndex, $"import '{import.Name}' names signature #{import.TypeIndex}, but the module has {module.Types.Count}");
+                throw ModuleError(VerificationRule.InvalidIndex, $"import {Printable.Quote(import.Name)} names signature #{import.TypeIndex}, but the module has {module.Types.Count}");
         }
         foreach (var function in module.Functions)
         {
-            if (!names.Add(function.Name)) throw ModuleError(VerificationRule.DuplicateName, $"function name '{function.Name}' is used twice");
+            if (!names.Add(function.Name)) throw ModuleError(VerificationRule.DuplicateName, $"function name {Printable.Quote(function.Name)} is used twice");
             if ((uint)function.TypeIndex >= (uint)module.Types.Count)
-                throw ModuleError(VerificationRule.InvalidIndex, $"function '{function.Name}' names signature #{function.TypeIndex}, but the module has {module.Types.Count}");
+                throw ModuleError(VerificationRule.InvalidIndex, $"function {Printable.Quote(function.Name)} names signature #{function.TypeIndex}, but the module has {module.Types.Count}");
         }
         names.Clear();
         foreach (var global in module.Globals)
         {
-            if (!names.Add(global.Name)) throw ModuleError(VerificationRule.DuplicateName, $"global name '{global.Name}' is used twice");
+            if (!names.Add(global.Name)) throw ModuleError(VerificationRule.DuplicateName, $"global name {Printable.Quote(global.Name)} is used twice");
             if (global.Type == VmType.Ptr)
-                throw ModuleError(VerificationRule.InvalidGlobal, $"global '{global.Name}' has type ptr; a global cannot hold a bare pointer (there is no null to start with): use word");
+                throw ModuleError(VerificationRule.InvalidGlobal, $"global {Printable.Quote(global.Name)} has type ptr; a global cannot hold a bare pointer (there is no null to start with): use word");
             if (!VmTypeNames.IsDefined((byte)global.Type))
-                throw ModuleError(VerificationRule.InvalidGlobal, $"global '{global.Name}' has an invalid type");
+                throw ModuleError(VerificationRule.InvalidGlobal, $"global {Printable.Quote(global.Name)} has an invalid type");
         }
         names.Clear();
         foreach (var segment in module.Data)
-            if (!names.Add(segment.Name)) throw ModuleError(VerificationRule.DuplicateName, $"data segment name '{segment.Name}' is used twice");
+            if (!names.Add(segment.Name)) throw ModuleError(VerificationRule.DuplicateName, $"data segment name {Printable.Quote(segment.Name)} is used twice");
 
         var analyses = new FunctionAnalysis[module.Functions.Count];
         for (var i = 0; i < analyses.Length; i++) analyses[i] = new FunctionVerifier(module, module.Functions[i]).Run();
@@ -177,14 +178,14 @@ internal static class Verifier
                         var global = module.Globals[GlobalIndex(instruction)];
                         Pop(ref stack, 1);
                         if (stack!.Top != global.Type)
-                            throw Error(VerificationRule.TypeMismatch, _pc, $"global '{global.Name}' has type {global.Type.Name()} but the value on top is {stack.Top.Name()}");
+                            throw Error(VerificationRule.TypeMismatch, _pc, $"global {Printable.Quote(global.Name)} has type {global.Type.Name()} but the value on top is {stack.Top.Name()}");
                         stack = stack.Below;
                         break;
                     }
                     case OpCode.Call:
                     {
                         var callee = FunctionIndex(instruction);
-                        stack = ApplySignature(stack, module.SignatureOf(callee), $"call to '{module.NameOf(callee)}'");
+                        stack = ApplySignature(stack, module.SignatureOf(callee), $"call to {Printable.Quote(module.NameOf(callee))}");
                         break;
                     }
                     case OpCode.CallIndirect:
@@ -335,7 +336,7 @@ internal static class Verifier
                 $"but {how} with {TypeStack.Describe(found, Math.Min(depth, 8))}");
         }
 
-        private string LabelSuffix(int pc) => function.LabelNames is { } labels && labels.TryGetValue(pc, out var name) ? $" (label '{name}')" : "";
+        private string LabelSuffix(int pc) => function.LabelNames is { } labels && labels.TryGetValue(pc, out var name) ? $" (label {Printable.Quote(name)})" : "";
 
         private static ulong[] Intersect(ulong[] a, ulong[] b)
         {
@@ -419,7 +420,7 @@ internal static class Verifier
         }
 
         private string LocalName(int local) =>
-            function.LocalNames is { } names && local < names.Count && names[local].Length > 0 ? $"'{names[local]}'" : $"#{local}";
+            function.LocalNames is { } names && local < names.Count && names[local].Length > 0 ? Printable.Quote(names[local]) : $"#{local}";
 
         private static string Describe(VmType[] types) => $"[{string.Join(' ', types.Select(t => t.Name()))}]";
 
