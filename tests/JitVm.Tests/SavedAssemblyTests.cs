@@ -75,4 +75,35 @@ public sealed class SavedAssemblyTests
         }
         return (System.Text.Encoding.UTF8.GetString(output.ToArray()), trap, isolate.FuelUsed);
     }
+
+    /// <summary>Function names are the module's to choose: an empty one (which the CLR rejects as a method name)
+    /// or one with NUL or a line break still saves, loads and runs.</summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("\0a")]
+    [InlineData("a\nb")]
+    public void AnyFunctionNameSavesToAnAssembly(string name)
+    {
+        var module = Module.FromDefinition(new Bytecode.ModuleDefinition([new Bytecode.FunctionType([], [])], [],
+            [
+                new Bytecode.FunctionDefinition(name, 0, true, [], [new Bytecode.Instruction(Bytecode.OpCode.Return)]),
+                new Bytecode.FunctionDefinition("<function 0>", 0, false, [], [new Bytecode.Instruction(Bytecode.OpCode.Return)]),
+            ], [], []));
+        var directory = Directory.CreateTempSubdirectory("jitvm-saved-").FullName;
+        var context = new AssemblyLoadContext(name, isCollectible: true);
+        try
+        {
+            var path = Path.Combine(directory, "Names.dll");
+            AssemblyCompiler.Save(module, path, "Names");
+            var methods = context.LoadFromAssemblyPath(path).GetType(AssemblyCompiler.TypeName)!.GetMethods(BindingFlags.Public | BindingFlags.Static);
+            Assert.Equal(2, methods.Select(m => m.Name).Distinct().Count());
+            var isolate = new Isolate(module);
+            foreach (var method in methods) method.Invoke(null, [isolate, 1]);
+        }
+        finally
+        {
+            context.Unload();
+            Directory.Delete(directory, true);
+        }
+    }
 }

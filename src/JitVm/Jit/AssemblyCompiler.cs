@@ -15,6 +15,21 @@ internal static class AssemblyCompiler
     /// <summary>The name of the generated type holding the functions.</summary>
     public const string TypeName = "JitVmGenerated.Functions";
 
+    /// <summary>
+    /// The method's name: the function's, which may be any text (the CLR takes names with line breaks or NUL), except
+    /// that the CLR rejects an empty name, so an unnamed function gets <c>&lt;function N&gt;</c>, made unique among the
+    /// module's function names.
+    /// </summary>
+    private static string MethodName(Bytecode.ModuleDefinition definition, int index)
+    {
+        var name = definition.Functions[index].Name;
+        if (name.Length > 0) return name;
+        var taken = definition.Functions.Select(f => f.Name).ToHashSet(StringComparer.Ordinal);
+        name = $"<function {index}>";
+        for (var n = 1; taken.Contains(name); n++) name = $"<function {index}>_{n}";
+        return name;
+    }
+
     public static void Save(Module module, string path, string assemblyName)
     {
         var builder = new PersistedAssemblyBuilder(new AssemblyName(assemblyName), typeof(object).Assembly);
@@ -27,7 +42,7 @@ internal static class AssemblyCompiler
             var signature = definition.Types[definition.Functions[i].TypeIndex];
             var parameters = FunctionCompiler.ParameterTypes(signature);
             var returnType = FunctionCompiler.ReturnType(signature);
-            methods[i] = (type.DefineMethod(definition.Functions[i].Name, MethodAttributes.Public | MethodAttributes.Static, returnType, parameters), parameters, returnType);
+            methods[i] = (type.DefineMethod(MethodName(definition, i), MethodAttributes.Public | MethodAttributes.Static, returnType, parameters), parameters, returnType);
         }
         var imports = definition.Imports.Count;
         for (var i = 0; i < methods.Length; i++)
