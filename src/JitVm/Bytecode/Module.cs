@@ -130,6 +130,13 @@ public sealed class FunctionDefinition
 public sealed class ModuleDefinition
 {
     /// <summary>Creates a module from its parts.</summary>
+    /// <param name="types">Signatures.</param>
+    /// <param name="imports">Host functions.</param>
+    /// <param name="functions">Defined functions.</param>
+    /// <param name="globals">Globals.</param>
+    /// <param name="data">Data segments.</param>
+    /// <param name="sourceName">The source file name; null or empty when unknown (both give a null
+    /// <see cref="SourceName"/>, as the binary format stores an unknown source name as the empty name).</param>
     public ModuleDefinition(
         IEnumerable<FunctionType> types,
         IEnumerable<ImportDefinition> imports,
@@ -143,7 +150,7 @@ public sealed class ModuleDefinition
         Functions = new ReadOnlyCollection<FunctionDefinition>([.. functions]);
         Globals = new ReadOnlyCollection<GlobalDefinition>([.. globals]);
         Data = new ReadOnlyCollection<DataSegment>([.. data]);
-        SourceName = sourceName;
+        SourceName = string.IsNullOrEmpty(sourceName) ? null : sourceName;
     }
 
     /// <summary>Signatures, referenced by index from imports, functions and <c>call_indirect</c>.</summary>
@@ -161,7 +168,7 @@ public sealed class ModuleDefinition
     /// <summary>Data segments.</summary>
     public IReadOnlyList<DataSegment> Data { get; }
 
-    /// <summary>The source file the module was assembled from, when known (used in diagnostics).</summary>
+    /// <summary>The source file the module was assembled from, when known (used in diagnostics); never empty.</summary>
     public string? SourceName { get; }
 
     /// <summary>Number of entries in the function index space (imports and defined functions).</summary>

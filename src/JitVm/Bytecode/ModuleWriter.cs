@@ -16,6 +16,9 @@ public static class ModuleWriter
     public const uint Version = 1;
 
     /// <summary>Encodes the module, including its debug section when it carries names or lines.</summary>
+    /// <exception cref="ArgumentException">The module holds something the binary format cannot represent, so the
+    /// reader would reject the output: a name (or source name) longer than 1,024 bytes in UTF-8 or holding a lone
+    /// surrogate, or a negative source line.</exception>
     public static byte[] Write(ModuleDefinition module)
     {
         var output = new ByteSink();
@@ -101,8 +104,13 @@ public static class ModuleWriter
                 var lines = function.Lines ?? [];
                 body.Uleb((ulong)lines.Count);
                 var previous = 0;
-                foreach (var line in lines)
+                for (var pc = 0; pc < lines.Count; pc++)
                 {
+                    var line = lines[pc];
+                    if (line < 0)
+                        throw new ArgumentException(
+                            $"function {Diagnostics.Printable.Quote(function.Name)}, pc {pc}: source line {line} is negative; lines are 0 (unknown) to {int.MaxValue}",
+                            nameof(module));
                     body.Sleb(line - previous);
                     previous = line;
                 }
@@ -217,10 +225,24 @@ public static class ModuleWriter
 
         public void Name(string name)
         {
-            var bytes = Encoding.UTF8.GetBytes(name);
+            byte[] bytes;
+            try
+            {
+                bytes = StrictUtf8.GetBytes(name);
+            }
+            catch (EncoderFallbackException)
+            {
+                throw new ArgumentException($"the name {Diagnostics.Printable.Quote(name)} holds a lone surrogate, which UTF-8 cannot encode", "module");
+            }
+            if (bytes.Length > ModuleLimits.MaxNameBytes)
+                throw new ArgumentException(
+                    $"the name {Diagnostics.Printable.Quote(name[..Math.Min(name.Length, 32)])}... is {bytes.Length} bytes long in UTF-8; names are at most {ModuleLimits.MaxNameBytes} bytes",
+                    "module");
             Uleb((ulong)bytes.Length);
             Bytes(bytes);
         }
+
+        private static readonly UTF8Encoding StrictUtf8 = new(false, true);
 
         private void Ensure(int extra)
         {

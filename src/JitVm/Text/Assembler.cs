@@ -35,7 +35,9 @@ public static class Assembler
     private sealed class Parser(List<Token> tokens, string? source)
     {
         private int _position;
-        private int _lineDelta;
+        // Source line of an instruction = its physical line + _lineDelta (long: .line N near 2^31 - 1 would overflow).
+        private long _lineDelta;
+        private Token? _lineDirective;
         private string? _declaredSource;
         private readonly List<(string Name, FunctionType Type, int Line)> _imports = [];
         private readonly List<PendingFunction> _functions = [];
@@ -57,41 +59,44 @@ public static class Assembler
                     if (_position >= tokens.Count) break;
                     continue;
                 }
-                if (token.Kind != TokenKind.Identifier)
-                    throw Error(token, $"expected a directive, label or instruction, found {token.Describe()}");
-
-                if (Peek.Kind == TokenKind.Colon && !token.Text.StartsWith('.'))
+                if (Peek.Kind == TokenKind.Colon &&
+                    ((token.Kind == TokenKind.Identifier && !token.Text.StartsWith('.')) || token.Kind == TokenKind.String))
                 {
                     Next();
-                    if (current is null) throw Error(token, $"label '{token.Text}' is outside a function");
-                    if (!current.Labels.TryAdd(token.Text, current.Body.Count))
-                        throw Error(token, $"label '{token.Text}' is defined twice in function '{current.Name}'");
-                    current.LabelNames.TryAdd(current.Body.Count, token.Text);
+                    var label = AsName(token);
+                    if (current is null) throw Error(label, $"label {Printable.Quote(label.Text)} is outside a function");
+                    if (!current.Labels.TryAdd(label.Text, current.Body.Count))
+                        throw Error(label, $"label {Printable.Quote(label.Text)} is defined twice in function {Printable.Quote(current.Name)}");
+                    current.LabelNames.TryAdd(current.Body.Count, label.Text);
                     continue;
                 }
+                if (token.Kind != TokenKind.Identifier)
+                    throw Error(token, $"expected a directive, label or instruction, found {token.Describe()}");
 
                 switch (token.Text)
                 {
                     case ".source":
-                        _declaredSource = ExpectString("a source file name after .source");
+                        _declaredSource = SourceName(Expect(TokenKind.String, "a source file name after .source"));
                         EndOfLine();
                         break;
                     case ".line":
                         var number = Expect(TokenKind.Integer, "a line number after .line");
-                        if (number.IntValue is < 0 or > int.MaxValue) throw Error(number, "line number out of range");
+                        if (number.IntValue is < 0 or > int.MaxValue)
+                            throw Error(number, $"line number {number.IntValue} is out of range: .line takes 0 to {int.MaxValue}");
                         EndOfLine();
                         // The next physical line is source line N (as C's #line).
-                        _lineDelta = (int)number.IntValue - (token.Line + 1);
+                        _lineDelta = number.IntValue - (token.Line + 1L);
+                        _lineDirective = number;
                         break;
                     case ".type":
-                        var typeName = ExpectIdentifier("a signature name after .type");
+                        var typeName = ExpectName("a signature name after .type");
                         var declared = ParseSignature(Peek);
-                        if (!_namedTypes.TryAdd(typeName.Text, declared)) throw Error(typeName, $"signature '{typeName.Text}' is declared twice");
+                        if (!_namedTypes.TryAdd(typeName.Text, declared)) throw Error(typeName, $"signature {Printable.Quote(typeName.Text)} is declared twice");
                         EndOfLine();
                         break;
                     case ".import":
                         if (current is not null) throw Error(token, ".import must be outside a function");
-                        var importName = ExpectIdentifier("the imported function's name after .import");
+                        var importName = ExpectName("the imported function's name after .import");
                         _imports.Add((importName.Text, ParseSignature(Peek), importName.Line));
                         EndOfLine();
                         break;
@@ -104,7 +109,7 @@ public static class Assembler
                         ParseData();
                         break;
                     case ".func":
-                        if (current is not null) throw Error(token, $".func inside function '{current.Name}': close it with .end first");
+                        if (current is not null) throw Error(token, $".func inside function {Printable.Quote(current.Name)}: close it with .end first");
                         current = ParseFunctionHeader(token);
                         break;
                     case ".local":
@@ -125,18 +130,18 @@ public static class Assembler
                             throw Error(token, $"unknown instruction '{token.Text}'");
                         var operands = new List<Token>();
                         while (Peek.Kind != TokenKind.EndOfLine) operands.Add(Next());
-                        current.Body.Add((info.OpCode, token, operands, token.Line + _lineDelta));
+                        current.Body.Add((info.OpCode, token, operands, SourceLine(token)));
                         break;
                 }
             }
             if (current is not null)
-                throw new ModuleFormatException(source, $"line {current.Line}", $"function '{current.Name}' is not closed with .end") { IsUnexpectedEnd = true };
+                throw new ModuleFormatException(source, $"line {current.Line}", $"function {Printable.Quote(current.Name)} is not closed with .end") { IsUnexpectedEnd = true };
             return Resolve();
         }
 
         private PendingFunction ParseFunctionHeader(Token directive)
         {
-            var name = ExpectIdentifier("the function's name after .func");
+            var name = ExpectName("the function's name after .func");
             Expect(TokenKind.LeftParen, "'(' to open the parameter list");
             var (names, types) = ParseParameters();
             var results = Peek.Kind == TokenKind.Arrow ? ParseResults() : [];
@@ -191,7 +196,7 @@ public static class Assembler
                     Next();
                     continue;
                 }
-                var first = ExpectIdentifier("a parameter ('name: type' or 'type')");
+                var first = ExpectName("a parameter ('name: type' or 'type')");
                 if (Peek.Kind == TokenKind.Colon)
                 {
                     Next();
@@ -211,12 +216,12 @@ public static class Assembler
         /// <summary>A signature: <c>(types) -> (types)</c>, <c>(types)</c>, or the name of a <c>.type</c>.</summary>
         private FunctionType ParseSignature(Token at)
         {
-            if (Peek.Kind == TokenKind.Identifier)
+            if (Peek.Kind is TokenKind.Identifier or TokenKind.String)
             {
-                var name = Next();
+                var name = AsName(Next());
                 return _namedTypes.TryGetValue(name.Text, out var named)
                     ? named
-                    : throw Error(name, $"unknown signature '{name.Text}'; declare it with .type or write it as (params) -> (results)");
+                    : throw Error(name, $"unknown signature {Printable.Quote(name.Text)}; declare it with .type or write it as (params) -> (results)");
             }
             Expect(TokenKind.LeftParen, "a signature '(params) -> (results)'");
             var (_, parameters) = ParseParameters();
@@ -226,13 +231,13 @@ public static class Assembler
 
         private void ParseLocal(PendingFunction function)
         {
-            var first = ExpectIdentifier("a local ('name type' or 'type')");
+            var first = ExpectName("a local ('name type' or 'type')");
             if (Peek.Kind == TokenKind.Colon) Next();
             if (Peek.Kind == TokenKind.Identifier)
             {
                 var type = ParseType(Next());
                 if (first.Text.Length > 0 && function.LocalNames.Contains(first.Text))
-                    throw Error(first, $"local '{first.Text}' is already declared in function '{function.Name}'");
+                    throw Error(first, $"local {Printable.Quote(first.Text)} is already declared in function {Printable.Quote(function.Name)}");
                 function.LocalNames.Add(first.Text);
                 function.LocalTypes.Add(type);
             }
@@ -246,12 +251,12 @@ public static class Assembler
 
         private void ParseGlobal()
         {
-            var name = ExpectIdentifier("the global's name after .global");
+            var name = ExpectName("the global's name after .global");
             if (Peek.Kind == TokenKind.Colon) Next();
             var typeToken = ExpectIdentifier("the global's type");
             var type = ParseType(typeToken);
             if (type == VmType.Ptr)
-                throw Error(typeToken, $"global '{name.Text}' cannot have type ptr: there is no null pointer to start it with; use word");
+                throw Error(typeToken, $"global {Printable.Quote(name.Text)} cannot have type ptr: there is no null pointer to start it with; use word");
             long bits = 0;
             if (Peek.Kind == TokenKind.Equals)
             {
@@ -260,13 +265,13 @@ public static class Assembler
                 bits = type == VmType.F64 ? F64Bits(value) : IntegerValue(value);
             }
             EndOfLine();
-            if (_globals.Any(g => g.Name == name.Text)) throw Error(name, $"global '{name.Text}' is declared twice");
+            if (_globals.Any(g => g.Name == name.Text)) throw Error(name, $"global {Printable.Quote(name.Text)} is declared twice");
             _globals.Add(new GlobalDefinition(name.Text, type, bits));
         }
 
         private void ParseData()
         {
-            var name = ExpectIdentifier("the data segment's name after .data");
+            var name = ExpectName("the data segment's name after .data");
             var bytes = new List<byte>();
             while (Peek.Kind != TokenKind.EndOfLine)
             {
@@ -276,8 +281,8 @@ public static class Assembler
                 else if (part.Kind != TokenKind.Comma) throw Error(part, $"expected strings or byte values (0..255) in .data, found {part.Describe()}");
             }
             EndOfLine();
-            if (_data.Any(d => d.Name == name.Text)) throw Error(name, $"data segment '{name.Text}' is declared twice");
-            if (bytes.Count > ModuleLimits.MaxDataBytes) throw Error(name, $"data segment '{name.Text}' exceeds {ModuleLimits.MaxDataBytes} bytes");
+            if (_data.Any(d => d.Name == name.Text)) throw Error(name, $"data segment {Printable.Quote(name.Text)} is declared twice");
+            if (bytes.Count > ModuleLimits.MaxDataBytes) throw Error(name, $"data segment {Printable.Quote(name.Text)} exceeds {ModuleLimits.MaxDataBytes} bytes");
             _data.Add(new DataSegment(name.Text, [.. bytes]));
         }
 
@@ -286,10 +291,10 @@ public static class Assembler
             var functionIndex = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var (name, _, line) in _imports)
                 if (!functionIndex.TryAdd(name, functionIndex.Count))
-                    throw new ModuleFormatException(source, $"line {line}", $"function '{name}' is declared twice");
+                    throw new ModuleFormatException(source, $"line {line}", $"function {Printable.Quote(name)} is declared twice");
             foreach (var function in _functions)
                 if (!functionIndex.TryAdd(function.Name, functionIndex.Count))
-                    throw new ModuleFormatException(source, $"line {function.Line}", $"function '{function.Name}' is declared twice");
+                    throw new ModuleFormatException(source, $"line {function.Line}", $"function {Printable.Quote(function.Name)} is declared twice");
 
             // Signatures are numbered in a canonical order (imports, then functions, then call_indirect sites in
             // code order; a .type name is only an alias) so that disassembling and reassembling gives identical bytes.
@@ -307,12 +312,12 @@ public static class Assembler
                 foreach (var label in function.Labels)
                     if (label.Value == function.Body.Count)
                         throw new ModuleFormatException(source, $"line {function.Line}",
-                            $"label '{label.Key}' in function '{function.Name}' is at the end of the function, where no instruction follows it");
+                            $"label {Printable.Quote(label.Key)} in function {Printable.Quote(function.Name)} is at the end of the function, where no instruction follows it");
                 var localIndex = new Dictionary<string, int>(StringComparer.Ordinal);
                 for (var i = 0; i < function.LocalNames.Count; i++)
                     if (function.LocalNames[i].Length > 0 && !localIndex.TryAdd(function.LocalNames[i], i))
                         throw new ModuleFormatException(source, $"line {function.Line}",
-                            $"local or parameter '{function.LocalNames[i]}' is declared twice in function '{function.Name}'");
+                            $"local or parameter {Printable.Quote(function.LocalNames[i])} is declared twice in function {Printable.Quote(function.Name)}");
 
                 foreach (var (op, first, operands, sourceLine) in function.Body)
                 {
@@ -377,20 +382,22 @@ public static class Assembler
 
         private int Label(Token token, PendingFunction function)
         {
+            token = AsName(token);
             if (token.Kind != TokenKind.Identifier) throw Error(token, $"expected a label, found {token.Describe()}");
             return function.Labels.TryGetValue(token.Text, out var pc)
                 ? pc
-                : throw Error(token, $"unknown label '{token.Text}' in function '{function.Name}'");
+                : throw Error(token, $"unknown label {Printable.Quote(token.Text)} in function {Printable.Quote(function.Name)}");
         }
 
         private int Lookup(Token token, Dictionary<string, int> names, string what, string? function)
         {
             if (token.Kind == TokenKind.Integer)
                 return token.IntValue is >= 0 and <= int.MaxValue ? (int)token.IntValue : throw Error(token, $"{what} index {token.Text} is out of range");
+            token = AsName(token);
             if (token.Kind != TokenKind.Identifier) throw Error(token, $"expected a {what} name or index, found {token.Describe()}");
             if (names.TryGetValue(token.Text, out var index)) return index;
-            var scope = function is null ? "" : $" in function '{function}'";
-            throw Error(token, $"unknown {what} '{token.Text}'{scope}");
+            var scope = function is null ? "" : $" in function {Printable.Quote(function)}";
+            throw Error(token, $"unknown {what} {Printable.Quote(token.Text)}{scope}");
         }
 
         private int Intern(FunctionType type)
@@ -427,10 +434,15 @@ public static class Assembler
             throw Error(token, $"expected a float constant (1.5, -2e10, inf, nan, nan:0x7ff8000000000001), found {token.Describe()}");
         }
 
-        private static VmType ParseTypeStatic(Token token, string? source) =>
-            VmTypeNames.TryParse(token.Text, out var type)
+        private static VmType ParseTypeStatic(Token token, string? source)
+        {
+            if (token.Quoted)
+                throw new ModuleFormatException(source, $"line {token.Line}",
+                    $"expected a type, found the quoted name {token.Describe()}; types are written as identifiers: i64, f64, ptr and word");
+            return VmTypeNames.TryParse(token.Text, out var type)
                 ? type
-                : throw new ModuleFormatException(source, $"line {token.Line}", $"unknown type '{token.Text}'; the types are i64, f64, ptr and word");
+                : throw new ModuleFormatException(source, $"line {token.Line}", $"unknown type {token.Describe()}; the types are i64, f64, ptr and word");
+        }
 
         private VmType ParseType(Token token) => ParseTypeStatic(token, source);
 
@@ -455,8 +467,51 @@ public static class Assembler
             return token;
         }
 
-        private string ExpectString(string what) =>
-            System.Text.Encoding.UTF8.GetString(Expect(TokenKind.String, what).Bytes!);
+        /// <summary>A name being declared: an identifier or a quoted name.</summary>
+        private Token ExpectName(string what) =>
+            Peek.Kind == TokenKind.String ? AsName(Next()) : ExpectIdentifier(what);
+
+        /// <summary>
+        /// A string written where a name is expected becomes an identifier token holding the decoded name (marked
+        /// <see cref="Token.Quoted"/>); other tokens are returned as they are. A quoted name, like a name in the
+        /// binary format, must be well-formed UTF-8 of at most <see cref="ModuleLimits.MaxNameBytes"/> bytes.
+        /// </summary>
+        private Token AsName(Token token)
+        {
+            if (token.Kind != TokenKind.String) return token;
+            return new Token(TokenKind.Identifier, DecodeName(token, "a quoted name"), token.Line, Quoted: true);
+        }
+
+        /// <summary>The name a <c>.source</c> string gives; the empty string means "unknown", as in the binary format.</summary>
+        private string SourceName(Token token) => DecodeName(token, "the source name of .source");
+
+        private string DecodeName(Token token, string what)
+        {
+            var bytes = token.Bytes!;
+            if (bytes.Length > ModuleLimits.MaxNameBytes)
+                throw Error(token, $"{what} is {bytes.Length} bytes long; names are at most {ModuleLimits.MaxNameBytes} bytes");
+            try
+            {
+                return StrictUtf8.GetString(bytes);
+            }
+            catch (System.Text.DecoderFallbackException)
+            {
+                throw Error(token, $"{what} is not valid UTF-8 (names are UTF-8 text; a \\x escape may not make a partial or invalid sequence)");
+            }
+        }
+
+        private static readonly System.Text.UTF8Encoding StrictUtf8 = new(false, true);
+
+        /// <summary>The source line of an instruction whose mnemonic is <paramref name="token"/> (§6): its physical line,
+        /// shifted by the last <c>.line</c>. Lines past 2^31 - 1 cannot be stored in the binary format, so they are an error.</summary>
+        private int SourceLine(Token token)
+        {
+            var line = token.Line + _lineDelta;
+            if (line > int.MaxValue)
+                throw Error(token, $"this instruction would be source line {line}, past the largest line number {int.MaxValue} " +
+                                   $"(.line {_lineDirective!.Value.IntValue} on line {_lineDirective.Value.Line} numbers the lines after it)");
+            return (int)line;
+        }
 
         private void EndOfLine()
         {

@@ -7,7 +7,9 @@ namespace JitVm.Text;
 /// <summary>
 /// Prints a <see cref="ModuleDefinition"/> as assembly text that assembles back to the same module: for modules the
 /// assembler produced, text → binary → text → binary is byte-identical (names, labels and line numbers included,
-/// the latter through <c>.line</c> directives).
+/// the latter through <c>.line</c> directives). A name that is not an identifier (it holds spaces, line breaks,
+/// control or non-ASCII characters, as the binary format allows) is written as a quoted name, so the output never
+/// holds a raw control character and every readable binary module disassembles to text the assembler reads back.
 /// </summary>
 public static class Disassembler
 {
@@ -15,15 +17,16 @@ public static class Disassembler
     public static string Disassemble(ModuleDefinition module)
     {
         var writer = new LineWriter();
-        if (module.SourceName is not null) writer.Line($".source {Quote(Encoding.UTF8.GetBytes(module.SourceName))}");
+        // Always written, "" for an unknown source: otherwise reassembling would store the new file's name.
+        writer.Line($".source {QuoteText(module.SourceName ?? "")}");
         foreach (var import in module.Imports)
-            writer.Line($".import {import.Name} {Signature(module, import.TypeIndex)}");
+            writer.Line($".import {Name(import.Name)} {Signature(module, import.TypeIndex)}");
         foreach (var global in module.Globals)
             writer.Line(global.InitialBits == 0
-                ? $".global {global.Name} {global.Type.Name()}"
-                : $".global {global.Name} {global.Type.Name()} = {(global.Type == VmType.F64 ? FormatF64(global.InitialBits) : global.InitialBits.ToString(CultureInfo.InvariantCulture))}");
+                ? $".global {Name(global.Name)} {global.Type.Name()}"
+                : $".global {Name(global.Name)} {global.Type.Name()} = {(global.Type == VmType.F64 ? FormatF64(global.InitialBits) : global.InitialBits.ToString(CultureInfo.InvariantCulture))}");
         foreach (var segment in module.Data)
-            writer.Line($".data {segment.Name} {Quote(segment.Bytes)}");
+            writer.Line($".data {Name(segment.Name)} {Quote(segment.Bytes)}");
 
         foreach (var function in module.Functions)
         {
@@ -38,14 +41,14 @@ public static class Disassembler
         var type = (uint)function.TypeIndex < (uint)module.Types.Count ? module.Types[function.TypeIndex] : null;
         var parameterCount = type?.Parameters.Length ?? 0;
         string LocalName(int index) =>
-            function.LocalNames is { } names && index < names.Count && names[index].Length > 0 ? names[index] : index.ToString(CultureInfo.InvariantCulture);
+            function.LocalNames is { } names && index < names.Count && names[index].Length > 0 ? Name(names[index]) : index.ToString(CultureInfo.InvariantCulture);
 
-        var header = new StringBuilder($".func {function.Name} (");
+        var header = new StringBuilder($".func {Name(function.Name)} (");
         for (var i = 0; i < parameterCount; i++)
         {
             if (i > 0) header.Append(", ");
             var name = function.LocalNames is { } names && i < names.Count ? names[i] : "";
-            header.Append(name.Length > 0 ? $"{name}: {type!.Parameters[i].Name()}" : type!.Parameters[i].Name());
+            header.Append(name.Length > 0 ? $"{Name(name)}: {type!.Parameters[i].Name()}" : type!.Parameters[i].Name());
         }
         header.Append(')');
         if (type is { Results.Length: > 0 }) header.Append($" -> ({string.Join(' ', type.Results.Select(r => r.Name()))})");
@@ -55,13 +58,13 @@ public static class Disassembler
         {
             var index = parameterCount + i;
             var name = function.LocalNames is { } names && index < names.Count ? names[index] : "";
-            writer.Line(name.Length > 0 ? $"    .local {name} {function.Locals[i].Name()}" : $"    .local {function.Locals[i].Name()}");
+            writer.Line(name.Length > 0 ? $"    .local {Name(name)} {function.Locals[i].Name()}" : $"    .local {function.Locals[i].Name()}");
         }
 
         var labels = LabelNames(function);
         for (var pc = 0; pc < function.Code.Length; pc++)
         {
-            if (labels.TryGetValue(pc, out var label)) writer.Line($"{label}:");
+            if (labels.TryGetValue(pc, out var label)) writer.Line($"{Name(label)}:");
             var instruction = function.Code[pc];
             var line = function.LineAt(pc);
             if (function.Lines is not null) writer.SyncLine(line);
@@ -95,7 +98,7 @@ public static class Disassembler
     private static string FormatInstruction(ModuleDefinition module, Instruction instruction, Dictionary<int, string> labels, Func<int, string> localName)
     {
         var info = instruction.OpCode.Info();
-        string Label(int pc) => labels.TryGetValue(pc, out var name) ? name : $"L{pc}";
+        string Label(int pc) => labels.TryGetValue(pc, out var name) ? Name(name) : $"L{pc}";
         string Named(int index, int count, Func<int, string> name) =>
             (uint)index < (uint)count ? name(index) : index.ToString(CultureInfo.InvariantCulture);
 
@@ -105,9 +108,9 @@ public static class Disassembler
             OperandKind.I64 => instruction.Operand.ToString(CultureInfo.InvariantCulture),
             OperandKind.F64 => FormatF64(instruction.Operand),
             OperandKind.Local => localName(instruction.Index),
-            OperandKind.Global => Named(instruction.Index, module.Globals.Count, i => module.Globals[i].Name),
-            OperandKind.Function => Named(instruction.Index, module.FunctionCount, module.NameOf),
-            OperandKind.Data => Named(instruction.Index, module.Data.Count, i => module.Data[i].Name),
+            OperandKind.Global => Named(instruction.Index, module.Globals.Count, i => Name(module.Globals[i].Name)),
+            OperandKind.Function => Named(instruction.Index, module.FunctionCount, i => Name(module.NameOf(i))),
+            OperandKind.Data => Named(instruction.Index, module.Data.Count, i => Name(module.Data[i].Name)),
             OperandKind.Label => Label(instruction.Index),
             OperandKind.LabelTable => $"({string.Join(' ', (instruction.Targets ?? []).Select(Label))}) {Label(instruction.Index)}",
             OperandKind.Signature => Signature(module, instruction.Index),
@@ -139,6 +142,40 @@ public static class Disassembler
         if (double.IsNegativeInfinity(value)) return "-inf";
         var text = value.ToString("R", CultureInfo.InvariantCulture);
         return text.Contains('.', StringComparison.Ordinal) || text.Contains('E', StringComparison.Ordinal) ? text : text + ".0";
+    }
+
+    /// <summary>
+    /// A name as the assembler reads it back: bare when it is an identifier that can stand anywhere a name can
+    /// (not starting with <c>.</c>, which as a label would read as a directive, and not <c>nan</c>, which before a
+    /// <c>:</c> would read as a float), quoted otherwise (spec/text-format.md §5).
+    /// </summary>
+    private static string Name(string name)
+    {
+        var bare = name.Length > 0 && name[0] != '.' && name != "nan" && Lexer.IsIdentifierStart(name[0]);
+        for (var i = 1; bare && i < name.Length; i++) bare = Lexer.IsIdentifierPart(name[i]);
+        return bare ? name : QuoteText(name);
+    }
+
+    /// <summary>
+    /// Text as a string literal whose bytes are the text's UTF-8: printable characters as they are, <c>"</c> and
+    /// <c>\</c> escaped, line breaks, tabs and NUL as <c>\n \r \t \0</c>, and every other character that is not
+    /// printable (<see cref="Diagnostics.Printable.IsUnprintable"/>) as the <c>\xHH</c> escapes of its UTF-8 bytes.
+    /// </summary>
+    private static string QuoteText(string text)
+    {
+        var builder = new StringBuilder("\"");
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            var width = char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]) ? 2 : 1;
+            var codePoint = width == 2 ? char.ConvertToUtf32(c, text[i + 1]) : c;
+            if (c is '"' or '\\') builder.Append('\\').Append(c);
+            else if (c is '\n' or '\r' or '\t' or '\0') builder.Append(c switch { '\n' => "\\n", '\r' => "\\r", '\t' => "\\t", _ => "\\0" });
+            else if (!Diagnostics.Printable.IsUnprintable(codePoint)) builder.Append(text, i, width);
+            else foreach (var b in Encoding.UTF8.GetBytes(text.Substring(i, width))) builder.Append($"\\x{b:x2}");
+            i += width - 1;
+        }
+        return builder.Append('"').ToString();
     }
 
     private static string Quote(byte[] bytes)

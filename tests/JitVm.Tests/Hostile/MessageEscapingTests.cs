@@ -12,7 +12,8 @@ namespace JitVm.Tests.Hostile;
 /// <summary>
 /// Binaries whose names (functions, imports, globals, data segments, parameters, labels, the source name) hold line
 /// breaks, NUL, escape sequences and other unprintable characters: every message the VM produces about them stays
-/// one line (a trap report one line per part) and holds no raw control character.
+/// one line (a trap report one line per part), holds no raw control character, and the disassembly of such a
+/// binary assembles back to the same bytes.
 /// </summary>
 public sealed class MessageEscapingTests : IDisposable
 {
@@ -197,6 +198,19 @@ public sealed class MessageEscapingTests : IDisposable
         Assert.StartsWith("  caused by InvalidOperationException: the host echoed ", lines[^1], StringComparison.Ordinal);
     }
 
+    [Theory]
+    [MemberData(nameof(HostileNamesOnEveryTier))]
+    public void EmptyAndNulNamesCompileAndRunOnEveryTier(string hostile, ExecutionTier tier)
+    {
+        // .NET rejects empty method names and names starting with NUL; the tiers must not pass module names on raw.
+        var names = AllNamed(hostile) with { Main = "", Function = "\0" + hostile };
+        var module = Hosting.Module.FromDefinition(ThroughBinary(Module(names)));
+        var isolate = new Isolate(module, [Identity(names.Import)], new IsolateOptions { Tier = tier });
+        var trap = Assert.Throws<TrapException>(() => isolate.Invoke(1));
+        Assert.Equal(TrapCode.DivideByZero, trap.Code);
+        Assert.Equal("  at '' (" + Printable.Escape(names.Source) + ":6, pc 5: call)", trap.Report().Split('\n')[2]);
+    }
+
     [Fact]
     public void AHostTrapDetailIsOneLine()
     {
@@ -226,6 +240,23 @@ public sealed class MessageEscapingTests : IDisposable
         Assert.Contains(Printable.Quote($"g{hostile}"), error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [MemberData(nameof(HostileNames))]
+    public void DisassemblyOfHostileNamesIsPrintableAndAssemblesToTheSameBytes(string hostile)
+    {
+        var binary = ModuleWriter.Write(Module(AllNamed(hostile)));
+        var text = Disassembler.Disassemble(ModuleReader.Read(binary));
+        AssertPrintable(text, lineFeeds: true);
+        Assert.Equal(binary, ModuleWriter.Write(Assembler.Assemble(text, "other.jvm")));
+    }
+
+    [Fact]
+    public void AssemblerErrorsEscapeQuotedNames()
+    {
+        var error = Assert.Throws<ModuleFormatException>(() => Assembler.Assemble(".func main () -> ()\n    call \"no\\nsuch\\x1b\"\n    return\n.end\n"));
+        Assert.Equal("line 2: unknown function 'no\\nsuch\\x1b'", error.Message);
+    }
+
     [Fact]
     public void LexerErrorsEscapeControlCharacters()
     {
@@ -237,6 +268,15 @@ public sealed class MessageEscapingTests : IDisposable
         // A backslash at the end of a line with CR LF endings is followed by a carriage return.
         var escape = Assert.Throws<ModuleFormatException>(() => Assembler.Assemble(".data d \"abc\\\r\n"));
         Assert.Equal("line 1: unknown escape sequence '\\' followed by '\\r' (U+000D); known: \\n \\t \\r \\0 \\\\ \\\" \\' \\xHH", escape.Message);
+    }
+
+    [Fact]
+    public void NamesWithLoneSurrogatesAreEscapedAndCannotBeWritten()
+    {
+        var names = AllNamed("\ud800");
+        var error = Assert.Throws<VerificationException>(() => Hosting.Module.FromDefinition(Module(names with { Function = names.Main })));
+        Assert.Contains("'main\\u{d800}'", error.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => ModuleWriter.Write(Module(names)));
     }
 
     // ---- the command line: what reaches the terminal ----
@@ -297,6 +337,11 @@ public sealed class MessageEscapingTests : IDisposable
         Assert.Equal(65, code);
         AssertOneLine(error.ReplaceLineEndings("\n").TrimEnd('\n'));
         Assert.Contains($"import {Printable.Quote(names.Import)}", error, StringComparison.Ordinal);
+
+        (code, output, _) = Cli("disasm", unlinkable);
+        Assert.Equal(0, code);
+        AssertPrintable(output, lineFeeds: true);
+        Assert.Equal(File.ReadAllBytes(unlinkable), ModuleWriter.Write(Assembler.Assemble(output)));
     }
 
     // ---- a property over random names ----
@@ -317,7 +362,8 @@ public sealed class MessageEscapingTests : IDisposable
 
     /// <summary>
     /// For seeded random names in every namespace: verification errors, link errors and format errors are one
-    /// printable line, and a trap report has exactly one printable line per frame after its first.
+    /// printable line, a trap report has exactly one printable line per frame after its first, and the
+    /// disassembly is printable and assembles back to the same bytes.
     /// </summary>
     [Fact]
     public void NoMessageAboutRandomlyNamedModulesHoldsAControlCharacter()
@@ -334,6 +380,9 @@ public sealed class MessageEscapingTests : IDisposable
 
             var binary = ModuleWriter.Write(Module(names));
             var definition = ModuleReader.Read(binary);
+            var text = Disassembler.Disassemble(definition);
+            AssertPrintable(text, lineFeeds: true);
+            Assert.Equal(binary, ModuleWriter.Write(Assembler.Assemble(text)));
 
             var module = Hosting.Module.FromDefinition(definition);
             AssertOneLine(Assert.Throws<LinkException>(() => new Isolate(module, [])).Message);
