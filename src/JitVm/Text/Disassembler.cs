@@ -147,7 +147,7 @@ public static class Disassembler
     /// <summary>
     /// A name as the assembler reads it back: bare when it is an identifier that can stand anywhere a name can
     /// (not starting with <c>.</c>, which as a label would read as a directive, and not <c>nan</c>, which before a
-    /// <c>:</c> would read as a float), quoted otherwise (spec/text-format.md §5).
+    /// <c>:</c> would read as a float), quoted otherwise (spec/text-format.md §5.2, §8).
     /// </summary>
     private static string Name(string name)
     {
