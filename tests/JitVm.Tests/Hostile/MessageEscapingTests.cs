@@ -5,6 +5,7 @@ using JitVm.Diagnostics;
 using JitVm.Hosting;
 using JitVm.Text;
 using JitVm.Verification;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace JitVm.Tests.Hostile;
@@ -209,6 +210,37 @@ public sealed class MessageEscapingTests : IDisposable
         var trap = Assert.Throws<TrapException>(() => isolate.Invoke(1));
         Assert.Equal(TrapCode.DivideByZero, trap.Code);
         Assert.Equal("  at '' (" + Printable.Escape(names.Source) + ":6, pc 5: call)", trap.Report().Split('\n')[2]);
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        public List<string> Messages { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Messages.Add(formatter(state, exception));
+    }
+
+    [Theory]
+    [MemberData(nameof(HostileNames))]
+    public void LogMessagesAndStatisticsEscapeNames(string hostile)
+    {
+        var names = AllNamed(hostile);
+        var logger = new ListLogger();
+        var isolate = new Isolate(Hosting.Module.FromDefinition(ThroughBinary(Module(names))), [Identity(names.Import)],
+            new IsolateOptions { Tier = ExecutionTier.Jit, Logger = logger });
+        Assert.Throws<TrapException>(() => isolate.Invoke(names.Main));
+        Assert.Contains(logger.Messages, m => m.StartsWith("compiled ", StringComparison.Ordinal));
+        Assert.Contains(logger.Messages, m => m.StartsWith($"trap DivideByZero in {Printable.Quote(names.Function)} at pc 4", StringComparison.Ordinal));
+        foreach (var message in logger.Messages) AssertOneLine(message);
+
+        // The statistics table has a header of three lines and one row per function.
+        var statistics = isolate.Statistics();
+        AssertPrintable(statistics, lineFeeds: true);
+        Assert.Equal(3 + 2, statistics.TrimEnd('\n').Split('\n').Length);
     }
 
     [Fact]
