@@ -69,6 +69,10 @@ internal sealed partial class Heap
 
     private long LimitWords => LimitBytes / 8;
 
+    /// <summary>The longest object the heap could ever hold (its header and fields within the limit); longer ones
+    /// trap OutOfMemory at once, without a collection.</summary>
+    public long LargestObjectWords => Math.Min(int.MaxValue, LimitWords - 1);
+
     public long[] Words => _words;
 
     public ulong[] Tags => _tags;
@@ -80,7 +84,8 @@ internal sealed partial class Heap
     public long Allocate(long length)
     {
         if (length < 0) throw new TrapException(TrapCode.OutOfBounds, $"cannot allocate an object of negative length {length}");
-        if (length > int.MaxValue) throw OutOfMemory(length);
+        if (length > LargestObjectWords)
+            throw new TrapException(TrapCode.OutOfMemory, $"an object of {length} words (8 bytes each, plus an 8-byte header) can never fit the heap limit of {LimitBytes} bytes");
         var needed = length + 1;
         StressCollect();
         if (UsedBytes / 8 + needed > LimitWords)
