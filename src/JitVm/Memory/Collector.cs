@@ -155,8 +155,13 @@ internal sealed partial class Heap
     private void CollectFull()
     {
         _full = true;
-        _to = new long[RoundUp(NurseryEnd + (_oldTop - NurseryEnd) + (_youngTop - 1) + 64)];
+        // Room for everything to survive, and for the old space to double before the next full collection, so the
+        // arena is not resized in between (each resize leaves the .NET GC another large array to reclaim); never
+        // more than the arena can ever need.
+        var usedWords = (_oldTop - NurseryEnd) + (_youngTop - 1);
+        _to = new long[Math.Max(RoundUp(NurseryEnd + usedWords + 64), Math.Min(MaxArenaWords, RoundUp(NurseryEnd + 2 * usedWords + 64)))];
         _toTags = new ulong[_to.Length / 64];
+        NoteReserved(_to.LongLength * 8 + _toTags.LongLength * 8);
         _toTop = NurseryEnd;
         Roots!.UpdateRoots(this);
         for (var scan = NurseryEnd; scan < _toTop;)

@@ -44,6 +44,7 @@ internal sealed partial class Heap
         _majorAt = Math.Min(NurseryEnd + InitialOldWords, NurseryEnd + LimitWords + 1);
         _smallObjectWords = NurseryWords / 4;
         UpdateBumpLimit();
+        NoteReserved(0);
     }
 
     /// <summary>Default nursery: 2 MiB (256K words), OCaml's minor heap size.</summary>
@@ -155,15 +156,35 @@ internal sealed partial class Heap
 
     private static long RoundUp(long words) => (words + 63) & ~63L;
 
+    /// <summary>
+    /// The most words the arena can ever need: the nursery, then old objects filling the limit (allocation and
+    /// promotion both stop there, see <see cref="Allocate"/> and <see cref="Collect"/>), plus the word-0 and
+    /// tag-word slack. Growth stops here, so a full heap reserves about 1x its limit, not the next power of two.
+    /// </summary>
+    private long MaxArenaWords => Math.Min(RoundUp(NurseryEnd + LimitWords + 2), Array.MaxLength & ~63L);
+
     private void Grow(long required)
     {
         var size = Math.Max((long)_words.Length, 64);
         while (size < required) size *= 2;
-        size = Math.Min(RoundUp(size), Array.MaxLength & ~63L);
-        if (size < required) throw new TrapException(TrapCode.OutOfMemory, "the heap cannot grow any further");
+        size = Math.Max(RoundUp(required), Math.Min(RoundUp(size), MaxArenaWords));
+        if (size > (Array.MaxLength & ~63L)) throw new TrapException(TrapCode.OutOfMemory, "the heap cannot grow any further");
         Array.Resize(ref _words, (int)size);
         Array.Resize(ref _tags, (int)(size / 64));
+        NoteReserved(0);
     }
+
+    /// <summary>Bytes of .NET arrays the heap holds now: the arena, its tag bits and the remembered set.</summary>
+    public long ReservedBytes => _words.LongLength * 8 + _tags.LongLength * 8 + (long)_remembered.Capacity * 8;
+
+    /// <summary>
+    /// The most <see cref="ReservedBytes"/> the heap has held at once, counting a full collection's to-space while
+    /// it is being filled (what the host pays per heap byte, spec/gc.md §5.1).
+    /// </summary>
+    public long PeakReservedBytes { get; private set; }
+
+    /// <summary>Updates <see cref="PeakReservedBytes"/> with what is reserved now plus <paramref name="extraBytes"/> held elsewhere.</summary>
+    private void NoteReserved(long extraBytes) => PeakReservedBytes = Math.Max(PeakReservedBytes, ReservedBytes + extraBytes);
 
     /// <summary>The object's length in words.</summary>
     public long Length(long pointer) => _words[pointer - 1] & LengthMask;
