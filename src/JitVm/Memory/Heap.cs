@@ -147,8 +147,22 @@ internal sealed partial class Heap
         ref var header = ref _words[pointer - 1];
         if ((header & RememberedBit) != 0) return;
         header |= RememberedBit;
-        _remembered.Add(pointer);
+        // The list is bounded, so a program storing young pointers into many old objects cannot make it grow
+        // with the heap; past the bound the header bits alone say what is remembered (see CollectMinor).
+        if (_remembered.Count < RememberedListCapacity) _remembered.Add(pointer);
+        else _rememberedOverflowed = true;
     }
+
+    /// <summary>
+    /// The most old objects the remembered list holds: an eighth of the nursery's words, or one per 64 words of old
+    /// space if that is more, so the list costs at most 1/64 of the heap (as the tag bits do). Walking the old
+    /// space instead when it overflows then takes at most 64 words per store the program paid for since the last
+    /// collection.
+    /// </summary>
+    public long RememberedListCapacity => Math.Max(Math.Max(1024, NurseryWords / 8), (_oldTop - NurseryEnd) / 64);
+
+    /// <summary>Some remembered objects are marked only by their header's bit, not listed.</summary>
+    private bool _rememberedOverflowed;
 
     private TrapException OutOfMemory(long length) =>
         new(TrapCode.OutOfMemory,
@@ -174,8 +188,10 @@ internal sealed partial class Heap
         NoteReserved(0);
     }
 
-    /// <summary>Bytes of .NET arrays the heap holds now: the arena, its tag bits and the remembered set.</summary>
-    public long ReservedBytes => _words.LongLength * 8 + _tags.LongLength * 8 + (long)_remembered.Capacity * 8;
+    /// <summary>Bytes of .NET arrays the heap holds now: the arena, its tag bits, the spare arena kept for the next
+    /// full collection, and the remembered set.</summary>
+    public long ReservedBytes =>
+        (_words.LongLength + _tags.LongLength + (_spare?.LongLength ?? 0) + (_spareTags?.LongLength ?? 0) + _remembered.Capacity) * 8;
 
     /// <summary>
     /// The most <see cref="ReservedBytes"/> the heap has held at once, counting a full collection's to-space while
