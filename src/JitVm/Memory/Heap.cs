@@ -154,10 +154,10 @@ internal sealed partial class Heap
     }
 
     /// <summary>
-    /// The most old objects the remembered list holds: an eighth of the nursery's words, or one per 64 words of old
-    /// space if that is more, so the list costs at most 1/64 of the heap (as the tag bits do). Walking the old
-    /// space instead when it overflows then takes at most 64 words per store the program paid for since the last
-    /// collection.
+    /// The most old objects the remembered list holds: an eighth of the nursery's words (at least 1,024), or one per
+    /// 64 words of old space if that is more, so the list costs at most about 1/64 of the heap, as the tag bits do.
+    /// When it overflows, the walk of the old space that replaces it visits at most 64 object headers per store
+    /// the program made (and paid for) since the last collection.
     /// </summary>
     public long RememberedListCapacity => Math.Max(Math.Max(1024, NurseryWords / 8), (_oldTop - NurseryEnd) / 64);
 
