@@ -52,6 +52,18 @@ public sealed class InstructionTableTests
     }
 
     [Fact]
+    public void OnlyInstructionsThatZeroOrCopyASizedObjectChargeBySize()
+    {
+        var sized = OpCodeTable.All.Where(r => r.WordsPerFuel != 0).Select(r => r.OpCode).Order().ToList();
+        Assert.Equal([OpCode.Alloc, OpCode.DataAlloc], sized);
+        foreach (var op in sized)
+        {
+            Assert.Equal(SizeFuel.UnitsPerFuel, op.Info().WordsPerFuel);
+            Assert.Contains(Diagnostics.TrapCode.OutOfFuel, op.Info().Traps);
+        }
+    }
+
+    [Fact]
     public void SpecInstructionTableMatchesTheCode()
     {
         var path = RepositoryPaths.File("spec", "instructions.md");
@@ -79,7 +91,8 @@ public sealed class InstructionTableTests
         {
             var traps = row.Traps.Length == 0 ? "—" : string.Join(", ", row.Traps);
             var operand = row.Operand == OperandKind.None ? "—" : row.Operand.ToString().ToLowerInvariant();
-            text.Append($"| 0x{(byte)row.OpCode:x2} | `{row.Mnemonic}` | {operand} | `{row.StackEffect}` | {row.Flow.ToString().ToLowerInvariant()} | {row.Fuel} | {traps} | {(row.IsSafepoint ? "yes" : "no")} | {row.Meaning.Replace("|", "\\|", StringComparison.Ordinal)} |\n");
+            var fuel = row.WordsPerFuel == 0 ? $"{row.Fuel}" : $"{row.Fuel} + ⌊words/{row.WordsPerFuel}⌋";
+            text.Append($"| 0x{(byte)row.OpCode:x2} | `{row.Mnemonic}` | {operand} | `{row.StackEffect}` | {row.Flow.ToString().ToLowerInvariant()} | {fuel} | {traps} | {(row.IsSafepoint ? "yes" : "no")} | {row.Meaning.Replace("|", "\\|", StringComparison.Ordinal)} |\n");
         }
         return text.ToString();
     }

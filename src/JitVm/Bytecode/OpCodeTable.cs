@@ -74,6 +74,10 @@ public enum FlowKind : byte
 /// <param name="Traps">The traps the instruction itself can raise.</param>
 /// <param name="IsSafepoint">True when the heap may be collected or the isolate suspended during the instruction.</param>
 /// <param name="Meaning">One line of semantics.</param>
+/// <remarks>
+/// An instruction whose work grows with a size known only when it runs also charges a size part when it runs
+/// (<see cref="WordsPerFuel"/>); the base cost in <see cref="Fuel"/> is still charged with its block.
+/// </remarks>
 public sealed record OpCodeInfo(
     OpCode OpCode,
     string Mnemonic,
@@ -85,7 +89,32 @@ public sealed record OpCodeInfo(
     int Fuel,
     TrapCode[] Traps,
     bool IsSafepoint,
-    string Meaning);
+    string Meaning)
+{
+    /// <summary>
+    /// 0 for a fixed cost; otherwise the instruction also charges one fuel unit per this many words it zeroes or
+    /// copies (rounded down), just before doing that work (spec/execution.md §5.2). The rule itself is
+    /// <see cref="SizeFuel"/>, which every tier uses.
+    /// </summary>
+    public int WordsPerFuel { get; init; }
+}
+
+/// <summary>
+/// The size part of the cost of instructions and standard imports whose work grows with a run-time size
+/// (spec/execution.md §5.2): one unit per <see cref="UnitsPerFuel"/> words zeroed or copied, or bytes written,
+/// rounded down. Every tier and the standard imports charge through this rule, so fuel used is the same in each.
+/// </summary>
+internal static class SizeFuel
+{
+    /// <summary>Words (for alloc and data.alloc) or bytes (for print_bytes) per fuel unit.</summary>
+    public const int UnitsPerFuel = 8;
+
+    /// <summary>The size part for <paramref name="units"/> words or bytes (0 or more).</summary>
+    public static long For(long units) => units / UnitsPerFuel;
+
+    /// <summary>The size part of data.alloc of a segment of <paramref name="bytes"/> bytes: its words, ⌈bytes/8⌉, per unit.</summary>
+    public static long ForSegment(long bytes) => For((bytes + 7) / 8);
+}
 
 /// <summary>
 /// The instruction set, declared once. The assembler, disassembler, binary reader, verifier, interpreter and the
@@ -147,6 +176,9 @@ public static class OpCodeTable
         void Row(OpCode op, string mnemonic, OperandKind operand, VmType[]? pops, VmType[]? pushes, string effect,
             FlowKind flow, int fuel, TrapCode[] traps, bool safepoint, string meaning) =>
             rows.Add(new OpCodeInfo(op, mnemonic, operand, pops, pushes, effect, flow, fuel, traps, safepoint, meaning));
+
+        // The row just added also charges for the words it zeroes or copies.
+        void SizeCharged() => rows[^1] = rows[^1] with { WordsPerFuel = SizeFuel.UnitsPerFuel };
 
         // Simple rows: fixed stack effect, no operand, falls through, costs 1, cannot reach a safepoint.
         void Simple(OpCode op, string mnemonic, VmType[] pops, VmType[] pushes, string meaning, params TrapCode[] traps) =>
@@ -270,8 +302,9 @@ public static class OpCodeTable
         Simple(OpCode.F64ReinterpretI64, "f64.reinterpret_i64", [I], [F], "the same 64 bits as a float");
 
         // ---- Memory ----
-        Row(OpCode.Alloc, "alloc", OperandKind.None, [I], [P], Effect([I], [P]), FlowKind.Next, 2, [TrapCode.OutOfBounds, TrapCode.OutOfMemory], true,
+        Row(OpCode.Alloc, "alloc", OperandKind.None, [I], [P], Effect([I], [P]), FlowKind.Next, 2, [TrapCode.OutOfBounds, TrapCode.OutOfFuel, TrapCode.OutOfMemory], true,
             "allocates an object of n words, all zero and untagged");
+        SizeCharged();
         Simple(OpCode.Len, "len", [P], [I], "the object's length in words");
         Simple(OpCode.LoadI, "load.i", [P, I], [I], "reads word i as an integer", TrapCode.OutOfBounds, TrapCode.TagMismatch);
         Simple(OpCode.LoadF, "load.f", [P, I], [F], "reads word i as a float", TrapCode.OutOfBounds, TrapCode.TagMismatch);
@@ -287,8 +320,9 @@ public static class OpCodeTable
             TrapCode.OutOfBounds, TrapCode.TagMismatch);
         Simple(OpCode.IsPtr, "isptr", [W], [I], "1 when the word is a pointer, else 0");
         Simple(OpCode.PtrEq, "ptr.eq", [P, P], [I], "1 when both pointers name the same object, else 0");
-        Row(OpCode.DataAlloc, "data.alloc", OperandKind.Data, [], [P], "[] -> [ptr]", FlowKind.Next, 2, [TrapCode.OutOfMemory], true,
+        Row(OpCode.DataAlloc, "data.alloc", OperandKind.Data, [], [P], "[] -> [ptr]", FlowKind.Next, 2, [TrapCode.OutOfFuel, TrapCode.OutOfMemory], true,
             "allocates a new object holding a copy of data segment d's bytes (zero-padded to whole words)");
+        SizeCharged();
         Row(OpCode.DataSize, "data.size", OperandKind.Data, [], [I], "[] -> [i64]", FlowKind.Next, 1, None, false,
             "the byte length of data segment d");
 

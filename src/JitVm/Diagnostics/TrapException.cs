@@ -58,6 +58,13 @@ public sealed class TrapException : JitVmException
     /// <summary>True once the VM has recorded where the trap happened.</summary>
     internal bool HasStack { get; private set; }
 
+    /// <summary>
+    /// True when the isolate's fuel was already exact when the trap was raised (a host function raised it, after
+    /// running code had written its fuel back for the call), so locating the trap must not restore the fuel the
+    /// running code held before the call: fuel the host charged stays charged.
+    /// </summary>
+    internal bool FuelRecorded { get; set; }
+
     internal void SetStack(IReadOnlyList<VmStackFrame> frames)
     {
         _stack = frames;

@@ -145,7 +145,9 @@ public sealed partial class Isolate
     /// <paramref name="cost"/>) taken from the reserve. The caller subtracts the cost itself.
     /// </summary>
     /// <exception cref="TrapException">Cancelled, past the deadline, or out of fuel; the caller adds the location.</exception>
-    internal long Refuel(long slice, long cost)
+    /// <remarks>For the size part of an instruction's cost rather than a block's, <paramref name="instruction"/>
+    /// names it and <paramref name="words"/> says how many words it was to zero or copy, for the trap's message.</remarks>
+    internal long Refuel(long slice, long cost, string? instruction = null, long words = 0)
     {
         if (CancellationToken.IsCancellationRequested)
             throw new TrapException(TrapCode.Cancelled, "the host cancelled the program");
@@ -155,9 +157,52 @@ public sealed partial class Isolate
                 : "the program ran past its deadline");
         var balance = slice + _fuelReserve;
         if (balance < cost)
-            throw new TrapException(TrapCode.OutOfFuel, $"out of fuel: the block needs {cost} and {balance} remain");
+            throw new TrapException(TrapCode.OutOfFuel, instruction is null
+                ? $"out of fuel: the block needs {cost} and {balance} remain"
+                : $"out of fuel: {instruction} of {words} words needs {cost} more and {balance} remain");
         var next = Math.Min(balance, Math.Max(SliceSize, cost));
         _fuelReserve = balance - next;
         return next;
+    }
+
+    /// <summary>
+    /// The size part of alloc's cost for <paramref name="length"/> words (spec/execution.md §5.2): 0 when the
+    /// allocation traps before doing any work (a negative length, or an object larger than the heap limit could
+    /// ever hold).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal long AllocationFuel(long length) =>
+        (ulong)length <= (ulong)Heap.LargestObjectWords ? Bytecode.SizeFuel.For(length) : 0;
+
+    /// <summary>The size part of data.alloc's cost for segment <paramref name="segment"/>.</summary>
+    internal long DataAllocationFuel(int segment) => Bytecode.SizeFuel.ForSegment(Module.Definition.Data[segment].Bytes.Length);
+
+    /// <summary>
+    /// Charges <paramref name="amount"/> fuel for work a host function is about to do for the program, such as
+    /// copying or writing a buffer whose size the program chose, so that fuel bounds that work too
+    /// (spec/execution.md §5.2). Charge before doing the work: when the remaining fuel is less than
+    /// <paramref name="amount"/> this throws a <see cref="TrapException"/> with <see cref="TrapCode.OutOfFuel"/>
+    /// and leaves the fuel unchanged; let it propagate, and the program traps at the call. The amount counts in
+    /// <see cref="FuelUsed"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The amount is negative.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is running the isolate.</exception>
+    /// <exception cref="TrapException">The remaining fuel cannot pay (<see cref="TrapCode.OutOfFuel"/>).</exception>
+    public void ChargeFuel(long amount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(amount);
+        var owner = Volatile.Read(ref _runningThread);
+        if (owner != 0 && owner != Environment.CurrentManagedThreadId)
+            throw new InvalidOperationException($"the isolate is running on thread {owner}; charge its fuel from a host function it called");
+        if (amount <= FuelSlice)
+        {
+            FuelSlice -= amount;
+            return;
+        }
+        var balance = FuelSlice + _fuelReserve;
+        if (balance < amount)
+            throw new TrapException(TrapCode.OutOfFuel, $"out of fuel: the host function needs {amount} and {balance} remain");
+        _fuelReserve = balance - amount;
+        FuelSlice = 0;
     }
 }

@@ -545,15 +545,26 @@ public sealed partial class Isolate : IRootSet
 
     /// <summary>What a host function's exception means to the program: a trap it raised stays as it is; anything
     /// else is the trap <see cref="TrapCode.HostError"/>, keeping the exception as its cause.</summary>
-    internal TrapException HostFailure(int import, Exception exception) =>
-        exception as TrapException ?? new TrapException(TrapCode.HostError,
+    /// <remarks>Running code writes its fuel back before calling a host function, so the isolate's fuel is exact
+    /// here (including anything the host charged or assigned): the trap is marked so locating it keeps that.</remarks>
+    internal TrapException HostFailure(int import, Exception exception)
+    {
+        var trap = exception as TrapException ?? new TrapException(TrapCode.HostError,
             $"host function {Printable.Quote(_imports[import].Name)} threw {exception.GetType().Name}: {exception.Message}", exception);
+        trap.FuelRecorded = true;
+        return trap;
+    }
 
+    /// <summary>data.alloc: a new object holding segment <paramref name="segment"/>'s bytes, a word at a time (bytes
+    /// are little-endian within words, values.md §2.3). The caller has charged its size part.</summary>
     internal long AllocateData(int segment)
     {
         var bytes = Module.Definition.Data[segment].Bytes;
         var pointer = Heap.Allocate((bytes.Length + 7) / 8);
-        for (var i = 0; i < bytes.Length; i++) Heap.StoreByte(pointer, i, bytes[i]);
+        var words = Heap.Words;
+        var whole = bytes.Length / 8;
+        for (var i = 0; i < whole; i++) words[pointer + i] = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(i * 8, 8));
+        for (var i = whole * 8; i < bytes.Length; i++) Heap.StoreByte(pointer, i, bytes[i]);
         return pointer;
     }
 
@@ -574,7 +585,7 @@ public sealed partial class Isolate : IRootSet
         if (!trap.HasStack)
         {
             trap.SetStack(Trace(site, depth));
-            FuelSlice = fuel;
+            if (!trap.FuelRecorded) FuelSlice = fuel;
             if (Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
                 Log.Trapped(Logger, trap.Code, trap.Location?.Function ?? "?", trap.Location?.Pc ?? -1, trap.Detail);
         }

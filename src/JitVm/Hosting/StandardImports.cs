@@ -28,6 +28,14 @@ public static class StandardImports
                 {
                     var count = values[2];
                     if (count < 0) throw new Diagnostics.TrapException(Diagnostics.TrapCode.OutOfBounds, $"print_bytes was given a negative byte count {count}");
+                    if (count == 0) return;
+                    // The range is checked, then the size part paid, before any byte is written (execution.md §7).
+                    var start = values[1];
+                    if (values[0] < 2 || values[0] >= isolate.Heap.Words.Length) throw new Diagnostics.TrapException(Diagnostics.TrapCode.TagMismatch, "not a pointer");
+                    var length = isolate.Heap.Length(values[0]) * 8;
+                    if ((ulong)start >= (ulong)length || (ulong)count > (ulong)(length - start))
+                        throw new Diagnostics.TrapException(Diagnostics.TrapCode.OutOfBounds, $"bytes {start}..{start + count - 1} are outside the object's {length} bytes");
+                    isolate.ChargeFuel(SizeFuel.For(count));
                     if (count <= 1 << 20)
                     {
                         Span<byte> buffer = count <= 256 ? stackalloc byte[(int)count] : new byte[count];

@@ -266,14 +266,26 @@ internal static class Interpreter
                     case OpKind.ConvertU: s[fp + op.A] = Bits((double)(ulong)s[fp + op.B]); break;
 
                     case OpKind.Alloc:
+                    {
+                        // The size part of the cost is paid before any word is zeroed (spec/execution.md §5.2).
+                        var length = s[fp + op.B];
+                        var sizeFuel = isolate.AllocationFuel(length);
+                        if (fuel < sizeFuel) fuel = isolate.Refuel(fuel, sizeFuel, "alloc", length);
+                        fuel -= sizeFuel;
                         isolate.FuelSlice = fuel;
                         isolate.Frames[isolate.FrameCount - 1].Ip = ip;
-                        s[fp + op.A] = heap.Allocate(s[fp + op.B]);
+                        s[fp + op.A] = heap.Allocate(length);
                         break;
+                    }
                     case OpKind.DataAlloc:
+                    {
+                        var sizeFuel = isolate.DataAllocationFuel(op.B);
+                        if (fuel < sizeFuel) fuel = isolate.Refuel(fuel, sizeFuel, "data.alloc", (isolate.Module.Definition.Data[op.B].Bytes.Length + 7) / 8);
+                        fuel -= sizeFuel;
                         isolate.Frames[isolate.FrameCount - 1].Ip = ip;
                         s[fp + op.A] = isolate.AllocateData(op.B);
                         break;
+                    }
                     case OpKind.Len: s[fp + op.A] = heap.Length(s[fp + op.B]); break;
                     case OpKind.LoadI: s[fp + op.A] = heap.LoadInt(s[fp + op.B], s[fp + op.C], "load.i"); break;
                     case OpKind.LoadF: s[fp + op.A] = heap.LoadInt(s[fp + op.B], s[fp + op.C], "load.f"); break;

@@ -234,13 +234,24 @@ internal sealed class BodyEmitter(
     }
 
     /// <summary>
-    /// alloc: try the inline nursery bump first; only when it fails spill, call the allocator (which may collect
+    /// alloc: pay the size part of its cost (only lengths of 8 words or more have one, so small objects pay one
+    /// compare), then try the inline nursery bump; only when it fails spill, call the allocator (which may collect
     /// and trap), and reload. So the common case costs no spills.
     /// </summary>
     private void LowerAlloc(int consumed)
     {
         var h = _types.Length;
         var done = il.DefineLabel();
+        var paid = il.DefineLabel();
+        Load(h - 1);
+        il.Emit(OpCodes.Ldc_I8, (long)SizeFuel.UnitsPerFuel);
+        il.Emit(OpCodes.Blt_Un, paid);
+        Arg(IsolateArg);
+        Load(h - 1);
+        LocationArguments();
+        il.Call(Helpers.ChargeAllocation);
+        il.Emit(OpCodes.Stloc, _fuel);
+        il.MarkLabel(paid);
         Arg(IsolateArg);
         Load(h - 1);
         il.Call(Helpers.AllocFast);
@@ -469,6 +480,14 @@ internal sealed class BodyEmitter(
             case OpCode.F64ReinterpretI64: Unary(h, Helpers.BitsToDouble, VmType.F64); return;
 
             case OpCode.DataAlloc:
+                if (SizeFuel.ForSegment(module.Definition.Data[instruction.Index].Bytes.Length) > 0)
+                {
+                    Arg(IsolateArg);
+                    il.Emit(OpCodes.Ldc_I4, instruction.Index);
+                    LocationArguments();
+                    il.Call(Helpers.ChargeDataAllocation);
+                    il.Emit(OpCodes.Stloc, _fuel);
+                }
                 Arg(IsolateArg);
                 il.Emit(OpCodes.Ldc_I4, instruction.Index);
                 LocationArguments();

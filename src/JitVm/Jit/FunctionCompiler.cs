@@ -185,6 +185,8 @@ internal static class FunctionCompiler
         public static readonly MethodInfo Alloc = Runtime(nameof(JitRuntime.Alloc));
         public static readonly MethodInfo AllocFast = Runtime(nameof(JitRuntime.AllocFast));
         public static readonly MethodInfo AllocData = Runtime(nameof(JitRuntime.AllocData));
+        public static readonly MethodInfo ChargeAllocation = Runtime(nameof(JitRuntime.ChargeAllocation));
+        public static readonly MethodInfo ChargeDataAllocation = Runtime(nameof(JitRuntime.ChargeDataAllocation));
         public static readonly MethodInfo LoadByte = Runtime(nameof(JitRuntime.LoadByte));
         public static readonly MethodInfo StoreByte = Runtime(nameof(JitRuntime.StoreByte));
         public static readonly MethodInfo CallHost = Runtime(nameof(JitRuntime.CallHost));

@@ -46,6 +46,12 @@ internal sealed partial class Heap
     private bool _full;
     private long[]? _to;
     private ulong[]? _toTags;
+
+    /// <summary>The arena the last full collection copied out of, kept as the next one's to-space (or null).
+    /// Words [0, <see cref="_spareDirty"/>) may hold old data; the rest, and its tags past that, are zero.</summary>
+    private long[]? _spare;
+    private ulong[]? _spareTags;
+    private long _spareDirty;
     private long _toTop;
     private Random? _stressRandom;
 
@@ -74,6 +80,9 @@ internal sealed partial class Heap
     public bool VerifyEveryCollection { get; set; }
 
     public int Collections => MinorCollections + MajorCollections;
+
+    /// <summary>New arenas full collections have allocated (the others reused the previous arena).</summary>
+    public int ArenasAllocated { get; private set; }
 
     public int MinorCollections { get; private set; }
 
@@ -133,10 +142,24 @@ internal sealed partial class Heap
         _full = false;
         var promotedFrom = _oldTop;
         Roots!.UpdateRoots(this);
-        foreach (var pointer in _remembered)
+        if (_rememberedOverflowed)
         {
-            _words[pointer - 1] &= ~RememberedBit;
-            ForwardFields(pointer);
+            // Too many to list: find them by their header bits, walking the old space as it was before promoting.
+            for (var header = NurseryEnd; header < promotedFrom; header += (_words[header] & LengthMask) + 1)
+            {
+                if ((_words[header] & RememberedBit) == 0) continue;
+                _words[header] &= ~RememberedBit;
+                ForwardFields(header + 1);
+            }
+            _rememberedOverflowed = false;
+        }
+        else
+        {
+            foreach (var pointer in _remembered)
+            {
+                _words[pointer - 1] &= ~RememberedBit;
+                ForwardFields(pointer);
+            }
         }
         _remembered.Clear();
         for (var scan = promotedFrom; scan < _oldTop;)
@@ -155,8 +178,37 @@ internal sealed partial class Heap
     private void CollectFull()
     {
         _full = true;
-        _to = new long[RoundUp(NurseryEnd + (_oldTop - NurseryEnd) + (_youngTop - 1) + 64)];
-        _toTags = new ulong[_to.Length / 64];
+        // Room for everything to survive, and for the old space to double before the next full collection, so the
+        // arena is not resized in between; never more than the arena can ever need.
+        var usedWords = (_oldTop - NurseryEnd) + (_youngTop - 1);
+        var needed = RoundUp(NurseryEnd + usedWords + 64);
+        var wanted = Math.Max(needed, Math.Min(MaxArenaWords, RoundUp(NurseryEnd + 2 * usedWords + 64)));
+        long toDirty;
+        if (_spare is not null && _spare.Length >= needed && _spare.Length <= 2 * wanted)
+        {
+            // The previous arena again: allocating a new one per collection would leave the .NET collector a
+            // dropped arena to reclaim each time, and it does so lazily, so process memory would grow to several
+            // arenas. Words past its dirty mark were never written; the copy rewrites [NurseryEnd, _toTop), and
+            // everything else must start zero and untagged.
+            _to = _spare;
+            _toTags = _spareTags!;
+            toDirty = _spareDirty;
+            Array.Clear(_to, 0, (int)NurseryEnd);
+            Array.Clear(_toTags, 0, (int)Math.Min(_toTags.Length, (toDirty + 63) / 64));
+        }
+        else
+        {
+            // Drop a spare too small to use first, so the .NET collector can reclaim it for the new arena.
+            _spare = null;
+            _spareTags = null;
+            _to = new long[wanted];
+            _toTags = new ulong[_to.Length / 64];
+            toDirty = 0;
+            ArenasAllocated++;
+        }
+        _spare = null;
+        _spareTags = null;
+        NoteReserved(_to.LongLength * 8 + _toTags.LongLength * 8);
         _toTop = NurseryEnd;
         Roots!.UpdateRoots(this);
         for (var scan = NurseryEnd; scan < _toTop;)
@@ -166,13 +218,19 @@ internal sealed partial class Heap
                 if ((_toTags[field >> 6] & (1UL << (int)field)) != 0) _to[field] = Forward(_to[field]);
             scan += length + 1;
         }
+        if (toDirty > _toTop) Array.Clear(_to, (int)_toTop, (int)(toDirty - _toTop));
+        var (from, fromTags, fromDirty) = (_words, _tags, Math.Max(_oldTop, NurseryEnd));
         _words = _to;
         _tags = _toTags;
+        // Keep the old arena as the next collection's to-space, unless the heap has shrunk so far that it would
+        // hold memory the heap no longer needs.
+        if (from.Length <= 2 * _words.Length) (_spare, _spareTags, _spareDirty) = (from, fromTags, fromDirty);
         _oldTop = _toTop;
         _youngTop = 1;
         _to = null;
         _toTags = null;
         _remembered.Clear();
+        _rememberedOverflowed = false;
         // Collect fully again when the old space has doubled (as Lua's and OCaml's major pacing), within the limit.
         _majorAt = Math.Min(NurseryEnd + Math.Max(2 * (_oldTop - NurseryEnd), InitialOldWords), NurseryEnd + LimitWords + 1);
         MajorCollections++;

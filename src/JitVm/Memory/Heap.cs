@@ -44,6 +44,7 @@ internal sealed partial class Heap
         _majorAt = Math.Min(NurseryEnd + InitialOldWords, NurseryEnd + LimitWords + 1);
         _smallObjectWords = NurseryWords / 4;
         UpdateBumpLimit();
+        NoteReserved(0);
     }
 
     /// <summary>Default nursery: 2 MiB (256K words), OCaml's minor heap size.</summary>
@@ -69,6 +70,10 @@ internal sealed partial class Heap
 
     private long LimitWords => LimitBytes / 8;
 
+    /// <summary>The longest object the heap could ever hold (its header and fields within the limit); longer ones
+    /// trap OutOfMemory at once, without a collection.</summary>
+    public long LargestObjectWords => Math.Min(int.MaxValue, LimitWords - 1);
+
     public long[] Words => _words;
 
     public ulong[] Tags => _tags;
@@ -80,7 +85,8 @@ internal sealed partial class Heap
     public long Allocate(long length)
     {
         if (length < 0) throw new TrapException(TrapCode.OutOfBounds, $"cannot allocate an object of negative length {length}");
-        if (length > int.MaxValue) throw OutOfMemory(length);
+        if (length > LargestObjectWords)
+            throw new TrapException(TrapCode.OutOfMemory, $"an object of {length} words (8 bytes each, plus an 8-byte header) can never fit the heap limit of {LimitBytes} bytes");
         var needed = length + 1;
         StressCollect();
         if (UsedBytes / 8 + needed > LimitWords)
@@ -141,8 +147,22 @@ internal sealed partial class Heap
         ref var header = ref _words[pointer - 1];
         if ((header & RememberedBit) != 0) return;
         header |= RememberedBit;
-        _remembered.Add(pointer);
+        // The list is bounded, so a program storing young pointers into many old objects cannot make it grow
+        // with the heap; past the bound the header bits alone say what is remembered (see CollectMinor).
+        if (_remembered.Count < RememberedListCapacity) _remembered.Add(pointer);
+        else _rememberedOverflowed = true;
     }
+
+    /// <summary>
+    /// The most old objects the remembered list holds: an eighth of the nursery's words (at least 1,024), or one per
+    /// 64 words of old space if that is more, so the list costs at most about 1/64 of the heap, as the tag bits do.
+    /// When it overflows, the walk of the old space that replaces it visits at most 64 object headers per store
+    /// the program made (and paid for) since the last collection.
+    /// </summary>
+    public long RememberedListCapacity => Math.Max(Math.Max(1024, NurseryWords / 8), (_oldTop - NurseryEnd) / 64);
+
+    /// <summary>Some remembered objects are marked only by their header's bit, not listed.</summary>
+    private bool _rememberedOverflowed;
 
     private TrapException OutOfMemory(long length) =>
         new(TrapCode.OutOfMemory,
@@ -150,15 +170,37 @@ internal sealed partial class Heap
 
     private static long RoundUp(long words) => (words + 63) & ~63L;
 
+    /// <summary>
+    /// The most words the arena can ever need: the nursery, then old objects filling the limit (allocation and
+    /// promotion both stop there, see <see cref="Allocate"/> and <see cref="Collect"/>), plus the word-0 and
+    /// tag-word slack. Growth stops here, so a full heap reserves about 1x its limit, not the next power of two.
+    /// </summary>
+    private long MaxArenaWords => Math.Min(RoundUp(NurseryEnd + LimitWords + 2), Array.MaxLength & ~63L);
+
     private void Grow(long required)
     {
         var size = Math.Max((long)_words.Length, 64);
         while (size < required) size *= 2;
-        size = Math.Min(RoundUp(size), Array.MaxLength & ~63L);
-        if (size < required) throw new TrapException(TrapCode.OutOfMemory, "the heap cannot grow any further");
+        size = Math.Max(RoundUp(required), Math.Min(RoundUp(size), MaxArenaWords));
+        if (size > (Array.MaxLength & ~63L)) throw new TrapException(TrapCode.OutOfMemory, "the heap cannot grow any further");
         Array.Resize(ref _words, (int)size);
         Array.Resize(ref _tags, (int)(size / 64));
+        NoteReserved(0);
     }
+
+    /// <summary>Bytes of .NET arrays the heap holds now: the arena, its tag bits, the spare arena kept for the next
+    /// full collection, and the remembered set.</summary>
+    public long ReservedBytes =>
+        (_words.LongLength + _tags.LongLength + (_spare?.LongLength ?? 0) + (_spareTags?.LongLength ?? 0) + _remembered.Capacity) * 8;
+
+    /// <summary>
+    /// The most <see cref="ReservedBytes"/> the heap has held at once, counting a full collection's to-space while
+    /// it is being filled (what the host pays per heap byte, spec/gc.md §5.1).
+    /// </summary>
+    public long PeakReservedBytes { get; private set; }
+
+    /// <summary>Updates <see cref="PeakReservedBytes"/> with what is reserved now plus <paramref name="extraBytes"/> held elsewhere.</summary>
+    private void NoteReserved(long extraBytes) => PeakReservedBytes = Math.Max(PeakReservedBytes, ReservedBytes + extraBytes);
 
     /// <summary>The object's length in words.</summary>
     public long Length(long pointer) => _words[pointer - 1] & LengthMask;
