@@ -91,6 +91,37 @@ public sealed class CompileBudgetTests
     }
 
     [Fact]
+    public void TheCommandLineCompileBudgetKeepsFunctionsInTheInterpreterAndMustNotBeNegative()
+    {
+        var directory = Directory.CreateTempSubdirectory("jitvm-budget-").FullName;
+        try
+        {
+            var path = Path.Combine(directory, "loops.jvm");
+            File.WriteAllText(path, PathologicalModules.ManyLoopingFunctions(5));
+            (int Code, string Out, string Err) Run(params string[] args)
+            {
+                var stdout = new MemoryStream();
+                var stderr = new StringWriter();
+                var code = new JitVm.Cli.CliApp(stdout, stderr).Run(args);
+                return (code, System.Text.Encoding.UTF8.GetString(stdout.ToArray()), stderr.ToString());
+            }
+
+            var (code, output, error) = Run("run", path, "--tier", "jit", "--compile-budget", "0", "--stats");
+            Assert.Equal(0, code);
+            Assert.Equal($"{PathologicalModules.ManyLoopingFunctionsResult(5)}\n", output);
+            Assert.Contains("compile budget: 0 of 0 units used, spent (6 function(s) left interpreted)", error, StringComparison.Ordinal);
+
+            var (negative, _, usage) = Run("run", path, "--compile-budget", "-1");
+            Assert.Equal(64, negative);
+            Assert.Contains("--compile-budget must not be negative", usage, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory, true);
+        }
+    }
+
+    [Fact]
     public void ANegativeCompileBudgetIsRejected()
     {
         var module = Module.FromText(PathologicalModules.ManyLoopingFunctions(1), "loops.jvm");
