@@ -110,6 +110,18 @@ public sealed class LinearLoadingTests
         }, 2_000);
 
     [Fact]
+    public void AModuleBuilderFunctionWithSixtyFiveThousandNamedLocalsBuildsAndRuns()
+    {
+        var builder = new ModuleBuilder();
+        var main = builder.Function("main", [], [VmType.I64], export: true);
+        LocalReference last = null!;
+        for (var i = 0; i < ModuleLimits.MaxLocals; i++) last = main.DeclareLocal(VmType.I64, $"x{i}");
+        main.I64Const(1).LocalSet(last).LocalGet(last).Return();
+        Assert.Throws<ArgumentException>(() => main.DeclareLocal(VmType.I64, "x0"));
+        Assert.Equal(1, new Isolate(builder.Build()).Invoke("main")[0].AsI64);
+    }
+
+    [Fact]
     public void SixtyFiveThousandNamedLocalsAssembleAndRun()
     {
         var module = Module.FromText(PathologicalModules.ManyNamedLocals(ModuleLimits.MaxLocals), "locals.jvm");
