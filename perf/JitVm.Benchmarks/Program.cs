@@ -9,6 +9,9 @@ if (args.Contains("--check")) return Check.Run();
 // `--pauses`: minor pause times of binary-trees in the JIT tier with the default 2 MiB nursery (not a BenchmarkDotNet run).
 if (args.Contains("--pauses")) return GcCheck.Pauses();
 
+// `--scaling`: assemble/read/verify/decode/compile times of pathological and normal modules at sizes n, 10n, 100n.
+if (args.Contains("--scaling")) return LoadScaling.Run();
+
 // Reports go to perf/JitVm.Benchmarks/BenchmarkDotNet.Artifacts (not the current directory) unless --artifacts is given.
 var config = DefaultConfig.Instance;
 var projectDirectory = FindProjectDirectory();

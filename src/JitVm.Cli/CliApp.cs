@@ -78,6 +78,11 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
             Description = "Execution policy: interpreter, jit (compile everything first) or tiered (interpret, compile hot and looping functions).",
             DefaultValueFactory = _ => ExecutionTier.Tiered,
         };
+        var compileBudget = new Option<long>("--compile-budget")
+        {
+            Description = "Most compilation the run may cause, in VM instructions plus 100 per function; functions beyond it stay interpreted.",
+            DefaultValueFactory = _ => IsolateOptions.DefaultCompileBudget,
+        };
         var gcStress = new Option<Memory.GcStressMode>("--gc-stress")
         {
             Description = "Test mode: collect at every allocation (EveryAllocation), every Nth (EveryN), or 1 in N at random (Random); N is --gc-stress-interval.",
@@ -89,7 +94,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         var programArgs = new Argument<string[]>("args") { Description = "Arguments for the entry function (integers or floats; put them after -- when negative).", Arity = ArgumentArity.ZeroOrMore };
         var run = new Command("run", "Verify a module and run one of its functions; print its results, one per line.")
         {
-            file, entry, fuel, maxDepth, maxHeap, tier, gcStress, gcStressInterval, verifyHeap, stats, programArgs,
+            file, entry, fuel, maxDepth, maxHeap, tier, compileBudget, gcStress, gcStressInterval, verifyHeap, stats, programArgs,
         };
         run.SetAction(result => Guard(result.GetValue(file)!, path => RunModule(path, result.GetValue(entry)!,
             new IsolateOptions
@@ -98,6 +103,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
                 MaxCallDepth = result.GetValue(maxDepth),
                 MaxHeapBytes = result.GetValue(maxHeap),
                 Tier = result.GetValue(tier),
+                CompileBudget = result.GetValue(compileBudget),
                 GcStress = result.GetValue(gcStress),
                 GcStressInterval = result.GetValue(gcStressInterval),
                 VerifyHeap = result.GetValue(verifyHeap),
@@ -152,6 +158,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         if (options.Fuel is < 0) return Usage("--fuel must not be negative");
         if (options.MaxCallDepth < 1) return Usage("--max-depth must be at least 1");
         if (options.MaxHeapBytes < 0) return Usage("--max-heap must not be negative");
+        if (options.CompileBudget < 0) return Usage("--compile-budget must not be negative");
         if (options.GcStressInterval < 1) return Usage("--gc-stress-interval must be at least 1");
         var module = Hosting.Module.FromFile(path);
         var index = module.FindFunction(entryName);

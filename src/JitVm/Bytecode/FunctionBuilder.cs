@@ -18,6 +18,7 @@ public sealed class FunctionBuilder : FunctionReference
     private readonly List<LocalReference> _parameters = [];
     private readonly List<LocalReference> _locals = [];
     private readonly List<string> _localNames = [];
+    private readonly HashSet<string> _namedLocals = new(StringComparer.Ordinal);
     private readonly List<CodeLabel> _labels = [];
     private readonly HashSet<string> _labelNames = new(StringComparer.Ordinal);
     private readonly Dictionary<int, string> _labelNameAt = [];
@@ -497,7 +498,8 @@ public sealed class FunctionBuilder : FunctionReference
         // A parameter is written "name: type" in the text format, where "nan:" would read as a float literal.
         if (isParameter && name == "nan")
             throw new ArgumentException($"parameter name 'nan' cannot be written in the text format; choose another name", parameterName);
-        if (_localNames.Contains(name, StringComparer.Ordinal))
+        // A set, not a search of the list: declaring n locals must cost O(n), not O(n^2).
+        if (!_namedLocals.Add(name))
             throw new ArgumentException($"local or parameter '{name}' is declared twice in function '{Name}'", parameterName);
     }
 }

@@ -15,6 +15,10 @@ public static class ModuleLimits
     /// <summary>Most parameters plus locals in one function.</summary>
     public const int MaxLocals = 65_535;
 
+    /// <summary>Most declared locals of type ptr in one function (parameters not counted). The verifier tracks which
+    /// of them are assigned at every branch target, so this bounds that work to a constant per instruction.</summary>
+    public const int MaxPointerLocals = 1_024;
+
     /// <summary>Most parameters or results in one signature.</summary>
     public const int MaxSignatureArity = 255;
 

@@ -34,6 +34,9 @@ internal static partial class Log
         if (logger.IsEnabled(LogLevel.Debug)) LogTierUp(logger, Printable.Quote(function), calls, loop);
     }
 
+    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "compile budget spent: '{Function}' ({Cost} units) and later functions stay interpreted in this isolate; {Used} of {Budget} units used")]
+    public static partial void CompileBudgetSpent(ILogger logger, string function, long cost, long used, long budget);
+
     [LoggerMessage(EventId = 150, Level = LogLevel.Debug, Message = "{Kind} collection {Number}: {LiveBytes} bytes in use after, {UsedBytes} before, pause {Microseconds:0} us")]
     public static partial void Collected(ILogger logger, string kind, int number, long liveBytes, long usedBytes, double microseconds);
 

@@ -117,7 +117,7 @@ public sealed partial class Isolate
         if (parameters.Length > MaxTypedArity)
             throw new ArgumentException($"typed exports take at most {MaxTypedArity} parameters; '{name}' has {parameters.Length}", nameof(name));
         if (index >= _imports.Length && Tier != ExecutionTier.Interpreter &&
-            Module.Jit.Compile(Functions[index - _imports.Length], Logger) is { } compiled)
+            Module.Jit.Compile(Functions[index - _imports.Length], this) is { } compiled)
             return Module.Jit.HostEntry(index, compiled, delegateType, parameters, result).CreateDelegate(delegateType, this);
         var generic = typeof(ExportInvoker).GetMethod((result is null ? "Action" : "Func") + parameters.Length)!;
         var arguments = result is null ? parameters : [.. parameters, result];

@@ -69,6 +69,7 @@ public sealed partial class Isolate : IRootSet
         Sites = new long[_maxDepth + 2];
         Tier = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? options.Tier : ExecutionTier.Interpreter;
         TierUpCalls = options.TierUpCalls;
+        InitCompileBudget(options.CompileBudget);
         Logger = options.Logger;
         Heap = new Heap(options.MaxHeapBytes, options.NurseryBytes)
         {
@@ -380,7 +381,7 @@ public sealed partial class Isolate : IRootSet
             else
             {
                 var entry = Functions[functionIndex - _imports.Length];
-                if (Tier == ExecutionTier.Jit) Module.Jit.CompileAll(Logger);
+                if (Tier == ExecutionTier.Jit) Module.Jit.CompileAll(this);
                 var compiled = Tier == ExecutionTier.Interpreter ? null : entry.Compiled ?? Module.Jit.TierUpOnEntry(this, entry);
                 // The clock starts once the entry's code is compiled: compiling it is the VM's time, not the program's.
                 ArmInterrupts();
@@ -432,7 +433,7 @@ public sealed partial class Isolate : IRootSet
     public string Statistics()
     {
         var text = new System.Text.StringBuilder();
-        text.AppendLine($"tier policy: {Tier.ToString().ToLowerInvariant()}; fuel used: {FuelUsed}");
+        text.AppendLine($"tier policy: {Tier.ToString().ToLowerInvariant()}; fuel used: {FuelUsed}; {DescribeCompileBudget()}");
         text.AppendLine($"heap: {HeapAllocatedBytes} bytes allocated in {ObjectsAllocated} objects, {HeapUsedBytes} in use; " +
                         $"{Heap.MinorCollections} minor and {Heap.MajorCollections} full collections, {Heap.TotalPause.TotalMilliseconds:0.###} ms total pause, " +
                         $"longest minor {Heap.LongestMinorPause.TotalMilliseconds:0.###} ms, longest {Heap.LongestPause.TotalMilliseconds:0.###} ms; " +
@@ -446,6 +447,7 @@ public sealed partial class Isolate : IRootSet
             var time = compiled is null ? "-" : $"{compiled.CompileTime.TotalMicroseconds:0} us";
             text.AppendLine($"{Printable.Bare(function.Name),-24} {tier,-12} {time,10} {(compiled?.IlSize.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"),9} {function.InterpretedCalls,18}");
             if (function.NotCompiledReason is { } reason) text.AppendLine($"  not compiled: {reason}");
+            else if (compiled is null && CompilationDenied(i)) text.AppendLine("  not compiled: this isolate's compile budget is spent");
         }
         return text.ToString();
     }

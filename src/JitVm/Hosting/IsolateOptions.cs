@@ -32,6 +32,24 @@ public sealed record IsolateOptions
     /// (functions containing loops are compiled on their first call).</summary>
     public int TierUpCalls { get; init; } = 30;
 
+    /// <summary>The default compile budget: 1,000,000 units (see <see cref="CompileBudget"/>).</summary>
+    public const long DefaultCompileBudget = 1_000_000;
+
+    /// <summary>Units of compile budget charged per compiled function on top of its instruction count: the fixed
+    /// cost of emitting and JIT-compiling a method and its adapter.</summary>
+    public const int CompileCostPerFunction = 100;
+
+    /// <summary>
+    /// How much compilation this isolate may make the host do, under the <see cref="ExecutionTier.Tiered"/> and
+    /// <see cref="ExecutionTier.Jit"/> policies (spec/execution.md §8.3, "Compile budget"). Compiling a function costs its instruction
+    /// count plus <see cref="CompileCostPerFunction"/> units, charged to the isolate whose call causes the
+    /// compilation. A function whose compilation would exceed what is left stays in the interpreter for this isolate
+    /// (programs behave the same; only speed differs); this is logged once (event 103) and shown by
+    /// <see cref="Isolate.Statistics"/>. Default <see cref="DefaultCompileBudget"/>; null for no limit, which makes
+    /// compile work bounded only by the module's size.
+    /// </summary>
+    public long? CompileBudget { get; init; } = DefaultCompileBudget;
+
     /// <summary>Size of the nursery, where small objects are allocated (default 2 MiB; never more than a quarter of
     /// <see cref="MaxHeapBytes"/>). A tiny nursery is a test mode: it makes minor collections frequent.</summary>
     public long NurseryBytes { get; init; } = Memory.Heap.DefaultNurseryBytes;

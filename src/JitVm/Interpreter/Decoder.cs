@@ -13,6 +13,11 @@ namespace JitVm.Interpreter;
 /// </summary>
 internal static class Decoder
 {
+    /// <summary>How many operations back the peephole pass looks for a <c>local.get</c> to fold into a binary
+    /// operation. Folding one costs time proportional to the distance (the operations in between are checked and
+    /// shifted), so an unbounded search is quadratic in the length of a block.</summary>
+    internal const int MaxFoldLookBack = 16;
+
     public static DecodedFunction Decode(VerifiedModule module, int definedIndex)
     {
         var analysis = module.Functions[definedIndex];
@@ -236,10 +241,12 @@ internal static class Decoder
 
         // Finds the local.get that pushed stack slot `slot` in this block and reads the local directly instead,
         // provided every operation since then writes only a slot above `slot` and neither reads `slot` (it would
-        // no longer be written) nor writes the local. Returns the slot to read.
+        // no longer be written) nor writes the local. Returns the slot to read. It looks back at most
+        // MaxFoldLookBack operations, so decoding stays linear however long a block is.
         int FoldEarlierLocalGet(int slot, int fallback)
         {
-            for (var i = ops.Count - 1; i >= barrier; i--)
+            var oldest = Math.Max(barrier, ops.Count - MaxFoldLookBack);
+            for (var i = ops.Count - 1; i >= oldest; i--)
             {
                 var candidate = ops[i];
                 if (candidate.Kind == OpKind.Move && candidate.A == slot)

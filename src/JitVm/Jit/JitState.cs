@@ -49,9 +49,8 @@ internal sealed class JitState(Module module)
 
     public Module Module { get; } = module;
 
-    public void CompileAll() => CompileAll(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-
-    public void CompileAll(Microsoft.Extensions.Logging.ILogger logger)
+    /// <summary>Compiles every function not compiled yet, without a budget (benchmarks and tools).</summary>
+    public void CompileAll()
     {
         if (Volatile.Read(ref _compiledAll)) return;
         lock (_lock)
@@ -59,14 +58,29 @@ internal sealed class JitState(Module module)
             if (_compiledAll) return;
             var all = new List<DecodedFunction>();
             for (var i = 0; i < Module.Definition.Functions.Count; i++) all.Add(Module.Decoded(i));
-            CompileGroup(all, logger);
+            CompileGroup(all, null);
             Volatile.Write(ref _compiledAll, true);
+        }
+    }
+
+    /// <summary>The Jit policy: compiles every function not compiled yet, as far as <paramref name="isolate"/>'s
+    /// compile budget allows (the rest stay interpreted for it).</summary>
+    public void CompileAll(Isolate isolate)
+    {
+        if (Volatile.Read(ref _compiledAll) || isolate.EagerCompilationDone) return;
+        lock (_lock)
+        {
+            if (_compiledAll) return;
+            var all = new List<DecodedFunction>();
+            for (var i = 0; i < Module.Definition.Functions.Count; i++) all.Add(Module.Decoded(i));
+            if (CompileGroup(all, isolate)) Volatile.Write(ref _compiledAll, true);
+            isolate.EagerCompilationDone = true;
         }
     }
 
     /// <summary>Tiered policy, entry from the host: compile at once when the function loops, else count the call.</summary>
     public CompiledFunction? TierUpOnEntry(Isolate isolate, DecodedFunction function) =>
-        isolate.Tier == ExecutionTier.Tiered ? TierUpOnCall(isolate, function) : Compile(function, isolate.Logger);
+        isolate.Tier == ExecutionTier.Tiered ? TierUpOnCall(isolate, function) : Compile(function, isolate);
 
     /// <summary>Tiered policy, a call from the interpreter: compile when hot or looping; null to keep interpreting.</summary>
     public CompiledFunction? TierUpOnCall(Isolate isolate, DecodedFunction function)
@@ -74,25 +88,39 @@ internal sealed class JitState(Module module)
         if (function.NotCompiledReason is not null) return null;
         var calls = ++function.InterpretedCalls;
         if (calls < isolate.TierUpCalls && !function.HasLoops) return null;
+        if (!isolate.CompileBudgetAllows(Isolate.CompileCost(function)))
+        {
+            isolate.DenyCompilation(function, Isolate.CompileCost(function));
+            return null;
+        }
         if (isolate.Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
             Log.TierUp(isolate.Logger, function.Name, calls, function.HasLoops ? " (it contains a loop)" : "");
-        return Compile(function, isolate.Logger);
+        return Compile(function, isolate);
     }
 
-    public CompiledFunction? Compile(DecodedFunction function, Microsoft.Extensions.Logging.ILogger logger)
+    /// <summary>Compiles <paramref name="function"/> (with its group) if <paramref name="isolate"/>'s budget allows.</summary>
+    public CompiledFunction? Compile(DecodedFunction function, Isolate isolate)
     {
         if (function.Compiled is { } done) return done;
         if (function.NotCompiledReason is not null) return null;
         lock (_lock)
         {
-            if (function.Compiled is null && function.NotCompiledReason is null) CompileGroup([function], logger);
+            if (function.Compiled is null && function.NotCompiledReason is null) CompileGroup([function], isolate);
             return function.Compiled;
         }
     }
 
-    /// <summary>Compiles the given functions plus everything they reach through direct calls that is not compiled yet.</summary>
-    private void CompileGroup(IEnumerable<DecodedFunction> roots, Microsoft.Extensions.Logging.ILogger logger)
+    /// <summary>
+    /// Compiles the given functions plus everything they reach through direct calls that is not compiled yet, as
+    /// far as <paramref name="isolate"/>'s compile budget allows: a function that does not fit is left out (for
+    /// this isolate it stays interpreted) and the group does not continue through it. Returns whether nothing was
+    /// left out for lack of budget.
+    /// </summary>
+    private bool CompileGroup(IEnumerable<DecodedFunction> roots, Isolate? isolate)
     {
+        var logger = isolate?.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        var complete = true;
+        long cost = 0;
         var imports = Module.Definition.Imports.Count;
         var group = new List<DecodedFunction>();
         var seen = new HashSet<int>();
@@ -107,12 +135,21 @@ internal sealed class JitState(Module module)
                 Log.NotCompiled(logger, function.Name, function.NotCompiledReason);
                 continue;
             }
+            var functionCost = Isolate.CompileCost(function);
+            if (isolate is not null && !isolate.CompileBudgetAllows(cost + functionCost))
+            {
+                isolate.DenyCompilation(function, functionCost);
+                complete = false;
+                continue;
+            }
+            cost += functionCost;
             group.Add(function);
             foreach (var instruction in function.Analysis.Definition.Code)
                 if (instruction.OpCode == Bytecode.OpCode.Call && instruction.Index >= imports)
                     pending.Push(Module.Decoded(instruction.Index - imports));
         }
-        if (group.Count == 0) return;
+        if (group.Count == 0) return complete;
+        isolate?.ChargeCompilation(cost);
 
         var watch = Stopwatch.StartNew();
         var compiled = FunctionCompiler.CompileGroup(Module, group);
@@ -123,5 +160,6 @@ internal sealed class JitState(Module module)
             group[i].Compiled = new CompiledFunction(compiled[i].Body, compiled[i].Adapter, share, compiled[i].IlSize);
         if (logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
             Log.Compiled(logger, group.Count, string.Join(", ", group.Select(f => f.Name)), watch.Elapsed.TotalMicroseconds, compiled.Sum(c => c.IlSize));
+        return complete;
     }
 }

@@ -26,13 +26,18 @@ public static class Assembler
         public required FunctionType Signature;
         public bool Exported;
         public readonly List<string> LocalNames = [];
+
+        /// <summary>The non-empty names in <see cref="LocalNames"/>, for duplicate checks in constant time.</summary>
+        public readonly HashSet<string> NamedLocals = new(StringComparer.Ordinal);
         public readonly List<VmType> LocalTypes = [];
         public readonly Dictionary<string, int> Labels = new(StringComparer.Ordinal);
         public readonly Dictionary<int, string> LabelNames = [];
         public readonly List<(OpCode Op, Token First, List<Token> Operands, int SourceLine)> Body = [];
     }
 
-    private sealed class Parser(List<Token> tokens, string? source)
+    /// <remarks>Every name is looked up through a hash table (never a list search), so assembling costs time
+    /// linear in the text.</remarks>
+    private sealed class Parser(List<Token> tokens, string? source, Dictionary<string, FunctionType>? namedTypes = null)
     {
         private int _position;
         // Source line of an instruction = its physical line + _lineDelta (long: .line N near 2^31 - 1 would overflow).
@@ -42,9 +47,12 @@ public static class Assembler
         private readonly List<(string Name, FunctionType Type, int Line)> _imports = [];
         private readonly List<PendingFunction> _functions = [];
         private readonly List<GlobalDefinition> _globals = [];
+        private readonly HashSet<string> _globalNames = new(StringComparer.Ordinal);
         private readonly List<DataSegment> _data = [];
-        private readonly Dictionary<string, FunctionType> _namedTypes = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _dataNames = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, FunctionType> _namedTypes = namedTypes ?? new(StringComparer.Ordinal);
         private readonly List<FunctionType> _typeOrder = [];
+        private readonly Dictionary<FunctionType, int> _typeIndex = [];
 
         private Token Peek => tokens[_position];
 
@@ -147,6 +155,8 @@ public static class Assembler
             var results = Peek.Kind == TokenKind.Arrow ? ParseResults() : [];
             var function = new PendingFunction { Name = name.Text, Line = directive.Line, Signature = new FunctionType(types, results) };
             function.LocalNames.AddRange(names);
+            foreach (var parameter in names)
+                if (parameter.Length > 0) function.NamedLocals.Add(parameter);
             if (Peek.Kind == TokenKind.Identifier && Peek.Text == "export")
             {
                 Next();
@@ -236,7 +246,7 @@ public static class Assembler
             if (Peek.Kind == TokenKind.Identifier)
             {
                 var type = ParseType(Next());
-                if (first.Text.Length > 0 && function.LocalNames.Contains(first.Text))
+                if (first.Text.Length > 0 && !function.NamedLocals.Add(first.Text))
                     throw Error(first, $"local {Printable.Quote(first.Text)} is already declared in function {Printable.Quote(function.Name)}");
                 function.LocalNames.Add(first.Text);
                 function.LocalTypes.Add(type);
@@ -265,7 +275,7 @@ public static class Assembler
                 bits = type == VmType.F64 ? F64Bits(value) : IntegerValue(value);
             }
             EndOfLine();
-            if (_globals.Any(g => g.Name == name.Text)) throw Error(name, $"global {Printable.Quote(name.Text)} is declared twice");
+            if (!_globalNames.Add(name.Text)) throw Error(name, $"global {Printable.Quote(name.Text)} is declared twice");
             _globals.Add(new GlobalDefinition(name.Text, type, bits));
         }
 
@@ -281,7 +291,7 @@ public static class Assembler
                 else if (part.Kind != TokenKind.Comma) throw Error(part, $"expected strings or byte values (0..255) in .data, found {part.Describe()}");
             }
             EndOfLine();
-            if (_data.Any(d => d.Name == name.Text)) throw Error(name, $"data segment {Printable.Quote(name.Text)} is declared twice");
+            if (!_dataNames.Add(name.Text)) throw Error(name, $"data segment {Printable.Quote(name.Text)} is declared twice");
             if (bytes.Count > ModuleLimits.MaxDataBytes) throw Error(name, $"data segment {Printable.Quote(name.Text)} exceeds {ModuleLimits.MaxDataBytes} bytes");
             _data.Add(new DataSegment(name.Text, [.. bytes]));
         }
@@ -339,7 +349,7 @@ public static class Assembler
                     reader.End();
                     lines.Add(sourceLine);
                 }
-                var signatureIndex = _typeOrder.IndexOf(function.Signature);
+                var signatureIndex = _typeIndex[function.Signature];
                 var names = function.LocalNames.Any(n => n.Length > 0) ? function.LocalNames.ToArray() : null;
                 functions.Add(new FunctionDefinition(function.Name, signatureIndex, function.Exported, function.LocalTypes, code)
                 {
@@ -348,7 +358,7 @@ public static class Assembler
                     LabelNames = function.LabelNames.Count > 0 ? new Dictionary<int, string>(function.LabelNames) : null,
                 });
             }
-            var imports = _imports.Select(i => new ImportDefinition(i.Name, _typeOrder.IndexOf(i.Type)));
+            var imports = _imports.Select(i => new ImportDefinition(i.Name, _typeIndex[i.Type]));
             return new ModuleDefinition(_typeOrder, imports, functions, _globals, _data, _declaredSource ?? source);
         }
 
@@ -356,8 +366,7 @@ public static class Assembler
         {
             // Signatures are parsed from the operand tokens by a nested parser over them.
             var operandTokens = reader.Rest();
-            var nested = new Parser([.. operandTokens, new Token(TokenKind.EndOfLine, "", reader.Line)], source);
-            foreach (var named in _namedTypes) nested._namedTypes.Add(named.Key, named.Value);
+            var nested = new Parser([.. operandTokens, new Token(TokenKind.EndOfLine, "", reader.Line)], source, _namedTypes);
             var signature = nested.ParseSignature(reader.First);
             if (nested.Peek.Kind != TokenKind.EndOfLine) throw Error(nested.Peek, $"unexpected {nested.Peek.Describe()} after the signature");
             return Intern(signature);
@@ -402,9 +411,9 @@ public static class Assembler
 
         private int Intern(FunctionType type)
         {
-            var index = _typeOrder.IndexOf(type);
-            if (index >= 0) return index;
+            if (_typeIndex.TryGetValue(type, out var index)) return index;
             _typeOrder.Add(type);
+            _typeIndex.Add(type, _typeOrder.Count - 1);
             return _typeOrder.Count - 1;
         }
 

@@ -53,7 +53,8 @@ internal static class Verifier
         return new VerifiedModule(module, analyses);
     }
 
-    /// <summary>The state that flows along one control-flow edge.</summary>
+    /// <summary>The state that flows along one control-flow edge. <see cref="Assigned"/> is never changed once an
+    /// edge state holds it: states share arrays, and the pass copies before it assigns a local in a shared one.</summary>
     private readonly record struct EdgeState(TypeStack? Stack, ulong[] Assigned);
 
     private sealed class FunctionVerifier(ModuleDefinition module, FunctionDefinition function)
@@ -62,31 +63,48 @@ internal static class Verifier
         private VmType[] _locals = null!;
         private int _pc;
 
+        /// <summary>For each local, its bit in the assigned set, or -1 when it is always assigned (a parameter or
+        /// a local of another type than ptr). Only declared ptr locals are tracked, so the set's size is bounded
+        /// by <see cref="ModuleLimits.MaxPointerLocals"/>.</summary>
+        private int[] _trackedBit = null!;
+
+        /// <summary>Stack nodes by (top type, node below): equal stacks are one object, so comparing the stacks that
+        /// meet at a label costs O(1) however deep they are (otherwise every edge into a label could walk both).</summary>
+        private readonly Dictionary<(VmType, TypeStack?), TypeStack> _stackNodes = [];
+
         public FunctionAnalysis Run()
         {
             _signature = module.Types[function.TypeIndex];
             var localCount = _signature.Parameters.Length + function.Locals.Length;
             if (localCount > ModuleLimits.MaxLocals)
                 throw Error(VerificationRule.TooManyLocals, -1, $"{localCount} parameters and locals exceed the limit of {ModuleLimits.MaxLocals}");
+            _locals = [.. _signature.Parameters, .. function.Locals];
+            _trackedBit = new int[localCount];
+            var tracked = 0;
+            for (var i = 0; i < localCount; i++)
+                _trackedBit[i] = i >= _signature.Parameters.Length && _locals[i] == VmType.Ptr ? tracked++ : -1;
+            if (tracked > ModuleLimits.MaxPointerLocals)
+                throw Error(VerificationRule.TooManyLocals, -1, $"{tracked} declared ptr locals exceed the limit of {ModuleLimits.MaxPointerLocals}");
             if (function.Code.Length > ModuleLimits.MaxInstructions)
                 throw Error(VerificationRule.FunctionTooLarge, -1, $"{function.Code.Length} instructions exceed the limit of {ModuleLimits.MaxInstructions}");
             if (function.Code.Length == 0)
                 throw Error(VerificationRule.FallOffEnd, -1, "the function has no instructions; it must end in return, br, br_table or unreachable");
-            _locals = [.. _signature.Parameters, .. function.Locals];
 
             var count = function.Code.Length;
             var isLeader = new bool[count];
-            FindLeaders(isLeader);
+            var isBackwardTarget = new bool[count];
+            FindLeaders(isLeader, isBackwardTarget);
 
+            // Edge states are kept only at branch targets: pending ones for targets not reached yet, and the entry
+            // state of every target of a backward branch. Straight-line code shares one assigned array, copied only
+            // when a local.set adds a local to an array an edge state holds, so the pass costs O(instructions x
+            // (1 + tracked locals / 64)) time and memory at worst.
             var stackBefore = new TypeStack?[count];
             var pending = new EdgeState?[count];
             var visited = new bool[count];
             var isLoopHeader = new bool[count];
-            var words = (localCount + 63) / 64;
-            var assigned = new ulong[words];
-            for (var i = 0; i < _signature.Parameters.Length; i++) assigned[i / 64] |= 1UL << i;
-            for (var i = 0; i < localCount; i++)
-                if (_locals[i] != VmType.Ptr) assigned[i / 64] |= 1UL << i;
+            var assigned = new ulong[(tracked + 63) / 64];
+            var ownsAssigned = true;
 
             TypeStack? stack = null;
             var reachable = true;
@@ -99,11 +117,12 @@ internal static class Verifier
                     if (reachable)
                     {
                         CheckSameStack(incoming.Stack, stack, _pc, "falls through into it");
-                        assigned = Intersect(incoming.Assigned, assigned);
+                        assigned = Intersect(incoming.Assigned, assigned, ref ownsAssigned);
                     }
                     else
                     {
-                        assigned = (ulong[])incoming.Assigned.Clone();
+                        assigned = incoming.Assigned;
+                        ownsAssigned = false;
                     }
                     stack = incoming.Stack;
                 }
@@ -113,7 +132,9 @@ internal static class Verifier
                     // of the transfer just before; every backward edge is checked against that assumption.
                     stack = null;
                 }
-                pending[_pc] = new EdgeState(stack, (ulong[])assigned.Clone());
+                // Backward branches are checked against the entry state, which is kept for their targets only.
+                pending[_pc] = isBackwardTarget[_pc] ? new EdgeState(stack, assigned) : null;
+                if (isBackwardTarget[_pc]) ownsAssigned = false;
                 visited[_pc] = true;
                 stackBefore[_pc] = stack;
                 reachable = true;
@@ -130,13 +151,13 @@ internal static class Verifier
                         break;
                     case OpCode.Dup:
                         Pop(ref stack, 1);
-                        stack = new TypeStack(stack!.Top, stack);
+                        stack = Push(stack!.Top, stack);
                         break;
                     case OpCode.Swap:
                         Pop(ref stack, 2);
                         var top = stack!.Top;
                         var second = stack.Below!.Top;
-                        stack = new TypeStack(second, new TypeStack(top, stack.Below.Below));
+                        stack = Push(second, Push(top, stack.Below.Below));
                         break;
                     case OpCode.Select:
                         Pop(ref stack, 3);
@@ -149,10 +170,11 @@ internal static class Verifier
                     case OpCode.LocalGet:
                     {
                         var local = LocalIndex(instruction);
-                        if (_locals[local] == VmType.Ptr && (assigned[local / 64] & (1UL << local)) == 0)
+                        var bit = _trackedBit[local];
+                        if (bit >= 0 && (assigned[bit / 64] & (1UL << bit)) == 0)
                             throw Error(VerificationRule.UninitializedLocal, _pc,
                                 $"ptr local {LocalName(local)} is read here but is not assigned on every path that reaches this instruction");
-                        stack = new TypeStack(_locals[local], stack);
+                        stack = Push(_locals[local], stack);
                         break;
                     }
                     case OpCode.LocalSet:
@@ -162,16 +184,21 @@ internal static class Verifier
                         Pop(ref stack, 1);
                         if (stack!.Top != _locals[local])
                             throw Error(VerificationRule.TypeMismatch, _pc, $"local {LocalName(local)} has type {_locals[local].Name()} but the value on top is {stack.Top.Name()}");
-                        if ((assigned[local / 64] & (1UL << local)) == 0)
+                        var bit = _trackedBit[local];
+                        if (bit >= 0 && (assigned[bit / 64] & (1UL << bit)) == 0)
                         {
-                            assigned = (ulong[])assigned.Clone();
-                            assigned[local / 64] |= 1UL << local;
+                            if (!ownsAssigned)
+                            {
+                                assigned = (ulong[])assigned.Clone();
+                                ownsAssigned = true;
+                            }
+                            assigned[bit / 64] |= 1UL << bit;
                         }
                         if (instruction.OpCode == OpCode.LocalSet) stack = stack.Below;
                         break;
                     }
                     case OpCode.GlobalGet:
-                        stack = new TypeStack(module.Globals[GlobalIndex(instruction)].Type, stack);
+                        stack = Push(module.Globals[GlobalIndex(instruction)].Type, stack);
                         break;
                     case OpCode.GlobalSet:
                     {
@@ -203,13 +230,13 @@ internal static class Verifier
                         break;
                     case OpCode.FuncRef:
                         FunctionIndex(instruction);
-                        stack = new TypeStack(VmType.I64, stack);
+                        stack = Push(VmType.I64, stack);
                         break;
                     case OpCode.DataAlloc:
                     case OpCode.DataSize:
                         if ((uint)instruction.Operand >= (uint)module.Data.Count)
                             throw Error(VerificationRule.InvalidIndex, _pc, $"data segment #{instruction.Operand} does not exist (the module has {module.Data.Count})");
-                        stack = new TypeStack(info.Pushes![0], stack);
+                        stack = Push(info.Pushes![0], stack);
                         break;
                     default:
                         stack = ApplyFixed(stack, info);
@@ -224,15 +251,15 @@ internal static class Verifier
                 switch (info.Flow)
                 {
                     case FlowKind.Branch:
-                        Edge(instruction.Index, stack, assigned, pending, visited, isLoopHeader);
+                        Edge(instruction.Index, stack, assigned, ref ownsAssigned, pending, visited, isLoopHeader);
                         reachable = false;
                         break;
                     case FlowKind.ConditionalBranch:
-                        Edge(instruction.Index, stack, assigned, pending, visited, isLoopHeader);
+                        Edge(instruction.Index, stack, assigned, ref ownsAssigned, pending, visited, isLoopHeader);
                         break;
                     case FlowKind.Table:
-                        foreach (var target in instruction.Targets ?? []) Edge(target, stack, assigned, pending, visited, isLoopHeader);
-                        Edge(instruction.Index, stack, assigned, pending, visited, isLoopHeader);
+                        foreach (var target in instruction.Targets ?? []) Edge(target, stack, assigned, ref ownsAssigned, pending, visited, isLoopHeader);
+                        Edge(instruction.Index, stack, assigned, ref ownsAssigned, pending, visited, isLoopHeader);
                         reachable = false;
                         break;
                     case FlowKind.Return:
@@ -265,8 +292,9 @@ internal static class Verifier
             };
         }
 
-        /// <summary>Marks block leaders and checks every branch target is inside the function.</summary>
-        private void FindLeaders(bool[] isLeader)
+        /// <summary>Marks block leaders and targets of backward (or self) branches, and checks every branch target
+        /// is inside the function.</summary>
+        private void FindLeaders(bool[] isLeader, bool[] isBackwardTarget)
         {
             var count = isLeader.Length;
             isLeader[0] = true;
@@ -278,18 +306,18 @@ internal static class Verifier
                     _pc = pc;
                     throw Error(VerificationRule.InvalidIndex, -1, $"pc {pc} holds unknown opcode 0x{(byte)instruction.OpCode:x2}");
                 }
-                if (info.Operand == OperandKind.Label) MarkTarget(pc, instruction.Index, isLeader);
+                if (info.Operand == OperandKind.Label) MarkTarget(pc, instruction.Index, isLeader, isBackwardTarget);
                 if (info.Operand == OperandKind.LabelTable)
                 {
-                    foreach (var target in instruction.Targets ?? []) MarkTarget(pc, target, isLeader);
-                    MarkTarget(pc, instruction.Index, isLeader);
+                    foreach (var target in instruction.Targets ?? []) MarkTarget(pc, target, isLeader, isBackwardTarget);
+                    MarkTarget(pc, instruction.Index, isLeader, isBackwardTarget);
                 }
                 var endsBlock = info.Flow is FlowKind.Branch or FlowKind.ConditionalBranch or FlowKind.Table or FlowKind.Return or FlowKind.Trap;
                 if (endsBlock && pc + 1 < count) isLeader[pc + 1] = true;
             }
         }
 
-        private void MarkTarget(int pc, long target, bool[] isLeader)
+        private void MarkTarget(int pc, long target, bool[] isLeader, bool[] isBackwardTarget)
         {
             if ((ulong)target >= (ulong)isLeader.Length)
             {
@@ -297,9 +325,10 @@ internal static class Verifier
                 throw Error(VerificationRule.InvalidBranchTarget, pc, $"branch target {target} is outside the function (which has {isLeader.Length} instructions)");
             }
             isLeader[target] = true;
+            if (target <= pc) isBackwardTarget[target] = true;
         }
 
-        private void Edge(int target, TypeStack? stack, ulong[] assigned, EdgeState?[] pending, bool[] visited, bool[] isLoopHeader)
+        private void Edge(int target, TypeStack? stack, ulong[] assigned, ref bool ownsAssigned, EdgeState?[] pending, bool[] visited, bool[] isLoopHeader)
         {
             if (visited[target])
             {
@@ -310,7 +339,7 @@ internal static class Verifier
                 {
                     var missing = recorded.Assigned[i] & ~assigned[i];
                     if (missing == 0) continue;
-                    var local = i * 64 + System.Numerics.BitOperations.TrailingZeroCount(missing);
+                    var local = Array.IndexOf(_trackedBit, i * 64 + System.Numerics.BitOperations.TrailingZeroCount(missing));
                     throw Error(VerificationRule.UninitializedLocal, _pc,
                         $"this branch back to pc {target} arrives without ptr local {LocalName(local)} assigned, but the code at pc {target} assumes it is");
                 }
@@ -319,11 +348,14 @@ internal static class Verifier
             if (pending[target] is { } existing)
             {
                 CheckSameStack(existing.Stack, stack, target, $"the branch at pc {_pc} reaches it");
-                pending[target] = new EdgeState(existing.Stack, Intersect(existing.Assigned, assigned));
+                var owned = false;
+                pending[target] = new EdgeState(existing.Stack, Intersect(existing.Assigned, assigned, ref owned));
             }
             else
             {
                 pending[target] = new EdgeState(stack, assigned);
+                // The edge state holds the pass's array now: the next local.set must copy it.
+                ownsAssigned = false;
             }
         }
 
@@ -338,11 +370,30 @@ internal static class Verifier
 
         private string LabelSuffix(int pc) => function.LabelNames is { } labels && labels.TryGetValue(pc, out var name) ? $" (label {Printable.Quote(name)})" : "";
 
-        private static ulong[] Intersect(ulong[] a, ulong[] b)
+        /// <summary>The intersection of two assigned sets: <paramref name="a"/> itself when it is contained in
+        /// <paramref name="b"/> (the common case at a join; <paramref name="owned"/> becomes false, as an edge state
+        /// may hold it), else a new array (<paramref name="owned"/> becomes true).</summary>
+        private static ulong[] Intersect(ulong[] a, ulong[] b, ref bool owned)
         {
+            var contained = true;
+            for (var i = 0; i < a.Length && contained; i++) contained = (a[i] & ~b[i]) == 0;
+            if (contained)
+            {
+                owned = false;
+                return a;
+            }
             var result = new ulong[a.Length];
             for (var i = 0; i < a.Length; i++) result[i] = a[i] & b[i];
+            owned = true;
             return result;
+        }
+
+        private TypeStack Push(VmType type, TypeStack? below)
+        {
+            if (_stackNodes.TryGetValue((type, below), out var node)) return node;
+            node = new TypeStack(type, below);
+            _stackNodes.Add((type, below), node);
+            return node;
         }
 
         private TypeStack? ApplyFixed(TypeStack? stack, OpCodeInfo info)
@@ -358,7 +409,7 @@ internal static class Verifier
                     throw Error(VerificationRule.TypeMismatch, _pc,
                         $"{info.Mnemonic} expects {Describe(pops)} but the stack has {TypeStack.Describe(stack, pops.Length)}");
             }
-            foreach (var push in info.Pushes!) node = new TypeStack(push, node);
+            foreach (var push in info.Pushes!) node = Push(push, node);
             return node;
         }
 
@@ -373,7 +424,7 @@ internal static class Verifier
                 if (node!.Top != parameters[i])
                     throw Error(VerificationRule.TypeMismatch, _pc,
                         $"{what} expects arguments {Describe([.. parameters])} but the stack has {TypeStack.Describe(stack, parameters.Length)}");
-            foreach (var result in signature.Results) node = new TypeStack(result, node);
+            foreach (var result in signature.Results) node = Push(result, node);
             return node;
         }
 
