@@ -229,11 +229,29 @@ public sealed partial class Isolate : IRootSet
 
     internal int TierUpCalls { get; }
 
-    /// <summary>.NET stack that VM code may use below the point where the host called in: compiled calls switch to
-    /// the interpreter past it (see <see cref="JitRuntime.StackHasRoom"/>).</summary>
-    internal const int StackBudget = 512 * 1024;
+    /// <summary>
+    /// .NET stack kept free below the lowest compiled frame, for everything that runs there without a check of
+    /// its own: the interpreter activation a compiled call falls back to, the runtime helpers and the collector it
+    /// calls, host functions and the entries they make into other isolates, the CLR compiling a method at its first
+    /// call, and the exception dispatch of a trap (see <see cref="StackLimit"/>).
+    /// </summary>
+    internal const int StackReserve = 128 * 1024;
 
-    /// <summary>The lowest stack address compiled code may call from during the current <see cref="Invoke(int, Value[])"/>.</summary>
+    /// <summary>
+    /// The least .NET stack an entry needs below it to run VM code at all (in the interpreter, which uses a bounded
+    /// amount however deep the VM calls go); an entry with less traps <see cref="TrapCode.CallDepthExceeded"/>.
+    /// Less than <see cref="StackReserve"/>, so a host function called at the deepest compiled frame can still
+    /// enter another isolate, several levels deep.
+    /// </summary>
+    internal const int MinimumEntryStack = 48 * 1024;
+
+    /// <summary>
+    /// Compiled code may make a direct .NET call only while the stack pointer minus the callee's frame
+    /// (<see cref="CompiledFunction.StackBytes"/>) stays above this address: <see cref="StackReserve"/> above the
+    /// lowest usable address of the entering thread's stack, measured on every entry (see <see cref="ThreadStack"/>).
+    /// Past it, calls run in the interpreter, whose VM calls use no .NET stack, so recursion ends in the VM's
+    /// call-depth trap. nuint.MaxValue (no address is above it) runs the whole entry in the interpreter.
+    /// </summary>
     internal nuint StackLimit { get; private set; } = nuint.MaxValue;
 
     internal Microsoft.Extensions.Logging.ILogger Logger { get; }
@@ -306,7 +324,7 @@ public sealed partial class Isolate : IRootSet
     private int _runningThread;
 
     /// <summary>Takes ownership of the isolate for one entry from the host (see <see cref="Invoke(int, Value[])"/>).</summary>
-    private int Enter()
+    private void Enter()
     {
         var thread = Environment.CurrentManagedThreadId;
         var owner = Interlocked.CompareExchange(ref _runningThread, thread, 0);
@@ -314,17 +332,7 @@ public sealed partial class Isolate : IRootSet
             throw new InvalidOperationException(owner == thread
                 ? "the isolate is already running on this thread; a host function cannot call back into the isolate that called it"
                 : $"the isolate is running on thread {owner}; an isolate must not be entered from two threads at once (use one isolate per thread)");
-        return thread;
     }
-
-    /// <summary>
-    /// The thread, and the lowest stack address on it, at which the runtime last confirmed a safe margin of stack.
-    /// The margin only grows as the stack pointer rises, so an entry from that thread at or above that address needs
-    /// no new check: hosts that call a typed export every frame from the same place pay for the check once.
-    /// </summary>
-    private int _stackCheckedThread;
-
-    private nuint _stackCheckedAbove = nuint.MaxValue;
 
     private void Exit() => Volatile.Write(ref _runningThread, 0);
 
@@ -334,26 +342,19 @@ public sealed partial class Isolate : IRootSet
     /// corrupting the running program; fixes the stack the entry's compiled code may use. The time limits are armed
     /// separately, once the entry's code is compiled (see <see cref="ArmInterrupts"/>).
     /// </summary>
+    /// <exception cref="TrapException"><see cref="TrapCode.CallDepthExceeded"/>: less than
+    /// <see cref="MinimumEntryStack"/> of the thread's stack is left (the isolate is not entered).</exception>
     internal void BeginEntry()
     {
-        var thread = Enter();
+        // Measured on every entry, nested ones included (a host function entering another isolate): what remains
+        // depends on the thread and on how much of its stack the host has already used.
         var here = JitRuntime.StackPointer();
-        if (thread == _stackCheckedThread && here >= _stackCheckedAbove)
-        {
-            StackLimit = here - StackBudget;
-            return;
-        }
-        // Without a safe margin of stack here, run everything in the interpreter (a limit no address is above).
-        if (System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack() && here > StackBudget)
-        {
-            StackLimit = here - StackBudget;
-            _stackCheckedThread = thread;
-            _stackCheckedAbove = here;
-        }
-        else
-        {
-            StackLimit = nuint.MaxValue;
-        }
+        var remaining = ThreadStack.RemainingBelow(here);
+        if (remaining < MinimumEntryStack)
+            throw new TrapException(TrapCode.CallDepthExceeded,
+                $"the host thread has {remaining / 1024} KiB of stack left at this entry; running VM code needs at least {MinimumEntryStack / 1024} KiB");
+        Enter();
+        StackLimit = remaining > StackReserve ? here - (remaining - StackReserve) : nuint.MaxValue;
     }
 
     /// <summary>Ends an entry from the host, normally or by a trap: no frame outlives it.</summary>
@@ -380,13 +381,36 @@ public sealed partial class Isolate : IRootSet
             else
             {
                 var entry = Functions[functionIndex - _imports.Length];
-                if (Tier == ExecutionTier.Jit) Module.Jit.CompileAll(Logger);
-                var compiled = Tier == ExecutionTier.Interpreter ? null : entry.Compiled ?? Module.Jit.TierUpOnEntry(this, entry);
+                // With no room for compiled frames at all, the entry runs in the interpreter and compiles nothing.
+                var jitting = Tier != ExecutionTier.Interpreter && JitRuntime.StackHasRoom(this, 0);
+                if (Tier == ExecutionTier.Jit && jitting) Module.Jit.CompileAll(Logger);
+                var compiled = jitting ? entry.Compiled ?? Module.Jit.TierUpOnEntry(this, entry) : null;
                 // The clock starts once the entry's code is compiled: compiling it is the VM's time, not the program's.
                 ArmInterrupts();
-                if (compiled is not null && JitRuntime.StackHasRoom(this)) compiled.Adapter(this, 1, fp);
+                if (compiled is not null && JitRuntime.StackHasRoom(this, compiled.StackBytes)) compiled.Adapter(this, 1, fp);
                 else Interpreter.Interpreter.Run(this, entry, fp);
             }
+        }
+        finally
+        {
+            CallDepth = 0;
+            FrameCount = 0;
+            SlotTop = 0;
+        }
+    }
+
+    /// <summary>
+    /// Runs defined function <paramref name="functionIndex"/> in the interpreter, its arguments already in slots
+    /// [0, n): the path of a typed export's stub when the stack has no room for the compiled body's frame.
+    /// Returns the first slot afterwards (the result, if any).
+    /// </summary>
+    internal long ExecuteInterpreted(int functionIndex, int width)
+    {
+        SlotTop = width + 1;
+        try
+        {
+            Interpreter.Interpreter.Run(this, Functions[functionIndex - _imports.Length], 0);
+            return Slots[0];
         }
         finally
         {
@@ -530,7 +554,9 @@ public sealed partial class Isolate : IRootSet
         {
             host.Callback(this, Slots.AsSpan(fp, width));
         }
-        catch (Exception exception)
+        // A trap (the host's own, or one from an isolate the host function entered) passes through untouched:
+        // rethrowing it at every host boundary would nest one exception dispatch per boundary on the .NET stack.
+        catch (Exception exception) when (exception is not TrapException)
         {
             throw HostFailure(import, exception);
         }

@@ -60,10 +60,15 @@ public static partial class JitRuntime
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nuint StackLimit(Isolate isolate) => isolate.StackLimit;
 
-    /// <summary>True while VM calls may still use .NET stack frames (compiled code); below the limit they run in
-    /// the interpreter, which uses none, so deep recursion reaches the VM's call-depth limit and traps instead of
+    /// <summary>True while a compiled function whose frame takes <paramref name="frameBytes"/> may still be called
+    /// with a .NET call (see <see cref="Isolate.StackLimit"/>); otherwise the callee runs in the interpreter, which
+    /// uses no .NET stack per VM call, so deep recursion reaches the VM's call-depth limit and traps instead of
     /// overflowing the host's stack.</summary>
-    public static bool StackHasRoom(Isolate isolate) => StackPointer() > isolate.StackLimit;
+    public static bool StackHasRoom(Isolate isolate, int frameBytes) => StackPointer() - (nuint)frameBytes > isolate.StackLimit;
+
+    /// <summary>A typed export's stub found no room for the compiled body: runs the function in the interpreter
+    /// with its arguments in slots [0, <paramref name="width"/>); returns the first result's bits.</summary>
+    public static long ExecuteInterpreted(Isolate isolate, int functionIndex, int width) => isolate.ExecuteInterpreted(functionIndex, width);
 
     /// <summary>The write barrier's slow path: an old object now points to a young one.</summary>
     public static void RecordWrite(Isolate isolate, long pointer, long value) => isolate.Heap.RecordWrite(pointer, value);
@@ -207,6 +212,13 @@ public static partial class JitRuntime
         }
     }
 
+    /// <summary>
+    /// For exception filters that record a trap's location and let it pass: a trap from a host function (perhaps
+    /// from another isolate it entered) or from a nested activation is never caught and rethrown, since each
+    /// rethrow from a handler starts a new exception dispatch on top of the stack of the one before.
+    /// </summary>
+    private static bool Located(TrapException located) => located is null;
+
     /// <summary>Raises a trap that compiled code detected inline.</summary>
     public static Exception Trap(Isolate isolate, int code, string message, long site, int depth, long fuel) =>
         isolate.Locate(new TrapException((TrapCode)code, message), site, depth, fuel);
@@ -315,9 +327,9 @@ public static partial class JitRuntime
         {
             isolate.CallHost(import, fp);
         }
-        catch (TrapException trap)
+        catch (TrapException trap) when (Located(isolate.Locate(trap, site, depth, fuel)))
         {
-            throw isolate.Locate(trap, site, depth, fuel);
+            throw; // Not reached: the filter lets every trap pass.
         }
     }
 
@@ -354,13 +366,13 @@ public static partial class JitRuntime
             }
             if (depth >= isolate.MaxDepth) throw isolate.CallDepthExceeded(target);
         }
-        catch (TrapException trap)
+        catch (TrapException trap) when (Located(isolate.Locate(trap, site, depth, isolate.FuelSlice)))
         {
-            throw isolate.Locate(trap, site, depth, isolate.FuelSlice);
+            throw; // Not reached: the filter lets every trap pass.
         }
         isolate.Sites[depth] = site;
         var compiled = target.Compiled ?? (isolate.Tier == ExecutionTier.Tiered ? isolate.Module.Jit.TierUpOnCall(isolate, target) : null);
-        if (compiled is not null && StackHasRoom(isolate)) compiled.Adapter(isolate, depth + 1, fp);
+        if (compiled is not null && StackHasRoom(isolate, compiled.StackBytes)) compiled.Adapter(isolate, depth + 1, fp);
         else CallInterpreted(isolate, target.FunctionIndex - isolate.Module.Definition.Imports.Count, fp, depth);
     }
 
