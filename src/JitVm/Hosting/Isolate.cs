@@ -65,7 +65,9 @@ public sealed partial class Isolate : IRootSet
         Timeout = options.Timeout;
         CancellationToken = options.CancellationToken;
         _maxDepth = options.MaxCallDepth;
-        if (_maxDepth < 1) throw new ArgumentOutOfRangeException(nameof(options), "the call-depth limit must be at least 1");
+        if (_maxDepth is < 1 or > IsolateOptions.MaximumCallDepth)
+            throw new ArgumentOutOfRangeException(nameof(options), _maxDepth,
+                $"the call-depth limit (MaxCallDepth) must be from 1 to {IsolateOptions.MaximumCallDepth:N0}");
         Sites = new long[_maxDepth + 2];
         Tier = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? options.Tier : ExecutionTier.Interpreter;
         TierUpCalls = options.TierUpCalls;
@@ -583,15 +585,29 @@ public sealed partial class Isolate : IRootSet
         return pointer;
     }
 
+    /// <summary>Most frames a trap's VM stack keeps from the inside (the trap's own first) and from the outside (the
+    /// entry's last); the frames between are counted, not kept, so a trap costs bounded memory at any depth.</summary>
+    internal const int TraceInnermostFrames = 192, TraceOutermostFrames = 64;
+
     /// <summary>
     /// The VM stack of a trap: the innermost frame at <paramref name="innermostSite"/> (running at
-    /// <paramref name="depth"/>), then each caller's call site from <see cref="Sites"/>, outwards.
+    /// <paramref name="depth"/>), then each caller's call site from <see cref="Sites"/>, outwards; past
+    /// <see cref="TraceInnermostFrames"/> + <see cref="TraceOutermostFrames"/> frames only the two ends are kept.
+    /// Returns the frames and how many were left out between them.
     /// </summary>
-    internal List<VmStackFrame> Trace(long innermostSite, int depth)
+    internal (List<VmStackFrame> Frames, int Elided) Trace(long innermostSite, int depth)
     {
-        var frames = new List<VmStackFrame>(Math.Min(depth, 64)) { FrameAt(innermostSite) };
-        for (var d = Math.Min(depth, _maxDepth + 1) - 1; d >= 1; d--) frames.Add(FrameAt(Sites[d]));
-        return frames;
+        var callers = Math.Min(depth, _maxDepth + 1) - 1;
+        var total = callers + 1;
+        var elided = Math.Max(0, total - TraceInnermostFrames - TraceOutermostFrames);
+        var frames = new List<VmStackFrame>(total - elided) { FrameAt(innermostSite) };
+        for (var d = callers; d >= 1; d--)
+        {
+            // Frame d is the (callers - d + 1)th from the inside; skip the middle once the innermost are kept.
+            if (elided > 0 && d == callers - (TraceInnermostFrames - 1)) d -= elided - 1;
+            else frames.Add(FrameAt(Sites[d]));
+        }
+        return (frames, elided);
     }
 
     /// <summary>Records where a trap happened (unless a deeper frame already did) and the fuel left then.</summary>
@@ -599,7 +615,8 @@ public sealed partial class Isolate : IRootSet
     {
         if (!trap.HasStack)
         {
-            trap.SetStack(Trace(site, depth));
+            var (frames, elided) = Trace(site, depth);
+            trap.SetStack(frames, elided);
             FuelSlice = fuel;
             if (Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
                 Log.Trapped(Logger, trap.Code, trap.Location?.Function ?? "?", trap.Location?.Pc ?? -1, trap.Detail);
