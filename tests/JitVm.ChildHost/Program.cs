@@ -19,7 +19,7 @@ public static class Program
     {
         if (args.Length == 0)
         {
-            Console.Error.WriteLine("usage: JitVm.ChildHost <scenario>... (thread:<KiB>, preused, nested, bigframe, mutual)");
+            Console.Error.WriteLine("usage: JitVm.ChildHost <scenario>... (thread:<KiB>, used:<KiB>:<used KiB>, preused, exhausted, nested[:<KiB>], bigframe, mutual[:<KiB>])");
             return 64;
         }
         foreach (var scenario in args)
@@ -30,13 +30,19 @@ public static class Program
 
     private static string Run(string scenario, ExecutionTier tier) => scenario.Split(':') switch
     {
-        ["thread", var kib] => OnThread(int.Parse(kib, System.Globalization.CultureInfo.InvariantCulture) * 1024, () => Recursion(tier)),
-        ["preused"] => OnThread(1024 * 1024, () => AfterUsing(600 * 1024, () => Recursion(tier))),
+        ["thread", var kib] => OnThread(Kib(kib), () => Recursion(tier, 0)),
+        ["preused"] => OnThread(1024 * 1024, () => Recursion(tier, 600 * 1024)),
+        ["exhausted"] => OnThread(256 * 1024, () => Recursion(tier, 200 * 1024)),
+        ["used", var kib, var usedKib] => OnThread(Kib(kib), () => Recursion(tier, Kib(usedKib))),
         ["nested"] => Nested(tier, levels: 16, depth: 9_000),
+        ["nested", var kib] => OnThread(Kib(kib), () => Nested(tier, levels: 16, depth: 9_000)),
+        ["mutual", var kib] => OnThread(Kib(kib), () => Mutual(tier)),
         ["bigframe"] => BigFrame(tier),
         ["mutual"] => Mutual(tier),
         _ => throw new ArgumentException($"unknown scenario '{scenario}'"),
     };
+
+    private static int Kib(string text) => int.Parse(text, System.Globalization.CultureInfo.InvariantCulture) * 1024;
 
     /// <summary>Runs <paramref name="body"/> on a new thread with a stack of <paramref name="stackBytes"/>.</summary>
     private static string OnThread(int stackBytes, Func<string> body)
@@ -84,18 +90,23 @@ public static class Program
         .end
         """;
 
-    /// <summary>Unbounded recursion (must trap CallDepthExceeded) and recursion 9,000 deep (must give its result),
-    /// through Invoke and through a typed export.</summary>
-    private static string Recursion(ExecutionTier tier)
+    /// <summary>
+    /// Unbounded recursion (must trap CallDepthExceeded) and recursion 9,000 deep (must give its result), through
+    /// Invoke and through typed exports, after the host has used <paramref name="preusedBytes"/> of the stack (the
+    /// module is loaded and the exports bound before that, as a host would do).
+    /// </summary>
+    private static string Recursion(ExecutionTier tier, int preusedBytes)
     {
         var module = Module.FromText(RecursionModule, "recursion.jvm");
         var isolate = new Isolate(module, options: new IsolateOptions { Tier = tier });
-        var down = Outcome(() => isolate.Invoke("down", Value.I64(0))[0].AsI64);
-        var sum = Outcome(() => isolate.Invoke("sum", Value.I64(9_000))[0].AsI64);
-        var typed = isolate.GetFunction<long, long>("sum");
-        var typedSum = Outcome(() => typed(9_000));
-        var typedDown = Outcome(() => isolate.GetFunction<long, long>("down")(0));
-        return $"down {down}; sum {sum}; typed sum {typedSum}; typed down {typedDown}";
+        var typedSum = isolate.GetFunction<long, long>("sum");
+        var typedDown = isolate.GetFunction<long, long>("down");
+        return AfterUsing(preusedBytes, () =>
+        {
+            var down = Outcome(() => isolate.Invoke("down", Value.I64(0))[0].AsI64);
+            var sum = Outcome(() => isolate.Invoke("sum", Value.I64(9_000))[0].AsI64);
+            return $"down {down}; sum {sum}; typed sum {Outcome(() => typedSum(9_000))}; typed down {Outcome(() => typedDown(0))}";
+        });
     }
 
     private const string NestedModule = """

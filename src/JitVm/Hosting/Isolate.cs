@@ -245,7 +245,7 @@ public sealed partial class Isolate : IRootSet
     /// Less than <see cref="StackReserve"/>, so a host function called at the deepest compiled frame can still
     /// enter another isolate, several levels deep.
     /// </summary>
-    internal const int MinimumEntryStack = 48 * 1024;
+    internal const int MinimumEntryStack = 64 * 1024;
 
     /// <summary>
     /// Compiled code may make a direct .NET call only while the stack pointer minus the callee's frame
