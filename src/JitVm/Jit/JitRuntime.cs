@@ -56,7 +56,8 @@ public static partial class JitRuntime
         return (nuint)(&probe) + probe;
     }
 
-    /// <summary>Compiled code may make direct .NET calls only while the stack is above this address.</summary>
+    /// <summary>Compiled code makes a direct .NET call only while the stack pointer minus the callee's frame is above
+    /// this address (see <see cref="Isolate.StackLimit"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nuint StackLimit(Isolate isolate) => isolate.StackLimit;
 
