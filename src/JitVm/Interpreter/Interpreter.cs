@@ -137,11 +137,11 @@ internal static class Interpreter
                             }
                             callee = target;
                         }
+                        var compiled = jitting ? callee.Compiled : null;
                         // Past the stack limit nothing is compiled either: compiling, and the CLR compiling the result at
                         // its first call, would use the stack kept for the interpreter.
-                        if (jitting && Jit.JitRuntime.StackHasRoom(isolate, 0) &&
-                            (callee.Compiled ?? (tiering ? isolate.Module.Jit.TierUpOnCall(isolate, callee) : null)) is { } compiled &&
-                            Jit.JitRuntime.StackHasRoom(isolate, compiled.StackBytes))
+                        if (compiled is null && tiering && Jit.JitRuntime.StackHasRoom(isolate, 0)) compiled = isolate.Module.Jit.TierUpOnCall(isolate, callee);
+                        if (compiled is not null && Jit.JitRuntime.StackHasRoom(isolate, compiled.StackBytes))
                         {
                             isolate.CheckDepth(callee);
                             isolate.SlotTop = fp + function.FrameSize;

@@ -218,7 +218,7 @@ public static partial class JitRuntime
     /// from another isolate it entered) or from a nested activation is never caught and rethrown, since each
     /// rethrow from a handler starts a new exception dispatch on top of the stack of the one before.
     /// </summary>
-    private static bool Located(TrapException located) => located is null;
+    private static bool Located(TrapException _) => false;
 
     /// <summary>Raises a trap that compiled code detected inline.</summary>
     public static Exception Trap(Isolate isolate, int code, string message, long site, int depth, long fuel) =>
