@@ -35,6 +35,7 @@ public static class Program
         ["exhausted"] => OnThread(256 * 1024, () => Recursion(tier, 200 * 1024)),
         ["used", var kib, var usedKib] => OnThread(Kib(kib), () => Recursion(tier, Kib(usedKib))),
         ["nested"] => Nested(tier, levels: 16, depth: 9_000),
+        ["nestedtrap"] => Nested(tier, levels: 16, depth: 9_000, innermostDepth: 1_000_000),
         ["nested", var kib] => OnThread(Kib(kib), () => Nested(tier, levels: 16, depth: 9_000)),
         ["mutual", var kib] => OnThread(Kib(kib), () => Mutual(tier)),
         ["bigframe"] => BigFrame(tier),
@@ -131,39 +132,42 @@ public static class Program
     /// <summary>
     /// A chain of <paramref name="levels"/> isolates on the main thread: each recurses <paramref name="depth"/>
     /// frames, then its host function enters the next isolate; the last returns 1. Every level adds
-    /// depth * (depth + 1) / 2 to the result.
+    /// depth * (depth + 1) / 2 to the result. With <paramref name="innermostDepth"/> beyond the call-depth limit,
+    /// the innermost isolate traps and the trap travels out through every host function and entry.
     /// </summary>
-    private static string Nested(ExecutionTier tier, int levels, int depth)
+    private static string Nested(ExecutionTier tier, int levels, int depth, int? innermostDepth = null)
     {
         var module = Module.FromText(NestedModule, "nested.jvm");
         var isolates = new Isolate[levels];
         for (var level = levels - 1; level >= 0; level--)
         {
             var inner = level + 1 < levels ? isolates[level + 1] : null;
-            isolates[level] = new Isolate(module, [HostFunction.FromFunc<long, long>("next", _ => inner is null ? 1 : inner.Invoke("main", Value.I64(depth))[0].AsI64)],
+            var innerDepth = level + 2 == levels ? innermostDepth ?? depth : depth;
+            isolates[level] = new Isolate(module, [HostFunction.FromFunc<long, long>("next", _ => inner is null ? 1 : inner.Invoke("main", Value.I64(innerDepth))[0].AsI64)],
                 new IsolateOptions { Tier = tier });
         }
         var expected = levels * ((long)depth * (depth + 1) / 2) + 1;
         var outcome = Outcome(() => isolates[0].Invoke("main", Value.I64(depth))[0].AsI64);
+        if (innermostDepth is not null) return outcome;
         return outcome == $"result {expected}" ? $"{outcome} (expected)" : $"{outcome}, expected {expected}";
     }
 
     /// <summary>
-    /// A function with 1,000 word locals and 60 safepoints (allocations), each of which spills and reloads every
-    /// word local: its compiled frame is about 1 MiB, so calling it compiled on a 512 KiB thread would overflow
+    /// A function with 500 word locals and 40 safepoints (allocations), each of which spills and reloads every
+    /// word local: its compiled frame is over 300 KiB, so calling it compiled on a 256 KiB thread would overflow
     /// the stack at once. The VM must run it another way, on that thread and on the main thread. It returns 7.
     /// </summary>
     private static string BigFrame(ExecutionTier tier)
     {
         var text = new StringBuilder(".func main () -> (i64)\n");
-        for (var i = 0; i < 1_000; i++) text.Append("    .local w").Append(i).Append(" word\n");
-        for (var i = 0; i < 60; i++) text.Append("    i64.const 1\n    alloc\n    drop\n");
+        for (var i = 0; i < 500; i++) text.Append("    .local w").Append(i).Append(" word\n");
+        for (var i = 0; i < 40; i++) text.Append("    i64.const 1\n    alloc\n    drop\n");
         text.Append("    i64.const 7\n    return\n.end\n");
         var module = Module.FromText(text.ToString(), "bigframe.jvm");
         var onMain = Outcome(() => new Isolate(module, options: new IsolateOptions { Tier = tier }).Invoke("main")[0].AsI64);
-        var onSmall = OnThread(512 * 1024, () => Outcome(() => new Isolate(module, options: new IsolateOptions { Tier = tier }).Invoke("main")[0].AsI64));
-        var typed = OnThread(512 * 1024, () => Outcome(() => new Isolate(module, options: new IsolateOptions { Tier = tier }).GetFunction<long>("main")()));
-        return $"main thread {onMain}; 512 KiB thread {onSmall}; typed {typed}";
+        var onSmall = OnThread(256 * 1024, () => Outcome(() => new Isolate(module, options: new IsolateOptions { Tier = tier }).Invoke("main")[0].AsI64));
+        var typed = OnThread(256 * 1024, () => Outcome(() => new Isolate(module, options: new IsolateOptions { Tier = tier }).GetFunction<long>("main")()));
+        return $"main thread {onMain}; 256 KiB thread {onSmall}; typed {typed}";
     }
 
     /// <summary>
@@ -182,10 +186,13 @@ public static class Program
                 return
             .end
             .func large (n: i64) -> (i64)
+                local.get n
+                br_if recurse
 
             """);
+        // Padding that makes the function too large to compile; the recursion branches over it.
         for (var i = 0; i < 2_100; i++) text.Append("    i64.const 1\n    drop\n");
-        text.Append("    local.get n\n    call small\n    return\n.end\n");
+        text.Append("recurse:\n    local.get n\n    call small\n    return\n.end\n");
         var module = Module.FromText(text.ToString(), "mutual.jvm");
         var isolate = new Isolate(module, options: new IsolateOptions { Tier = tier, MaxCallDepth = 100_000 });
         return Outcome(() => isolate.Invoke("small", Value.I64(0))[0].AsI64);

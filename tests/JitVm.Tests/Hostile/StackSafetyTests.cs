@@ -79,8 +79,12 @@ public sealed class StackSafetyTests
         AssertScenario("nested", "result 648072001 (expected)");
 
     [Fact]
+    public void ATrapInTheInnermostOfSixteenNestedEntriesReachesTheOutermostHost() =>
+        AssertScenario("nestedtrap", "trap CallDepthExceeded");
+
+    [Fact]
     public void AFunctionWhoseCompiledFrameWouldOverflowTheStackStillReturnsItsResult() =>
-        AssertScenario("bigframe", "main thread result 7; 512 KiB thread result 7; typed result 7");
+        AssertScenario("bigframe", "main thread result 7; 256 KiB thread result 7; typed result 7");
 
     [Fact]
     public void MutualRecursionOfAnInterpretedAndACompiledFunctionTrapsWithoutOverflowing() =>
