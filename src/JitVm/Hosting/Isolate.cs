@@ -346,7 +346,8 @@ public sealed partial class Isolate : IRootSet
     /// </summary>
     /// <exception cref="TrapException"><see cref="TrapCode.CallDepthExceeded"/>: less than
     /// <see cref="MinimumEntryStack"/> of the thread's stack is left (the isolate is not entered).</exception>
-    internal void BeginEntry()
+    /// <returns>The stack pointer measured at the entry.</returns>
+    internal nuint BeginEntry()
     {
         // Measured on every entry, nested ones included (a host function entering another isolate): what remains
         // depends on the thread and on how much of its stack the host has already used.
@@ -357,6 +358,7 @@ public sealed partial class Isolate : IRootSet
                 $"the host thread has {remaining / 1024} KiB of stack left at this entry; running VM code needs at least {MinimumEntryStack / 1024} KiB");
         Enter();
         StackLimit = remaining > StackReserve ? here - (remaining - StackReserve) : nuint.MaxValue;
+        return here;
     }
 
     /// <summary>Ends an entry from the host, normally or by a trap: no frame outlives it.</summary>

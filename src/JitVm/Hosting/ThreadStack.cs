@@ -46,7 +46,16 @@ internal static class ThreadStack
 
     /// <summary>Bytes of stack left below <paramref name="address"/> on the current thread (0 when none).</summary>
     /// <remarks>Where the bounds are unknown: <see cref="FallbackBytes"/> when the runtime confirms its own margin, else 0.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nuint RemainingBelow(nuint address)
+    {
+        var low = t_low;
+        if (low > 1) return address > low ? address - low : 0;
+        return RemainingSlow(address);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static nuint RemainingSlow(nuint address)
     {
         var low = Low;
         if (low == 0) return RuntimeHelpers.TryEnsureSufficientExecutionStack() ? (nuint)FallbackBytes : 0;

@@ -209,7 +209,6 @@ internal static class FunctionCompiler
         public static readonly MethodInfo HeapTags = Runtime(nameof(JitRuntime.HeapTags));
         public static readonly MethodInfo NurseryEnd = Runtime(nameof(JitRuntime.NurseryEnd));
         public static readonly MethodInfo StackLimit = Runtime(nameof(JitRuntime.StackLimit));
-        public static readonly MethodInfo StackHasRoom = Runtime(nameof(JitRuntime.StackHasRoom));
         public static readonly MethodInfo ExecuteInterpreted = Runtime(nameof(JitRuntime.ExecuteInterpreted));
         public static readonly MethodInfo RecordWrite = Runtime(nameof(JitRuntime.RecordWrite));
         public static readonly MethodInfo GetGlobal = Runtime(nameof(JitRuntime.GetGlobal));

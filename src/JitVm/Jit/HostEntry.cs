@@ -21,14 +21,15 @@ internal static class HostEntry
         var il = method.GetILGenerator();
         var value = result is null ? null : il.DeclareLocal(result);
         var interpreted = il.DefineLabel();
-        il.Emit(OpCodes.Ldarg_0);
-        il.Emit(OpCodes.Call, Helpers.BeginEntry);
-        // The entry ends however the body leaves, so a trap leaves the isolate usable (and unowned).
-        var end = il.BeginExceptionBlock();
-        // The entry measured the stack: without room for the body's frame, the function runs in the interpreter.
+        var room = il.DeclareLocal(typeof(bool));
+        // The entry measures the stack: without room for the body's frame, the function runs in the interpreter.
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldc_I4, compiled.StackBytes);
-        il.Emit(OpCodes.Call, Helpers.StackHasRoom);
+        il.Emit(OpCodes.Call, Helpers.BeginEntry);
+        il.Emit(OpCodes.Stloc, room);
+        // The entry ends however the body leaves, so a trap leaves the isolate usable (and unowned).
+        var end = il.BeginExceptionBlock();
+        il.Emit(OpCodes.Ldloc, room);
         il.Emit(OpCodes.Brfalse, interpreted);
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldc_I4_1);

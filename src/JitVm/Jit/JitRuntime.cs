@@ -16,10 +16,13 @@ namespace JitVm.Jit;
 public static partial class JitRuntime
 {
 #pragma warning disable CS1591 // Internal plumbing for generated code; each helper is named after what it does.
-    public static void BeginEntry(Isolate isolate)
+    /// <summary>Starts a typed export's entry; true when the compiled body's frame of <paramref name="frameBytes"/>
+    /// fits above the stack limit (measured deeper than the stub's own frame, so the test is conservative).</summary>
+    public static bool BeginEntry(Isolate isolate, int frameBytes)
     {
-        isolate.BeginEntry();
+        var here = isolate.BeginEntry();
         isolate.ArmInterrupts();
+        return here - (nuint)frameBytes > isolate.StackLimit;
     }
 
     public static void EndEntry(Isolate isolate) => isolate.EndEntry();
