@@ -231,31 +231,6 @@ public sealed partial class Isolate : IRootSet
 
     internal int TierUpCalls { get; }
 
-    /// <summary>
-    /// .NET stack kept free below the lowest compiled frame, for everything that runs there without a check of
-    /// its own: the interpreter activation a compiled call falls back to, the runtime helpers and the collector it
-    /// calls, host functions and the entries they make into other isolates, the CLR compiling a method at its first
-    /// call, and the exception dispatch of a trap (see <see cref="StackLimit"/>).
-    /// </summary>
-    internal const int StackReserve = 128 * 1024;
-
-    /// <summary>
-    /// The least .NET stack an entry needs below it to run VM code at all (in the interpreter, which uses a bounded
-    /// amount however deep the VM calls go); an entry with less traps <see cref="TrapCode.CallDepthExceeded"/>.
-    /// Less than <see cref="StackReserve"/>, so a host function called at the deepest compiled frame can still
-    /// enter another isolate, several levels deep.
-    /// </summary>
-    internal const int MinimumEntryStack = 64 * 1024;
-
-    /// <summary>
-    /// Compiled code may make a direct .NET call only while the stack pointer minus the callee's frame
-    /// (<see cref="CompiledFunction.StackBytes"/>) stays above this address: <see cref="StackReserve"/> above the
-    /// lowest usable address of the entering thread's stack, measured on every entry (see <see cref="ThreadStack"/>).
-    /// Past it, calls run in the interpreter, whose VM calls use no .NET stack, so recursion ends in the VM's
-    /// call-depth trap. nuint.MaxValue (no address is above it) runs the whole entry in the interpreter.
-    /// </summary>
-    internal nuint StackLimit { get; private set; } = nuint.MaxValue;
-
     internal Microsoft.Extensions.Logging.ILogger Logger { get; }
 
     internal int MaxDepth => _maxDepth;
@@ -349,15 +324,10 @@ public sealed partial class Isolate : IRootSet
     /// <returns>The stack pointer measured at the entry.</returns>
     internal nuint BeginEntry()
     {
-        // Measured on every entry, nested ones included (a host function entering another isolate): what remains
-        // depends on the thread and on how much of its stack the host has already used.
-        var here = JitRuntime.StackPointer();
-        var remaining = ThreadStack.RemainingBelow(here);
-        if (remaining < MinimumEntryStack)
-            throw new TrapException(TrapCode.CallDepthExceeded,
-                $"the host thread has {remaining / 1024} KiB of stack left at this entry; running VM code needs at least {MinimumEntryStack / 1024} KiB");
+        var (here, limit) = MeasureEntryStack();
         Enter();
-        StackLimit = remaining > StackReserve ? here - (remaining - StackReserve) : nuint.MaxValue;
+        // Only the owner may change the limit: a thread refused by Enter must not touch the running entry's.
+        StackLimit = limit;
         return here;
     }
 
@@ -394,27 +364,6 @@ public sealed partial class Isolate : IRootSet
                 if (compiled is not null && JitRuntime.StackHasRoom(this, compiled.StackBytes)) compiled.Adapter(this, 1, fp);
                 else Interpreter.Interpreter.Run(this, entry, fp);
             }
-        }
-        finally
-        {
-            CallDepth = 0;
-            FrameCount = 0;
-            SlotTop = 0;
-        }
-    }
-
-    /// <summary>
-    /// Runs defined function <paramref name="functionIndex"/> in the interpreter, its arguments already in slots
-    /// [0, n): the path of a typed export's stub when the stack has no room for the compiled body's frame.
-    /// Returns the first slot afterwards (the result, if any).
-    /// </summary>
-    internal long ExecuteInterpreted(int functionIndex, int width)
-    {
-        SlotTop = width + 1;
-        try
-        {
-            Interpreter.Interpreter.Run(this, Functions[functionIndex - _imports.Length], 0);
-            return Slots[0];
         }
         finally
         {
