@@ -65,7 +65,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         var fuel = new Option<long?>("--fuel") { Description = "Instruction budget; the run traps OutOfFuel when it is spent." };
         var maxDepth = new Option<int>("--max-depth")
         {
-            Description = "Most VM frames active at once.",
+            Description = $"Most VM frames active at once, from 1 to {IsolateOptions.MaximumCallDepth} (default {IsolateOptions.DefaultMaxCallDepth}).",
             DefaultValueFactory = _ => IsolateOptions.DefaultMaxCallDepth,
         };
         var maxHeap = new Option<long>("--max-heap")
@@ -156,7 +156,8 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
     private int RunModule(string path, string entryName, IsolateOptions options, bool stats, string[] rawArguments)
     {
         if (options.Fuel is < 0) return Usage("--fuel must not be negative");
-        if (options.MaxCallDepth < 1) return Usage("--max-depth must be at least 1");
+        if (options.MaxCallDepth is < 1 or > IsolateOptions.MaximumCallDepth)
+            return Usage($"--max-depth must be from 1 to {IsolateOptions.MaximumCallDepth}, not {options.MaxCallDepth}");
         if (options.MaxHeapBytes < 0) return Usage("--max-heap must not be negative");
         if (options.CompileBudget < 0) return Usage("--compile-budget must not be negative");
         if (options.GcStressInterval < 1) return Usage("--gc-stress-interval must be at least 1");

@@ -184,7 +184,8 @@ public sealed class EmbeddingTests
         Assert.Equal(TrapCode.OutOfMemory, Assert.Throws<TrapException>(() => isolate.GetFunction<long, long>("hoard")(1_000_000)).Code);
         var depth = Assert.Throws<TrapException>(() => isolate.GetFunction<long, long>("down")(0));
         Assert.Equal(TrapCode.CallDepthExceeded, depth.Code);
-        Assert.Equal(300, depth.VmStackTrace.Count);
+        Assert.Equal(300, depth.VmStackDepth);
+        Assert.Equal(256, depth.VmStackTrace.Count);
         Assert.Equal(0, isolate.GetFunction<long, long>("hoard")(10));
     }
 

@@ -78,7 +78,11 @@ public sealed class LimitsTests
         isolate.Timeout = TimeSpan.FromMilliseconds(20);
         var trap = Assert.Throws<TrapException>(() => isolate.Invoke("deep", Value.I64(100)));
         Assert.Equal(TrapCode.DeadlineExceeded, trap.Code);
-        Assert.Equal(102, trap.VmStackTrace.Count);
+        // How deep the program got before the deadline depends on the machine's speed (a loaded machine may not
+        // get past the first frame); only where it can have stopped is fixed: in deep, or in spin at the bottom.
+        Assert.Contains(trap.Location?.Function, new[] { "deep", "spin" });
+        Assert.InRange(trap.VmStackDepth, 1, 102);
+        Assert.All(trap.VmStackTrace.Skip(1), frame => Assert.Equal("deep", frame.Function));
     }
 
     [Fact]

@@ -101,6 +101,40 @@ public sealed class CliTests : IDisposable
         Assert.Equal(64, Run("run", Example("fib.jvm"), "--fuel", "-1").Code);
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1000001")]
+    [InlineData("1000000000")]
+    [InlineData("2147483645")]
+    [InlineData("2147483647")]
+    public void MaxDepthOutsideOneToAMillionIsAUsageErrorNotAnInternalError(string depth)
+    {
+        var (code, output, error) = Run("run", Example("fib.jvm"), "--max-depth", depth);
+        Assert.Equal(64, code);
+        Assert.Equal("", output);
+        Assert.Equal($"jitvm: --max-depth must be from 1 to 1000000, not {depth}\n", error.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void MaxDepthBeyondAnIntIsAUsageError()
+    {
+        var (code, _, error) = Run("run", Example("fib.jvm"), "--max-depth", "2147483648");
+        Assert.Equal(64, code);
+        Assert.DoesNotContain("internal error", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RecursionAtTheLargestMaxDepthTrapsWithAShortReport()
+    {
+        var path = Write("down.jvm", ".func main () -> (i64)\n    call main\n    return\n.end\n");
+        var (code, _, error) = Run("run", path, "--max-depth", "1000000", "--tier", "interpreter");
+        Assert.Equal(70, code);
+        var lines = error.ReplaceLineEndings("\n").TrimEnd('\n').Split('\n');
+        Assert.Equal("trap: CallDepthExceeded: call depth limit of 1000000 frames exceeded when calling 'main'", lines[0]);
+        Assert.Contains("  ... 999975 more frames ...", lines);
+        Assert.Equal(1 + 20 + 1 + 5, lines.Length);
+    }
+
     [Fact]
     public void MissingFileExits66()
     {

@@ -76,7 +76,7 @@ public sealed class HostTests
             """, "down.jvm");
         var trap = Assert.Throws<TrapException>(() => new Isolate(module).Invoke("down", Value.I64(0)));
         Assert.Equal(TrapCode.CallDepthExceeded, trap.Code);
-        Assert.Equal(IsolateOptions.DefaultMaxCallDepth, trap.VmStackTrace.Count);
+        Assert.Equal(IsolateOptions.DefaultMaxCallDepth, trap.VmStackDepth);
     }
 
     [Fact]

@@ -114,7 +114,7 @@ public sealed class JitTests
             """, "down.jvm");
         var trap = Assert.Throws<TrapException>(() => new Isolate(module, options: new IsolateOptions { Tier = tier, MaxCallDepth = 5000 }).Invoke("down", Value.I64(0)));
         Assert.Equal(TrapCode.CallDepthExceeded, trap.Code);
-        Assert.Equal(5000, trap.VmStackTrace.Count);
+        Assert.Equal(5000, trap.VmStackDepth);
         Assert.All(trap.VmStackTrace, frame => Assert.Equal(("down", 3, 5), (frame.Function, frame.Pc, frame.Line)));
     }
 
@@ -142,7 +142,46 @@ public sealed class JitTests
         var trap = Assert.Throws<TrapException>(() =>
             new Isolate(module, options: new IsolateOptions { Tier = tier, MaxCallDepth = 1_000_000 }).Invoke("down", Value.I64(0)));
         Assert.Equal(TrapCode.CallDepthExceeded, trap.Code);
-        Assert.Equal(1_000_000, trap.VmStackTrace.Count);
+        Assert.Equal(1_000_000, trap.VmStackDepth);
+    }
+
+    /// <summary>A trap a million frames deep keeps only the innermost 192 and outermost 64 frames, and counts the rest.</summary>
+    [Fact]
+    public void ATrapsVmStackIsBoundedHoweverDeepTheProgramWent()
+    {
+        var module = Module.FromText("""
+            .func down (n: i64) -> (i64)
+                local.get n
+                call down
+                return
+            .end
+            .func main () -> (i64)
+                i64.const 0
+                call down
+                return
+            .end
+            """, "deep.jvm");
+        var trap = Assert.Throws<TrapException>(() =>
+            new Isolate(module, options: new IsolateOptions { Tier = ExecutionTier.Interpreter, MaxCallDepth = IsolateOptions.MaximumCallDepth }).Invoke("main"));
+        Assert.Equal(TrapCode.CallDepthExceeded, trap.Code);
+        Assert.Equal(256, trap.VmStackTrace.Count);
+        Assert.Equal(1_000_000 - 256, trap.ElidedFrames);
+        Assert.Equal(1_000_000, trap.VmStackDepth);
+        Assert.All(trap.VmStackTrace.Take(255), frame => Assert.Equal(("down", 1), (frame.Function, frame.Pc)));
+        Assert.Equal(("main", 1), (trap.VmStackTrace[^1].Function, trap.VmStackTrace[^1].Pc));
+        Assert.Contains($"... {1_000_000 - 25} more frames ...", trap.Report(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(IsolateOptions.MaximumCallDepth + 1)]
+    [InlineData(int.MaxValue)]
+    public void ACallDepthLimitOutsideOneToTheMaximumIsRejected(int limit)
+    {
+        var module = Module.FromText(".func main () -> ()\n    return\n.end\n", "empty.jvm");
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => new Isolate(module, options: new IsolateOptions { MaxCallDepth = limit }));
+        Assert.Contains("from 1 to 1,000,000", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]

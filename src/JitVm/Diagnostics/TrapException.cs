@@ -49,8 +49,16 @@ public sealed class TrapException : JitVmException
     /// <summary>What happened, in words (without the location), with unprintable characters escaped.</summary>
     public string Detail { get; }
 
-    /// <summary>The VM call stack at the trap, innermost first.</summary>
+    /// <summary>The VM call stack at the trap, innermost first. Of a deep stack only the innermost 192 and the
+    /// outermost 64 frames are kept; <see cref="ElidedFrames"/> says how many were left out between them.</summary>
     public IReadOnlyList<VmStackFrame> VmStackTrace => _stack;
+
+    /// <summary>Frames active at the trap but left out of <see cref="VmStackTrace"/> (between its innermost and
+    /// outermost frames), so that a trap's memory is bounded however deep the program went; 0 for most traps.</summary>
+    public int ElidedFrames { get; private set; }
+
+    /// <summary>How many VM frames were active at the trap: <see cref="VmStackTrace"/> plus <see cref="ElidedFrames"/>.</summary>
+    public int VmStackDepth => _stack.Count + ElidedFrames;
 
     /// <summary>The innermost frame, where the trap happened; null when the trap happened outside VM code.</summary>
     public VmStackFrame? Location => _stack.Count > 0 ? _stack[0] : null;
@@ -65,9 +73,10 @@ public sealed class TrapException : JitVmException
     /// </summary>
     internal bool FuelRecorded { get; set; }
 
-    internal void SetStack(IReadOnlyList<VmStackFrame> frames)
+        internal void SetStack(IReadOnlyList<VmStackFrame> frames, int elided)
     {
         _stack = frames;
+        ElidedFrames = elided;
         HasStack = true;
     }
 
@@ -85,7 +94,7 @@ public sealed class TrapException : JitVmException
         {
             if (_stack.Count > head + tail + 1 && i == head)
             {
-                text.Append('\n').Append($"  ... {_stack.Count - head - tail} more frames ...");
+                text.Append('\n').Append($"  ... {_stack.Count - head - tail + ElidedFrames} more frames ...");
                 i = _stack.Count - tail - 1;
                 continue;
             }

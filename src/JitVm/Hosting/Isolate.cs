@@ -65,7 +65,9 @@ public sealed partial class Isolate : IRootSet
         Timeout = options.Timeout;
         CancellationToken = options.CancellationToken;
         _maxDepth = options.MaxCallDepth;
-        if (_maxDepth < 1) throw new ArgumentOutOfRangeException(nameof(options), "the call-depth limit must be at least 1");
+        if (_maxDepth is < 1 or > IsolateOptions.MaximumCallDepth)
+            throw new ArgumentOutOfRangeException(nameof(options), _maxDepth,
+                $"the call-depth limit (MaxCallDepth) must be from 1 to {IsolateOptions.MaximumCallDepth:N0}");
         Sites = new long[_maxDepth + 2];
         Tier = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? options.Tier : ExecutionTier.Interpreter;
         TierUpCalls = options.TierUpCalls;
@@ -230,13 +232,6 @@ public sealed partial class Isolate : IRootSet
 
     internal int TierUpCalls { get; }
 
-    /// <summary>.NET stack that VM code may use below the point where the host called in: compiled calls switch to
-    /// the interpreter past it (see <see cref="JitRuntime.StackHasRoom"/>).</summary>
-    internal const int StackBudget = 512 * 1024;
-
-    /// <summary>The lowest stack address compiled code may call from during the current <see cref="Invoke(int, Value[])"/>.</summary>
-    internal nuint StackLimit { get; private set; } = nuint.MaxValue;
-
     internal Microsoft.Extensions.Logging.ILogger Logger { get; }
 
     internal int MaxDepth => _maxDepth;
@@ -307,7 +302,7 @@ public sealed partial class Isolate : IRootSet
     private int _runningThread;
 
     /// <summary>Takes ownership of the isolate for one entry from the host (see <see cref="Invoke(int, Value[])"/>).</summary>
-    private int Enter()
+    private void Enter()
     {
         var thread = Environment.CurrentManagedThreadId;
         var owner = Interlocked.CompareExchange(ref _runningThread, thread, 0);
@@ -315,17 +310,7 @@ public sealed partial class Isolate : IRootSet
             throw new InvalidOperationException(owner == thread
                 ? "the isolate is already running on this thread; a host function cannot call back into the isolate that called it"
                 : $"the isolate is running on thread {owner}; an isolate must not be entered from two threads at once (use one isolate per thread)");
-        return thread;
     }
-
-    /// <summary>
-    /// The thread, and the lowest stack address on it, at which the runtime last confirmed a safe margin of stack.
-    /// The margin only grows as the stack pointer rises, so an entry from that thread at or above that address needs
-    /// no new check: hosts that call a typed export every frame from the same place pay for the check once.
-    /// </summary>
-    private int _stackCheckedThread;
-
-    private nuint _stackCheckedAbove = nuint.MaxValue;
 
     private void Exit() => Volatile.Write(ref _runningThread, 0);
 
@@ -335,26 +320,16 @@ public sealed partial class Isolate : IRootSet
     /// corrupting the running program; fixes the stack the entry's compiled code may use. The time limits are armed
     /// separately, once the entry's code is compiled (see <see cref="ArmInterrupts"/>).
     /// </summary>
-    internal void BeginEntry()
+    /// <exception cref="TrapException"><see cref="TrapCode.CallDepthExceeded"/>: less than
+    /// <see cref="MinimumEntryStack"/> of the thread's stack is left (the isolate is not entered).</exception>
+    /// <returns>The stack pointer measured at the entry.</returns>
+    internal nuint BeginEntry()
     {
-        var thread = Enter();
-        var here = JitRuntime.StackPointer();
-        if (thread == _stackCheckedThread && here >= _stackCheckedAbove)
-        {
-            StackLimit = here - StackBudget;
-            return;
-        }
-        // Without a safe margin of stack here, run everything in the interpreter (a limit no address is above).
-        if (System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack() && here > StackBudget)
-        {
-            StackLimit = here - StackBudget;
-            _stackCheckedThread = thread;
-            _stackCheckedAbove = here;
-        }
-        else
-        {
-            StackLimit = nuint.MaxValue;
-        }
+        var (here, limit) = MeasureEntryStack();
+        Enter();
+        // Only the owner may change the limit: a thread refused by Enter must not touch the running entry's.
+        StackLimit = limit;
+        return here;
     }
 
     /// <summary>Ends an entry from the host, normally or by a trap: no frame outlives it.</summary>
@@ -381,11 +356,13 @@ public sealed partial class Isolate : IRootSet
             else
             {
                 var entry = Functions[functionIndex - _imports.Length];
-                if (Tier == ExecutionTier.Jit) Module.Jit.CompileAll(this);
-                var compiled = Tier == ExecutionTier.Interpreter ? null : entry.Compiled ?? Module.Jit.TierUpOnEntry(this, entry);
+                // With no room for compiled frames at all, the entry runs in the interpreter and compiles nothing.
+                var jitting = Tier != ExecutionTier.Interpreter && JitRuntime.StackHasRoom(this, 0);
+                if (Tier == ExecutionTier.Jit && jitting) Module.Jit.CompileAll(this);
+                var compiled = jitting ? entry.Compiled ?? Module.Jit.TierUpOnEntry(this, entry) : null;
                 // The clock starts once the entry's code is compiled: compiling it is the VM's time, not the program's.
                 ArmInterrupts();
-                if (compiled is not null && JitRuntime.StackHasRoom(this)) compiled.Adapter(this, 1, fp);
+                if (compiled is not null && JitRuntime.StackHasRoom(this, compiled.StackBytes)) compiled.Adapter(this, 1, fp);
                 else Interpreter.Interpreter.Run(this, entry, fp);
             }
         }
@@ -532,7 +509,9 @@ public sealed partial class Isolate : IRootSet
         {
             host.Callback(this, Slots.AsSpan(fp, width));
         }
-        catch (Exception exception)
+        // A trap (the host's own, or one from an isolate the host function entered) passes through untouched:
+        // rethrowing it at every host boundary would nest one exception dispatch per boundary on the .NET stack.
+        catch (Exception exception) when (exception is not TrapException)
         {
             throw HostFailure(import, exception);
         }
@@ -570,15 +549,29 @@ public sealed partial class Isolate : IRootSet
         return pointer;
     }
 
+    /// <summary>Most frames a trap's VM stack keeps from the inside (the trap's own first) and from the outside (the
+    /// entry's last); the frames between are counted, not kept, so a trap costs bounded memory at any depth.</summary>
+    internal const int TraceInnermostFrames = 192, TraceOutermostFrames = 64;
+
     /// <summary>
     /// The VM stack of a trap: the innermost frame at <paramref name="innermostSite"/> (running at
-    /// <paramref name="depth"/>), then each caller's call site from <see cref="Sites"/>, outwards.
+    /// <paramref name="depth"/>), then each caller's call site from <see cref="Sites"/>, outwards; past
+    /// <see cref="TraceInnermostFrames"/> + <see cref="TraceOutermostFrames"/> frames only the two ends are kept.
+    /// Returns the frames and how many were left out between them.
     /// </summary>
-    internal List<VmStackFrame> Trace(long innermostSite, int depth)
+    internal (List<VmStackFrame> Frames, int Elided) Trace(long innermostSite, int depth)
     {
-        var frames = new List<VmStackFrame>(Math.Min(depth, 64)) { FrameAt(innermostSite) };
-        for (var d = Math.Min(depth, _maxDepth + 1) - 1; d >= 1; d--) frames.Add(FrameAt(Sites[d]));
-        return frames;
+        var callers = Math.Min(depth, _maxDepth + 1) - 1;
+        var total = callers + 1;
+        var elided = Math.Max(0, total - TraceInnermostFrames - TraceOutermostFrames);
+        var frames = new List<VmStackFrame>(total - elided) { FrameAt(innermostSite) };
+        for (var d = callers; d >= 1; d--)
+        {
+            // Frame d is the (callers - d + 1)th from the inside; skip the middle once the innermost are kept.
+            if (elided > 0 && d == callers - (TraceInnermostFrames - 1)) d -= elided - 1;
+            else frames.Add(FrameAt(Sites[d]));
+        }
+        return (frames, elided);
     }
 
     /// <summary>Records where a trap happened (unless a deeper frame already did) and the fuel left then.</summary>
@@ -586,7 +579,8 @@ public sealed partial class Isolate : IRootSet
     {
         if (!trap.HasStack)
         {
-            trap.SetStack(Trace(site, depth));
+            var (frames, elided) = Trace(site, depth);
+            trap.SetStack(frames, elided);
             if (!trap.FuelRecorded) FuelSlice = fuel;
             if (Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
                 Log.Trapped(Logger, trap.Code, trap.Location?.Function ?? "?", trap.Location?.Pc ?? -1, trap.Detail);

@@ -9,6 +9,10 @@ public sealed record IsolateOptions
     /// <summary>The default call-depth limit.</summary>
     public const int DefaultMaxCallDepth = 10_000;
 
+    /// <summary>The largest call-depth limit an isolate accepts: it keeps a call site per allowed frame (8 bytes
+    /// each), so the limit bounds that memory too (8 MB at this maximum).</summary>
+    public const int MaximumCallDepth = 1_000_000;
+
     /// <summary>The default heap limit: 256 MiB.</summary>
     public const long DefaultMaxHeapBytes = 256L * 1024 * 1024;
 
@@ -22,7 +26,8 @@ public sealed record IsolateOptions
     /// <summary>Cancels running programs: they trap <c>Cancelled</c> (see <see cref="Isolate.CancellationToken"/>).</summary>
     public CancellationToken CancellationToken { get; init; }
 
-    /// <summary>Most VM frames active at once; a deeper call traps <c>CallDepthExceeded</c>.</summary>
+    /// <summary>Most VM frames active at once, from 1 to <see cref="MaximumCallDepth"/>; a deeper call traps
+    /// <c>CallDepthExceeded</c>.</summary>
     public int MaxCallDepth { get; init; } = DefaultMaxCallDepth;
 
     /// <summary>The execution policy (default <see cref="ExecutionTier.Tiered"/>).</summary>

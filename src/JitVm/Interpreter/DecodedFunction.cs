@@ -72,6 +72,11 @@ internal sealed class DecodedFunction
     /// <summary>The compiled form, once the JIT has made one; every caller checks it, so tier-up needs no patching.</summary>
     public volatile Jit.CompiledFunction? Compiled;
 
+    /// <summary>An upper bound of this function's compiled frame (see <see cref="Jit.FunctionCompiler.FrameBytes"/>), computed once.</summary>
+    public int FrameBytes => _frameBytes != 0 ? _frameBytes : _frameBytes = Jit.FunctionCompiler.FrameBytes(Analysis);
+
+    private int _frameBytes;
+
     /// <summary>Calls made to this function by the interpreter (a tier-up counter; races only lose counts).</summary>
     public int InterpretedCalls;
 

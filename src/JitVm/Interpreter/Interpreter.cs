@@ -137,8 +137,11 @@ internal static class Interpreter
                             }
                             callee = target;
                         }
-                        if (jitting && (callee.Compiled ?? (tiering ? isolate.Module.Jit.TierUpOnCall(isolate, callee) : null)) is { } compiled &&
-                            Jit.JitRuntime.StackHasRoom(isolate))
+                        var compiled = jitting ? callee.Compiled : null;
+                        // Past the stack limit nothing is compiled either: compiling, and the CLR compiling the result at
+                        // its first call, would use the stack kept for the interpreter.
+                        if (compiled is null && tiering && Jit.JitRuntime.StackHasRoom(isolate, 0)) compiled = isolate.Module.Jit.TierUpOnCall(isolate, callee);
+                        if (compiled is not null && Jit.JitRuntime.StackHasRoom(isolate, compiled.StackBytes))
                         {
                             isolate.CheckDepth(callee);
                             isolate.SlotTop = fp + function.FrameSize;
@@ -317,14 +320,27 @@ internal static class Interpreter
                 }
             }
         }
-        catch (TrapException trap)
+        // A filter, not a catch: it records where the trap happened while the stack is still intact and lets the
+        // trap pass. Catching and rethrowing in every activation would start a new exception dispatch on top of
+        // the previous one's, so the .NET stack a trap needs would grow with the number of nested activations.
+        catch (TrapException trap) when (Locate(isolate, trap, function, ip, fuel))
         {
-            isolate.Locate(trap, CallSites.Encode(function.FunctionIndex, function.SourcePc[Math.Max(0, ip - 1)]), isolate.CallDepth, fuel);
+            throw; // Not reached: the filter lets every trap pass.
+        }
+        finally
+        {
+            // On a normal return these already hold; after a trap they drop this activation's frames.
             isolate.UnwindTo(baseDepth);
             isolate.SlotTop = slotTop;
             isolate.FrameCount = baseFrames;
-            throw;
         }
+    }
+
+    /// <summary>Records a trap's location in the frame that was running (unless a deeper one did); never catches.</summary>
+    private static bool Locate(Isolate isolate, TrapException trap, DecodedFunction function, int ip, long fuel)
+    {
+        isolate.Locate(trap, CallSites.Encode(function.FunctionIndex, function.SourcePc[Math.Max(0, ip - 1)]), isolate.CallDepth, fuel);
+        return false;
     }
 
     /// <summary>

@@ -50,7 +50,8 @@ internal static class AssemblyCompiler
             var function = module.Decoded(i);
             var il = new CheckedIL(methods[i].Method.GetILGenerator(), function.Name, CheckedIL.CheckingEnabled);
             new BodyEmitter(module.Verified, function.Analysis, imports + i, il,
-                    callee => new CalleeMethod(methods[callee].Method, methods[callee].Parameters, methods[callee].Return))
+                    callee => new CalleeMethod(methods[callee].Method, methods[callee].Parameters, methods[callee].Return,
+                        module.Decoded(callee).FrameBytes))
                 .Emit(methods[i].Parameters);
         }
         type.CreateType();

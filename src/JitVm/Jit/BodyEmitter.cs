@@ -945,11 +945,15 @@ internal sealed class BodyEmitter(
         var done = il.DefineLabel();
         if (resolveCallee(definedIndex) is { } target)
         {
-            // A direct call uses .NET stack: near the budget's end, run the callee in the interpreter instead.
+            // A direct call uses .NET stack: unless the callee's whole frame fits above the limit, run the callee in
+            // the interpreter instead (see Isolate.StackLimit).
             il.Emit(OpCodes.Ldloca, _stackProbe);
             il.Emit(OpCodes.Conv_U);
+            il.Emit(OpCodes.Ldc_I4, target.FrameBytes);
+            il.Emit(OpCodes.Conv_U);
+            il.Emit(OpCodes.Sub);
             il.Emit(OpCodes.Ldloc, _stackLimit);
-            il.Emit(OpCodes.Blt_Un, interpreted);
+            il.Emit(OpCodes.Ble_Un, interpreted);
             Arg(IsolateArg);
             Arg(DepthArg);
             il.Emit(OpCodes.Ldc_I4, 1);

@@ -10,8 +10,9 @@ using OpCode = JitVm.Bytecode.OpCode;
 
 namespace JitVm.Jit;
 
-/// <summary>How compiled code reaches a defined function: a method to call directly, or null to go through the interpreter.</summary>
-internal readonly record struct CalleeMethod(MethodInfo Method, Type[] ParameterTypes, Type ReturnType);
+/// <summary>How compiled code reaches a defined function: a method to call directly (whose frame takes at most
+/// <paramref name="FrameBytes"/> of .NET stack), or null to go through the interpreter.</summary>
+internal readonly record struct CalleeMethod(MethodInfo Method, Type[] ParameterTypes, Type ReturnType, int FrameBytes);
 
 /// <summary>
 /// Lowers verified functions to CIL. Calling convention: <c>R f(Isolate isolate, int depth, P0 a0, ...)</c> where
@@ -38,6 +39,68 @@ internal static class FunctionCompiler
     public static Type[] ParameterTypes(FunctionType signature) =>
         [typeof(Isolate), typeof(int), .. signature.Parameters.Select(ClrType)];
 
+    /// <summary>
+    /// An upper bound of the .NET stack frame of a function's compiled body, measured against .NET 10's JIT. Its
+    /// CIL locals are the VM locals and one per operand-stack height and CLR type: 8 bytes for an i64, ptr or f64
+    /// local and 48 for a <see cref="Word"/> (the struct and its promoted fields). The CLR JIT does not share stack
+    /// slots between locals or its own temporaries, and every use of a word value as a call argument or result
+    /// (each spill and reload at a safepoint among them) gets a 16-byte temporary of its own, so a function with many
+    /// word locals and many safepoints has a frame of megabytes. The bound doubles those figures, assumes every
+    /// height may hold each type, counts every word local and every word on the operand stack at every safepoint
+    /// and the word operands of every other instruction, and adds 32 bytes per instruction: it only decides how early calls fall back to the
+    /// interpreter, while an underestimate would let one huge frame overflow the stack. Linear in the function's
+    /// size (stack states share their tails, so word counts are memoised per state).
+    /// </summary>
+    public static int FrameBytes(FunctionAnalysis analysis)
+    {
+        var wordLocals = analysis.LocalTypes.Count(t => t == VmType.Word);
+        long bytes = FixedFrameBytes + 32L * analysis.Definition.Code.Length + (16 + 16 + 96) * (long)analysis.MaxStack +
+                     16L * analysis.LocalTypes.Length + 80L * wordLocals;
+        var wordsIn = new Dictionary<TypeStack, long>(ReferenceEqualityComparer.Instance);
+        var code = analysis.Definition.Code;
+        long wordUses = 0;
+        for (var pc = 0; pc < code.Length; pc++)
+        {
+            var stack = analysis.StackBefore[pc];
+            if (code[pc].OpCode is OpCode.Call or OpCode.CallIndirect or OpCode.Alloc or OpCode.DataAlloc)
+            {
+                // A safepoint spills and reloads every word local and every word on the stack.
+                wordUses += wordLocals + WordsIn(stack, wordsIn);
+                continue;
+            }
+            // Other instructions use at most their operands: three, or a return's results.
+            var operands = code[pc].OpCode == OpCode.Return ? analysis.Signature.Results.Length : 3;
+            for (var s = stack; s is not null && operands > 0; s = s.Below, operands--)
+                if (s.Top == VmType.Word) wordUses++;
+        }
+        bytes += 48 * wordUses;
+        return (int)Math.Min(bytes, int.MaxValue / 2);
+    }
+
+    /// <summary>How many words <paramref name="stack"/> holds; <paramref name="memo"/> keeps the answer for every state visited.</summary>
+    private static long WordsIn(TypeStack? stack, Dictionary<TypeStack, long> memo)
+    {
+        var pending = new Stack<TypeStack>();
+        long below = 0;
+        for (var s = stack; s is not null; s = s.Below)
+        {
+            if (memo.TryGetValue(s, out below)) break;
+            pending.Push(s);
+        }
+        while (pending.TryPop(out var s))
+        {
+            below += s.Top == VmType.Word ? 1 : 0;
+            memo[s] = below;
+        }
+        return stack is null ? 0 : memo[stack];
+    }
+
+    /// <summary>Saved registers, the runtime state the body keeps in locals, and outgoing arguments.</summary>
+    private const int FixedFrameBytes = 2048;
+
+    /// <summary>The adapter's own frame (it holds one result) on top of the body's (see <see cref="EmitAdapter"/>).</summary>
+    public const int AdapterFrameBytes = 256;
+
     /// <summary>Compiles a group of functions into DynamicMethods (with direct calls among them) plus their adapters.</summary>
     public static (DynamicMethod Body, SlotAdapter Adapter, int IlSize)[] CompileGroup(Module module, List<DecodedFunction> group)
     {
@@ -53,10 +116,10 @@ internal static class FunctionCompiler
 
         CalleeMethod? Resolve(int definedIndex)
         {
-            if (bodies.TryGetValue(definedIndex, out var body)) return new CalleeMethod(body.Method, body.Parameters, body.Return);
             var decoded = module.Decoded(definedIndex);
+            if (bodies.TryGetValue(definedIndex, out var body)) return new CalleeMethod(body.Method, body.Parameters, body.Return, decoded.FrameBytes);
             if (decoded.Compiled is { } compiled)
-                return new CalleeMethod(compiled.Body, ParameterTypes(decoded.Signature), ReturnType(decoded.Signature));
+                return new CalleeMethod(compiled.Body, ParameterTypes(decoded.Signature), ReturnType(decoded.Signature), decoded.FrameBytes);
             return null;
         }
 
@@ -146,6 +209,7 @@ internal static class FunctionCompiler
         public static readonly MethodInfo HeapTags = Runtime(nameof(JitRuntime.HeapTags));
         public static readonly MethodInfo NurseryEnd = Runtime(nameof(JitRuntime.NurseryEnd));
         public static readonly MethodInfo StackLimit = Runtime(nameof(JitRuntime.StackLimit));
+        public static readonly MethodInfo ExecuteInterpreted = Runtime(nameof(JitRuntime.ExecuteInterpreted));
         public static readonly MethodInfo RecordWrite = Runtime(nameof(JitRuntime.RecordWrite));
         public static readonly MethodInfo GetGlobal = Runtime(nameof(JitRuntime.GetGlobal));
         public static readonly MethodInfo SetGlobal = Runtime(nameof(JitRuntime.SetGlobal));

@@ -12,22 +12,47 @@ namespace JitVm.Jit;
 /// </summary>
 internal static class HostEntry
 {
-    /// <summary>Emits the stub for <paramref name="compiled"/>, whose signature the caller has checked matches
-    /// <paramref name="parameters"/> and <paramref name="result"/> (long for i64, double for f64; null for none).</summary>
-    public static DynamicMethod Emit(string functionName, CompiledFunction compiled, Type[] parameters, Type? result)
+    /// <summary>Emits the stub for <paramref name="compiled"/> (function <paramref name="functionIndex"/>), whose
+    /// signature the caller has checked matches <paramref name="parameters"/> and <paramref name="result"/> (long
+    /// for i64, double for f64; null for none).</summary>
+    public static DynamicMethod Emit(string functionName, int functionIndex, CompiledFunction compiled, Type[] parameters, Type? result)
     {
         var method = new DynamicMethod(functionName + "$host", result ?? typeof(void), [typeof(Isolate), .. parameters], typeof(JitRuntime).Module, skipVisibility: true);
         var il = method.GetILGenerator();
         var value = result is null ? null : il.DeclareLocal(result);
+        var interpreted = il.DefineLabel();
+        var room = il.DeclareLocal(typeof(bool));
+        // The entry measures the stack: without room for the body's frame, the function runs in the interpreter.
         il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldc_I4, compiled.StackBytes);
         il.Emit(OpCodes.Call, Helpers.BeginEntry);
+        il.Emit(OpCodes.Stloc, room);
         // The entry ends however the body leaves, so a trap leaves the isolate usable (and unowned).
-        il.BeginExceptionBlock();
+        var end = il.BeginExceptionBlock();
+        il.Emit(OpCodes.Ldloc, room);
+        il.Emit(OpCodes.Brfalse, interpreted);
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldc_I4_1);
         for (var i = 0; i < parameters.Length; i++) il.Emit(OpCodes.Ldarg, i + 1);
         il.Emit(OpCodes.Call, compiled.Body);
         if (value is not null) il.Emit(OpCodes.Stloc, value);
+        il.Emit(OpCodes.Leave, end);
+        il.MarkLabel(interpreted);
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Ldc_I4, i);
+            il.Emit(OpCodes.Ldarg, i + 1);
+            if (parameters[i] == typeof(double)) il.Emit(OpCodes.Call, Helpers.DoubleToBits);
+            il.Emit(OpCodes.Call, Helpers.SetSlot);
+        }
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldc_I4, functionIndex);
+        il.Emit(OpCodes.Ldc_I4, Math.Max(parameters.Length, 1));
+        il.Emit(OpCodes.Call, Helpers.ExecuteInterpreted);
+        if (result == typeof(double)) il.Emit(OpCodes.Call, Helpers.BitsToDouble);
+        if (value is not null) il.Emit(OpCodes.Stloc, value);
+        else il.Emit(OpCodes.Pop);
         il.BeginFinallyBlock();
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Call, Helpers.EndEntry);

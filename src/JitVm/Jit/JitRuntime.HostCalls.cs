@@ -21,7 +21,7 @@ public static partial class JitRuntime
             {
                 return typed();
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -39,7 +39,7 @@ public static partial class JitRuntime
                 typed();
                 return;
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -56,7 +56,7 @@ public static partial class JitRuntime
             {
                 return typed(a1);
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -74,7 +74,7 @@ public static partial class JitRuntime
                 typed(a1);
                 return;
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -91,7 +91,7 @@ public static partial class JitRuntime
             {
                 return typed(a1, a2);
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -109,7 +109,7 @@ public static partial class JitRuntime
                 typed(a1, a2);
                 return;
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -126,7 +126,7 @@ public static partial class JitRuntime
             {
                 return typed(a1, a2, a3);
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -144,7 +144,7 @@ public static partial class JitRuntime
                 typed(a1, a2, a3);
                 return;
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -161,7 +161,7 @@ public static partial class JitRuntime
             {
                 return typed(a1, a2, a3, a4);
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -179,7 +179,7 @@ public static partial class JitRuntime
                 typed(a1, a2, a3, a4);
                 return;
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -196,7 +196,7 @@ public static partial class JitRuntime
             {
                 return typed(a1, a2, a3, a4, a5);
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -214,7 +214,7 @@ public static partial class JitRuntime
                 typed(a1, a2, a3, a4, a5);
                 return;
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -231,7 +231,7 @@ public static partial class JitRuntime
             {
                 return typed(a1, a2, a3, a4, a5, a6);
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -249,7 +249,7 @@ public static partial class JitRuntime
                 typed(a1, a2, a3, a4, a5, a6);
                 return;
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -266,7 +266,7 @@ public static partial class JitRuntime
             {
                 return typed(a1, a2, a3, a4, a5, a6, a7);
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -284,7 +284,7 @@ public static partial class JitRuntime
                 typed(a1, a2, a3, a4, a5, a6, a7);
                 return;
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -301,7 +301,7 @@ public static partial class JitRuntime
             {
                 return typed(a1, a2, a3, a4, a5, a6, a7, a8);
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -319,7 +319,7 @@ public static partial class JitRuntime
                 typed(a1, a2, a3, a4, a5, a6, a7, a8);
                 return;
             }
-            catch (Exception e)
+            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
             {
                 throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
             }
@@ -336,10 +336,22 @@ public static partial class JitRuntime
             isolate.CallHostWith(import, values);
             return values[0];
         }
-        catch (Exception e)
+        catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
         {
             throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
         }
+    }
+
+    /// <summary>
+    /// The filter of the handlers above: a trap passes through (its location recorded here unless a deeper frame
+    /// did), so nested entries never rethrow it once per host boundary; any other exception is caught, to become
+    /// the trap <see cref="Diagnostics.TrapCode.HostError"/>.
+    /// </summary>
+    private static bool HostFailed(Isolate isolate, Exception exception, long site, int depth, long fuel)
+    {
+        if (exception is not Diagnostics.TrapException trap) return true;
+        isolate.Locate(trap, site, depth, fuel);
+        return false;
     }
 #pragma warning restore CS1591
 }

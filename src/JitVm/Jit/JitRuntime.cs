@@ -16,10 +16,13 @@ namespace JitVm.Jit;
 public static partial class JitRuntime
 {
 #pragma warning disable CS1591 // Internal plumbing for generated code; each helper is named after what it does.
-    public static void BeginEntry(Isolate isolate)
+    /// <summary>Starts a typed export's entry; true when the compiled body's frame of <paramref name="frameBytes"/>
+    /// fits above the stack limit (measured deeper than the stub's own frame, so the test is conservative).</summary>
+    public static bool BeginEntry(Isolate isolate, int frameBytes)
     {
-        isolate.BeginEntry();
+        var here = isolate.BeginEntry();
         isolate.ArmInterrupts();
+        return here - (nuint)frameBytes > isolate.StackLimit;
     }
 
     public static void EndEntry(Isolate isolate) => isolate.EndEntry();
@@ -56,14 +59,20 @@ public static partial class JitRuntime
         return (nuint)(&probe) + probe;
     }
 
-    /// <summary>Compiled code may make direct .NET calls only while the stack is above this address.</summary>
+    /// <summary>Compiled code makes a direct .NET call only while the stack pointer minus the callee's frame is above
+    /// this address (see <see cref="Isolate.StackLimit"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static nuint StackLimit(Isolate isolate) => isolate.StackLimit;
 
-    /// <summary>True while VM calls may still use .NET stack frames (compiled code); below the limit they run in
-    /// the interpreter, which uses none, so deep recursion reaches the VM's call-depth limit and traps instead of
+    /// <summary>True while a compiled function whose frame takes <paramref name="frameBytes"/> may still be called
+    /// with a .NET call (see <see cref="Isolate.StackLimit"/>); otherwise the callee runs in the interpreter, which
+    /// uses no .NET stack per VM call, so deep recursion reaches the VM's call-depth limit and traps instead of
     /// overflowing the host's stack.</summary>
-    public static bool StackHasRoom(Isolate isolate) => StackPointer() > isolate.StackLimit;
+    public static bool StackHasRoom(Isolate isolate, int frameBytes) => StackPointer() - (nuint)frameBytes > isolate.StackLimit;
+
+    /// <summary>A typed export's stub found no room for the compiled body: runs the function in the interpreter
+    /// with its arguments in slots [0, <paramref name="width"/>); returns the first result's bits.</summary>
+    public static long ExecuteInterpreted(Isolate isolate, int functionIndex, int width) => isolate.ExecuteInterpreted(functionIndex, width);
 
     /// <summary>The write barrier's slow path: an old object now points to a young one.</summary>
     public static void RecordWrite(Isolate isolate, long pointer, long value) => isolate.Heap.RecordWrite(pointer, value);
@@ -207,6 +216,13 @@ public static partial class JitRuntime
         }
     }
 
+    /// <summary>
+    /// For exception filters that record a trap's location and let it pass: a trap from a host function (perhaps
+    /// from another isolate it entered) or from a nested activation is never caught and rethrown, since each
+    /// rethrow from a handler starts a new exception dispatch on top of the stack of the one before.
+    /// </summary>
+    private static bool Located(TrapException _) => false;
+
     /// <summary>Raises a trap that compiled code detected inline.</summary>
     public static Exception Trap(Isolate isolate, int code, string message, long site, int depth, long fuel) =>
         isolate.Locate(new TrapException((TrapCode)code, message), site, depth, fuel);
@@ -346,9 +362,9 @@ public static partial class JitRuntime
         {
             isolate.CallHost(import, fp);
         }
-        catch (TrapException trap)
+        catch (TrapException trap) when (Located(isolate.Locate(trap, site, depth, fuel)))
         {
-            throw isolate.Locate(trap, site, depth, fuel);
+            throw; // Not reached: the filter lets every trap pass.
         }
     }
 
@@ -385,13 +401,13 @@ public static partial class JitRuntime
             }
             if (depth >= isolate.MaxDepth) throw isolate.CallDepthExceeded(target);
         }
-        catch (TrapException trap)
+        catch (TrapException trap) when (Located(isolate.Locate(trap, site, depth, isolate.FuelSlice)))
         {
-            throw isolate.Locate(trap, site, depth, isolate.FuelSlice);
+            throw; // Not reached: the filter lets every trap pass.
         }
         isolate.Sites[depth] = site;
         var compiled = target.Compiled ?? (isolate.Tier == ExecutionTier.Tiered ? isolate.Module.Jit.TierUpOnCall(isolate, target) : null);
-        if (compiled is not null && StackHasRoom(isolate)) compiled.Adapter(isolate, depth + 1, fp);
+        if (compiled is not null && StackHasRoom(isolate, compiled.StackBytes)) compiled.Adapter(isolate, depth + 1, fp);
         else CallInterpreted(isolate, target.FunctionIndex - isolate.Module.Definition.Imports.Count, fp, depth);
     }
 

@@ -6,8 +6,12 @@ using JitVm.Interpreter;
 namespace JitVm.Jit;
 
 /// <summary>A compiled function: the typed body and the adapter that calls it with arguments from the frame stack.</summary>
-internal sealed class CompiledFunction(System.Reflection.Emit.DynamicMethod body, SlotAdapter adapter, TimeSpan compileTime, int ilSize)
+internal sealed class CompiledFunction(System.Reflection.Emit.DynamicMethod body, SlotAdapter adapter, TimeSpan compileTime, int ilSize, int stackBytes)
 {
+    /// <summary>An upper bound of the .NET stack a call through <see cref="Adapter"/> takes before the body makes
+    /// a call of its own (see <see cref="FunctionCompiler.FrameBytes"/>): a caller checks there is room for it.</summary>
+    public int StackBytes { get; } = stackBytes;
+
     public System.Reflection.Emit.DynamicMethod Body { get; } = body;
 
     /// <summary>Calls the body with arguments read from slots [fp, ...) and writes its results back there.</summary>
@@ -44,7 +48,7 @@ internal sealed class JitState(Module module)
 
     /// <summary>The stub behind a typed export of function <paramref name="index"/> (see <see cref="Jit.HostEntry"/>).</summary>
     public System.Reflection.Emit.DynamicMethod HostEntry(int index, CompiledFunction compiled, Type delegateType, Type[] parameters, Type? result) =>
-        _hostEntries.GetOrAdd((index, delegateType), _ => Jit.HostEntry.Emit(Module.Definition.NameOf(index), compiled, parameters, result));
+        _hostEntries.GetOrAdd((index, delegateType), _ => Jit.HostEntry.Emit(Module.Definition.NameOf(index), index, compiled, parameters, result));
     private bool _compiledAll;
 
     public Module Module { get; } = module;
@@ -157,7 +161,8 @@ internal sealed class JitState(Module module)
         // Publish only after every body in the group has complete IL: a direct call binds its callee when the
         // caller is first JIT-compiled by the CLR.
         for (var i = 0; i < group.Count; i++)
-            group[i].Compiled = new CompiledFunction(compiled[i].Body, compiled[i].Adapter, share, compiled[i].IlSize);
+            group[i].Compiled = new CompiledFunction(compiled[i].Body, compiled[i].Adapter, share, compiled[i].IlSize,
+                group[i].FrameBytes + FunctionCompiler.AdapterFrameBytes);
         if (logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
             Log.Compiled(logger, group.Count, string.Join(", ", group.Select(f => f.Name)), watch.Elapsed.TotalMicroseconds, compiled.Sum(c => c.IlSize));
         return complete;
