@@ -9,7 +9,7 @@ namespace JitVm.Jit;
 /// directly; any other host function gets its arguments in a span, as through <see cref="CallHost"/>. Compiled code
 /// is shared by every isolate of a module and each isolate links its own host functions, hence the test per call.
 /// </summary>
-public static partial class JitRuntime
+internal static partial class JitRuntime
 {
 #pragma warning disable CS1591 // Internal plumbing for generated code; each helper is named after what it does.
     public static TResult HostFunc0<TResult>(Isolate isolate, int import, long site, int depth, long fuel)
