@@ -373,4 +373,34 @@ public sealed class HostBoundaryTests
         Assert.Throws<ArgumentException>(() => isolate.ReadBytes(2, 0, new byte[8]));
         isolate.Invoke("main");
     }
+
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void ChangingABranchTableAfterVerificationChangesNothing(ExecutionTier tier)
+    {
+        // Case 999 of the table goes to 'zero'. Sent instead to 'len' (whose stack holds a ptr), it would treat
+        // the selector 999 as a pointer; the module keeps the targets it was verified with. (The default, 'big',
+        // makes 'len' reachable.)
+        var cases = string.Join(' ', Enumerable.Repeat("zero", 1000));
+        var module = Module.FromText($$"""
+            .func main (sel: i64) -> (i64) export
+                local.get sel
+                br_table ({{cases}}) big
+            zero:
+                i64.const 0
+                return
+            big:
+                i64.const 1
+                alloc
+                len
+                return
+            .end
+            """, "table.jvm");
+        var code = module.Definition.Functions[0].Code;
+        var lenPc = code.IndexOf(code.First(instruction => instruction.OpCode == OpCode.Len));
+        code[1].Targets![999] = lenPc;
+        Assert.Equal(2, code[1].Targets![999]);
+        var isolate = new Isolate(module, options: new IsolateOptions { Tier = tier });
+        Assert.Equal(0, isolate.Invoke("main", Value.I64(999))[0].AsI64);
+    }
 }
