@@ -20,22 +20,27 @@ public sealed partial class Isolate
 
     private const long TokenEpochMask = (1L << (63 - TokenIndexBits)) - 1;
 
-    /// <summary>The pointers (heap indices) given to the host in the current epoch; a token is an index here.</summary>
+    /// <summary>The pointers (heap indices) given to the host in epoch <see cref="_issuedEpoch"/>; a token is an
+    /// index here. The list is emptied lazily, by the first token of a new epoch, so ending an epoch (every host
+    /// call) is one increment: a token of another epoch never reads it.</summary>
     private readonly List<long> _issued = [];
 
+    private long _issuedEpoch = -1;
+
     /// <summary>Counts view epochs. A <see cref="Pointer"/> records the epoch it was made in and is valid only in it.</summary>
-    internal long ViewEpoch { get; private set; }
+    internal long ViewEpoch;
 
     /// <summary>Ends the current view epoch: every token and <see cref="Pointer"/> given to the host so far is stale.</summary>
-    internal void EndHostViews()
-    {
-        ViewEpoch++;
-        if (_issued.Count != 0) _issued.Clear();
-    }
+    internal void EndHostViews() => ViewEpoch++;
 
     /// <summary>Gives the host the pointer <paramref name="bits"/> as a token valid until the epoch ends.</summary>
     internal long IssueToken(long bits)
     {
+        if (_issuedEpoch != ViewEpoch)
+        {
+            _issued.Clear();
+            _issuedEpoch = ViewEpoch;
+        }
         if (_issued.Count > TokenIndexMask)
             throw new InvalidOperationException($"the host has taken more than {TokenIndexMask + 1} pointer values from the isolate in one call; keep objects with Handles instead");
         _issued.Add(bits);
@@ -53,7 +58,7 @@ public sealed partial class Isolate
     {
         var index = token & TokenIndexMask;
         bits = 0;
-        if (token < 0 || (token >> TokenIndexBits) != (ViewEpoch & TokenEpochMask) || index >= _issued.Count) return false;
+        if (token < 0 || (token >> TokenIndexBits) != (ViewEpoch & TokenEpochMask) || _issuedEpoch != ViewEpoch || index >= _issued.Count) return false;
         bits = _issued[(int)index];
         return true;
     }
@@ -96,7 +101,7 @@ public sealed partial class Isolate
     {
         var parameters = host.Signature.Parameters;
         var results = host.Signature.Results;
-        // The epoch has just begun, so the arguments' tokens are entries 0, 1, ... of the issued list, in order.
+        // The epoch has just begun, so the arguments' tokens are the first entries of the issued list, in order.
         for (var i = 0; i < parameters.Length; i++)
             if (parameters[i] == VmType.Ptr || (parameters[i] == VmType.Word && SlotTags[fp + i] != 0))
                 values[i] = IssueToken(values[i]);
