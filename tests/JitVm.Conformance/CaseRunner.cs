@@ -90,8 +90,8 @@ internal static class CaseRunner
                     var result = entry.Invoke(null, parameters);
                     // The saved method returns a single result directly, or leaves several in the result buffer.
                     if (signature.Results.Length == 1)
-                        return [result is double d ? Value.F64(d) : result is Jit.Word w ? new Value(VmType.Word, w.Bits, w.IsPointer) : new Value(signature.Results[0], (long)result!, signature.Results[0] == VmType.Ptr)];
-                    return [.. signature.Results.Select((type, i) => new Value(type, isolate.Results[i], type == VmType.Ptr || isolate.ResultTags[i] != 0))];
+                        return [result is double d ? Value.F64(d) : result is Jit.Word w ? isolate.ResultValue(VmType.Word, w.Bits, w.IsPointer) : isolate.ResultValue(signature.Results[0], (long)result!, false)];
+                    return [.. signature.Results.Select((type, i) => isolate.ResultValue(type, isolate.Results[i], isolate.ResultTags[i] != 0))];
                 }
                 catch (System.Reflection.TargetInvocationException e) when (e.InnerException is TrapException trap)
                 {

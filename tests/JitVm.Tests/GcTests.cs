@@ -77,7 +77,7 @@ public sealed class GcTests
             .end
             """, "keep.jvm");
         var seen = new List<long>();
-        var peek = new HostFunction("peek", new FunctionType([VmType.Ptr], []), (_, values) => seen.Add(values[0]));
+        var peek = new HostFunction("peek", new FunctionType([VmType.Ptr], []), (isolate, values) => seen.Add(isolate.ResolveRawToken(values[0], "peek's argument")));
         var isolate = new Isolate(module, [peek], new IsolateOptions { Tier = tier, GcStress = GcStressMode.EveryAllocation, VerifyHeap = true });
         Assert.Equal(52, isolate.Invoke("main")[0].AsI64);
         Assert.True(isolate.GcStatistics.Collections >= 1100, $"{isolate.GcStatistics.Collections} collections");
@@ -156,9 +156,9 @@ public sealed class GcTests
         using (isolate.OpenHandleScope())
         {
             kept = isolate.CreateHandle(isolate.Invoke("make", Value.I64(7))[0]);
-            var first = kept.Value.Bits;
+            var first = kept.Bits;
             isolate.Invoke("churn", Value.I64(10_000));
-            Assert.NotEqual(first, kept.Value.Bits);
+            Assert.NotEqual(first, kept.Bits);
             Assert.Equal(7, isolate.Invoke("get", kept.Value)[0].AsI64);
             Assert.Equal(2, kept.Length);
         }

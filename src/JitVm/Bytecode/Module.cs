@@ -51,6 +51,16 @@ public sealed class FunctionType : IEquatable<FunctionType>
 /// <param name="Targets">The case targets of a <c>br_table</c>; null otherwise.</param>
 public readonly record struct Instruction(OpCode OpCode, long Operand = 0, int[]? Targets = null)
 {
+    /// <summary>The instruction's own copy of the targets: no array a caller holds can change a verified module.</summary>
+    private readonly int[]? _targets = Targets?.ToArray();
+
+    /// <summary>The case targets of a <c>br_table</c> (a copy; changing it changes nothing); null otherwise.</summary>
+    public int[]? Targets
+    {
+        get => _targets?.ToArray();
+        init => _targets = value?.ToArray();
+    }
+
     /// <summary>The operand of an <c>f64.const</c> as a double.</summary>
     public double F64 => BitConverter.Int64BitsToDouble(Operand);
 
@@ -60,10 +70,10 @@ public readonly record struct Instruction(OpCode OpCode, long Operand = 0, int[]
     /// <inheritdoc />
     public bool Equals(Instruction other) =>
         OpCode == other.OpCode && Operand == other.Operand &&
-        (Targets is null ? other.Targets is null : other.Targets is not null && Targets.AsSpan().SequenceEqual(other.Targets));
+        (_targets is null ? other._targets is null : other._targets is not null && _targets.AsSpan().SequenceEqual(other._targets));
 
     /// <inheritdoc />
-    public override int GetHashCode() => HashCode.Combine(OpCode, Operand, Targets?.Length ?? -1);
+    public override int GetHashCode() => HashCode.Combine(OpCode, Operand, _targets?.Length ?? -1);
 }
 
 /// <summary>A host function the module needs; the embedder supplies it by name when the module is linked.</summary>

@@ -1,14 +1,20 @@
 namespace JitVm.Hosting;
 
 /// <summary>
-/// A host reference to a heap object that keeps it alive and follows it when the collector moves it. Pointers the
-/// host receives from <see cref="Isolate.Invoke(string, Value[])"/> are valid only until the isolate next runs;
-/// a handle made from one stays valid until it is disposed (or its <see cref="HandleScope"/> ends).
+/// A host reference to a heap object that keeps it alive and follows it when the collector moves it. Pointer
+/// values the host receives (from <see cref="Isolate.Invoke(string, Value[])"/>, <see cref="Pointer.Value"/>) are
+/// valid only until the isolate next runs; a handle made from one stays valid until it is disposed (or its
+/// <see cref="HandleScope"/> ends).
 /// </summary>
 public sealed class Handle : IDisposable
 {
     private readonly Isolate _isolate;
     private int _slot;
+
+    /// <summary>The value <see cref="Value"/> last gave out, and the view epoch it belongs to.</summary>
+    private Value _value;
+
+    private long _valueEpoch = -1;
 
     internal Handle(Isolate isolate, int slot)
     {
@@ -16,19 +22,39 @@ public sealed class Handle : IDisposable
         _slot = slot;
     }
 
-    /// <summary>The object's pointer as it is now (valid until the isolate next runs).</summary>
+    /// <summary>
+    /// The object's pointer as it is now, for <see cref="Isolate.Invoke(string, Value[])"/> or a host function's ptr
+    /// result. Like every pointer value it is valid only until the isolate next runs (or returns from the host
+    /// function it was taken in, or collects); take it again from the handle for each use.
+    /// </summary>
     /// <exception cref="ObjectDisposedException">The handle was disposed.</exception>
     public Value Value
     {
         get
         {
             ObjectDisposedException.ThrowIf(_slot < 0, this);
-            return new Value(Bytecode.VmType.Ptr, _isolate.HandleSlots[_slot], true);
+            if (_valueEpoch != _isolate.ViewEpoch)
+            {
+                _value = _isolate.PointerValue(Bytecode.VmType.Ptr, _isolate.HandleSlots[_slot]);
+                _valueEpoch = _isolate.ViewEpoch;
+            }
+            return _value;
         }
     }
 
     /// <summary>The object's length in words.</summary>
-    public long Length => _isolate.Heap.Length(Value.Bits);
+    /// <exception cref="ObjectDisposedException">The handle was disposed.</exception>
+    public long Length
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_slot < 0, this);
+            return _isolate.Heap.Length(_isolate.HandleSlots[_slot]);
+        }
+    }
+
+    /// <summary>The object's current heap index, for tests of the collector.</summary>
+    internal long Bits => _isolate.HandleSlots[_slot];
 
     /// <summary>Releases the object: the collector no longer treats it as reachable from the host.</summary>
     public void Dispose()

@@ -4,8 +4,11 @@ namespace JitVm.Hosting;
 
 /// <summary>
 /// The body of a host function. <paramref name="values"/> holds the arguments on entry (in parameter order, as raw
-/// 64-bit values: integers, float bits, pointer indices); the callback writes the results into the same span, from
-/// index 0. The span is as long as the larger of the parameter and result counts.
+/// 64-bit values: integers, float bits, and for pointers - ptr arguments and words holding a pointer - tokens that
+/// <see cref="Isolate.ReadBytes"/> accepts during the call); the callback writes the results into the same span,
+/// from index 0. A ptr result must be a token given out during the call (a pointer argument, or the
+/// <see cref="Value.Bits"/> of <see cref="Handle.Value"/>); anything else is the trap <c>HostError</c>. The span is
+/// as long as the larger of the parameter and result counts.
 /// </summary>
 public delegate void HostCallback(Isolate isolate, Span<long> values);
 
@@ -18,7 +21,12 @@ public sealed partial class HostFunction
         Name = name;
         Signature = signature;
         Callback = callback;
+        HandlesPointers = signature.Parameters.Any(t => t is VmType.Ptr or VmType.Word) || signature.Results.Contains(VmType.Ptr);
     }
+
+    /// <summary>True when pointers can cross the call (ptr or word parameters, ptr results): an untyped callback
+    /// then sees tokens in their place.</summary>
+    internal bool HandlesPointers { get; }
 
     /// <summary>The name modules import it by.</summary>
     public string Name { get; }

@@ -109,25 +109,14 @@ public sealed partial class Isolate : IRootSet
     private readonly List<HandleScope> _scopes = [];
 
     /// <summary>
-    /// Keeps the object a pointer result names alive and tracks it across collections. <paramref name="pointer"/>
-    /// must come from this isolate (a ptr result, or a word result holding a pointer) since it last ran.
+    /// Keeps the object a pointer value names alive and tracks it across collections. <paramref name="pointer"/>
+    /// must have been given out by this isolate (a ptr result, a word result holding a pointer, <see cref="Handle.Value"/>
+    /// or <see cref="Pointer.Value"/>) and still be fresh: not kept across a later run, host call or collection.
     /// </summary>
-    /// <exception cref="ArgumentException">The value is not a pointer.</exception>
-    public Handle CreateHandle(Value pointer)
-    {
-        if (!pointer.IsPointer && pointer.Type != VmType.Ptr) throw new ArgumentException("only pointers can have handles", nameof(pointer));
-        int slot;
-        if (_freeHandles.Count > 0) slot = _freeHandles.Pop();
-        else
-        {
-            if (_handleCount == HandleSlots.Length) Array.Resize(ref HandleSlots, HandleSlots.Length * 2);
-            slot = _handleCount++;
-        }
-        HandleSlots[slot] = pointer.Bits;
-        var handle = new Handle(this, slot);
-        if (_scopes.Count > 0) _scopes[^1].Handles.Add(handle);
-        return handle;
-    }
+    /// <exception cref="ArgumentException">The value is not a pointer, was made by the host (it names no object),
+    /// belongs to another isolate, or was altered.</exception>
+    /// <exception cref="InvalidOperationException">The value is stale.</exception>
+    public Handle CreateHandle(Value pointer) => HandleFor(ResolvePointer(pointer, nameof(pointer)));
 
     /// <summary>Opens a scope: handles created until it is disposed are disposed with it.</summary>
     public HandleScope OpenHandleScope()
@@ -185,6 +174,8 @@ public sealed partial class Isolate : IRootSet
             if (GlobalTags[i] != 0) Globals[i] = heap.Forward(Globals[i]);
         for (var i = 0; i < _handleCount; i++)
             if (HandleSlots[i] != 0) HandleSlots[i] = heap.Forward(HandleSlots[i]);
+        // Objects move: every pointer the host was given is stale from now on.
+        EndHostViews();
         var slots = Slots;
         var tags = SlotTags;
         for (var f = 0; f < FrameCount; f++)
@@ -289,14 +280,19 @@ public sealed partial class Isolate : IRootSet
     public Value[] Invoke(int functionIndex, params Value[] arguments)
     {
         BeginEntry();
+        Value[] results;
         try
         {
-            return InvokeOwned(functionIndex, arguments);
+            results = InvokeOwned(functionIndex, arguments);
         }
         finally
         {
             EndEntry();
         }
+        // Pointer results become values for the host in the epoch that began when the entry ended.
+        for (var i = 0; i < results.Length; i++)
+            if (results[i].IsPointer) results[i] = PointerValue(results[i].Type, results[i].Bits);
+        return results;
     }
 
     private int _runningThread;
@@ -335,6 +331,7 @@ public sealed partial class Isolate : IRootSet
     /// <summary>Ends an entry from the host, normally or by a trap: no frame outlives it.</summary>
     internal void EndEntry()
     {
+        EndHostViews();
         CallDepth = 0;
         FrameCount = 0;
         SlotTop = 0;
@@ -383,15 +380,21 @@ public sealed partial class Isolate : IRootSet
         for (var i = 0; i < arguments.Length; i++)
             if (arguments[i].Type != signature.Parameters[i])
                 throw new ArgumentException($"argument {i} of {Printable.Quote(definition.NameOf(functionIndex))} must be {signature.Parameters[i].Name()}, but a {arguments[i].Type.Name()} was given");
-            else if ((arguments[i].Type == VmType.Ptr || arguments[i].IsPointer) && !IsHandlePointer(arguments[i].Bits))
+        var bits = new long[arguments.Length];
+        for (var i = 0; i < arguments.Length; i++)
+        {
+            var isPointer = arguments[i].Type == VmType.Ptr || arguments[i].IsPointer;
+            bits[i] = isPointer ? ResolvePointer(arguments[i], $"argument {i} of {Printable.Quote(definition.NameOf(functionIndex))}") : arguments[i].Bits;
+            if (isPointer && !IsHandlePointer(bits[i]))
                 throw new ArgumentException($"argument {i} of {Printable.Quote(definition.NameOf(functionIndex))} is a pointer that no live handle holds; pass pointers in through Handle.Value");
+        }
 
         var fp = 0;
         EnsureSlots(fp + Math.Max(arguments.Length, signature.Results.Length) + 1);
         for (var i = 0; i < arguments.Length; i++)
         {
-            Slots[fp + i] = arguments[i].Bits;
-            SlotTags[fp + i] = arguments[i].IsPointer ? (byte)1 : (byte)0;
+            Slots[fp + i] = bits[i];
+            SlotTags[fp + i] = arguments[i].IsPointer || arguments[i].Type == VmType.Ptr ? (byte)1 : (byte)0;
         }
         Execute(functionIndex, Math.Max(arguments.Length, signature.Results.Length));
         var results = new Value[signature.Results.Length];
@@ -427,16 +430,6 @@ public sealed partial class Isolate : IRootSet
             else if (compiled is null && CompilationDenied(i)) text.AppendLine("  not compiled: this isolate's compile budget is spent");
         }
         return text.ToString();
-    }
-
-    /// <summary>How a result prints: integers and floats as text, pointers as <c>&lt;ptr len=N&gt;</c>.</summary>
-    public string Describe(Value value) => value.IsPointer ? $"<ptr len={Heap.Length(value.Bits)}>" : value.ToString();
-
-    /// <summary>Copies bytes of a heap object, with the same checks as <c>load.u8</c> (traps on bad bounds or pointer words).</summary>
-    public void ReadBytes(long pointer, long start, Span<byte> destination)
-    {
-        if (pointer < 2 || pointer >= Heap.Words.Length) throw new TrapException(TrapCode.TagMismatch, "not a pointer");
-        Heap.CopyBytes(pointer, start, destination.Length, destination);
     }
 
     internal void EnterFrame(DecodedFunction function, int fp) => PushFrame(function, fp);
@@ -505,9 +498,11 @@ public sealed partial class Isolate : IRootSet
         var host = _imports[import];
         var width = Math.Max(host.Signature.Parameters.Length, host.Signature.Results.Length);
         EnsureSlots(fp + width + 1);
+        EndHostViews();
         try
         {
-            host.Callback(this, Slots.AsSpan(fp, width));
+            if (host.Typed is null && host.HandlesPointers) CallUntypedHost(host, fp, Slots.AsSpan(fp, width));
+            else host.Callback(this, Slots.AsSpan(fp, width));
         }
         // A trap (the host's own, or one from an isolate the host function entered) passes through untouched:
         // rethrowing it at every host boundary would nest one exception dispatch per boundary on the .NET stack.
@@ -519,7 +514,11 @@ public sealed partial class Isolate : IRootSet
     }
 
     /// <summary>Calls import <paramref name="import"/> with its arguments in <paramref name="values"/>; results replace them.</summary>
-    internal void CallHostWith(int import, Span<long> values) => _imports[import].Callback(this, values);
+    internal void CallHostWith(int import, Span<long> values)
+    {
+        EndHostViews();
+        _imports[import].Callback(this, values);
+    }
 
     /// <summary>The typed delegate behind import <paramref name="import"/>, when the host made it from one.</summary>
     internal Delegate? TypedImport(int import) => _imports[import].Typed;

@@ -3,12 +3,20 @@ using JitVm.Bytecode;
 
 namespace JitVm.Hosting;
 
-/// <summary>A VM value with its static type, as passed to and returned from <c>Isolate.Invoke</c>.</summary>
+/// <summary>
+/// A VM value with its static type, as passed to and returned from <c>Isolate.Invoke</c>. Numbers can be made
+/// freely; pointer values only come from the VM (results, <see cref="Handle.Value"/>, <see cref="Pointer.Value"/>):
+/// a pointer value the host makes itself names no object and every isolate refuses it (spec/embedding.md §9).
+/// </summary>
 /// <param name="Type">The value's type.</param>
-/// <param name="Bits">The 64 bits: an integer, a float's bits, or a pointer's object index.</param>
+/// <param name="Bits">The 64 bits: an integer or a float's bits. For a pointer, an opaque token the isolate that gave
+/// the value out resolves while the value is fresh; never the pointer's own bits, which the host cannot see.</param>
 /// <param name="IsPointer">For a word, whether it carries the pointer tag (always true for ptr values).</param>
 public readonly record struct Value(VmType Type, long Bits, bool IsPointer = false)
 {
+    /// <summary>For a pointer value, the isolate that gave it out (null for numbers and for values the host made).</summary>
+    internal Isolate? Origin { get; init; }
+
     /// <summary>An i64 value.</summary>
     public static Value I64(long value) => new(VmType.I64, value);
 

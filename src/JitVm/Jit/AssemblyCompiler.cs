@@ -8,7 +8,10 @@ namespace JitVm.Jit;
 /// <summary>
 /// Lowers a whole module with the JIT's emitter into a saved .NET assembly: one public static method per defined
 /// function, with the JIT's calling convention, calling each other directly. Used to check the emitted IL with
-/// the CLR's own loader and JIT, and as the base of ahead-of-time compilation.
+/// the CLR's own loader and JIT, and as the base of ahead-of-time compilation. The runtime helpers the code calls
+/// are internal to JitVm (no host may call them), so the assembly carries <c>IgnoresAccessChecksTo("JitVm")</c>,
+/// which the CLR honours by name, as dynamic methods use skipVisibility. (The attribute's type is JitVm's own: a
+/// saved assembly whose assembly attribute names a constructor it defines itself does not load.)
 /// </summary>
 internal static class AssemblyCompiler
 {
@@ -34,6 +37,8 @@ internal static class AssemblyCompiler
     {
         var builder = new PersistedAssemblyBuilder(new AssemblyName(assemblyName), typeof(object).Assembly);
         var moduleBuilder = builder.DefineDynamicModule(assemblyName);
+        builder.SetCustomAttribute(new CustomAttributeBuilder(
+            typeof(System.Runtime.CompilerServices.IgnoresAccessChecksToAttribute).GetConstructor([typeof(string)])!, [typeof(JitRuntime).Assembly.GetName().Name!]));
         var type = moduleBuilder.DefineType(TypeName, TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed);
         var definition = module.Definition;
         var methods = new (MethodBuilder Method, Type[] Parameters, Type Return)[definition.Functions.Count];

@@ -8,13 +8,15 @@ namespace JitVm.Jit;
 /// exactly that shape (<see cref="HostFunction.FromFunc{TResult}"/> and its overloads), its delegate is invoked
 /// directly; any other host function gets its arguments in a span, as through <see cref="CallHost"/>. Compiled code
 /// is shared by every isolate of a module and each isolate links its own host functions, hence the test per call.
+/// Every host call first ends the host's view epoch (Isolate.HostViews.cs): no pointer the host kept is usable in it.
 /// </summary>
-public static partial class JitRuntime
+internal static partial class JitRuntime
 {
 #pragma warning disable CS1591 // Internal plumbing for generated code; each helper is named after what it does.
     public static TResult HostFunc0<TResult>(Isolate isolate, int import, long site, int depth, long fuel)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Func<TResult> typed)
         {
             try
@@ -32,6 +34,7 @@ public static partial class JitRuntime
     public static void HostAction0(Isolate isolate, int import, long site, int depth, long fuel)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Action typed)
         {
             try
@@ -50,6 +53,7 @@ public static partial class JitRuntime
     public static TResult HostFunc1<T1, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Func<T1, TResult> typed)
         {
             try
@@ -67,6 +71,7 @@ public static partial class JitRuntime
     public static void HostAction1<T1>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Action<T1> typed)
         {
             try
@@ -85,6 +90,7 @@ public static partial class JitRuntime
     public static TResult HostFunc2<T1, T2, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Func<T1, T2, TResult> typed)
         {
             try
@@ -102,6 +108,7 @@ public static partial class JitRuntime
     public static void HostAction2<T1, T2>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Action<T1, T2> typed)
         {
             try
@@ -120,6 +127,7 @@ public static partial class JitRuntime
     public static TResult HostFunc3<T1, T2, T3, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Func<T1, T2, T3, TResult> typed)
         {
             try
@@ -137,6 +145,7 @@ public static partial class JitRuntime
     public static void HostAction3<T1, T2, T3>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Action<T1, T2, T3> typed)
         {
             try
@@ -155,6 +164,7 @@ public static partial class JitRuntime
     public static TResult HostFunc4<T1, T2, T3, T4, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Func<T1, T2, T3, T4, TResult> typed)
         {
             try
@@ -172,6 +182,7 @@ public static partial class JitRuntime
     public static void HostAction4<T1, T2, T3, T4>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Action<T1, T2, T3, T4> typed)
         {
             try
@@ -190,6 +201,7 @@ public static partial class JitRuntime
     public static TResult HostFunc5<T1, T2, T3, T4, T5, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Func<T1, T2, T3, T4, T5, TResult> typed)
         {
             try
@@ -207,6 +219,7 @@ public static partial class JitRuntime
     public static void HostAction5<T1, T2, T3, T4, T5>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Action<T1, T2, T3, T4, T5> typed)
         {
             try
@@ -225,6 +238,7 @@ public static partial class JitRuntime
     public static TResult HostFunc6<T1, T2, T3, T4, T5, T6, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Func<T1, T2, T3, T4, T5, T6, TResult> typed)
         {
             try
@@ -242,6 +256,7 @@ public static partial class JitRuntime
     public static void HostAction6<T1, T2, T3, T4, T5, T6>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Action<T1, T2, T3, T4, T5, T6> typed)
         {
             try
@@ -260,6 +275,7 @@ public static partial class JitRuntime
     public static TResult HostFunc7<T1, T2, T3, T4, T5, T6, T7, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Func<T1, T2, T3, T4, T5, T6, T7, TResult> typed)
         {
             try
@@ -277,6 +293,7 @@ public static partial class JitRuntime
     public static void HostAction7<T1, T2, T3, T4, T5, T6, T7>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Action<T1, T2, T3, T4, T5, T6, T7> typed)
         {
             try
@@ -295,6 +312,7 @@ public static partial class JitRuntime
     public static TResult HostFunc8<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Func<T1, T2, T3, T4, T5, T6, T7, T8, TResult> typed)
         {
             try
@@ -312,6 +330,7 @@ public static partial class JitRuntime
     public static void HostAction8<T1, T2, T3, T4, T5, T6, T7, T8>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8)
     {
         isolate.FuelSlice = fuel;
+        isolate.EndHostViews();
         if (isolate.TypedImport(import) is Action<T1, T2, T3, T4, T5, T6, T7, T8> typed)
         {
             try

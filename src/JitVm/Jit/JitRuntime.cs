@@ -8,12 +8,13 @@ using JitVm.Interpreter;
 namespace JitVm.Jit;
 
 /// <summary>
-/// Helpers that compiled code calls. They are public only so that code saved to an assembly can call them; they
-/// are not an API for hosts. Small ones are inlined by the CLR into the compiled code; the slow paths that raise
+/// Helpers that compiled code calls. They are internal: they bypass the VM's checks (raw heap words, globals and
+/// slots), so no host may reach them; dynamic methods call them with skipVisibility and saved assemblies through
+/// IgnoresAccessChecksTo (see <see cref="AssemblyCompiler"/>). Small ones are inlined by the CLR into the compiled code; the slow paths that raise
 /// traps take the call site, depth and fuel so the trap carries the same location and fuel as in the interpreter.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
-public static partial class JitRuntime
+internal static partial class JitRuntime
 {
 #pragma warning disable CS1591 // Internal plumbing for generated code; each helper is named after what it does.
     /// <summary>Starts a typed export's entry; true when the compiled body's frame of <paramref name="frameBytes"/>

@@ -24,7 +24,7 @@ internal sealed class CompiledFunction(System.Reflection.Emit.DynamicMethod body
 }
 
 /// <summary>Runs a compiled function with its arguments in frame-stack slots from <paramref name="fp"/>; results replace them.</summary>
-public delegate void SlotAdapter(Isolate isolate, int depth, int fp);
+internal delegate void SlotAdapter(Isolate isolate, int depth, int fp);
 
 /// <summary>
 /// The JIT side of one module: decides what to compile and when, and publishes compiled code in each function's
