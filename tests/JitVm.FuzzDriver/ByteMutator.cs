@@ -18,9 +18,10 @@ public static class ByteMutator
     private static readonly byte[] InterestingBytes = [0x00, 0x01, 0x7F, 0x80, 0xFF, 0x3F, 0x40, 0xC0];
 
     /// <summary>Makes one mutant of <paramref name="original"/>: one to four edits chosen from the random stream.</summary>
-    /// <remarks>Most edits land inside one section payload, and in the code section inside one function body, and
-    /// the enclosing lengths are rewritten afterwards, so the mutant gets past the section framing to the
-    /// instructions, the verifier and execution. The rest edit the raw file, framing included.</remarks>
+    /// <remarks>A third of the edits change instructions, locals or signatures of a decoded module and write it
+    /// again (<see cref="InstructionMutator"/>), for the verifier and the tiers. Most others land inside one section
+    /// payload, and in the code section inside one function body, and the enclosing lengths are rewritten
+    /// afterwards, so the mutant gets past the section framing; the rest edit the raw file, framing included.</remarks>
     /// <param name="original">A valid binary module.</param>
     /// <param name="corpus">Every seed binary, for splicing a piece of another module in.</param>
     /// <param name="random">The case's random stream.</param>
@@ -30,6 +31,11 @@ public static class ByteMutator
         var edits = 1 + random.Next(4);
         for (var k = 0; k < edits; k++)
         {
+            if (random.Next(3) == 0 && InstructionMutator.Mutate(bytes, random) is { } edited)
+            {
+                bytes = edited;
+                continue;
+            }
             var sections = random.Next(6) != 0 ? Sections(bytes) : null;
             if (sections is null || sections.Count == 0)
             {
