@@ -98,7 +98,7 @@ for (var k = first; k < first + cases; k++)
     var key = result.Trap is { } code ? $"trapped {code}" : result.Verdict.ToString();
     tally[key] = tally.GetValueOrDefault(key) + 1;
     if (result.Verdict != Verdict.Finding) continue;
-    var line = $"FINDING case {k} (seed file {seedName}): {result.Problem}";
+    var line = $"FINDING case {k} (seed file {seedName}; reproduce with {mode} --seed {seed} --first {k} --cases 1): {result.Problem}";
     if (save is not null)
     {
         var path = Path.Combine(save, $"{mode}-seed{seed}-case{k}{(mode == "bytes" ? ".jvmb" : ".jvm")}");

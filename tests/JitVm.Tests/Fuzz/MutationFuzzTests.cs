@@ -72,8 +72,9 @@ public sealed partial class MutationFuzzTests(ITestOutputHelper output)
         foreach (var folder in SeedFolders) arguments.AddRange(["--corpus", folder]);
         var report = RunDriver(arguments);
         _output.WriteLine(report.Stdout);
+        var command = $"dotnet {typeof(Corpus).Assembly.Location} {string.Join(' ', arguments)}";
 
-        Assert.True(report.ExitCode == 0, report.Describe($"fuzzing {mode} with seed {seed}"));
+        Assert.True(report.ExitCode == 0, report.Describe($"{command} (add --save DIR to keep the findings' mutants)"));
         Assert.Equal(cases, report.Cases);
         // The oracle is only worth something if mutants get past the loader: some must run on every tier and some
         // must trap, or the fuzzer has silently stopped testing execution.
@@ -126,7 +127,7 @@ public sealed partial class MutationFuzzTests(ITestOutputHelper output)
         public long Cases => TallyLine().Matches(Stdout).Sum(m => long.Parse(m.Groups["count"].Value, CultureInfo.InvariantCulture));
 
         public string Describe(string what) =>
-            $"{what}: the driver exited with code {ExitCode} (0: no findings; 1: findings; 3: a hang; anything else: the process died)\n" +
+            $"{what}: the driver exited with code {ExitCode} (0: no findings; 1: findings; 2: bad arguments; 3: a hang; anything else: the process died)\n" +
             $"--- stdout:\n{Stdout}\n--- last lines of stderr (the case running when it died is the last 'case k'):\n{StderrTail}";
     }
 }
