@@ -52,7 +52,8 @@ public static class Oracle
 
     private static readonly long[] InterestingArguments = [0, 1, -1, 7, 0x1_0000_0001, long.MaxValue, long.MinValue];
 
-    /// <summary>Checks one mutant given as binary bytes or as assembly text.</summary>
+    /// <summary>Checks one mutant: <paramref name="load"/> reads and verifies it (once per tier, so no tier runs code
+    /// another compiled); <paramref name="random"/> picks the entry's arguments.</summary>
     public static CaseResult Check(Func<Module> load, int caseIndex, Random random)
     {
         var tiers = new List<(string Name, IsolateOptions Options)>

@@ -160,7 +160,4 @@ public sealed class TokenMutator
             yield return line[start..i];
         }
     }
-
-    /// <summary>The number of distinct tokens the mutator draws from (reported by the driver).</summary>
-    public int DictionarySize => _dictionary.Length;
 }
