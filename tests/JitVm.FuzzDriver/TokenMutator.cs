@@ -5,7 +5,8 @@ namespace JitVm.FuzzDriver;
 /// <summary>
 /// Seeded token-level mutations of assembly sources (spec/text-format.md §2): tokens are replaced by other tokens of
 /// the corpus, deleted, duplicated or swapped; numbers become edge values; lines are duplicated, dropped or
-/// moved; random instructions are inserted. Most mutants still lex, so they reach the assembler and the verifier.
+/// moved; random instructions and odd raw characters are inserted. Most mutants still lex, so they reach the
+/// assembler and the verifier.
 /// </summary>
 public sealed class TokenMutator
 {
@@ -17,6 +18,9 @@ public sealed class TokenMutator
         "1099511627776", "16777216", "1e308", "-0.0", "nan", "inf", "-inf", "nan:0x7ff8000000000001",
         "'a'", "'\\xff'", "99999999999999999999", "0x", "1_000",
     ];
+
+    private static readonly string[] OddCharacters =
+        ["\0", "\r", "\v", "\f", "\u001b[31m", "\u0085", "\u2028", "\u00e9", "\ud83d\ude00", "\ufeff", "\u007f", "\"", "'", "\\", "#", "@"];
 
     private readonly string[] _dictionary;
     private readonly string[] _mnemonics;
@@ -60,8 +64,16 @@ public sealed class TokenMutator
     {
         var line = lines[random.Next(lines.Count)];
         var significant = Enumerable.Range(0, line.Count).Where(i => !IsTrivia(line[i])).ToList();
-        switch (random.Next(10))
+        switch (random.Next(11))
         {
+            case 10:
+                {
+                    // A raw character the lexer must reject or accept cleanly: controls, NUL, CR, escape, non-ASCII.
+                    var character = OddCharacters[random.Next(OddCharacters.Length)];
+                    var at = random.Next(line.Count + 1);
+                    line.Insert(at, character);
+                    break;
+                }
             case 0:
             case 1:
                 if (significant.Count > 0) line[significant[random.Next(significant.Count)]] = _dictionary[random.Next(_dictionary.Length)];
