@@ -13,6 +13,9 @@ namespace JitVm.Tests.PublicApi.Hostile;
 /// once the isolates are dropped the process's managed memory returns to its baseline. No assertion depends on how
 /// fast anything runs: the programs that meet a deadline or a cancellation loop until it comes.
 /// </summary>
+/// <remarks>Runs alone (its collection disables parallelization): managed memory is measured for the whole process,
+/// and its fifteen busy threads would slow other tests down.</remarks>
+[Collection(nameof(ConcurrentLimitsTests))]
 public sealed class ConcurrentLimitsTests(ITestOutputHelper output)
 {
     private readonly ITestOutputHelper _output = output;
@@ -199,4 +202,10 @@ public sealed class ConcurrentLimitsTests(ITestOutputHelper output)
             case Limit.Cancellation: isolate.CancellationToken = CancellationToken.None; break;
         }
     }
+}
+
+/// <summary>The collection of <see cref="ConcurrentLimitsTests"/>, which no other test runs beside.</summary>
+[CollectionDefinition(nameof(ConcurrentLimitsTests), DisableParallelization = true)]
+public sealed class ConcurrentLimitsCollection
+{
 }
