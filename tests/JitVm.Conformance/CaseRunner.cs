@@ -45,15 +45,16 @@ internal static class CaseRunner
     /// </summary>
     private static int StressInterval(ConformanceCase testCase, Module module)
     {
-        var probe = new Isolate(module, StandardImports.Create(Stream.Null), new IsolateOptions
+        Isolate probe;
+        try
         {
-            Tier = ExecutionTier.Interpreter,
-            Fuel = testCase.Fuel,
-            MaxCallDepth = testCase.MaxDepth ?? IsolateOptions.DefaultMaxCallDepth,
-            MaxHeapBytes = testCase.MaxHeap ?? IsolateOptions.DefaultMaxHeapBytes,
-            Timeout = Timeout(testCase),
-            CancellationToken = Cancellation(testCase),
-        });
+            probe = CreateProbe(testCase, module);
+        }
+        catch (LinkException)
+        {
+            // The case fails to link; Execute reports that on every tier.
+            return 1;
+        }
         try
         {
             var index = module.FindFunction(testCase.Entry);
@@ -66,6 +67,17 @@ internal static class CaseRunner
         }
         return (int)Math.Max(1, probe.ObjectsAllocated / 300);
     }
+
+    private static Isolate CreateProbe(ConformanceCase testCase, Module module) =>
+        new(module, StandardImports.Create(Stream.Null), new IsolateOptions
+        {
+            Tier = ExecutionTier.Interpreter,
+            Fuel = testCase.Fuel,
+            MaxCallDepth = testCase.MaxDepth ?? IsolateOptions.DefaultMaxCallDepth,
+            MaxHeapBytes = testCase.MaxHeap ?? IsolateOptions.DefaultMaxHeapBytes,
+            Timeout = Timeout(testCase),
+            CancellationToken = Cancellation(testCase),
+        });
 
     /// <summary>Runs the case's entry from an assembly saved by the JIT's emitter (see AssemblyCompiler).</summary>
     public static CaseOutcome RunSaved(ConformanceCase testCase)

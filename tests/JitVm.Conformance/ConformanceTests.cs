@@ -96,6 +96,9 @@ public sealed class ConformanceTests
         if (testCase.ExpectsFailureToLoad) return;
         var expected = CaseRunner.Run(testCase, Tier.Interpreter);
         var actual = CaseRunner.RunSaved(testCase);
+        // How far a program gets before a nonzero timeout depends on the machine's speed: compare everything else.
+        if (testCase.TimeoutMilliseconds is > 0)
+            (expected, actual) = (expected with { FuelUsed = 0 }, actual with { FuelUsed = 0 });
         Assert.Equal(expected.ToString(), actual.ToString());
     }
 
