@@ -31,15 +31,16 @@ public static class StandardImports
                     if (count == 0) return;
                     // The range is checked, then the size part paid, before any byte is written (execution.md §7).
                     var start = values[1];
-                    if (values[0] < 2 || values[0] >= isolate.Heap.Words.Length) throw new Diagnostics.TrapException(Diagnostics.TrapCode.TagMismatch, "not a pointer");
-                    var length = isolate.Heap.Length(values[0]) * 8;
+                    // An untyped host function sees its ptr argument as a token (embedding.md §9).
+                    var pointer = isolate.ResolveRawToken(values[0], "print_bytes's pointer");
+                    var length = isolate.Heap.Length(pointer) * 8;
                     if ((ulong)start >= (ulong)length || (ulong)count > (ulong)(length - start))
                         throw new Diagnostics.TrapException(Diagnostics.TrapCode.OutOfBounds, $"bytes {start}..{start + count - 1} are outside the object's {length} bytes");
                     isolate.ChargeFuel(SizeFuel.For(count));
                     if (count <= 1 << 20)
                     {
                         Span<byte> buffer = count <= 256 ? stackalloc byte[(int)count] : new byte[count];
-                        isolate.ReadBytes(values[0], values[1], buffer);
+                        isolate.Heap.CopyBytes(pointer, start, buffer.Length, buffer);
                         output.Write(buffer);
                         return;
                     }
@@ -48,7 +49,7 @@ public static class StandardImports
                     for (long done = 0; done < count;)
                     {
                         var n = (int)Math.Min(chunk.Length, count - done);
-                        isolate.ReadBytes(values[0], values[1] + done, chunk.AsSpan(0, n));
+                        isolate.Heap.CopyBytes(pointer, start + done, n, chunk.AsSpan(0, n));
                         output.Write(chunk, 0, n);
                         done += n;
                     }
