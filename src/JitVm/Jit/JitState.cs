@@ -41,6 +41,33 @@ internal sealed class JitState(Module module)
     /// thousand IL instructions and falls back to unoptimised code past 20,000.</summary>
     public const int MaxInstructions = 4_000;
 
+    /// <summary>Functions whose compiled body could need more CIL locals stay interpreted: the CLR rejects a method
+    /// with about 65,000 locals as an invalid program, and a frame that large would use hundreds of KiB of stack.</summary>
+    public const int MaxCilLocals = 32_768;
+
+    /// <summary>
+    /// An upper bound on the CIL locals <see cref="BodyEmitter"/> declares for <paramref name="function"/>: a fixed
+    /// set of runtime-state locals, one per VM local, one per operand-stack height and type, one per <c>swap</c>.
+    /// </summary>
+    internal static long CilLocalsBound(DecodedFunction function)
+    {
+        const int runtimeState = 16;
+        var analysis = function.Analysis;
+        return runtimeState + analysis.LocalTypes.Length + 4L * analysis.MaxStack + analysis.Definition.Code.Length;
+    }
+
+    /// <summary>Why <paramref name="function"/> can never be compiled, or null when it can.</summary>
+    private static string? TooLargeToCompile(DecodedFunction function)
+    {
+        var instructions = function.Analysis.Definition.Code.Length;
+        if (instructions > MaxInstructions)
+            return $"{instructions} instructions exceed the JIT limit of {MaxInstructions}";
+        var locals = CilLocalsBound(function);
+        return locals > MaxCilLocals
+            ? $"{function.Analysis.LocalTypes.Length} locals and {function.Analysis.MaxStack} stack slots could need {locals} CIL locals, over the JIT limit of {MaxCilLocals}"
+            : null;
+    }
+
     private readonly object _lock = new();
 
     /// <summary>Host entry stubs by function index and delegate type; shared by the module's isolates.</summary>
@@ -133,9 +160,9 @@ internal sealed class JitState(Module module)
         {
             var function = pending.Pop();
             if (function.Compiled is not null || function.NotCompiledReason is not null || !seen.Add(function.FunctionIndex)) continue;
-            if (function.Analysis.Definition.Code.Length > MaxInstructions)
+            if (TooLargeToCompile(function) is { } reason)
             {
-                function.NotCompiledReason = $"{function.Analysis.Definition.Code.Length} instructions exceed the JIT limit of {MaxInstructions}";
+                function.NotCompiledReason = reason;
                 Log.NotCompiled(logger, function.Name, function.NotCompiledReason);
                 continue;
             }
