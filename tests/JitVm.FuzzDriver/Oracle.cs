@@ -74,6 +74,14 @@ public static class Oracle
                 // Each tier loads its own Module, so no tier runs code another tier compiled.
                 module = load();
             }
+            catch (ModuleFormatException e) when (e.Message.Any(char.IsControl))
+            {
+                return new CaseResult(Verdict.Finding, Problem: "format error message has a control character: " + System.Text.Json.JsonSerializer.Serialize(e.Message));
+            }
+            catch (VerificationException e) when (e.Message.Any(char.IsControl))
+            {
+                return new CaseResult(Verdict.Finding, Problem: "verification message has a control character: " + System.Text.Json.JsonSerializer.Serialize(e.Message));
+            }
             catch (ModuleFormatException)
             {
                 return reference is null ? new CaseResult(Verdict.FormatError) : Disagree(name, "loading it again failed with a format error");
@@ -138,6 +146,10 @@ public static class Oracle
         {
             isolate = new Isolate(module, StandardImports.Create(output), options);
         }
+        catch (LinkException e) when (e.Message.Any(char.IsControl))
+        {
+            return new Run("", null, 0, output.Digest, Unexpected: "link message has a control character: " + System.Text.Json.JsonSerializer.Serialize(e.Message));
+        }
         catch (LinkException)
         {
             return new Run("", null, 0, output.Digest, LinkError: true);
@@ -150,6 +162,10 @@ public static class Oracle
         {
             var results = isolate.Invoke(entry, arguments);
             return new Run(string.Join(" ", results.Select(isolate.Describe)), null, isolate.FuelUsed, output.Digest);
+        }
+        catch (TrapException trap) when (trap.Report().TrimEnd('\n').Any(c => char.IsControl(c) && c != '\n') || trap.Message.Any(char.IsControl))
+        {
+            return new Run("", null, 0, output.Digest, Unexpected: "trap message has a control character: " + System.Text.Json.JsonSerializer.Serialize(trap.Report()));
         }
         catch (TrapException trap)
         {
