@@ -290,28 +290,22 @@ internal static partial class JitRuntime
 
     /// <summary>Pays alloc's size part for <paramref name="length"/> words out of the slice <paramref name="fuel"/>
     /// and returns what is left of the slice; traps OutOfFuel (fuel unchanged) when the isolate cannot pay.</summary>
-    public static long ChargeAllocation(Isolate isolate, long length, long site, int depth, long fuel)
-    {
-        var cost = isolate.AllocationFuel(length);
-        if (fuel >= cost) return fuel - cost;
-        try
-        {
-            return isolate.Refuel(fuel, cost, "alloc", length) - cost;
-        }
-        catch (TrapException trap)
-        {
-            throw isolate.Locate(trap, site, depth, fuel);
-        }
-    }
+    public static long ChargeAllocation(Isolate isolate, long length, long site, int depth, long fuel) =>
+        ChargeSizePart(isolate, isolate.AllocationFuel(length), "alloc", length, site, depth, fuel);
 
     /// <summary>As <see cref="ChargeAllocation"/>, for data.alloc of segment <paramref name="segment"/>.</summary>
-    public static long ChargeDataAllocation(Isolate isolate, int segment, long site, int depth, long fuel)
+    public static long ChargeDataAllocation(Isolate isolate, int segment, long site, int depth, long fuel) =>
+        ChargeSizePart(isolate, isolate.DataAllocationFuel(segment), "data.alloc",
+            (isolate.Module.Definition.Data[segment].Bytes.Length + 7) / 8, site, depth, fuel);
+
+    /// <summary>Pays <paramref name="cost"/> for an instruction's work on <paramref name="words"/> words out of the
+    /// slice <paramref name="fuel"/>, taking more from the isolate when the slice is short.</summary>
+    private static long ChargeSizePart(Isolate isolate, long cost, string instruction, long words, long site, int depth, long fuel)
     {
-        var cost = isolate.DataAllocationFuel(segment);
         if (fuel >= cost) return fuel - cost;
         try
         {
-            return isolate.Refuel(fuel, cost, "data.alloc", (isolate.Module.Definition.Data[segment].Bytes.Length + 7) / 8) - cost;
+            return isolate.Refuel(fuel, cost, instruction, words) - cost;
         }
         catch (TrapException trap)
         {

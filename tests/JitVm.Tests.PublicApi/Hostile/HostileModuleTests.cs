@@ -26,7 +26,7 @@ public sealed class HostileModuleTests
     private const int MaxPointerLocals = 1_024;
 
     // Compiled, such a function would need more CIL locals than the CLR accepts, so under jit and tiered it stays
-    // interpreted (spec/execution.md §8.2): called often enough to be hot, it still answers, and the statistics
+    // interpreted (spec/execution.md §8.3): called often enough to be hot, it still answers, and the statistics
     // say why it was not compiled.
     [Theory]
     [InlineData(ExecutionTier.Interpreter)]
