@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using JitVm.Bytecode;
 using JitVm.Diagnostics;
 using JitVm.Hosting;
 using JitVm.Interpreter;
@@ -56,6 +57,27 @@ internal sealed class JitState(Module module)
         return runtimeState + analysis.LocalTypes.Length + 4L * analysis.MaxStack + analysis.Definition.Code.Length;
     }
 
+    /// <summary>Functions whose safepoints could spill and reload more values than this stay interpreted: compiled
+    /// code writes every ptr and word local and stack value out and back at each safepoint, so the IL (and the CLR
+    /// JIT's work) grows with their product, which a module controls.</summary>
+    public const long MaxSpillWork = 262_144;
+
+    /// <summary>
+    /// An upper bound on the values <paramref name="function"/>'s compiled body spills and reloads: its safepoints
+    /// times the ptr and word locals and stack slots each may have to save.
+    /// </summary>
+    internal static long SpillWorkBound(DecodedFunction function)
+    {
+        var analysis = function.Analysis;
+        long safepoints = 0;
+        foreach (var instruction in analysis.Definition.Code)
+            if (instruction.OpCode.Info().IsSafepoint) safepoints++;
+        long spillable = analysis.MaxStack;
+        foreach (var type in analysis.LocalTypes)
+            if (type is VmType.Ptr or VmType.Word) spillable++;
+        return safepoints * spillable;
+    }
+
     /// <summary>Why <paramref name="function"/> can never be compiled, or null when it can.</summary>
     private static string? TooLargeToCompile(DecodedFunction function)
     {
@@ -63,8 +85,11 @@ internal sealed class JitState(Module module)
         if (instructions > MaxInstructions)
             return $"{instructions} instructions exceed the JIT limit of {MaxInstructions}";
         var locals = CilLocalsBound(function);
-        return locals > MaxCilLocals
-            ? $"{function.Analysis.LocalTypes.Length} locals and {function.Analysis.MaxStack} stack slots could need {locals} CIL locals, over the JIT limit of {MaxCilLocals}"
+        if (locals > MaxCilLocals)
+            return $"{function.Analysis.LocalTypes.Length} locals and {function.Analysis.MaxStack} stack slots could need {locals} CIL locals, over the JIT limit of {MaxCilLocals}";
+        var spills = SpillWorkBound(function);
+        return spills > MaxSpillWork
+            ? $"its safepoints could spill {spills} values, over the JIT limit of {MaxSpillWork}"
             : null;
     }
 

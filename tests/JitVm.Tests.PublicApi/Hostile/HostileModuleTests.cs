@@ -57,6 +57,23 @@ public sealed class HostileModuleTests
         AnotherModuleRuns(tier);
     }
 
+    // Compiled, every safepoint would save and reload every word local: 1,000 x 1,000 spills, IL and CLR JIT work
+    // that grows with the product of two things the module controls. Such a function stays interpreted.
+    [Theory]
+    [InlineData(ExecutionTier.Jit)]
+    [InlineData(ExecutionTier.Tiered)]
+    public void AFunctionWhoseSafepointsWouldSpillTooMuchStaysInterpreted(ExecutionTier tier)
+    {
+        var locals = Enumerable.Repeat(VmType.Word, 1_000);
+        var code = new List<Instruction>();
+        for (var i = 0; i < 1_000; i++) code.AddRange([new(OpCode.I64Const, 1), new(OpCode.Alloc), new(OpCode.Drop)]);
+        code.AddRange([new(OpCode.I64Const, 7), new(OpCode.Return)]);
+        var isolate = new Isolate(Module.FromDefinition(SingleFunction(locals, code)), options: new IsolateOptions { Tier = tier });
+        for (var call = 0; call < 40; call++) Assert.Equal(7, isolate.Invoke("main")[0].AsI64);
+        Assert.Contains("not compiled: its safepoints could spill 1001000 values", isolate.Statistics(), StringComparison.Ordinal);
+        AnotherModuleRuns(tier);
+    }
+
     [Fact]
     public void OneLocalPastTheLimitIsRejected()
     {
