@@ -56,6 +56,18 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         }
     }
 
+    /// <summary>The isolate options <c>run</c> gives the command line it parsed (set by <see cref="BuildCommands"/>).</summary>
+    private Func<ParseResult, IsolateOptions>? _runOptions;
+
+    /// <summary>The isolate options <c>jitvm run</c> would use for <paramref name="args"/> (which must parse), so
+    /// tests can see what each option sets even where the run behaves the same.</summary>
+    internal IsolateOptions RunOptions(params string[] args)
+    {
+        var parse = BuildCommands().Parse(["run", .. args]);
+        if (parse.Errors.Count > 0) throw new ArgumentException(string.Join("; ", parse.Errors.Select(e => e.Message)), nameof(args));
+        return _runOptions!(parse);
+    }
+
     private RootCommand BuildCommands()
     {
         var root = new RootCommand("JitVm: run, verify, assemble and disassemble modules for the JitVm stack machine.");
@@ -90,25 +102,37 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         };
         var gcStressInterval = new Option<int>("--gc-stress-interval") { Description = "N for --gc-stress EveryN or Random.", DefaultValueFactory = _ => 1 };
         var verifyHeap = new Option<bool>("--verify-heap") { Description = "Test mode: check the heap's invariants before and after every collection." };
+        var deoptStress = new Option<DeoptStressMode>("--deopt-stress")
+        {
+            Description = "Test mode: compiled code hands its state to the interpreter at every safepoint (EverySafepoint), every Nth (EveryN), or 1 in N at random (Random); N is --deopt-stress-interval.",
+            DefaultValueFactory = _ => DeoptStressMode.Off,
+        };
+        var deoptStressInterval = new Option<int>("--deopt-stress-interval") { Description = "N for --deopt-stress EveryN or Random.", DefaultValueFactory = _ => 1 };
         var stats = new Option<bool>("--stats") { Description = "After the run, print heap and collection figures and each function's tier, compile time and interpreted call count to stderr." };
         var programArgs = new Argument<string[]>("args") { Description = "Arguments for the entry function (integers or floats; put them after -- when negative).", Arity = ArgumentArity.ZeroOrMore };
         var run = new Command("run", "Verify a module and run one of its functions; print its results, one per line.")
         {
-            file, entry, fuel, maxDepth, maxHeap, tier, compileBudget, gcStress, gcStressInterval, verifyHeap, stats, programArgs,
+            file, entry, fuel, maxDepth, maxHeap, tier, compileBudget, gcStress, gcStressInterval, verifyHeap, deoptStress, deoptStressInterval, stats, programArgs,
         };
-        run.SetAction(result => Guard(result.GetValue(file)!, path => RunModule(path, result.GetValue(entry)!,
-            new IsolateOptions
+        Func<ParseResult, IsolateOptions> runOptions = result => new IsolateOptions
+        {
+            Fuel = result.GetValue(fuel),
+            MaxCallDepth = result.GetValue(maxDepth),
+            MaxHeapBytes = result.GetValue(maxHeap),
+            Tier = result.GetValue(tier),
+            CompileBudget = result.GetValue(compileBudget),
+            Diagnostics = new DiagnosticOptions
             {
-                Fuel = result.GetValue(fuel),
-                MaxCallDepth = result.GetValue(maxDepth),
-                MaxHeapBytes = result.GetValue(maxHeap),
-                Tier = result.GetValue(tier),
-                CompileBudget = result.GetValue(compileBudget),
                 GcStress = result.GetValue(gcStress),
                 GcStressInterval = result.GetValue(gcStressInterval),
                 VerifyHeap = result.GetValue(verifyHeap),
+                DeoptStress = result.GetValue(deoptStress),
+                DeoptStressInterval = result.GetValue(deoptStressInterval),
             },
-            result.GetValue(stats), result.GetValue(programArgs) ?? [])));
+        };
+        _runOptions = runOptions;
+        run.SetAction(result => Guard(result.GetValue(file)!, path => RunModule(path, result.GetValue(entry)!,
+            runOptions(result), result.GetValue(stats), result.GetValue(programArgs) ?? [])));
         root.Add(run);
 
         var verifyFile = new Argument<string>("file") { Description = "A module: assembly text or binary." };
@@ -160,7 +184,8 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
             return Usage($"--max-depth must be from 1 to {IsolateOptions.MaximumCallDepth}, not {options.MaxCallDepth}");
         if (options.MaxHeapBytes < 0) return Usage("--max-heap must not be negative");
         if (options.CompileBudget < 0) return Usage("--compile-budget must not be negative");
-        if (options.GcStressInterval < 1) return Usage("--gc-stress-interval must be at least 1");
+        if (options.Diagnostics.GcStressInterval < 1) return Usage("--gc-stress-interval must be at least 1");
+        if (options.Diagnostics.DeoptStressInterval < 1) return Usage("--deopt-stress-interval must be at least 1");
         var module = Hosting.Module.FromFile(path);
         var index = module.FindFunction(entryName);
         if (index < 0)

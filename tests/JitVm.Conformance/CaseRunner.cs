@@ -26,18 +26,72 @@ public enum Tier
 
     /// <summary>Tiered (mixed interpreter and compiled frames), collecting before every allocation.</summary>
     TieredGcStress,
+
+    /// <summary>The interpreter under deoptimisation stress at every safepoint (it runs no compiled code, so nothing
+    /// is deoptimised: the mode must change nothing).</summary>
+    InterpreterDeoptStress,
+
+    /// <summary>Compiled code handing its state to the interpreter at every safepoint.</summary>
+    JitDeoptStress,
+
+    /// <summary>Tiered, compiled frames handing their state to the interpreter at every safepoint.</summary>
+    TieredDeoptStress,
+
+    /// <summary>The interpreter under GC stress and deoptimisation stress at every <see cref="CaseRunner.CombinedDeoptInterval"/>th safepoint.</summary>
+    InterpreterDeoptGcStress,
+
+    /// <summary>Compiled code under GC stress, deoptimised at every <see cref="CaseRunner.CombinedDeoptInterval"/>th safepoint.</summary>
+    JitDeoptGcStress,
+
+    /// <summary>Tiered under GC stress, compiled frames deoptimised at every <see cref="CaseRunner.CombinedDeoptInterval"/>th safepoint.</summary>
+    TieredDeoptGcStress,
 }
 
 /// <summary>What one run of a case produced, in a form that can be compared across tiers.</summary>
-internal sealed record CaseOutcome(string Output, string? Trap, string? TrapLocation, long FuelUsed, string? LoadError, VerificationRule? Rule)
+/// <remarks><see cref="Stack"/> (the trap's VM stack, one function:pc:line per frame) is compared only between a
+/// stress tier and its plain tier (see <see cref="Full"/>), not in <see cref="ToString"/>.</remarks>
+internal sealed record CaseOutcome(string Output, string? Trap, string? TrapLocation, long FuelUsed, string? LoadError, VerificationRule? Rule, string? Stack = null)
 {
+    /// <summary>Everything observable, the trap's whole VM stack included.</summary>
+    public string Full => $"{this}; stack: {Stack ?? "-"}";
+
     public override string ToString() =>
         LoadError is not null ? $"load error: {LoadError}" : $"output: {Output.Replace("\n", "\\n", StringComparison.Ordinal)}; trap: {Trap ?? "none"} at {TrapLocation ?? "-"}; fuel used: {FuelUsed}";
 }
 
 internal static class CaseRunner
 {
-    private static bool IsStress(Tier tier) => tier is Tier.InterpreterGcStress or Tier.JitGcStress or Tier.TieredGcStress;
+    /// <summary>Deoptimisation stress's interval when combined with GC stress: every safepoint as well as every
+    /// allocation would make those tiers the suite's slowest by far, and every few safepoints still deoptimises at
+    /// every kind of safepoint in the cases.</summary>
+    internal const int CombinedDeoptInterval = 3;
+
+    private static bool IsStress(Tier tier) => tier is Tier.InterpreterGcStress or Tier.JitGcStress or Tier.TieredGcStress
+        or Tier.InterpreterDeoptGcStress or Tier.JitDeoptGcStress or Tier.TieredDeoptGcStress;
+
+    private static Memory.GcStressMode Gc(Tier tier) => IsStress(tier) ? Memory.GcStressMode.EveryN : Memory.GcStressMode.Off;
+
+    private static (DeoptStressMode Mode, int Interval) Deopt(Tier tier) => tier switch
+    {
+        Tier.InterpreterDeoptStress or Tier.JitDeoptStress or Tier.TieredDeoptStress => (DeoptStressMode.EverySafepoint, 1),
+        Tier.InterpreterDeoptGcStress or Tier.JitDeoptGcStress or Tier.TieredDeoptGcStress => (DeoptStressMode.EveryN, CombinedDeoptInterval),
+        _ => (DeoptStressMode.Off, 1),
+    };
+
+    /// <summary>The tier without any test mode: a stress tier must behave exactly like it.</summary>
+    public static Tier Plain(Tier tier) => Policy(tier) switch
+    {
+        ExecutionTier.Jit => Tier.Jit,
+        ExecutionTier.Tiered => Tier.Tiered,
+        _ => Tier.Interpreter,
+    };
+
+    private static ExecutionTier Policy(Tier tier) => tier switch
+    {
+        Tier.Jit or Tier.JitGcStress or Tier.JitDeoptStress or Tier.JitDeoptGcStress => ExecutionTier.Jit,
+        Tier.Tiered or Tier.TieredGcStress or Tier.TieredDeoptStress or Tier.TieredDeoptGcStress => ExecutionTier.Tiered,
+        _ => ExecutionTier.Interpreter,
+    };
 
     /// <summary>
     /// Stress tiers collect (and verify the heap) before every allocation, except in cases that allocate so much
@@ -156,16 +210,16 @@ internal static class CaseRunner
             MaxHeapBytes = testCase.MaxHeap ?? IsolateOptions.DefaultMaxHeapBytes,
             Timeout = Timeout(testCase),
             CancellationToken = Cancellation(testCase),
-            Tier = tier switch
-            {
-                Tier.Jit or Tier.JitGcStress => ExecutionTier.Jit,
-                Tier.Tiered or Tier.TieredGcStress => ExecutionTier.Tiered,
-                _ => ExecutionTier.Interpreter,
-            },
+            Tier = Policy(tier),
             TierUpCalls = 2,
-            GcStress = IsStress(tier) ? Memory.GcStressMode.EveryN : Memory.GcStressMode.Off,
-            GcStressInterval = IsStress(tier) ? StressInterval(testCase, module) : 1,
-            VerifyHeap = IsStress(tier),
+            Diagnostics = new DiagnosticOptions
+            {
+                GcStress = Gc(tier),
+                GcStressInterval = IsStress(tier) ? StressInterval(testCase, module) : 1,
+                VerifyHeap = IsStress(tier),
+                DeoptStress = Deopt(tier).Mode,
+                DeoptStressInterval = Deopt(tier).Interval,
+            },
             // A tiny nursery under stress: objects are promoted almost at once, so old-to-young stores (the write
             // barrier) and promotion are exercised everywhere.
             NurseryBytes = IsStress(tier) ? 512 : Memory.Heap.DefaultNurseryBytes,
@@ -188,6 +242,7 @@ internal static class CaseRunner
                 throw new InvalidOperationException($"{testCase.Name}: bad argument '{testCase.Arguments[i]}'");
         string? trap = null;
         string? location = null;
+        string? stack = null;
         try
         {
             foreach (var result in invoke(isolate, index, arguments))
@@ -197,7 +252,8 @@ internal static class CaseRunner
         {
             trap = e.Code.ToString();
             location = e.Location is { } frame ? $"{frame.Function}:{frame.Line}" : null;
+            stack = $"{e.VmStackDepth} frames: " + string.Join(" < ", e.VmStackTrace.Select(f => $"{f.Function}:{f.Pc}:{f.Line}"));
         }
-        return new CaseOutcome(Encoding.UTF8.GetString(output.ToArray()), trap, location, isolate.FuelUsed, null, null);
+        return new CaseOutcome(Encoding.UTF8.GetString(output.ToArray()), trap, location, isolate.FuelUsed, null, null, stack);
     }
 }

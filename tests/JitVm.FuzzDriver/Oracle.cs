@@ -35,7 +35,8 @@ public sealed record CaseResult(Verdict Verdict, TrapCode? Trap = null, string? 
 
 /// <summary>
 /// The fuzzers' oracle: a mutant must be rejected cleanly (format, verification or link error) or run on every tier
-/// (interpreter, jit, tiered; every fourth case also jit under GC stress with heap verification) with small fuel,
+/// (interpreter, jit, tiered; and by turns, one case in four each, jit under GC stress with heap verification, jit
+/// under deoptimisation stress at every safepoint, tiered under it, and jit under both) with small fuel,
 /// heap and depth limits to completion or to a VM trap, and all tiers must agree on results, trap, output and fuel.
 /// No other exception may escape.
 /// </summary>
@@ -58,11 +59,14 @@ public static class Oracle
     {
         var tiers = new List<(string Name, IsolateOptions Options)>
         {
-            ("interpreter", Options(ExecutionTier.Interpreter, stress: false)),
-            ("jit", Options(ExecutionTier.Jit, stress: false)),
-            ("tiered", Options(ExecutionTier.Tiered, stress: false)),
+            ("interpreter", Options(ExecutionTier.Interpreter, gcStress: false, deoptStress: false)),
+            ("jit", Options(ExecutionTier.Jit, gcStress: false, deoptStress: false)),
+            ("tiered", Options(ExecutionTier.Tiered, gcStress: false, deoptStress: false)),
         };
-        if (caseIndex % 4 == 0) tiers.Add(("jit+gc-stress", Options(ExecutionTier.Jit, stress: true)));
+        if (caseIndex % 4 == 0) tiers.Add(("jit+gc-stress", Options(ExecutionTier.Jit, gcStress: true, deoptStress: false)));
+        if (caseIndex % 4 == 1) tiers.Add(("jit+deopt-stress", Options(ExecutionTier.Jit, gcStress: false, deoptStress: true)));
+        if (caseIndex % 4 == 2) tiers.Add(("tiered+deopt-stress", Options(ExecutionTier.Tiered, gcStress: false, deoptStress: true)));
+        if (caseIndex % 4 == 3) tiers.Add(("jit+gc-stress+deopt-stress", Options(ExecutionTier.Jit, gcStress: true, deoptStress: true)));
 
         Run? reference = null;
         Value[]? arguments = null;
@@ -113,17 +117,21 @@ public static class Oracle
     private static CaseResult Disagree(string tier, string detail) =>
         new(Verdict.Finding, Problem: $"the tiers disagree ({tier}): {detail}");
 
-    private static IsolateOptions Options(ExecutionTier tier, bool stress) => new()
+    private static IsolateOptions Options(ExecutionTier tier, bool gcStress, bool deoptStress) => new()
     {
         Tier = tier,
         Fuel = Fuel,
         MaxHeapBytes = MaxHeapBytes,
         MaxCallDepth = MaxCallDepth,
         TierUpCalls = 2,
-        GcStress = stress ? Memory.GcStressMode.EveryN : Memory.GcStressMode.Off,
-        GcStressInterval = 1,
-        VerifyHeap = stress,
-        NurseryBytes = stress ? 512 : new IsolateOptions().NurseryBytes,
+        Diagnostics = new DiagnosticOptions
+        {
+            GcStress = gcStress ? Memory.GcStressMode.EveryN : Memory.GcStressMode.Off,
+            GcStressInterval = 1,
+            VerifyHeap = gcStress,
+            DeoptStress = deoptStress ? DeoptStressMode.EverySafepoint : DeoptStressMode.Off,
+        },
+        NurseryBytes = gcStress ? 512 : new IsolateOptions().NurseryBytes,
     };
 
     /// <summary><c>main</c> when it takes only numbers, else the first defined function that does; -1 when none.</summary>

@@ -31,8 +31,9 @@ public sealed class LimitsTests
         .func deep (n: i64) -> (i64) export
             local.get n
             br_if more
-            call spin
-            return
+            call checkpoint
+        bottom:
+            br bottom
         more:
             local.get n
             i64.const 1
@@ -71,19 +72,39 @@ public sealed class LimitsTests
         Assert.Equal(1000, isolate.GetFunction<long, long>("count")(1000));
     }
 
+    /// <summary>Lines of <see cref="Programs"/>: deep's first instruction and the loop at the bottom of its recursion.</summary>
+    private const int DeepFirstLine = 20, DeepBottomLine = 24;
+
     [Theory]
     [MemberData(nameof(Tiers))]
     public void ATimeoutReachesCodeDeepInRecursion(ExecutionTier tier)
     {
-        var isolate = Create(tier);
-        isolate.Timeout = TimeSpan.FromMilliseconds(20);
-        var trap = Assert.Throws<TrapException>(() => isolate.Invoke("deep", Value.I64(100)));
-        Assert.Equal(TrapCode.DeadlineExceeded, trap.Code);
-        // How deep the program got before the deadline depends on the machine's speed (a loaded machine may not
-        // get past the first frame); only where it can have stopped is fixed: in deep, or in spin at the bottom.
-        Assert.Contains(trap.Location?.Function, new[] { "deep", "spin" });
-        Assert.InRange(trap.VmStackDepth, 1, 102);
-        Assert.All(trap.VmStackTrace.Skip(1), frame => Assert.Equal("deep", frame.Function));
+        // deep(100) recurses to a depth of 101 frames, calls checkpoint, then loops in that innermost frame for ever.
+        // The clock is read on entry and then only every 65,536 units of fuel; the recursion spends a few hundred, so
+        // the trap comes either at the entry's first block with exactly one frame (when the whole timeout passed
+        // before it ran: a stalled machine) or in the loop at the bottom with exactly 101, never in between. Only the
+        // second shows that a timeout reaches deep code, so a stalled run is asserted and repeated with a longer
+        // timeout: no outcome depends on how fast the machine is.
+        for (var timeout = 20; ; timeout *= 10)
+        {
+            var reachedBottom = false;
+            var isolate = Create(tier, checkpoint: () => reachedBottom = true);
+            isolate.Timeout = TimeSpan.FromMilliseconds(timeout);
+            var trap = Assert.Throws<TrapException>(() => isolate.Invoke("deep", Value.I64(100)));
+            Assert.Equal(TrapCode.DeadlineExceeded, trap.Code);
+            Assert.NotEmpty(trap.VmStackTrace);
+            Assert.All(trap.VmStackTrace, frame => Assert.Equal("deep", frame.Function));
+            if (reachedBottom)
+            {
+                Assert.Equal(101, trap.VmStackDepth);
+                Assert.Equal(101, trap.VmStackTrace.Count);
+                Assert.Equal(DeepBottomLine, trap.Location?.Line);
+                return;
+            }
+            Assert.Equal(1, trap.VmStackDepth);
+            Assert.Equal(DeepFirstLine, trap.Location?.Line);
+            Assert.True(timeout < 20_000, $"the deadline passed before deep's first block on every try, the last with a timeout of {timeout} ms");
+        }
     }
 
     [Fact]

@@ -78,7 +78,7 @@ public sealed class GcTests
             """, "keep.jvm");
         var seen = new List<long>();
         var peek = new HostFunction("peek", new FunctionType([VmType.Ptr], []), (isolate, values) => seen.Add(isolate.ResolveRawToken(values[0], "peek's argument")));
-        var isolate = new Isolate(module, [peek], new IsolateOptions { Tier = tier, GcStress = GcStressMode.EveryAllocation, VerifyHeap = true });
+        var isolate = new Isolate(module, [peek], new IsolateOptions { Tier = tier, Diagnostics = new() { GcStress = GcStressMode.EveryAllocation, VerifyHeap = true } });
         Assert.Equal(52, isolate.Invoke("main")[0].AsI64);
         Assert.True(isolate.GcStatistics.Collections >= 1100, $"{isolate.GcStatistics.Collections} collections");
         // The object allocated before 'keep' died when 'before' was overwritten, so the collector moved 'keep'
@@ -121,7 +121,7 @@ public sealed class GcTests
             """, "barrier.jvm");
         // A 64-word nursery: 'box' is promoted by the first churn, then given a young object, which only the
         // remembered set keeps alive through the second churn's minor collections (the verifier checks the set).
-        var isolate = new Isolate(module, options: new IsolateOptions { Tier = tier, NurseryBytes = 512, VerifyHeap = true });
+        var isolate = new Isolate(module, options: new IsolateOptions { Tier = tier, NurseryBytes = 512, Diagnostics = new() { VerifyHeap = true } });
         Assert.Equal(77, isolate.Invoke("main")[0].AsI64);
         Assert.True(isolate.GcStatistics.MinorCollections >= 10, $"{isolate.GcStatistics.MinorCollections} minor collections");
         Assert.True(isolate.GcStatistics.PromotedBytes > 0);
@@ -151,7 +151,7 @@ public sealed class GcTests
                 return
             .end
             """, "handles.jvm");
-        var isolate = new Isolate(module, options: new IsolateOptions { Tier = tier, NurseryBytes = 512, VerifyHeap = true });
+        var isolate = new Isolate(module, options: new IsolateOptions { Tier = tier, NurseryBytes = 512, Diagnostics = new() { VerifyHeap = true } });
         Handle kept;
         using (isolate.OpenHandleScope())
         {
@@ -197,7 +197,7 @@ public sealed class GcTests
                 return
             .end
             """, "cycles.jvm");
-        var isolate = new Isolate(module, options: new IsolateOptions { Tier = ExecutionTier.Jit, VerifyHeap = true });
+        var isolate = new Isolate(module, options: new IsolateOptions { Tier = ExecutionTier.Jit, Diagnostics = new() { VerifyHeap = true } });
         isolate.Invoke("main", Value.I64(100_000));
         Assert.Equal(100_000L * 2 * 16, isolate.HeapAllocatedBytes);
         isolate.CollectGarbage();
@@ -231,7 +231,7 @@ public sealed class GcTests
             """, "global.jvm");
         foreach (var tier in Enum.GetValues<ExecutionTier>())
         {
-            var isolate = new Isolate(module, options: new IsolateOptions { Tier = tier, GcStress = GcStressMode.EveryAllocation, VerifyHeap = true });
+            var isolate = new Isolate(module, options: new IsolateOptions { Tier = tier, Diagnostics = new() { GcStress = GcStressMode.EveryAllocation, VerifyHeap = true } });
             Assert.Equal(99, isolate.Invoke("main")[0].AsI64);
             isolate.CollectGarbage();
             Assert.Equal(3 * 8, isolate.HeapUsedBytes);

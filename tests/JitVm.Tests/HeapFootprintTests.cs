@@ -240,7 +240,7 @@ public sealed class HeapFootprintTests
         // A 64 KiB nursery lists at most 1,024 remembered objects; 5,000 overflow it, so minor collections find
         // them by their header bits. The heap is verified around every collection.
         var isolate = new Isolate(Module.FromText(ManyOldObjectsPointToYoungOnes, "remembered.jvm"), [],
-            new IsolateOptions { Tier = tier, NurseryBytes = 64 * 1024, VerifyHeap = true });
+            new IsolateOptions { Tier = tier, NurseryBytes = 64 * 1024, Diagnostics = new() { VerifyHeap = true } });
 
         Assert.Equal(5_000L * 4_999 / 2, isolate.Invoke("main", Value.I64(5_000))[0].AsI64);
 

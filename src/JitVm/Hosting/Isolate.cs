@@ -76,9 +76,9 @@ public sealed partial class Isolate : IRootSet
         Heap = new Heap(options.MaxHeapBytes, options.NurseryBytes)
         {
             Roots = this,
-            Stress = options.GcStress,
-            StressInterval = Math.Max(1, options.GcStressInterval),
-            VerifyEveryCollection = options.VerifyHeap,
+            Stress = options.Diagnostics.GcStress,
+            StressInterval = Math.Max(1, options.Diagnostics.GcStressInterval),
+            VerifyEveryCollection = options.Diagnostics.VerifyHeap,
             Logger = options.Logger,
         };
         Globals = [.. definition.Globals.Select(g => g.InitialBits)];

@@ -59,14 +59,9 @@ public sealed record IsolateOptions
     /// <see cref="MaxHeapBytes"/>). A tiny nursery is a test mode: it makes minor collections frequent.</summary>
     public long NurseryBytes { get; init; } = Memory.Heap.DefaultNurseryBytes;
 
-    /// <summary>Test mode: force collections (every allocation, every Nth, or at random); see <see cref="GcStressInterval"/>.</summary>
-    public Memory.GcStressMode GcStress { get; init; }
-
-    /// <summary>N for <see cref="Memory.GcStressMode.EveryN"/>, or the seed and 1-in-N rate for <see cref="Memory.GcStressMode.Random"/>.</summary>
-    public int GcStressInterval { get; init; } = 1;
-
-    /// <summary>Test mode: verify the heap's invariants before and after every collection.</summary>
-    public bool VerifyHeap { get; init; }
+    /// <summary>Test modes (GC stress, heap verification, deoptimisation stress), all off by default.</summary>
+    /// <exception cref="ArgumentNullException">The value is null.</exception>
+    public DiagnosticOptions Diagnostics { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); } = new();
 
     /// <summary>Where compilation, tier-up and trap events are logged; silent by default.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;

@@ -8,8 +8,10 @@
 // DynamicMethods, and some CLR JIT behaviour (flag reuse after an inlined rotate, operand order of float
 // arithmetic and so NaN payloads) only shows in Release.
 //
-// (program i uses seed JITVM_DIFF_SEED + i). Each program's main runs on every ExecutionTier, with and without GC
-// stress (a collection every 1 + seed % 5 allocations, the heap verified before and after each), each with its own
+// (program i uses seed JITVM_DIFF_SEED + i). Each program's main runs on every ExecutionTier: plain, under GC stress
+// (a collection every 1 + seed % 5 allocations, the heap verified before and after each), under deoptimisation
+// stress (compiled code handing its state to the interpreter at every safepoint), and under both (GC stress as
+// above, deoptimisation every 2 + seed % 5 safepoints, counted or at random by the seed's parity), each with its own
 // Module and a fresh Isolate (Fuel 200,000, MaxCallDepth 200, MaxHeapBytes 1 MiB), then once more per tier with a
 // small fuel limit derived from the seed (1 + seed % 5000) so OutOfFuel strikes at many different places; the second
 // run shares the tier's Module, so Tiered also starts from code the first run compiled. Isolates get
@@ -38,13 +40,19 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     private const int MaxReportedFailures = 3;
 
     /// <summary>The interpreter is the reference; every other policy is compared with it, and every policy again
-    /// under GC stress (a collection every few allocations, the heap verified around each).</summary>
-    private static readonly (ExecutionTier Tier, bool Stress)[] Tiers =
+    /// under GC stress (a collection every few allocations, the heap verified around each), under deoptimisation
+    /// stress, and under both.</summary>
+    private static readonly (ExecutionTier Tier, bool Gc, bool Deopt)[] Tiers =
     [
-        (ExecutionTier.Interpreter, false),
-        .. Enum.GetValues<ExecutionTier>().Where(t => t != ExecutionTier.Interpreter).Select(t => (t, false)),
-        .. Enum.GetValues<ExecutionTier>().Select(t => (t, true)),
+        (ExecutionTier.Interpreter, false, false),
+        .. Enum.GetValues<ExecutionTier>().Where(t => t != ExecutionTier.Interpreter).Select(t => (t, false, false)),
+        .. Enum.GetValues<ExecutionTier>().Select(t => (t, true, false)),
+        .. Enum.GetValues<ExecutionTier>().Select(t => (t, false, true)),
+        .. Enum.GetValues<ExecutionTier>().Select(t => (t, true, true)),
     ];
+
+    private static string Name((ExecutionTier Tier, bool Gc, bool Deopt) tier) =>
+        tier.Tier + (tier.Gc ? "+GcStress" : "") + (tier.Deopt ? "+DeoptStress" : "");
 
     private readonly ITestOutputHelper _output = output;
 
@@ -67,7 +75,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         });
 
         clock.Stop();
-        _output.WriteLine($"{count} programs from seed {first} in {clock.Elapsed.TotalSeconds:F1} s on tiers {string.Join(", ", Tiers.Select(t => t.Stress ? $"{t.Tier}+GcStress" : t.Tier.ToString()))}");
+        _output.WriteLine($"{count} programs from seed {first} in {clock.Elapsed.TotalSeconds:F1} s on tiers {string.Join(", ", Tiers.Select(Name))}");
         foreach (var (outcome, n) in tally.OrderByDescending(p => p.Value)) _output.WriteLine($"  {outcome}: {n}");
 
         if (!failures.IsEmpty)
@@ -138,8 +146,8 @@ public sealed class DifferentialTests(ITestOutputHelper output)
                 return $"seed {seed}: the generated program does not load (a generator bug):\n{exception.Message}\n\n{Numbered(text)}";
             }
             // One module per tier, shared by its two isolates, so no tier can reuse another tier's compiled code.
-            full[t] = Run(module, Tiers[t].Tier, Fuel, seed, Tiers[t].Stress);
-            small[t] = Run(module, Tiers[t].Tier, smallFuel, seed, Tiers[t].Stress);
+            full[t] = Run(module, Tiers[t], Fuel, seed);
+            small[t] = Run(module, Tiers[t], smallFuel, seed);
         }
         tally.AddOrUpdate(full[0].Summary, 1, (_, n) => n + 1);
 
@@ -148,16 +156,21 @@ public sealed class DifferentialTests(ITestOutputHelper output)
             for (var t = 0; t < Tiers.Length; t++)
             {
                 if (outcomes[t].Unexpected is not null)
-                    return Report(seed, text, fuel, $"an exception other than TrapException escaped Invoke on {Tiers[t]}", outcomes);
+                    return Report(seed, text, fuel, $"an exception other than TrapException escaped Invoke on {Name(Tiers[t])}", outcomes);
                 if (t > 0 && !outcomes[t].SameAs(outcomes[0]))
-                    return Report(seed, text, fuel, $"{Tiers[0]} and {Tiers[t]} disagree", outcomes);
+                    return Report(seed, text, fuel, $"{Name(Tiers[0])} and {Name(Tiers[t])} disagree", outcomes);
             }
         }
         return null;
     }
 
-    private static Outcome Run(Module module, ExecutionTier tier, long fuel, int seed, bool stress)
+    private static Outcome Run(Module module, (ExecutionTier Tier, bool Gc, bool Deopt) tier, long fuel, int seed)
     {
+        // Alone, deoptimisation stress strikes at every safepoint; with GC stress (which makes runs far slower) at
+        // every few, counted for odd seeds and at random (seeded by the interval) for even ones.
+        var deopt = !tier.Deopt ? DeoptStressMode.Off
+            : !tier.Gc ? DeoptStressMode.EverySafepoint
+            : seed % 2 != 0 ? DeoptStressMode.EveryN : DeoptStressMode.Random;
         using var stream = new MemoryStream();
         Isolate isolate;
         try
@@ -169,12 +182,17 @@ public sealed class DifferentialTests(ITestOutputHelper output)
                 Fuel = fuel,
                 MaxCallDepth = MaxCallDepth,
                 MaxHeapBytes = MaxHeapBytes,
-                Tier = tier,
+                Tier = tier.Tier,
                 TierUpCalls = 1 + (int)((uint)seed % 40),
-                GcStress = stress ? JitVm.Memory.GcStressMode.EveryN : JitVm.Memory.GcStressMode.Off,
-                GcStressInterval = 1 + (int)((uint)seed % 5),
-                VerifyHeap = stress,
-                NurseryBytes = stress ? 512 : JitVm.Memory.Heap.DefaultNurseryBytes,
+                Diagnostics = new DiagnosticOptions
+                {
+                    GcStress = tier.Gc ? JitVm.Memory.GcStressMode.EveryN : JitVm.Memory.GcStressMode.Off,
+                    GcStressInterval = 1 + (int)((uint)seed % 5),
+                    VerifyHeap = tier.Gc,
+                    DeoptStress = deopt,
+                    DeoptStressInterval = deopt == DeoptStressMode.EverySafepoint ? 1 : 2 + (int)((uint)seed % 5),
+                },
+                NurseryBytes = tier.Gc ? 512 : JitVm.Memory.Heap.DefaultNurseryBytes,
             });
         }
         catch (Exception exception)
@@ -199,7 +217,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     private static string Report(int seed, string text, long fuel, string problem, Outcome[] outcomes)
     {
         var report = new StringBuilder($"seed {seed}, fuel {fuel}: {problem}\n");
-        for (var t = 0; t < Tiers.Length; t++) report.Append($"--- {Tiers[t].Tier}{(Tiers[t].Stress ? " under GC stress" : "")}:\n{outcomes[t].Describe()}\n");
+        for (var t = 0; t < Tiers.Length; t++) report.Append($"--- {Name(Tiers[t])}:\n{outcomes[t].Describe()}\n");
         report.Append("--- program:\n").Append(Numbered(text));
         return report.ToString();
     }

@@ -4,7 +4,8 @@
 // (a .NET stack overflow, a fail-fast) fails the test with the case that did it instead of crashing the test run.
 //
 // Oracle: each mutant is rejected with a format, verification or link error, or runs on the interpreter, jit and
-// tiered tiers (every fourth case also jit under GC stress with heap verification) with fuel 10,000, a 256 KiB heap
+// tiered tiers (and by turns, one case in four each: jit under GC stress with heap verification, jit under
+// deoptimisation stress at every safepoint, tiered under it, jit under both) with fuel 10,000, a 256 KiB heap
 // and a call depth of 200, to completion or to a VM trap, and all tiers agree on results, trap, output and fuel used.
 // Any other exception, a disagreement, a hang or the death of the process is a finding.
 //
