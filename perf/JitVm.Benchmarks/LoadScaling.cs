@@ -81,7 +81,7 @@ internal static class LoadScaling
         for (var i = 0; i < module.Definition.Functions.Count; i++) module.Decoded(i);
         var isolate = Vm.NewIsolate(module, ExecutionTier.Jit);
         var watch = Stopwatch.StartNew();
-        module.Jit.CompileAll(isolate);
+        module.Jit.CompileAll(isolate.Store);
         CompileModules.CallAll(isolate);
         _lastStageMilliseconds = watch.Elapsed.TotalMilliseconds;
     }

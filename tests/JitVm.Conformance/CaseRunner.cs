@@ -149,15 +149,15 @@ internal static class CaseRunner
             return Execute(testCase, module, (isolate, index, arguments) =>
             {
                 var signature = module.Definition.SignatureOf(index);
-                object?[] parameters = [isolate, 1, .. arguments.Select(a => a.Type == VmType.F64 ? (object)a.AsF64 : a.Bits)];
-                isolate.ArmInterrupts();
+                object?[] parameters = [isolate.Fiber, 1, .. arguments.Select(a => a.Type == VmType.F64 ? (object)a.AsF64 : a.Bits)];
+                isolate.Store.ArmInterrupts(isolate.Fiber);
                 try
                 {
                     var result = entry.Invoke(null, parameters);
                     // The saved method returns a single result directly, or leaves several in the result buffer.
                     if (signature.Results.Length == 1)
                         return [result is double d ? Value.F64(d) : result is Jit.Word w ? isolate.ResultValue(VmType.Word, w.Bits, w.IsPointer) : isolate.ResultValue(signature.Results[0], (long)result!, false)];
-                    return [.. signature.Results.Select((type, i) => isolate.ResultValue(type, isolate.Results[i], isolate.ResultTags[i] != 0))];
+                    return [.. signature.Results.Select((type, i) => isolate.ResultValue(type, isolate.Fiber.Results[i], isolate.Fiber.ResultTags[i] != 0))];
                 }
                 catch (System.Reflection.TargetInvocationException e) when (e.InnerException is TrapException trap)
                 {

@@ -42,7 +42,7 @@ public sealed class SavedAssemblyTests
             {
                 try
                 {
-                    main.Invoke(null, [isolate, 1]);
+                    main.Invoke(null, [isolate.Fiber, 1]);
                 }
                 catch (TargetInvocationException e) when (e.InnerException is TrapException inner)
                 {
@@ -98,7 +98,7 @@ public sealed class SavedAssemblyTests
             var methods = context.LoadFromAssemblyPath(path).GetType(AssemblyCompiler.TypeName)!.GetMethods(BindingFlags.Public | BindingFlags.Static);
             Assert.Equal(2, methods.Select(m => m.Name).Distinct().Count());
             var isolate = new Isolate(module);
-            foreach (var method in methods) method.Invoke(null, [isolate, 1]);
+            foreach (var method in methods) method.Invoke(null, [isolate.Fiber, 1]);
         }
         finally
         {

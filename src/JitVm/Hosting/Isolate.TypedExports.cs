@@ -116,9 +116,9 @@ public sealed partial class Isolate
         var index = ResolveExport(name, parameters, result);
         if (parameters.Length > MaxTypedArity)
             throw new ArgumentException($"typed exports take at most {MaxTypedArity} parameters; '{name}' has {parameters.Length}", nameof(name));
-        if (index >= _imports.Length && Tier != ExecutionTier.Interpreter &&
-            Module.Jit.Compile(Functions[index - _imports.Length], this) is { } compiled)
-            return Module.Jit.HostEntry(index, compiled, delegateType, parameters, result).CreateDelegate(delegateType, this);
+        if (!Instance.IsImport(index) && Tier != ExecutionTier.Interpreter &&
+            Instance.Code.Jit.Compile(Instance.Functions[index - Instance.ImportCount], Store) is { } compiled)
+            return Instance.Code.Jit.HostEntry(index, compiled, delegateType, parameters, result).CreateDelegate(delegateType, Fiber);
         var generic = typeof(ExportInvoker).GetMethod((result is null ? "Action" : "Func") + parameters.Length)!;
         var arguments = result is null ? parameters : [.. parameters, result];
         var method = arguments.Length == 0 ? generic : generic.MakeGenericMethod(arguments);
@@ -143,26 +143,27 @@ public sealed partial class Isolate
     /// <summary>Enters the isolate, runs the function with the arguments' bits and converts the first result, if any.</summary>
     private TResult Call<TResult>(int index, ReadOnlySpan<long> arguments)
     {
-        BeginEntry();
+        var fiber = Fiber;
+        Store.BeginEntry(fiber);
         try
         {
             var width = Math.Max(arguments.Length, 1);
-            EnsureSlots(width + 1);
+            fiber.EnsureSlots(width + 1);
             for (var i = 0; i < arguments.Length; i++)
             {
-                Slots[i] = arguments[i];
-                SlotTags[i] = 0;
+                fiber.Slots[i] = arguments[i];
+                fiber.SlotTags[i] = 0;
             }
-            Execute(index, width);
-            return TypedValues.FromBits<TResult>(Slots[0]);
+            fiber.Execute(index, width);
+            return TypedValues.FromBits<TResult>(fiber.Slots[0]);
         }
         finally
         {
-            EndEntry();
+            Store.EndEntry(fiber);
         }
     }
 
-    /// <summary>The targets of typed exports that run through <see cref="Execute"/> (the interpreter tier).</summary>
+    /// <summary>The targets of typed exports that run through <see cref="Runtime.Fiber.Execute"/> (the interpreter tier).</summary>
     private sealed class ExportInvoker(Isolate isolate, int index)
     {
         public TResult Func0<TResult>() => isolate.Call<TResult>(index, []);

@@ -12,18 +12,23 @@ namespace JitVm.Hosting;
 /// </summary>
 public sealed class Module
 {
-    private readonly DecodedFunction?[] _decoded;
-
     private Module(VerifiedModule verified)
     {
         Verified = verified;
-        _decoded = new DecodedFunction?[verified.Functions.Length];
     }
 
-    private Jit.JitState? _jit;
+    private Runtime.CodeTable? _code;
+    private Runtime.CodeTable? _deoptStressCode;
+
+    /// <summary>The module's code (decoded and compiled functions), shared by every instance of it.</summary>
+    internal Runtime.CodeTable Code => _code ?? Interlocked.CompareExchange(ref _code, new Runtime.CodeTable(this, false), null) ?? _code!;
+
+    /// <summary>The module's code for deopt stress: compiled code that deoptimises at safepoints on request.</summary>
+    internal Runtime.CodeTable DeoptStressCode =>
+        _deoptStressCode ?? Interlocked.CompareExchange(ref _deoptStressCode, new Runtime.CodeTable(this, true), null) ?? _deoptStressCode!;
 
     /// <summary>The module's compiled code, shared by all isolates that run it with a JIT policy.</summary>
-    internal Jit.JitState Jit => _jit ?? Interlocked.CompareExchange(ref _jit, new Jit.JitState(this), null) ?? _jit!;
+    internal Jit.JitState Jit => Code.Jit;
 
     /// <summary>The module's contents.</summary>
     public ModuleDefinition Definition => Verified.Definition;
@@ -81,13 +86,7 @@ public sealed class Module
     }
 
     /// <summary>The interpreter form of a defined function, decoded on first use and then shared.</summary>
-    internal DecodedFunction Decoded(int definedIndex)
-    {
-        var decoded = Volatile.Read(ref _decoded[definedIndex]);
-        if (decoded is not null) return decoded;
-        decoded = Decoder.Decode(Verified, definedIndex);
-        return Interlocked.CompareExchange(ref _decoded[definedIndex], decoded, null) ?? decoded;
-    }
+    internal DecodedFunction Decoded(int definedIndex) => Code.Decoded(definedIndex);
 }
 
 /// <summary>A module's imports could not be satisfied by the host functions given.</summary>

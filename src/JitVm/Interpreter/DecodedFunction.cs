@@ -46,6 +46,9 @@ internal sealed class DecodedFunction
 {
     public required string Name { get; init; }
 
+    /// <summary>The module the function belongs to.</summary>
+    public required ModuleDefinition Module { get; init; }
+
     public required int FunctionIndex { get; init; }
 
     public required FunctionAnalysis Analysis { get; init; }
@@ -79,6 +82,29 @@ internal sealed class DecodedFunction
 
     /// <summary>Calls made to this function by the interpreter (a tier-up counter; races only lose counts).</summary>
     public int InterpretedCalls;
+
+    /// <summary>
+    /// The operation that performs the safepoint instruction at source pc <paramref name="pc"/> (a call, an
+    /// allocation): where a frame deoptimised before that instruction resumes, and the one after it where a frame
+    /// deoptimised during its call resumes. The decoder never removes a safepoint instruction's operation or folds
+    /// it into another, so there is exactly one.
+    /// </summary>
+    public int SafepointOperation(int pc)
+    {
+        var map = _safepointOperations;
+        if (map is null)
+        {
+            map = new int[Analysis.Definition.Code.Length];
+            Array.Fill(map, -1);
+            for (var i = 0; i < Code.Length; i++)
+                if (Code[i].Kind is OpKind.Call or OpKind.CallHost or OpKind.CallIndirect or OpKind.Alloc or OpKind.DataAlloc)
+                    map[SourcePc[i]] = i;
+            _safepointOperations = map;
+        }
+        return map[pc] >= 0 ? map[pc] : throw new InvalidOperationException($"internal error: no safepoint operation for pc {pc} of {Name}");
+    }
+
+    private int[]? _safepointOperations;
 
     /// <summary>Why the function is not compiled, when the JIT declined it (too large, or dynamic code unsupported).</summary>
     public volatile string? NotCompiledReason;

@@ -208,6 +208,7 @@ internal static class Decoder
         return new DecodedFunction
         {
             Name = function.Name,
+            Module = definition,
             FunctionIndex = imports + definedIndex,
             Analysis = analysis,
             Code = array,

@@ -3,11 +3,12 @@ using System.Runtime.CompilerServices;
 using JitVm.Bytecode;
 using JitVm.Diagnostics;
 using JitVm.Hosting;
+using JitVm.Runtime;
 
 namespace JitVm.Interpreter;
 
 /// <summary>
-/// Runs decoded functions on an isolate's frame stack. Calls between VM functions do not recurse in .NET: each VM
+/// Runs decoded functions on a fiber's frame stack. Calls between VM functions do not recurse in .NET: each VM
 /// call pushes a frame record and continues in the same loop, so the VM call-depth limit, not the .NET stack,
 /// bounds recursion.
 /// </summary>
@@ -22,34 +23,44 @@ internal static class Interpreter
 {
     /// <summary>Runs <paramref name="entry"/> with the arguments already in slots [fp, fp + params); results end in slots [fp, ...).</summary>
     /// <remarks>Compiled fully optimised at once: a dispatch loop gains nothing from starting in unoptimised code.</remarks>
+    public static void Run(Fiber fiber, DecodedFunction entry, int entryFp) => Loop(fiber, entry, entryFp, fiber.FrameCount);
+
+    /// <summary>Continues the interpreter frames above the first <paramref name="baseFrames"/> records (frames a
+    /// deoptimisation left, see Fiber.Deopt.cs) until they have all returned.</summary>
+    public static void Resume(Fiber fiber, int baseFrames) => Loop(fiber, null, 0, baseFrames);
+
+    /// <summary>The dispatch loop: enters <paramref name="entry"/> at <paramref name="entryFp"/>, or with no entry
+    /// continues the innermost frame record, and returns when the frame stack is back to <paramref name="baseFrames"/> records.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(Isolate isolate, DecodedFunction entry, int entryFp)
+    private static void Loop(Fiber fiber, DecodedFunction? entry, int entryFp, int baseFrames)
     {
-        var function = entry;
-        var fp = entryFp;
-        var ip = 0;
-        var fuel = isolate.FuelSlice;
-        var baseFrames = isolate.FrameCount;
-        var baseDepth = isolate.CallDepth;
-        var slotTop = isolate.SlotTop;
-        var tiering = isolate.Tier == ExecutionTier.Tiered;
-        var jitting = isolate.Tier != ExecutionTier.Interpreter;
+        var function = entry ?? fiber.Frames[fiber.FrameCount - 1].Function!;
+        var fp = entry is null ? fiber.Frames[fiber.FrameCount - 1].Fp : entryFp;
+        var ip = entry is null ? fiber.Frames[fiber.FrameCount - 1].Ip : 0;
+        var fuel = fiber.FuelSlice;
+        var baseDepth = entry is null ? fiber.CallDepth - (fiber.FrameCount - baseFrames) : fiber.CallDepth;
+        var slotTop = fiber.SlotTop;
+        var store = fiber.Store;
+        var instance = fiber.Instance;
+        var tiering = store.Tier == ExecutionTier.Tiered;
+        var jitting = store.Tier != ExecutionTier.Interpreter;
         try
         {
-            isolate.EnterFrame(entry, fp);
-            isolate.PushRecord(entry, fp);
+            if (entry is not null) fiber.EnterFrame(entry, fp);
             var code = function.Code;
-            var s = isolate.Slots;
-            var tags = isolate.SlotTags;
-            var heap = isolate.Heap;
-            var functions = isolate.Functions;
+            var s = fiber.Slots;
+            var tags = fiber.SlotTags;
+            var heap = store.Heap;
+            var functions = instance.Functions;
+            var globals = instance.Globals;
+            var globalTags = instance.GlobalTags;
             while (true)
             {
                 ref var op = ref code[ip++];
                 switch (op.Kind)
                 {
                     case OpKind.Charge:
-                        if (fuel < op.K) fuel = isolate.Refuel(fuel, op.K);
+                        if (fuel < op.K) fuel = store.Refuel(fuel, op.K);
                         fuel -= op.K;
                         break;
                     case OpKind.Unreachable:
@@ -77,15 +88,15 @@ internal static class Interpreter
                         }
                         break;
                     case OpKind.Const: s[fp + op.A] = op.K; break;
-                    case OpKind.GlobalGet: s[fp + op.A] = isolate.Globals[op.B]; break;
+                    case OpKind.GlobalGet: s[fp + op.A] = globals[op.B]; break;
                     case OpKind.GlobalGetW:
-                        s[fp + op.A] = isolate.Globals[op.B];
-                        tags[fp + op.A] = isolate.GlobalTags[op.B];
+                        s[fp + op.A] = globals[op.B];
+                        tags[fp + op.A] = globalTags[op.B];
                         break;
-                    case OpKind.GlobalSet: isolate.Globals[op.A] = s[fp + op.B]; break;
+                    case OpKind.GlobalSet: globals[op.A] = s[fp + op.B]; break;
                     case OpKind.GlobalSetW:
-                        isolate.Globals[op.A] = s[fp + op.B];
-                        isolate.GlobalTags[op.A] = tags[fp + op.B];
+                        globals[op.A] = s[fp + op.B];
+                        globalTags[op.A] = tags[fp + op.B];
                         break;
 
                     case OpKind.Jump: ip = Enter(code, op.A, ref fuel); break;
@@ -115,10 +126,9 @@ internal static class Interpreter
                     case OpKind.CallIndirect:
                     {
                         var calleeFp = fp + op.A;
-                        isolate.FuelSlice = fuel;
-                        isolate.Frames[isolate.FrameCount - 1].Ip = ip;
+                        fiber.Publish(fuel, ip);
                         DecodedFunction callee;
-                        isolate.Sites[isolate.CallDepth] = op.K;
+                        fiber.Sites[fiber.CallDepth] = op.K;
                         if (op.Kind == OpKind.Call)
                         {
                             callee = functions[op.B];
@@ -126,13 +136,13 @@ internal static class Interpreter
                         else
                         {
                             var reference = s[fp + op.C];
-                            var target = isolate.ResolveIndirect(reference, op.B);
+                            var target = instance.ResolveIndirect(reference, op.B);
                             if (target is null)
                             {
-                                isolate.CallHost((int)reference, calleeFp);
-                                fuel = isolate.FuelSlice;
-                                s = isolate.Slots;
-                                tags = isolate.SlotTags;
+                                instance.CallImport(fiber, (int)reference, calleeFp, op.K, fiber.CallDepth);
+                                fuel = fiber.FuelSlice;
+                                s = fiber.Slots;
+                                tags = fiber.SlotTags;
                                 break;
                             }
                             callee = target;
@@ -140,35 +150,44 @@ internal static class Interpreter
                         var compiled = jitting ? callee.Compiled : null;
                         // Past the stack limit nothing is compiled either: compiling, and the CLR compiling the result at
                         // its first call, would use the stack kept for the interpreter.
-                        if (compiled is null && tiering && Jit.JitRuntime.StackHasRoom(isolate, 0)) compiled = isolate.Module.Jit.TierUpOnCall(isolate, callee);
-                        if (compiled is not null && Jit.JitRuntime.StackHasRoom(isolate, compiled.StackBytes))
+                        if (compiled is null && tiering && Jit.JitRuntime.StackHasRoom(fiber, 0)) compiled = instance.Code.Jit.TierUpOnCall(store, callee);
+                        if (compiled is not null && Jit.JitRuntime.StackHasRoom(fiber, compiled.StackBytes))
                         {
-                            isolate.CheckDepth(callee);
-                            isolate.SlotTop = fp + function.FrameSize;
-                            compiled.Adapter(isolate, isolate.CallDepth + 1, calleeFp);
-                            fuel = isolate.FuelSlice;
-                            s = isolate.Slots;
-                            tags = isolate.SlotTags;
-                            heap = isolate.Heap;
+                            fiber.CheckDepth(callee);
+                            fiber.SlotTop = fp + function.FrameSize;
+                            compiled.Adapter(fiber, fiber.CallDepth + 1, calleeFp);
+                            s = fiber.Slots;
+                            tags = fiber.SlotTags;
+                            if (fiber.IsDeoptimising)
+                            {
+                                // The callee (and any compiled frames it called) left interpreter frames: go on with the innermost.
+                                fiber.Materialise(calleeFp);
+                                ref var top = ref fiber.Frames[fiber.FrameCount - 1];
+                                function = top.Function!;
+                                code = function.Code;
+                                fp = top.Fp;
+                                ip = top.Ip;
+                                s = fiber.Slots;
+                                tags = fiber.SlotTags;
+                            }
+                            fuel = fiber.FuelSlice;
                             break;
                         }
-                        isolate.PushFrame(callee, calleeFp);
-                        isolate.PushRecord(callee, calleeFp);
+                        fiber.EnterFrame(callee, calleeFp);
                         function = callee;
                         code = callee.Code;
                         fp = calleeFp;
                         ip = 0;
-                        s = isolate.Slots;
-                        tags = isolate.SlotTags;
+                        s = fiber.Slots;
+                        tags = fiber.SlotTags;
                         break;
                     }
                     case OpKind.CallHost:
-                        isolate.FuelSlice = fuel;
-                        isolate.Frames[isolate.FrameCount - 1].Ip = ip;
-                        isolate.CallHost(op.B, fp + op.A);
-                        fuel = isolate.FuelSlice;
-                        s = isolate.Slots;
-                        tags = isolate.SlotTags;
+                        fiber.Publish(fuel, ip);
+                        instance.CallImport(fiber, op.B, fp + op.A, op.K, fiber.CallDepth);
+                        fuel = fiber.FuelSlice;
+                        s = fiber.Slots;
+                        tags = fiber.SlotTags;
                         break;
                     case OpKind.Return:
                     {
@@ -180,15 +199,14 @@ internal static class Interpreter
                             if (op.K != 0)
                                 for (var i = 0; i < op.B; i++) tags[fp + i] = tags[from + i];
                         }
-                        isolate.PopFrame();
-                        isolate.FrameCount--;
-                        if (isolate.FrameCount == baseFrames)
+                        fiber.LeaveFrame();
+                        if (fiber.FrameCount == baseFrames)
                         {
-                            isolate.FuelSlice = fuel;
-                            isolate.SlotTop = slotTop;
+                            fiber.FuelSlice = fuel;
+                            fiber.SlotTop = slotTop;
                             return;
                         }
-                        ref var caller = ref isolate.Frames[isolate.FrameCount - 1];
+                        ref var caller = ref fiber.Frames[fiber.FrameCount - 1];
                         function = caller.Function!;
                         code = function.Code;
                         fp = caller.Fp;
@@ -272,21 +290,20 @@ internal static class Interpreter
                     {
                         // The size part of the cost is paid before any word is zeroed (spec/execution.md §5.2).
                         var length = s[fp + op.B];
-                        var sizeFuel = isolate.AllocationFuel(length);
-                        if (fuel < sizeFuel) fuel = isolate.Refuel(fuel, sizeFuel, "alloc", length);
+                        var sizeFuel = store.AllocationFuel(length);
+                        if (fuel < sizeFuel) fuel = store.Refuel(fuel, sizeFuel, "alloc", length);
                         fuel -= sizeFuel;
-                        isolate.FuelSlice = fuel;
-                        isolate.Frames[isolate.FrameCount - 1].Ip = ip;
+                        fiber.Publish(fuel, ip);
                         s[fp + op.A] = heap.Allocate(length);
                         break;
                     }
                     case OpKind.DataAlloc:
                     {
-                        var sizeFuel = isolate.DataAllocationFuel(op.B);
-                        if (fuel < sizeFuel) fuel = isolate.Refuel(fuel, sizeFuel, "data.alloc", (isolate.Module.Definition.Data[op.B].Bytes.Length + 7) / 8);
+                        var sizeFuel = instance.DataAllocationFuel(op.B);
+                        if (fuel < sizeFuel) fuel = store.Refuel(fuel, sizeFuel, "data.alloc", instance.DataWords(op.B));
                         fuel -= sizeFuel;
-                        isolate.Frames[isolate.FrameCount - 1].Ip = ip;
-                        s[fp + op.A] = isolate.AllocateData(op.B);
+                        fiber.Publish(fuel, ip);
+                        s[fp + op.A] = instance.AllocateData(op.B);
                         break;
                     }
                     case OpKind.Len: s[fp + op.A] = heap.Length(s[fp + op.B]); break;
@@ -323,23 +340,23 @@ internal static class Interpreter
         // A filter, not a catch: it records where the trap happened while the stack is still intact and lets the
         // trap pass. Catching and rethrowing in every activation would start a new exception dispatch on top of
         // the previous one's, so the .NET stack a trap needs would grow with the number of nested activations.
-        catch (TrapException trap) when (Locate(isolate, trap, function, ip, fuel))
+        catch (TrapException trap) when (Locate(fiber, trap, function, ip, fuel))
         {
             throw; // Not reached: the filter lets every trap pass.
         }
         finally
         {
             // On a normal return these already hold; after a trap they drop this activation's frames.
-            isolate.UnwindTo(baseDepth);
-            isolate.SlotTop = slotTop;
-            isolate.FrameCount = baseFrames;
+            fiber.CallDepth = baseDepth;
+            fiber.SlotTop = slotTop;
+            fiber.FrameCount = baseFrames;
         }
     }
 
     /// <summary>Records a trap's location in the frame that was running (unless a deeper one did); never catches.</summary>
-    private static bool Locate(Isolate isolate, TrapException trap, DecodedFunction function, int ip, long fuel)
+    private static bool Locate(Fiber fiber, TrapException trap, DecodedFunction function, int ip, long fuel)
     {
-        isolate.Locate(trap, CallSites.Encode(function.FunctionIndex, function.SourcePc[Math.Max(0, ip - 1)]), isolate.CallDepth, fuel);
+        fiber.Locate(trap, CallSites.Encode(function.FunctionIndex, function.SourcePc[Math.Max(0, ip - 1)]), fiber.CallDepth, fuel);
         return false;
     }
 

@@ -54,7 +54,7 @@ internal static class AssemblyCompiler
         {
             var function = module.Decoded(i);
             var il = new CheckedIL(methods[i].Method.GetILGenerator(), function.Name, CheckedIL.CheckingEnabled);
-            new BodyEmitter(module.Verified, function.Analysis, imports + i, il,
+            new BodyEmitter(module.Verified, function, false, il,
                     callee => new CalleeMethod(methods[callee].Method, methods[callee].Parameters, methods[callee].Return,
                         module.Decoded(callee).FrameBytes))
                 .Emit(methods[i].Parameters);

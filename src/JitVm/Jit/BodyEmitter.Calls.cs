@@ -13,14 +13,14 @@ internal sealed partial class BodyEmitter
 
     private void EmitReturn(int h)
     {
-        var results = analysis.Signature.Results;
+        var results = _analysis.Signature.Results;
         if (_spillBase is not null)
         {
-            Arg(IsolateArg);
+            Arg(FiberArg);
             il.Emit(OpCodes.Ldloc, _spillBase);
             il.Call(Helpers.ExitSpillArea);
         }
-        Arg(IsolateArg);
+        Arg(FiberArg);
         il.Emit(OpCodes.Ldloc, _fuel);
         il.Call(Helpers.SetFuel);
         if (results.Length == 1)
@@ -32,7 +32,7 @@ internal sealed partial class BodyEmitter
             for (var i = 0; i < results.Length; i++)
             {
                 var height = h - results.Length + i;
-                Arg(IsolateArg);
+                Arg(FiberArg);
                 il.Emit(OpCodes.Ldc_I4, i);
                 switch (results[i])
                 {
@@ -67,7 +67,7 @@ internal sealed partial class BodyEmitter
         var site = Site;
         if (callee < imports && TypedHostCall(signature) is { } typedCall)
         {
-            Arg(IsolateArg);
+            Arg(FiberArg);
             il.Emit(OpCodes.Ldc_I4, callee);
             LocationArguments();
             for (var i = 0; i < signature.Parameters.Length; i++) Load(first + i);
@@ -79,7 +79,7 @@ internal sealed partial class BodyEmitter
         if (callee < imports)
         {
             StoreArgumentsToScratch(signature, first);
-            Arg(IsolateArg);
+            Arg(FiberArg);
             il.Emit(OpCodes.Ldc_I4, callee);
             il.Emit(OpCodes.Ldloc, _scratch);
             LocationArguments();
@@ -98,7 +98,7 @@ internal sealed partial class BodyEmitter
         Arg(DepthArg);
         il.Emit(OpCodes.Ldc_I8, site);
         il.Emit(OpCodes.Stelem_I8);
-        Arg(IsolateArg);
+        Arg(FiberArg);
         il.Emit(OpCodes.Ldloc, _fuel);
         il.Call(Helpers.SetFuel);
 
@@ -107,7 +107,7 @@ internal sealed partial class BodyEmitter
         if (resolveCallee(definedIndex) is { } target)
         {
             // A direct call uses .NET stack: unless the callee's whole frame fits above the limit, run the callee in
-            // the interpreter instead (see Isolate.StackLimit).
+            // the interpreter instead (see Fiber.StackLimit).
             il.Emit(OpCodes.Ldloca, _stackProbe);
             il.Emit(OpCodes.Conv_U);
             il.Emit(OpCodes.Ldc_I4, target.FrameBytes);
@@ -115,7 +115,7 @@ internal sealed partial class BodyEmitter
             il.Emit(OpCodes.Sub);
             il.Emit(OpCodes.Ldloc, _stackLimit);
             il.Emit(OpCodes.Ble_Un, interpreted);
-            Arg(IsolateArg);
+            Arg(FiberArg);
             Arg(DepthArg);
             il.Emit(OpCodes.Ldc_I4, 1);
             il.Emit(OpCodes.Add);
@@ -125,7 +125,7 @@ internal sealed partial class BodyEmitter
             else
                 for (var i = 0; i < signature.Results.Length; i++)
                 {
-                    Arg(IsolateArg);
+                    Arg(FiberArg);
                     il.Emit(OpCodes.Ldc_I4, i);
                     if (signature.Results[i] == VmType.Word) il.Call(Helpers.GetResultWord);
                     else
@@ -139,7 +139,7 @@ internal sealed partial class BodyEmitter
         }
         il.MarkLabel(interpreted);
         StoreArgumentsToScratch(signature, first);
-        Arg(IsolateArg);
+        Arg(FiberArg);
         il.Emit(OpCodes.Ldc_I4, definedIndex);
         il.Emit(OpCodes.Ldloc, _scratch);
         Arg(DepthArg);
@@ -154,7 +154,7 @@ internal sealed partial class BodyEmitter
         var signature = module.Definition.Types[typeIndex];
         var first = h - 1 - signature.Parameters.Length;
         StoreArgumentsToScratch(signature, first);
-        Arg(IsolateArg);
+        Arg(FiberArg);
         Load(h - 1);
         il.Emit(OpCodes.Ldc_I4, typeIndex);
         il.Emit(OpCodes.Ldloc, _scratch);
@@ -182,13 +182,13 @@ internal sealed partial class BodyEmitter
 
     private void StoreArgumentsToScratch(FunctionType signature, int first)
     {
-        Arg(IsolateArg);
+        Arg(FiberArg);
         il.Emit(OpCodes.Ldc_I4, Math.Max(signature.Parameters.Length, signature.Results.Length));
         il.Call(Helpers.Scratch);
         il.Emit(OpCodes.Stloc, _scratch);
         for (var i = 0; i < signature.Parameters.Length; i++)
         {
-            Arg(IsolateArg);
+            Arg(FiberArg);
             il.Emit(OpCodes.Ldloc, _scratch);
             il.Emit(OpCodes.Ldc_I4, i);
             il.Emit(OpCodes.Add);
@@ -207,7 +207,7 @@ internal sealed partial class BodyEmitter
     {
         for (var i = 0; i < signature.Results.Length; i++)
         {
-            Arg(IsolateArg);
+            Arg(FiberArg);
             il.Emit(OpCodes.Ldloc, _scratch);
             il.Emit(OpCodes.Ldc_I4, i);
             il.Emit(OpCodes.Add);

@@ -17,14 +17,14 @@ internal sealed partial class BodyEmitter
     /// </summary>
     private int SpillAreaSize()
     {
-        var code = analysis.Definition.Code;
-        _pointerLocals = [.. Enumerable.Range(0, analysis.LocalTypes.Length).Where(i => IsTraced(analysis.LocalTypes[i]))];
+        var code = _analysis.Definition.Code;
+        _pointerLocals = [.. Enumerable.Range(0, _analysis.LocalTypes.Length).Where(i => IsTraced(_analysis.LocalTypes[i]))];
         var stackMax = 0;
         for (var pc = 0; pc < code.Length; pc++)
         {
             var consumed = Consumed(code[pc]);
             if (consumed < 0) continue;
-            var types = TypeStack.ToArray(analysis.StackBefore[pc]);
+            var types = TypeStack.ToArray(_analysis.StackBefore[pc]);
             stackMax = Math.Max(stackMax, types.Take(types.Length - consumed).Count(IsTraced));
         }
         return _pointerLocals.Length + stackMax;
@@ -47,12 +47,12 @@ internal sealed partial class BodyEmitter
     {
         var spilled = new List<(int, LocalBuilder, VmType)>();
         if (_spillBase is null) return spilled;
-        foreach (var local in _pointerLocals) spilled.Add((spilled.Count, _locals[local], analysis.LocalTypes[local]));
+        foreach (var local in _pointerLocals) spilled.Add((spilled.Count, _locals[local], _analysis.LocalTypes[local]));
         for (var height = 0; height < _types.Length - consumed; height++)
             if (IsTraced(_types[height])) spilled.Add((spilled.Count, StackLocal(height, _types[height]), _types[height]));
         foreach (var (slot, local, type) in spilled)
         {
-            Arg(IsolateArg);
+            Arg(FiberArg);
             il.Emit(OpCodes.Ldloc, _spillBase);
             il.Emit(OpCodes.Ldc_I4, slot);
             il.Emit(OpCodes.Add);
@@ -63,7 +63,7 @@ internal sealed partial class BodyEmitter
         // but not in the interpreter, and the tiers must agree even on when the heap is full.
         for (var slot = spilled.Count; slot < _spillSize; slot++)
         {
-            Arg(IsolateArg);
+            Arg(FiberArg);
             il.Emit(OpCodes.Ldloc, _spillBase);
             il.Emit(OpCodes.Ldc_I4, slot);
             il.Emit(OpCodes.Add);
@@ -78,7 +78,7 @@ internal sealed partial class BodyEmitter
     {
         foreach (var (slot, local, type) in spilled)
         {
-            Arg(IsolateArg);
+            Arg(FiberArg);
             il.Emit(OpCodes.Ldloc, _spillBase!);
             il.Emit(OpCodes.Ldc_I4, slot);
             il.Emit(OpCodes.Add);

@@ -8,14 +8,22 @@ using OpCode = JitVm.Bytecode.OpCode;
 namespace JitVm.Jit;
 
 /// <summary>Emits the CIL body of one verified function (see <see cref="FunctionCompiler"/> for the conventions).</summary>
+/// <param name="module">The function's module.</param>
+/// <param name="decoded">The function, in the interpreter's form (deoptimised frames resume at its operations).</param>
+/// <param name="deoptStress">Whether every safepoint asks whether to deoptimise (the deopt-stress code table).</param>
+/// <param name="il">Where the body goes.</param>
+/// <param name="resolveCallee">How to call each defined function directly, or null to call it through the interpreter.</param>
 internal sealed partial class BodyEmitter(
     VerifiedModule module,
-    FunctionAnalysis analysis,
-    int functionIndex,
+    Interpreter.DecodedFunction decoded,
+    bool deoptStress,
     CheckedIL il,
     Func<int, CalleeMethod?> resolveCallee)
 {
-    private const int IsolateArg = 0;
+    private readonly FunctionAnalysis _analysis = decoded.Analysis;
+    private readonly int _functionIndex = decoded.FunctionIndex;
+
+    private const int FiberArg = 0;
     private const int DepthArg = 1;
     private const int FirstParameterArg = 2;
 
@@ -40,11 +48,11 @@ internal sealed partial class BodyEmitter(
     private LocalBuilder? _spillBase;
     private int[] _pointerLocals = [];
 
-    private long Site => CallSites.Encode(functionIndex, _pc);
+    private long Site => CallSites.Encode(_functionIndex, _pc);
 
     public void Emit(Type[] parameterTypes)
     {
-        var code = analysis.Definition.Code;
+        var code = _analysis.Definition.Code;
         il.SetArguments(parameterTypes);
         _fuel = il.DeclareLocal(typeof(long));
         _words = il.DeclareLocal(typeof(long[]));
@@ -56,16 +64,16 @@ internal sealed partial class BodyEmitter(
         _nurseryEnd = il.DeclareLocal(typeof(long));
         _stackLimit = il.DeclareLocal(typeof(nuint));
         _stackProbe = il.DeclareLocal(typeof(int));
-        _locals = [.. analysis.LocalTypes.Select(t => il.DeclareLocal(ClrType(t)))];
+        _locals = [.. _analysis.LocalTypes.Select(t => il.DeclareLocal(ClrType(t)))];
         _blocks = new Label[code.Length];
         for (var pc = 0; pc < code.Length; pc++)
-            if (analysis.IsLeader[pc]) _blocks[pc] = il.DefineLabel();
+            if (_analysis.IsLeader[pc]) _blocks[pc] = il.DefineLabel();
 
         var spillSize = _spillSize = SpillAreaSize();
         if (spillSize > 0)
         {
             _spillBase = il.DeclareLocal(typeof(int));
-            Arg(IsolateArg);
+            Arg(FiberArg);
             il.Emit(OpCodes.Ldc_I4, spillSize);
             il.Call(Helpers.EnterSpillArea);
             il.Emit(OpCodes.Stloc, _spillBase);
@@ -83,7 +91,7 @@ internal sealed partial class BodyEmitter(
         }
         if (code.Any(i => i.OpCode is OpCode.StoreP or OpCode.StoreW)) Runtime(Helpers.NurseryEnd, _nurseryEnd);
         ReloadHeap();
-        for (var i = 0; i < analysis.ParameterCount; i++)
+        for (var i = 0; i < _analysis.ParameterCount; i++)
         {
             il.LoadArgument(FirstParameterArg + i);
             il.Emit(OpCodes.Stloc, _locals[i]);
@@ -92,11 +100,11 @@ internal sealed partial class BodyEmitter(
         for (_pc = 0; _pc < code.Length; _pc++)
         {
             il.Pc = _pc;
-            _types = TypeStack.ToArray(analysis.StackBefore[_pc]);
-            if (analysis.IsLeader[_pc])
+            _types = TypeStack.ToArray(_analysis.StackBefore[_pc]);
+            if (_analysis.IsLeader[_pc])
             {
                 il.MarkLabel(_blocks[_pc]);
-                ChargeFuel(analysis.BlockCost[_pc]);
+                ChargeFuel(_analysis.BlockCost[_pc]);
             }
             Lower(code[_pc]);
             il.ExpectEmpty();
@@ -119,7 +127,7 @@ internal sealed partial class BodyEmitter(
         var site = Site;
         var refill = Stub(() =>
         {
-            Arg(IsolateArg);
+            Arg(FiberArg);
             il.Emit(OpCodes.Ldc_I8, cost);
             il.Emit(OpCodes.Ldc_I8, site);
             Arg(DepthArg);
@@ -146,6 +154,7 @@ internal sealed partial class BodyEmitter(
             LowerInstruction(instruction);
             return;
         }
+        if (deoptStress) DeoptimiseIfAsked();
         if (instruction.OpCode == OpCode.Alloc)
         {
             LowerAlloc(consumed);
@@ -154,6 +163,7 @@ internal sealed partial class BodyEmitter(
         var spilled = Spill(consumed);
         LowerInstruction(instruction);
         Reload(spilled);
+        if (instruction.OpCode is OpCode.Call or OpCode.CallIndirect) DeoptimiseIfCalleeDid(consumed);
     }
 
     private void LowerInstruction(Instruction instruction)
@@ -212,7 +222,7 @@ internal sealed partial class BodyEmitter(
                 return;
             case OpCode.LocalGet:
                 il.Emit(OpCodes.Ldloc, _locals[instruction.Index]);
-                Store(h, analysis.LocalTypes[instruction.Index]);
+                Store(h, _analysis.LocalTypes[instruction.Index]);
                 return;
             case OpCode.LocalSet:
             case OpCode.LocalTee:
@@ -222,7 +232,7 @@ internal sealed partial class BodyEmitter(
             case OpCode.GlobalGet:
             {
                 var type = module.Definition.Globals[instruction.Index].Type;
-                Arg(IsolateArg);
+                Arg(FiberArg);
                 il.Emit(OpCodes.Ldc_I4, instruction.Index);
                 if (type == VmType.Word) il.Call(Helpers.GetGlobalWord);
                 else
@@ -236,7 +246,7 @@ internal sealed partial class BodyEmitter(
             case OpCode.GlobalSet:
             {
                 var type = module.Definition.Globals[instruction.Index].Type;
-                Arg(IsolateArg);
+                Arg(FiberArg);
                 il.Emit(OpCodes.Ldc_I4, instruction.Index);
                 Load(h - 1);
                 if (type == VmType.Word) il.Call(Helpers.SetGlobalWord);
@@ -351,7 +361,7 @@ internal sealed partial class BodyEmitter(
 
             case OpCode.I64TruncF64S:
                 Load(h - 1);
-                Arg(IsolateArg);
+                Arg(FiberArg);
                 il.Emit(OpCodes.Ldc_I8, Site);
                 Arg(DepthArg);
                 il.Emit(OpCodes.Ldloc, _fuel);
@@ -367,13 +377,13 @@ internal sealed partial class BodyEmitter(
             case OpCode.DataAlloc:
                 if (SizeFuel.ForSegment(module.Definition.Data[instruction.Index].Bytes.Length) > 0)
                 {
-                    Arg(IsolateArg);
+                    Arg(FiberArg);
                     il.Emit(OpCodes.Ldc_I4, instruction.Index);
                     LocationArguments();
                     il.Call(Helpers.ChargeDataAllocation);
                     il.Emit(OpCodes.Stloc, _fuel);
                 }
-                Arg(IsolateArg);
+                Arg(FiberArg);
                 il.Emit(OpCodes.Ldc_I4, instruction.Index);
                 LocationArguments();
                 il.Call(Helpers.AllocData);
@@ -397,7 +407,7 @@ internal sealed partial class BodyEmitter(
                 EmitStore(instruction.OpCode, h);
                 return;
             case OpCode.LoadU8:
-                Arg(IsolateArg);
+                Arg(FiberArg);
                 Load(h - 2);
                 Load(h - 1);
                 LocationArguments();
@@ -405,7 +415,7 @@ internal sealed partial class BodyEmitter(
                 Store(h - 2, VmType.I64);
                 return;
             case OpCode.StoreU8:
-                Arg(IsolateArg);
+                Arg(FiberArg);
                 Load(h - 3);
                 Load(h - 2);
                 Load(h - 1);
@@ -479,7 +489,7 @@ internal sealed partial class BodyEmitter(
         var site = Site;
         return Stub(() =>
         {
-            Arg(IsolateArg);
+            Arg(FiberArg);
             loadOperands();
             il.Emit(OpCodes.Ldc_I8, site);
             Arg(DepthArg);
@@ -499,7 +509,7 @@ internal sealed partial class BodyEmitter(
 
     private void Runtime(System.Reflection.MethodInfo getter, LocalBuilder target)
     {
-        Arg(IsolateArg);
+        Arg(FiberArg);
         il.Call(getter);
         il.Emit(OpCodes.Stloc, target);
     }

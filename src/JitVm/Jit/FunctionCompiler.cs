@@ -15,15 +15,15 @@ namespace JitVm.Jit;
 internal readonly record struct CalleeMethod(MethodInfo Method, Type[] ParameterTypes, Type ReturnType, int FrameBytes);
 
 /// <summary>
-/// Lowers verified functions to CIL. Calling convention: <c>R f(Isolate isolate, int depth, P0 a0, ...)</c> where
+/// Lowers verified functions to CIL. Calling convention: <c>R f(Fiber fiber, int depth, P0 a0, ...)</c> where
 /// i64 and ptr are <c>long</c>, f64 is <c>double</c> and word is <see cref="Word"/>; R is void, the single result's
-/// type, or void with several results left in the isolate's result buffer.
+/// type, or void with several results left in the fiber's result buffer.
 /// </summary>
 /// <remarks>
 /// Every VM local and every operand-stack height (per type) is a CIL local, and each VM instruction loads its
 /// operands from those locals and stores its result to one, leaving the CIL stack empty between VM instructions.
 /// So every join point (block leader) is reached with an empty CIL stack, and the CLR JIT keeps those locals in
-/// registers. Fuel lives in a local, written to the isolate around calls. The depth travels as an argument.
+/// registers. Fuel lives in a local, written to the fiber around calls. The depth travels as an argument.
 /// </remarks>
 internal static class FunctionCompiler
 {
@@ -37,7 +37,7 @@ internal static class FunctionCompiler
     public static Type ReturnType(FunctionType signature) => signature.Results.Length == 1 ? ClrType(signature.Results[0]) : typeof(void);
 
     public static Type[] ParameterTypes(FunctionType signature) =>
-        [typeof(Isolate), typeof(int), .. signature.Parameters.Select(ClrType)];
+        [typeof(Runtime.Fiber), typeof(int), .. signature.Parameters.Select(ClrType)];
 
     /// <summary>
     /// An upper bound of the .NET stack frame of a function's compiled body, measured against .NET 10's JIT. Its
@@ -102,8 +102,9 @@ internal static class FunctionCompiler
     public const int AdapterFrameBytes = 256;
 
     /// <summary>Compiles a group of functions into DynamicMethods (with direct calls among them) plus their adapters.</summary>
-    public static (DynamicMethod Body, SlotAdapter Adapter, int IlSize)[] CompileGroup(Module module, List<DecodedFunction> group)
+    public static (DynamicMethod Body, SlotAdapter Adapter, int IlSize)[] CompileGroup(Runtime.CodeTable code, List<DecodedFunction> group)
     {
+        var module = code.Module;
         var imports = module.Definition.Imports.Count;
         var bodies = new Dictionary<int, (DynamicMethod Method, Type[] Parameters, Type Return)>();
         foreach (var function in group)
@@ -116,7 +117,7 @@ internal static class FunctionCompiler
 
         CalleeMethod? Resolve(int definedIndex)
         {
-            var decoded = module.Decoded(definedIndex);
+            var decoded = code.Decoded(definedIndex);
             if (bodies.TryGetValue(definedIndex, out var body)) return new CalleeMethod(body.Method, body.Parameters, body.Return, decoded.FrameBytes);
             if (decoded.Compiled is { } compiled)
                 return new CalleeMethod(compiled.Body, ParameterTypes(decoded.Signature), ReturnType(decoded.Signature), decoded.FrameBytes);
@@ -129,14 +130,14 @@ internal static class FunctionCompiler
             var function = group[i];
             var (method, parameters, _) = bodies[function.FunctionIndex - imports];
             var il = method.GetILGenerator();
-            new BodyEmitter(module.Verified, function.Analysis, function.FunctionIndex, new CheckedIL(il, function.Name, CheckedIL.CheckingEnabled), Resolve)
+            new BodyEmitter(module.Verified, function, code.DeoptStress, new CheckedIL(il, function.Name, CheckedIL.CheckingEnabled), Resolve)
                 .Emit(parameters);
             result[i] = (method, null!, il.ILOffset);
         }
         for (var i = 0; i < group.Count; i++)
         {
             var function = group[i];
-            var adapter = new DynamicMethod(function.Name + "$adapter", typeof(void), [typeof(Isolate), typeof(int), typeof(int)], typeof(JitRuntime).Module, skipVisibility: true);
+            var adapter = new DynamicMethod(function.Name + "$adapter", typeof(void), [typeof(Runtime.Fiber), typeof(int), typeof(int)], typeof(JitRuntime).Module, skipVisibility: true);
             var (body, parameters, returnType) = bodies[function.FunctionIndex - imports];
             EmitAdapter(new CheckedIL(adapter.GetILGenerator(), function.Name + "$adapter", CheckedIL.CheckingEnabled), function.Signature, body, parameters, returnType);
             result[i].Item2 = adapter.CreateDelegate<SlotAdapter>();
@@ -144,10 +145,10 @@ internal static class FunctionCompiler
         return result;
     }
 
-    /// <summary>Emits <c>void adapter(Isolate, int depth, int fp)</c>: arguments from slots, call, results to slots.</summary>
+    /// <summary>Emits <c>void adapter(Fiber, int depth, int fp)</c>: arguments from slots, call, results to slots.</summary>
     public static void EmitAdapter(CheckedIL il, FunctionType signature, MethodInfo body, Type[] parameters, Type returnType)
     {
-        il.SetArguments([typeof(Isolate), typeof(int), typeof(int)]);
+        il.SetArguments([typeof(Runtime.Fiber), typeof(int), typeof(int)]);
         il.LoadArgument(0);
         il.LoadArgument(1);
         for (var i = 0; i < signature.Parameters.Length; i++)
@@ -256,6 +257,14 @@ internal static class FunctionCompiler
         public static readonly MethodInfo CallHost = Runtime(nameof(JitRuntime.CallHost));
         public static readonly MethodInfo CallInterpreted = Runtime(nameof(JitRuntime.CallInterpreted));
         public static readonly MethodInfo CallIndirect = Runtime(nameof(JitRuntime.CallIndirect));
+        public static readonly MethodInfo IsDeoptimising = Runtime(nameof(JitRuntime.IsDeoptimising));
+        public static readonly MethodInfo ResumeEntry = Runtime(nameof(JitRuntime.ResumeEntry));
+        public static readonly MethodInfo DeoptStressTick = Runtime(nameof(JitRuntime.DeoptStressTick));
+        public static readonly MethodInfo BeginImage = Runtime(nameof(JitRuntime.BeginImage));
+        public static readonly MethodInfo ImageValue = Runtime(nameof(JitRuntime.ImageValue));
+        public static readonly MethodInfo ImagePointer = Runtime(nameof(JitRuntime.ImagePointer));
+        public static readonly MethodInfo ImageWord = Runtime(nameof(JitRuntime.ImageWord));
+        public static readonly MethodInfo EndImage = Runtime(nameof(JitRuntime.EndImage));
         public static readonly MethodInfo BitsToDouble = typeof(BitConverter).GetMethod(nameof(BitConverter.Int64BitsToDouble))!;
         public static readonly MethodInfo DoubleToBits = typeof(BitConverter).GetMethod(nameof(BitConverter.DoubleToInt64Bits))!;
         public static readonly MethodInfo Sqrt = typeof(Math).GetMethod(nameof(Math.Sqrt), [typeof(double)])!;

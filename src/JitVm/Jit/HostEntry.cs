@@ -6,7 +6,7 @@ namespace JitVm.Jit;
 
 /// <summary>
 /// Host entry stubs: the code behind a typed export under the JIT tiers. A stub is a method
-/// <c>R stub(Isolate, T1 … Tn)</c> bound to its isolate as a closed delegate, so a call from the host is one
+/// <c>R stub(Fiber, T1 … Tn)</c> bound to its isolate's fiber as a closed delegate, so a call from the host is one
 /// delegate call into the stub and one direct call into the function's compiled body, with the arguments passed
 /// in registers as the host gave them: nothing is copied through the frame stack and nothing is boxed.
 /// </summary>
@@ -17,7 +17,7 @@ internal static class HostEntry
     /// for i64, double for f64; null for none).</summary>
     public static DynamicMethod Emit(string functionName, int functionIndex, CompiledFunction compiled, Type[] parameters, Type? result)
     {
-        var method = new DynamicMethod(functionName + "$host", result ?? typeof(void), [typeof(Isolate), .. parameters], typeof(JitRuntime).Module, skipVisibility: true);
+        var method = new DynamicMethod(functionName + "$host", result ?? typeof(void), [typeof(Runtime.Fiber), .. parameters], typeof(JitRuntime).Module, skipVisibility: true);
         var il = method.GetILGenerator();
         var value = result is null ? null : il.DeclareLocal(result);
         var interpreted = il.DefineLabel();
@@ -36,6 +36,18 @@ internal static class HostEntry
         for (var i = 0; i < parameters.Length; i++) il.Emit(OpCodes.Ldarg, i + 1);
         il.Emit(OpCodes.Call, compiled.Body);
         if (value is not null) il.Emit(OpCodes.Stloc, value);
+        // A deoptimised body left interpreter frames: they run to the end, and the result is in slot 0.
+        var deoptimised = il.DefineLabel();
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Call, Helpers.IsDeoptimising);
+        il.Emit(OpCodes.Brtrue, deoptimised);
+        il.Emit(OpCodes.Leave, end);
+        il.MarkLabel(deoptimised);
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Call, Helpers.ResumeEntry);
+        if (result == typeof(double)) il.Emit(OpCodes.Call, Helpers.BitsToDouble);
+        if (value is not null) il.Emit(OpCodes.Stloc, value);
+        else il.Emit(OpCodes.Pop);
         il.Emit(OpCodes.Leave, end);
         il.MarkLabel(interpreted);
         for (var i = 0; i < parameters.Length; i++)

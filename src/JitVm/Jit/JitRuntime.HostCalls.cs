@@ -1,4 +1,5 @@
 using JitVm.Hosting;
+using JitVm.Runtime;
 
 namespace JitVm.Jit;
 
@@ -13,351 +14,351 @@ namespace JitVm.Jit;
 internal static partial class JitRuntime
 {
 #pragma warning disable CS1591 // Internal plumbing for generated code; each helper is named after what it does.
-    public static TResult HostFunc0<TResult>(Isolate isolate, int import, long site, int depth, long fuel)
+    public static TResult HostFunc0<TResult>(Fiber fiber, int import, long site, int depth, long fuel)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Func<TResult> typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Func<TResult> typed)
         {
             try
             {
                 return typed();
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [0], site, depth, fuel));
+        return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [0], site, depth, fuel));
     }
 
-    public static void HostAction0(Isolate isolate, int import, long site, int depth, long fuel)
+    public static void HostAction0(Fiber fiber, int import, long site, int depth, long fuel)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Action typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Action typed)
         {
             try
             {
                 typed();
                 return;
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        CallHostWith(isolate, import, [0], site, depth, fuel);
+        CallHostWith(fiber, import, [0], site, depth, fuel);
     }
 
-    public static TResult HostFunc1<T1, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1)
+    public static TResult HostFunc1<T1, TResult>(Fiber fiber, int import, long site, int depth, long fuel, T1 a1)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Func<T1, TResult> typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Func<T1, TResult> typed)
         {
             try
             {
                 return typed(a1);
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [TypedValues.ToBits(a1)], site, depth, fuel));
+        return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [TypedValues.ToBits(a1)], site, depth, fuel));
     }
 
-    public static void HostAction1<T1>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1)
+    public static void HostAction1<T1>(Fiber fiber, int import, long site, int depth, long fuel, T1 a1)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Action<T1> typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Action<T1> typed)
         {
             try
             {
                 typed(a1);
                 return;
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        CallHostWith(isolate, import, [TypedValues.ToBits(a1)], site, depth, fuel);
+        CallHostWith(fiber, import, [TypedValues.ToBits(a1)], site, depth, fuel);
     }
 
-    public static TResult HostFunc2<T1, T2, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2)
+    public static TResult HostFunc2<T1, T2, TResult>(Fiber fiber, int import, long site, int depth, long fuel, T1 a1, T2 a2)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Func<T1, T2, TResult> typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Func<T1, T2, TResult> typed)
         {
             try
             {
                 return typed(a1, a2);
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2)], site, depth, fuel));
+        return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2)], site, depth, fuel));
     }
 
-    public static void HostAction2<T1, T2>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2)
+    public static void HostAction2<T1, T2>(Fiber fiber, int import, long site, int depth, long fuel, T1 a1, T2 a2)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Action<T1, T2> typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Action<T1, T2> typed)
         {
             try
             {
                 typed(a1, a2);
                 return;
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2)], site, depth, fuel);
+        CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2)], site, depth, fuel);
     }
 
-    public static TResult HostFunc3<T1, T2, T3, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3)
+    public static TResult HostFunc3<T1, T2, T3, TResult>(Fiber fiber, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Func<T1, T2, T3, TResult> typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Func<T1, T2, T3, TResult> typed)
         {
             try
             {
                 return typed(a1, a2, a3);
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3)], site, depth, fuel));
+        return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3)], site, depth, fuel));
     }
 
-    public static void HostAction3<T1, T2, T3>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3)
+    public static void HostAction3<T1, T2, T3>(Fiber fiber, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Action<T1, T2, T3> typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Action<T1, T2, T3> typed)
         {
             try
             {
                 typed(a1, a2, a3);
                 return;
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3)], site, depth, fuel);
+        CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3)], site, depth, fuel);
     }
 
-    public static TResult HostFunc4<T1, T2, T3, T4, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4)
+    public static TResult HostFunc4<T1, T2, T3, T4, TResult>(Fiber fiber, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Func<T1, T2, T3, T4, TResult> typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Func<T1, T2, T3, T4, TResult> typed)
         {
             try
             {
                 return typed(a1, a2, a3, a4);
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4)], site, depth, fuel));
+        return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4)], site, depth, fuel));
     }
 
-    public static void HostAction4<T1, T2, T3, T4>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4)
+    public static void HostAction4<T1, T2, T3, T4>(Fiber fiber, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Action<T1, T2, T3, T4> typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Action<T1, T2, T3, T4> typed)
         {
             try
             {
                 typed(a1, a2, a3, a4);
                 return;
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4)], site, depth, fuel);
+        CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4)], site, depth, fuel);
     }
 
-    public static TResult HostFunc5<T1, T2, T3, T4, T5, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5)
+    public static TResult HostFunc5<T1, T2, T3, T4, T5, TResult>(Fiber fiber, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Func<T1, T2, T3, T4, T5, TResult> typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Func<T1, T2, T3, T4, T5, TResult> typed)
         {
             try
             {
                 return typed(a1, a2, a3, a4, a5);
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5)], site, depth, fuel));
+        return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5)], site, depth, fuel));
     }
 
-    public static void HostAction5<T1, T2, T3, T4, T5>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5)
+    public static void HostAction5<T1, T2, T3, T4, T5>(Fiber fiber, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Action<T1, T2, T3, T4, T5> typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Action<T1, T2, T3, T4, T5> typed)
         {
             try
             {
                 typed(a1, a2, a3, a4, a5);
                 return;
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5)], site, depth, fuel);
+        CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5)], site, depth, fuel);
     }
 
-    public static TResult HostFunc6<T1, T2, T3, T4, T5, T6, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6)
+    public static TResult HostFunc6<T1, T2, T3, T4, T5, T6, TResult>(Fiber fiber, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Func<T1, T2, T3, T4, T5, T6, TResult> typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Func<T1, T2, T3, T4, T5, T6, TResult> typed)
         {
             try
             {
                 return typed(a1, a2, a3, a4, a5, a6);
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6)], site, depth, fuel));
+        return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6)], site, depth, fuel));
     }
 
-    public static void HostAction6<T1, T2, T3, T4, T5, T6>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6)
+    public static void HostAction6<T1, T2, T3, T4, T5, T6>(Fiber fiber, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Action<T1, T2, T3, T4, T5, T6> typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Action<T1, T2, T3, T4, T5, T6> typed)
         {
             try
             {
                 typed(a1, a2, a3, a4, a5, a6);
                 return;
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6)], site, depth, fuel);
+        CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6)], site, depth, fuel);
     }
 
-    public static TResult HostFunc7<T1, T2, T3, T4, T5, T6, T7, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7)
+    public static TResult HostFunc7<T1, T2, T3, T4, T5, T6, T7, TResult>(Fiber fiber, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Func<T1, T2, T3, T4, T5, T6, T7, TResult> typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Func<T1, T2, T3, T4, T5, T6, T7, TResult> typed)
         {
             try
             {
                 return typed(a1, a2, a3, a4, a5, a6, a7);
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6), TypedValues.ToBits(a7)], site, depth, fuel));
+        return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6), TypedValues.ToBits(a7)], site, depth, fuel));
     }
 
-    public static void HostAction7<T1, T2, T3, T4, T5, T6, T7>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7)
+    public static void HostAction7<T1, T2, T3, T4, T5, T6, T7>(Fiber fiber, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Action<T1, T2, T3, T4, T5, T6, T7> typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Action<T1, T2, T3, T4, T5, T6, T7> typed)
         {
             try
             {
                 typed(a1, a2, a3, a4, a5, a6, a7);
                 return;
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6), TypedValues.ToBits(a7)], site, depth, fuel);
+        CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6), TypedValues.ToBits(a7)], site, depth, fuel);
     }
 
-    public static TResult HostFunc8<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8)
+    public static TResult HostFunc8<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(Fiber fiber, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Func<T1, T2, T3, T4, T5, T6, T7, T8, TResult> typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Func<T1, T2, T3, T4, T5, T6, T7, T8, TResult> typed)
         {
             try
             {
                 return typed(a1, a2, a3, a4, a5, a6, a7, a8);
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        return TypedValues.FromBits<TResult>(CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6), TypedValues.ToBits(a7), TypedValues.ToBits(a8)], site, depth, fuel));
+        return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6), TypedValues.ToBits(a7), TypedValues.ToBits(a8)], site, depth, fuel));
     }
 
-    public static void HostAction8<T1, T2, T3, T4, T5, T6, T7, T8>(Isolate isolate, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8)
+    public static void HostAction8<T1, T2, T3, T4, T5, T6, T7, T8>(Fiber fiber, int import, long site, int depth, long fuel, T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6, T7 a7, T8 a8)
     {
-        isolate.FuelSlice = fuel;
-        isolate.EndHostViews();
-        if (isolate.TypedImport(import) is Action<T1, T2, T3, T4, T5, T6, T7, T8> typed)
+        fiber.FuelSlice = fuel;
+        fiber.Store.EndHostViews();
+        if (fiber.Instance.TypedImport(import) is Action<T1, T2, T3, T4, T5, T6, T7, T8> typed)
         {
             try
             {
                 typed(a1, a2, a3, a4, a5, a6, a7, a8);
                 return;
             }
-            catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+            catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
             }
         }
-        CallHostWith(isolate, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6), TypedValues.ToBits(a7), TypedValues.ToBits(a8)], site, depth, fuel);
+        CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6), TypedValues.ToBits(a7), TypedValues.ToBits(a8)], site, depth, fuel);
     }
 
     /// <summary>Calls a host function that is not typed like the call site with its arguments in a span (at least one
     /// element, so the result has a place); returns the first value, the result if there is one.</summary>
-    private static long CallHostWith(Isolate isolate, int import, Span<long> values, long site, int depth, long fuel)
+    private static long CallHostWith(Fiber fiber, int import, Span<long> values, long site, int depth, long fuel)
     {
         try
         {
-            isolate.CallHostWith(import, values);
+            fiber.Instance.CallImportWith(fiber, import, values, site, depth);
             return values[0];
         }
-        catch (Exception e) when (HostFailed(isolate, e, site, depth, fuel))
+        catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
         {
-            throw isolate.Locate(isolate.HostFailure(import, e), site, depth, fuel);
+            throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
         }
     }
 
@@ -366,10 +367,10 @@ internal static partial class JitRuntime
     /// did), so nested entries never rethrow it once per host boundary; any other exception is caught, to become
     /// the trap <see cref="Diagnostics.TrapCode.HostError"/>.
     /// </summary>
-    private static bool HostFailed(Isolate isolate, Exception exception, long site, int depth, long fuel)
+    private static bool HostFailed(Fiber fiber, Exception exception, long site, int depth, long fuel)
     {
         if (exception is not Diagnostics.TrapException trap) return true;
-        isolate.Locate(trap, site, depth, fuel);
+        fiber.Locate(trap, site, depth, fuel);
         return false;
     }
 #pragma warning restore CS1591

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using JitVm.Bytecode;
 using JitVm.Diagnostics;
 using JitVm.Hosting;
+using JitVm.Runtime;
 using JitVm.Interpreter;
 
 namespace JitVm.Jit;
@@ -19,38 +20,38 @@ internal static partial class JitRuntime
 #pragma warning disable CS1591 // Internal plumbing for generated code; each helper is named after what it does.
     /// <summary>Starts a typed export's entry; true when the compiled body's frame of <paramref name="frameBytes"/>
     /// fits above the stack limit (measured deeper than the stub's own frame, so the test is conservative).</summary>
-    public static bool BeginEntry(Isolate isolate, int frameBytes)
+    public static bool BeginEntry(Fiber fiber, int frameBytes)
     {
-        var here = isolate.BeginEntry();
-        isolate.ArmInterrupts();
-        return here - (nuint)frameBytes > isolate.StackLimit;
+        var here = fiber.Store.BeginEntry(fiber);
+        fiber.Store.ArmInterrupts(fiber);
+        return here - (nuint)frameBytes > fiber.StackLimit;
     }
 
-    public static void EndEntry(Isolate isolate) => isolate.EndEntry();
+    public static void EndEntry(Fiber fiber) => fiber.Store.EndEntry(fiber);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long GetFuel(Isolate isolate) => isolate.FuelSlice;
+    public static long GetFuel(Fiber fiber) => fiber.FuelSlice;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void SetFuel(Isolate isolate, long fuel) => isolate.FuelSlice = fuel;
+    public static void SetFuel(Fiber fiber, long fuel) => fiber.FuelSlice = fuel;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long[] Sites(Isolate isolate) => isolate.Sites;
+    public static long[] Sites(Fiber fiber) => fiber.Sites;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int MaxDepth(Isolate isolate) => isolate.MaxDepth;
+    public static int MaxDepth(Fiber fiber) => fiber.Store.MaxDepth;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long[] HeapWords(Isolate isolate) => isolate.Heap.Words;
+    public static long[] HeapWords(Fiber fiber) => fiber.Store.Heap.Words;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong[] HeapTags(Isolate isolate) => isolate.Heap.Tags;
+    public static ulong[] HeapTags(Fiber fiber) => fiber.Store.Heap.Tags;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long[] Slots(Isolate isolate) => isolate.Slots;
+    public static long[] Slots(Fiber fiber) => fiber.Slots;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long NurseryEnd(Isolate isolate) => isolate.Heap.NurseryEnd;
+    public static long NurseryEnd(Fiber fiber) => fiber.Store.Heap.NurseryEnd;
 
     /// <summary>An address near the top of the current .NET stack.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -61,74 +62,74 @@ internal static partial class JitRuntime
     }
 
     /// <summary>Compiled code makes a direct .NET call only while the stack pointer minus the callee's frame is above
-    /// this address (see <see cref="Isolate.StackLimit"/>).</summary>
+    /// this address (see <see cref="Fiber.StackLimit"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static nuint StackLimit(Isolate isolate) => isolate.StackLimit;
+    public static nuint StackLimit(Fiber fiber) => fiber.StackLimit;
 
     /// <summary>True while a compiled function whose frame takes <paramref name="frameBytes"/> may still be called
-    /// with a .NET call (see <see cref="Isolate.StackLimit"/>); otherwise the callee runs in the interpreter, which
+    /// with a .NET call (see <see cref="Fiber.StackLimit"/>); otherwise the callee runs in the interpreter, which
     /// uses no .NET stack per VM call, so deep recursion reaches the VM's call-depth limit and traps instead of
     /// overflowing the host's stack.</summary>
-    public static bool StackHasRoom(Isolate isolate, int frameBytes) => StackPointer() - (nuint)frameBytes > isolate.StackLimit;
+    public static bool StackHasRoom(Fiber fiber, int frameBytes) => StackPointer() - (nuint)frameBytes > fiber.StackLimit;
 
     /// <summary>A typed export's stub found no room for the compiled body: runs the function in the interpreter
     /// with its arguments in slots [0, <paramref name="width"/>); returns the first result's bits.</summary>
-    public static long ExecuteInterpreted(Isolate isolate, int functionIndex, int width) => isolate.ExecuteInterpreted(functionIndex, width);
+    public static long ExecuteInterpreted(Fiber fiber, int functionIndex, int width) => fiber.ExecuteInterpreted(functionIndex, width);
 
     /// <summary>The write barrier's slow path: an old object now points to a young one.</summary>
-    public static void RecordWrite(Isolate isolate, long pointer, long value) => isolate.Heap.RecordWrite(pointer, value);
+    public static void RecordWrite(Fiber fiber, long pointer, long value) => fiber.Store.Heap.RecordWrite(pointer, value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long[] Results(Isolate isolate) => isolate.Results;
+    public static long[] Results(Fiber fiber) => fiber.Results;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static byte[] ResultTags(Isolate isolate) => isolate.ResultTags;
+    public static byte[] ResultTags(Fiber fiber) => fiber.ResultTags;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long GetGlobal(Isolate isolate, int index) => isolate.Globals[index];
+    public static long GetGlobal(Fiber fiber, int index) => fiber.Instance.Globals[index];
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void SetGlobal(Isolate isolate, int index, long value) => isolate.Globals[index] = value;
+    public static void SetGlobal(Fiber fiber, int index, long value) => fiber.Instance.Globals[index] = value;
 
-    public static Word GetGlobalWord(Isolate isolate, int index) => new(isolate.Globals[index], isolate.GlobalTags[index] != 0);
+    public static Word GetGlobalWord(Fiber fiber, int index) => new(fiber.Instance.Globals[index], fiber.Instance.GlobalTags[index] != 0);
 
-    public static void SetGlobalWord(Isolate isolate, int index, Word value)
+    public static void SetGlobalWord(Fiber fiber, int index, Word value)
     {
-        isolate.Globals[index] = value.Bits;
-        isolate.GlobalTags[index] = value.IsPointer ? (byte)1 : (byte)0;
+        fiber.Instance.Globals[index] = value.Bits;
+        fiber.Instance.GlobalTags[index] = value.IsPointer ? (byte)1 : (byte)0;
     }
 
-    public static Word SlotWord(Isolate isolate, int slot) => new(isolate.Slots[slot], isolate.SlotTags[slot] != 0);
+    public static Word SlotWord(Fiber fiber, int slot) => new(fiber.Slots[slot], fiber.SlotTags[slot] != 0);
 
-    public static void SetSlotWord(Isolate isolate, int slot, Word value)
+    public static void SetSlotWord(Fiber fiber, int slot, Word value)
     {
-        isolate.Slots[slot] = value.Bits;
-        isolate.SlotTags[slot] = value.IsPointer ? (byte)1 : (byte)0;
+        fiber.Slots[slot] = value.Bits;
+        fiber.SlotTags[slot] = value.IsPointer ? (byte)1 : (byte)0;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void SetSlot(Isolate isolate, int slot, long value)
+    public static void SetSlot(Fiber fiber, int slot, long value)
     {
-        isolate.Slots[slot] = value;
-        isolate.SlotTags[slot] = 0;
+        fiber.Slots[slot] = value;
+        fiber.SlotTags[slot] = 0;
     }
 
     /// <summary>Stores a pointer argument where an interpreted callee's frame will own it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void SetSlotPointer(Isolate isolate, int slot, long value)
+    public static void SetSlotPointer(Fiber fiber, int slot, long value)
     {
-        isolate.Slots[slot] = value;
-        isolate.SlotTags[slot] = 1;
+        fiber.Slots[slot] = value;
+        fiber.SlotTags[slot] = 1;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long GetSlot(Isolate isolate, int slot) => isolate.Slots[slot];
+    public static long GetSlot(Fiber fiber, int slot) => fiber.Slots[slot];
 
     /// <summary>Reserves <paramref name="width"/> slots above the interpreter frames for an outgoing call's values.</summary>
-    public static int Scratch(Isolate isolate, int width)
+    public static int Scratch(Fiber fiber, int width)
     {
-        var top = isolate.SlotTop;
-        isolate.EnsureSlots(top + width + 1);
+        var top = fiber.SlotTop;
+        fiber.EnsureSlots(top + width + 1);
         return top;
     }
 
@@ -138,47 +139,47 @@ internal static partial class JitRuntime
     /// registers it with the collector; returns its first slot.</summary>
     /// <remarks>The area's slots need no clearing: the collector only runs while every compiled frame is stopped
     /// at a safepoint, and each safepoint rewrites its frame's whole area first.</remarks>
-    public static int EnterSpillArea(Isolate isolate, int count)
+    public static int EnterSpillArea(Fiber fiber, int count)
     {
-        var first = isolate.SlotTop;
-        if (first + count + 1 > isolate.Slots.Length) isolate.EnsureSlots(first + count + 1);
-        isolate.PushRecord(null, first, count);
-        isolate.SlotTop = first + count;
+        var first = fiber.SlotTop;
+        if (first + count + 1 > fiber.Slots.Length) fiber.EnsureSlots(first + count + 1);
+        fiber.PushRecord(null, first, count);
+        fiber.SlotTop = first + count;
         return first;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void ExitSpillArea(Isolate isolate, int first)
+    public static void ExitSpillArea(Fiber fiber, int first)
     {
-        isolate.FrameCount--;
-        isolate.SlotTop = first;
+        fiber.FrameCount--;
+        fiber.SlotTop = first;
     }
 
     /// <summary>Saves a pointer (0 = an unassigned pointer local) where the collector can find and update it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void SpillPointer(Isolate isolate, int slot, long pointer)
+    public static void SpillPointer(Fiber fiber, int slot, long pointer)
     {
-        isolate.Slots[slot] = pointer;
-        isolate.SlotTags[slot] = pointer != 0 ? (byte)1 : (byte)0;
+        fiber.Slots[slot] = pointer;
+        fiber.SlotTags[slot] = pointer != 0 ? (byte)1 : (byte)0;
     }
 
     /// <summary>Copies a multi-result function's results from the result buffer to slots [fp, fp + count).</summary>
-    public static void CopyResultsToSlots(Isolate isolate, int fp, int count)
+    public static void CopyResultsToSlots(Fiber fiber, int fp, int count)
     {
-        isolate.EnsureSlots(fp + count + 1);
-        Array.Copy(isolate.Results, 0, isolate.Slots, fp, count);
-        Array.Copy(isolate.ResultTags, 0, isolate.SlotTags, fp, count);
+        fiber.EnsureSlots(fp + count + 1);
+        Array.Copy(fiber.Results, 0, fiber.Slots, fp, count);
+        Array.Copy(fiber.ResultTags, 0, fiber.SlotTags, fp, count);
     }
 
-    public static void SetResult(Isolate isolate, int index, long bits, bool isPointer)
+    public static void SetResult(Fiber fiber, int index, long bits, bool isPointer)
     {
-        isolate.Results[index] = bits;
-        isolate.ResultTags[index] = isPointer ? (byte)1 : (byte)0;
+        fiber.Results[index] = bits;
+        fiber.ResultTags[index] = isPointer ? (byte)1 : (byte)0;
     }
 
-    public static long GetResult(Isolate isolate, int index) => isolate.Results[index];
+    public static long GetResult(Fiber fiber, int index) => fiber.Results[index];
 
-    public static Word GetResultWord(Isolate isolate, int index) => new(isolate.Results[index], isolate.ResultTags[index] != 0);
+    public static Word GetResultWord(Fiber fiber, int index) => new(fiber.Results[index], fiber.ResultTags[index] != 0);
 
     public static double Min(double a, double b) => Arithmetic.Min(a, b);
 
@@ -205,7 +206,7 @@ internal static partial class JitRuntime
 
     // ---- Slow paths: each either completes the operation or throws a located trap. ----
 
-    public static long TruncS(double value, Isolate isolate, long site, int depth, long fuel)
+    public static long TruncS(double value, Fiber fiber, long site, int depth, long fuel)
     {
         try
         {
@@ -213,7 +214,7 @@ internal static partial class JitRuntime
         }
         catch (TrapException trap)
         {
-            throw isolate.Locate(trap, site, depth, fuel);
+            throw fiber.Locate(trap, site, depth, fuel);
         }
     }
 
@@ -225,31 +226,31 @@ internal static partial class JitRuntime
     private static bool Located(TrapException _) => false;
 
     /// <summary>Raises a trap that compiled code detected inline.</summary>
-    public static Exception Trap(Isolate isolate, int code, string message, long site, int depth, long fuel) =>
-        isolate.Locate(new TrapException((TrapCode)code, message), site, depth, fuel);
+    public static Exception Trap(Fiber fiber, int code, string message, long site, int depth, long fuel) =>
+        fiber.Locate(new TrapException((TrapCode)code, message), site, depth, fuel);
 
-    /// <summary>A new fuel slice for a block the current one cannot pay for (see <see cref="Isolate.Refuel"/>).</summary>
-    public static long Refuel(Isolate isolate, long cost, long site, int depth, long fuel)
+    /// <summary>A new fuel slice for a block the current one cannot pay for (see <see cref="Store.Refuel"/>).</summary>
+    public static long Refuel(Fiber fiber, long cost, long site, int depth, long fuel)
     {
         try
         {
-            return isolate.Refuel(fuel, cost);
+            return fiber.Store.Refuel(fuel, cost);
         }
         catch (TrapException trap)
         {
-            throw isolate.Locate(trap, site, depth, fuel);
+            throw fiber.Locate(trap, site, depth, fuel);
         }
     }
 
-    public static Exception CallDepth(Isolate isolate, int definedIndex, long site, int depth, long fuel) =>
-        isolate.Locate(isolate.CallDepthExceeded(isolate.Functions[definedIndex]), site, depth, fuel);
+    public static Exception CallDepth(Fiber fiber, int definedIndex, long site, int depth, long fuel) =>
+        fiber.Locate(fiber.CallDepthExceeded(fiber.Instance.Functions[definedIndex]), site, depth, fuel);
 
     /// <summary>A heap access failed its inline check: redo it the checked way, which throws the precise trap.</summary>
-    public static Exception HeapFault(Isolate isolate, int opCode, long pointer, long index, long site, int depth, long fuel)
+    public static Exception HeapFault(Fiber fiber, int opCode, long pointer, long index, long site, int depth, long fuel)
     {
         try
         {
-            var heap = isolate.Heap;
+            var heap = fiber.Store.Heap;
             switch ((OpCode)opCode)
             {
                 case OpCode.LoadI: heap.LoadInt(pointer, index, "load.i"); break;
@@ -263,101 +264,101 @@ internal static partial class JitRuntime
         }
         catch (TrapException trap)
         {
-            return isolate.Locate(trap, site, depth, fuel);
+            return fiber.Locate(trap, site, depth, fuel);
         }
     }
 
-    public static Exception WordMismatch(Isolate isolate, bool wantedPointer, long site, int depth, long fuel) =>
-        isolate.Locate(new TrapException(TrapCode.TagMismatch, wantedPointer
+    public static Exception WordMismatch(Fiber fiber, bool wantedPointer, long site, int depth, long fuel) =>
+        fiber.Locate(new TrapException(TrapCode.TagMismatch, wantedPointer
             ? "the word holds a number, but a pointer was required"
             : "the word holds a pointer, but a number was required"), site, depth, fuel);
 
     /// <summary>Bump allocation in the nursery, or 0 when <see cref="Alloc"/> (which may collect) must run.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long AllocFast(Isolate isolate, long length) => isolate.Heap.TryBumpAllocate(length);
+    public static long AllocFast(Fiber fiber, long length) => fiber.Store.Heap.TryBumpAllocate(length);
 
-    public static long Alloc(Isolate isolate, long length, long site, int depth, long fuel)
+    public static long Alloc(Fiber fiber, long length, long site, int depth, long fuel)
     {
         try
         {
-            return isolate.Heap.Allocate(length);
+            return fiber.Store.Heap.Allocate(length);
         }
         catch (TrapException trap)
         {
-            throw isolate.Locate(trap, site, depth, fuel);
+            throw fiber.Locate(trap, site, depth, fuel);
         }
     }
 
     /// <summary>Pays alloc's size part for <paramref name="length"/> words out of the slice <paramref name="fuel"/>
     /// and returns what is left of the slice; traps OutOfFuel (fuel unchanged) when the isolate cannot pay.</summary>
-    public static long ChargeAllocation(Isolate isolate, long length, long site, int depth, long fuel) =>
-        ChargeSizePart(isolate, isolate.AllocationFuel(length), "alloc", length, site, depth, fuel);
+    public static long ChargeAllocation(Fiber fiber, long length, long site, int depth, long fuel) =>
+        ChargeSizePart(fiber, fiber.Store.AllocationFuel(length), "alloc", length, site, depth, fuel);
 
     /// <summary>As <see cref="ChargeAllocation"/>, for data.alloc of segment <paramref name="segment"/>.</summary>
-    public static long ChargeDataAllocation(Isolate isolate, int segment, long site, int depth, long fuel) =>
-        ChargeSizePart(isolate, isolate.DataAllocationFuel(segment), "data.alloc",
-            (isolate.Module.Definition.Data[segment].Bytes.Length + 7) / 8, site, depth, fuel);
+    public static long ChargeDataAllocation(Fiber fiber, int segment, long site, int depth, long fuel) =>
+        ChargeSizePart(fiber, fiber.Instance.DataAllocationFuel(segment), "data.alloc",
+            fiber.Instance.DataWords(segment), site, depth, fuel);
 
     /// <summary>Pays <paramref name="cost"/> for an instruction's work on <paramref name="words"/> words out of the
     /// slice <paramref name="fuel"/>, taking more from the isolate when the slice is short.</summary>
-    private static long ChargeSizePart(Isolate isolate, long cost, string instruction, long words, long site, int depth, long fuel)
+    private static long ChargeSizePart(Fiber fiber, long cost, string instruction, long words, long site, int depth, long fuel)
     {
         if (fuel >= cost) return fuel - cost;
         try
         {
-            return isolate.Refuel(fuel, cost, instruction, words) - cost;
+            return fiber.Store.Refuel(fuel, cost, instruction, words) - cost;
         }
         catch (TrapException trap)
         {
-            throw isolate.Locate(trap, site, depth, fuel);
+            throw fiber.Locate(trap, site, depth, fuel);
         }
     }
 
-    public static long AllocData(Isolate isolate, int segment, long site, int depth, long fuel)
+    public static long AllocData(Fiber fiber, int segment, long site, int depth, long fuel)
     {
         try
         {
-            return isolate.AllocateData(segment);
+            return fiber.Instance.AllocateData(segment);
         }
         catch (TrapException trap)
         {
-            throw isolate.Locate(trap, site, depth, fuel);
+            throw fiber.Locate(trap, site, depth, fuel);
         }
     }
 
-    public static long LoadByte(Isolate isolate, long pointer, long index, long site, int depth, long fuel)
+    public static long LoadByte(Fiber fiber, long pointer, long index, long site, int depth, long fuel)
     {
         try
         {
-            return isolate.Heap.LoadByte(pointer, index);
+            return fiber.Store.Heap.LoadByte(pointer, index);
         }
         catch (TrapException trap)
         {
-            throw isolate.Locate(trap, site, depth, fuel);
+            throw fiber.Locate(trap, site, depth, fuel);
         }
     }
 
-    public static void StoreByte(Isolate isolate, long pointer, long index, long value, long site, int depth, long fuel)
+    public static void StoreByte(Fiber fiber, long pointer, long index, long value, long site, int depth, long fuel)
     {
         try
         {
-            isolate.Heap.StoreByte(pointer, index, value);
+            fiber.Store.Heap.StoreByte(pointer, index, value);
         }
         catch (TrapException trap)
         {
-            throw isolate.Locate(trap, site, depth, fuel);
+            throw fiber.Locate(trap, site, depth, fuel);
         }
     }
 
     /// <summary>Calls a host import with arguments in slots from <paramref name="fp"/>.</summary>
-    public static void CallHost(Isolate isolate, int import, int fp, long site, int depth, long fuel)
+    public static void CallHost(Fiber fiber, int import, int fp, long site, int depth, long fuel)
     {
-        isolate.FuelSlice = fuel;
+        fiber.FuelSlice = fuel;
         try
         {
-            isolate.CallHost(import, fp);
+            fiber.Instance.CallImport(fiber, import, fp, site, depth);
         }
-        catch (TrapException trap) when (Located(isolate.Locate(trap, site, depth, fuel)))
+        catch (TrapException trap) when (Located(fiber.Locate(trap, site, depth, fuel)))
         {
             throw; // Not reached: the filter lets every trap pass.
         }
@@ -367,43 +368,43 @@ internal static partial class JitRuntime
     /// A direct call from compiled code to a function that is not compiled (too large): runs it in the
     /// interpreter with arguments in slots from <paramref name="fp"/>. The caller has checked the depth.
     /// </summary>
-    public static void CallInterpreted(Isolate isolate, int definedIndex, int fp, int depth)
+    public static void CallInterpreted(Fiber fiber, int definedIndex, int fp, int depth)
     {
-        var saved = isolate.CallDepth;
-        isolate.CallDepth = depth;
+        var saved = fiber.CallDepth;
+        fiber.CallDepth = depth;
         try
         {
-            Interpreter.Interpreter.Run(isolate, isolate.Functions[definedIndex], fp);
+            Interpreter.Interpreter.Run(fiber, fiber.Instance.Functions[definedIndex], fp);
         }
         finally
         {
-            isolate.CallDepth = saved;
+            fiber.CallDepth = saved;
         }
     }
 
     /// <summary>call_indirect from compiled code: checks the reference and signature, then calls it in whichever tier it is.</summary>
-    public static void CallIndirect(Isolate isolate, long reference, int typeIndex, int fp, long site, int depth, long fuel)
+    public static void CallIndirect(Fiber fiber, long reference, int typeIndex, int fp, long site, int depth, long fuel)
     {
-        isolate.FuelSlice = fuel;
+        fiber.FuelSlice = fuel;
         DecodedFunction? target;
         try
         {
-            target = isolate.ResolveIndirect(reference, typeIndex);
+            target = fiber.Instance.ResolveIndirect(reference, typeIndex);
             if (target is null)
             {
-                isolate.CallHost((int)reference, fp);
+                fiber.Instance.CallImport(fiber, (int)reference, fp, site, depth);
                 return;
             }
-            if (depth >= isolate.MaxDepth) throw isolate.CallDepthExceeded(target);
+            if (depth >= fiber.Store.MaxDepth) throw fiber.CallDepthExceeded(target);
         }
-        catch (TrapException trap) when (Located(isolate.Locate(trap, site, depth, isolate.FuelSlice)))
+        catch (TrapException trap) when (Located(fiber.Locate(trap, site, depth, fiber.FuelSlice)))
         {
             throw; // Not reached: the filter lets every trap pass.
         }
-        isolate.Sites[depth] = site;
-        var compiled = target.Compiled ?? (isolate.Tier == ExecutionTier.Tiered ? isolate.Module.Jit.TierUpOnCall(isolate, target) : null);
-        if (compiled is not null && StackHasRoom(isolate, compiled.StackBytes)) compiled.Adapter(isolate, depth + 1, fp);
-        else CallInterpreted(isolate, target.FunctionIndex - isolate.Module.Definition.Imports.Count, fp, depth);
+        fiber.Sites[depth] = site;
+        var compiled = target.Compiled ?? (fiber.Store.Tier == ExecutionTier.Tiered ? fiber.Instance.Code.Jit.TierUpOnCall(fiber.Store, target) : null);
+        if (compiled is not null && StackHasRoom(fiber, compiled.StackBytes)) compiled.Adapter(fiber, depth + 1, fp);
+        else CallInterpreted(fiber, target.FunctionIndex - fiber.Instance.ImportCount, fp, depth);
     }
 
 #pragma warning restore CS1591

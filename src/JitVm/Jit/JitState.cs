@@ -25,7 +25,7 @@ internal sealed class CompiledFunction(System.Reflection.Emit.DynamicMethod body
 }
 
 /// <summary>Runs a compiled function with its arguments in frame-stack slots from <paramref name="fp"/>; results replace them.</summary>
-internal delegate void SlotAdapter(Isolate isolate, int depth, int fp);
+internal delegate void SlotAdapter(Runtime.Fiber fiber, int depth, int fp);
 
 /// <summary>
 /// The JIT side of one module: decides what to compile and when, and publishes compiled code in each function's
@@ -36,7 +36,7 @@ internal delegate void SlotAdapter(Isolate isolate, int depth, int fp);
 /// code calls compiled code with a direct CIL call whenever possible. Callees that cannot be compiled (too large)
 /// and indirect callees are reached through runtime helpers that look at the callee's slot at call time.
 /// </remarks>
-internal sealed class JitState(Module module)
+internal sealed class JitState(Runtime.CodeTable code)
 {
     /// <summary>Functions with more instructions stay interpreted: the CLR JIT is superlinear beyond a few
     /// thousand IL instructions and falls back to unoptimised code past 20,000.</summary>
@@ -95,7 +95,7 @@ internal sealed class JitState(Module module)
 
     private readonly object _lock = new();
 
-    /// <summary>Host entry stubs by function index and delegate type; shared by the module's isolates.</summary>
+    /// <summary>Host entry stubs by function index and delegate type; shared by the module's stores.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(int Function, Type Delegate), System.Reflection.Emit.DynamicMethod> _hostEntries = new();
 
     /// <summary>The stub behind a typed export of function <paramref name="index"/> (see <see cref="Jit.HostEntry"/>).</summary>
@@ -103,7 +103,9 @@ internal sealed class JitState(Module module)
         _hostEntries.GetOrAdd((index, delegateType), _ => Jit.HostEntry.Emit(Module.Definition.NameOf(index), index, compiled, parameters, result));
     private bool _compiledAll;
 
-    public Module Module { get; } = module;
+    public Runtime.CodeTable Code { get; } = code;
+
+    public Module Module => Code.Module;
 
     /// <summary>Compiles every function not compiled yet, without a budget (benchmarks and tools).</summary>
     public void CompileAll()
@@ -113,68 +115,68 @@ internal sealed class JitState(Module module)
         {
             if (_compiledAll) return;
             var all = new List<DecodedFunction>();
-            for (var i = 0; i < Module.Definition.Functions.Count; i++) all.Add(Module.Decoded(i));
+            for (var i = 0; i < Module.Definition.Functions.Count; i++) all.Add(Code.Decoded(i));
             CompileGroup(all, null);
             Volatile.Write(ref _compiledAll, true);
         }
     }
 
-    /// <summary>The Jit policy: compiles every function not compiled yet, as far as <paramref name="isolate"/>'s
+    /// <summary>The Jit policy: compiles every function not compiled yet, as far as <paramref name="store"/>'s
     /// compile budget allows (the rest stay interpreted for it).</summary>
-    public void CompileAll(Isolate isolate)
+    public void CompileAll(Runtime.Store store)
     {
-        if (Volatile.Read(ref _compiledAll) || isolate.EagerCompilationDone) return;
+        if (Volatile.Read(ref _compiledAll) || store.EagerCompilationDone(this)) return;
         lock (_lock)
         {
             if (_compiledAll) return;
             var all = new List<DecodedFunction>();
-            for (var i = 0; i < Module.Definition.Functions.Count; i++) all.Add(Module.Decoded(i));
-            if (CompileGroup(all, isolate)) Volatile.Write(ref _compiledAll, true);
-            isolate.EagerCompilationDone = true;
+            for (var i = 0; i < Module.Definition.Functions.Count; i++) all.Add(Code.Decoded(i));
+            if (CompileGroup(all, store)) Volatile.Write(ref _compiledAll, true);
+            store.MarkEagerCompilationDone(this);
         }
     }
 
     /// <summary>Tiered policy, entry from the host: compile at once when the function loops, else count the call.</summary>
-    public CompiledFunction? TierUpOnEntry(Isolate isolate, DecodedFunction function) =>
-        isolate.Tier == ExecutionTier.Tiered ? TierUpOnCall(isolate, function) : Compile(function, isolate);
+    public CompiledFunction? TierUpOnEntry(Runtime.Store store, DecodedFunction function) =>
+        store.Tier == ExecutionTier.Tiered ? TierUpOnCall(store, function) : Compile(function, store);
 
     /// <summary>Tiered policy, a call from the interpreter: compile when hot or looping; null to keep interpreting.</summary>
-    public CompiledFunction? TierUpOnCall(Isolate isolate, DecodedFunction function)
+    public CompiledFunction? TierUpOnCall(Runtime.Store store, DecodedFunction function)
     {
         if (function.NotCompiledReason is not null) return null;
         var calls = ++function.InterpretedCalls;
-        if (calls < isolate.TierUpCalls && !function.HasLoops) return null;
-        if (!isolate.CompileBudgetAllows(Isolate.CompileCost(function)))
+        if (calls < store.TierUpCalls && !function.HasLoops) return null;
+        if (!store.CompileBudgetAllows(Runtime.Store.CompileCost(function)))
         {
-            isolate.DenyCompilation(function, Isolate.CompileCost(function));
+            store.DenyCompilation(function, Runtime.Store.CompileCost(function));
             return null;
         }
-        if (isolate.Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
-            Log.TierUp(isolate.Logger, function.Name, calls, function.HasLoops ? " (it contains a loop)" : "");
-        return Compile(function, isolate);
+        if (store.Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+            Log.TierUp(store.Logger, function.Name, calls, function.HasLoops ? " (it contains a loop)" : "");
+        return Compile(function, store);
     }
 
-    /// <summary>Compiles <paramref name="function"/> (with its group) if <paramref name="isolate"/>'s budget allows.</summary>
-    public CompiledFunction? Compile(DecodedFunction function, Isolate isolate)
+    /// <summary>Compiles <paramref name="function"/> (with its group) if <paramref name="store"/>'s budget allows.</summary>
+    public CompiledFunction? Compile(DecodedFunction function, Runtime.Store store)
     {
         if (function.Compiled is { } done) return done;
         if (function.NotCompiledReason is not null) return null;
         lock (_lock)
         {
-            if (function.Compiled is null && function.NotCompiledReason is null) CompileGroup([function], isolate);
+            if (function.Compiled is null && function.NotCompiledReason is null) CompileGroup([function], store);
             return function.Compiled;
         }
     }
 
     /// <summary>
     /// Compiles the given functions plus everything they reach through direct calls that is not compiled yet, as
-    /// far as <paramref name="isolate"/>'s compile budget allows: a function that does not fit is left out (for
-    /// this isolate it stays interpreted) and the group does not continue through it. Returns whether nothing was
+    /// far as <paramref name="store"/>'s compile budget allows: a function that does not fit is left out (for
+    /// this store it stays interpreted) and the group does not continue through it. Returns whether nothing was
     /// left out for lack of budget.
     /// </summary>
-    private bool CompileGroup(IEnumerable<DecodedFunction> roots, Isolate? isolate)
+    private bool CompileGroup(IEnumerable<DecodedFunction> roots, Runtime.Store? store)
     {
-        var logger = isolate?.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        var logger = store?.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         var complete = true;
         long cost = 0;
         var imports = Module.Definition.Imports.Count;
@@ -191,10 +193,10 @@ internal sealed class JitState(Module module)
                 Log.NotCompiled(logger, function.Name, function.NotCompiledReason);
                 continue;
             }
-            var functionCost = Isolate.CompileCost(function);
-            if (isolate is not null && !isolate.CompileBudgetAllows(cost + functionCost))
+            var functionCost = Runtime.Store.CompileCost(function);
+            if (store is not null && !store.CompileBudgetAllows(cost + functionCost))
             {
-                isolate.DenyCompilation(function, functionCost);
+                store.DenyCompilation(function, functionCost);
                 complete = false;
                 continue;
             }
@@ -202,13 +204,13 @@ internal sealed class JitState(Module module)
             group.Add(function);
             foreach (var instruction in function.Analysis.Definition.Code)
                 if (instruction.OpCode == Bytecode.OpCode.Call && instruction.Index >= imports)
-                    pending.Push(Module.Decoded(instruction.Index - imports));
+                    pending.Push(Code.Decoded(instruction.Index - imports));
         }
         if (group.Count == 0) return complete;
-        isolate?.ChargeCompilation(cost);
+        store?.ChargeCompilation(cost);
 
         var watch = Stopwatch.StartNew();
-        var compiled = FunctionCompiler.CompileGroup(Module, group);
+        var compiled = FunctionCompiler.CompileGroup(Code, group);
         var share = watch.Elapsed / group.Count;
         // Publish only after every body in the group has complete IL: a direct call binds its callee when the
         // caller is first JIT-compiled by the CLR.

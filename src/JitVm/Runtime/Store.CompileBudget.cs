@@ -1,23 +1,29 @@
 using JitVm.Diagnostics;
+using JitVm.Hosting;
 using JitVm.Interpreter;
 
-namespace JitVm.Hosting;
+namespace JitVm.Runtime;
 
-public sealed partial class Isolate
+/// <summary>The compile budget: how much compilation this store's programs may make the host do.</summary>
+internal sealed partial class Store
 {
     private long _compileBudget;
     private long _compileBudgetUsed;
     private int _functionsDeniedCompilation;
 
-    /// <summary>By defined-function index: compilation was declined for lack of budget (allocated at the first).</summary>
-    private bool[]? _deniedCompilation;
+    /// <summary>The functions whose compilation was declined for lack of budget (allocated at the first).</summary>
+    private HashSet<DecodedFunction>? _deniedCompilation;
 
     /// <summary>Compile budget units this isolate has spent (see <see cref="IsolateOptions.CompileBudget"/>).</summary>
     public long CompileBudgetUsed => Volatile.Read(ref _compileBudgetUsed);
 
-    /// <summary>Set once the <see cref="ExecutionTier.Jit"/> policy has compiled what its budget allows, so later
-    /// entries do not walk the module again.</summary>
-    internal bool EagerCompilationDone { get; set; }
+    /// <summary>The code tables for which the <see cref="ExecutionTier.Jit"/> policy has compiled what this store's
+    /// budget allows, so later entries do not walk their module again.</summary>
+    private readonly HashSet<object> _eagerCompilationDone = new(ReferenceEqualityComparer.Instance);
+
+    internal bool EagerCompilationDone(object codeTable) => _eagerCompilationDone.Contains(codeTable);
+
+    internal void MarkEagerCompilationDone(object codeTable) => _eagerCompilationDone.Add(codeTable);
 
     private void InitCompileBudget(long? budget)
     {
@@ -38,18 +44,16 @@ public sealed partial class Isolate
     /// <summary>Records that <paramref name="function"/> stays interpreted for lack of budget; logs the first time.</summary>
     internal void DenyCompilation(DecodedFunction function, long cost)
     {
-        _deniedCompilation ??= new bool[Module.Definition.Functions.Count];
-        var defined = function.FunctionIndex - Module.Definition.Imports.Count;
-        if (_deniedCompilation[defined]) return;
-        _deniedCompilation[defined] = true;
+        _deniedCompilation ??= new HashSet<DecodedFunction>(ReferenceEqualityComparer.Instance);
+        if (!_deniedCompilation.Add(function)) return;
         if (_functionsDeniedCompilation++ == 0)
             Log.CompileBudgetSpent(Logger, function.Name, cost, _compileBudgetUsed, _compileBudget);
     }
 
-    /// <summary>Whether this isolate declined to compile defined function <paramref name="definedIndex"/> for lack of budget.</summary>
-    internal bool CompilationDenied(int definedIndex) => _deniedCompilation is { } denied && denied[definedIndex];
+    /// <summary>Whether this store declined to compile <paramref name="function"/> for lack of budget.</summary>
+    internal bool CompilationDenied(DecodedFunction function) => _deniedCompilation is { } denied && denied.Contains(function);
 
-    private string DescribeCompileBudget()
+    internal string DescribeCompileBudget()
     {
         var budget = _compileBudget == long.MaxValue ? "unlimited" : _compileBudget.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var denied = _functionsDeniedCompilation > 0 ? $", spent ({_functionsDeniedCompilation} function(s) left interpreted)" : "";

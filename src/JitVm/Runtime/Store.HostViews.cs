@@ -1,7 +1,7 @@
 using JitVm.Bytecode;
-using JitVm.Diagnostics;
+using JitVm.Hosting;
 
-namespace JitVm.Hosting;
+namespace JitVm.Runtime;
 
 /// <summary>
 /// What the host sees of VM pointers (spec/embedding.md §9). The host never sees a pointer's bits: every pointer it
@@ -11,7 +11,7 @@ namespace JitVm.Hosting;
 /// every host call, at the end of every entry and at every collection. Tokens and <see cref="Pointer"/>s from an
 /// earlier epoch are stale and are refused on use, so no host-side view can ever read or write another object.
 /// </summary>
-public sealed partial class Isolate
+internal sealed partial class Store
 {
     /// <summary>A token is the epoch (low bits) above the index of its entry in <see cref="_issued"/>.</summary>
     private const int TokenIndexBits = 24;
@@ -48,7 +48,7 @@ public sealed partial class Isolate
     }
 
     /// <summary>A pointer value of <paramref name="type"/> (ptr, or a tagged word) for the host.</summary>
-    internal Value PointerValue(VmType type, long bits) => new(type, IssueToken(bits), true) { Origin = this };
+    internal Value PointerValue(VmType type, long bits) => new(type, IssueToken(bits), true) { Origin = Owner };
 
     /// <summary>A result as the host receives it: pointers become tokens (valid until the isolate next runs).</summary>
     internal Value ResultValue(VmType type, long bits, bool isPointer) =>
@@ -76,7 +76,7 @@ public sealed partial class Isolate
         if (value.Origin is null)
             throw new ArgumentException($"{what} was not given out by the VM: a pointer Value made by the host (such as new Value(VmType.Ptr, 5, true)) names no object. " +
                                         "Pointers come only from results of Invoke, Handle.Value and Pointer.Value");
-        if (value.Origin != this)
+        if (value.Origin != Owner)
             throw new ArgumentException($"{what} was given out by another isolate; pointers never cross isolates");
         if (TryResolveToken(value.Bits, out var bits)) return bits;
         if ((value.Bits >> TokenIndexBits) != (ViewEpoch & TokenEpochMask))
@@ -97,22 +97,22 @@ public sealed partial class Isolate
     /// of the call and are turned back into pointers, and argument slots the results do not overwrite get their
     /// pointers back, so the frame stack holds only real pointers afterwards.
     /// </summary>
-    private void CallUntypedHost(HostFunction host, int fp, Span<long> values)
+    internal void CallUntypedHost(HostFunction host, byte[] tags, int fp, Span<long> values)
     {
         var parameters = host.Signature.Parameters;
         var results = host.Signature.Results;
         // The epoch has just begun, so the arguments' tokens are the first entries of the issued list, in order.
         for (var i = 0; i < parameters.Length; i++)
-            if (parameters[i] == VmType.Ptr || (parameters[i] == VmType.Word && SlotTags[fp + i] != 0))
+            if (parameters[i] == VmType.Ptr || (parameters[i] == VmType.Word && tags[fp + i] != 0))
                 values[i] = IssueToken(values[i]);
-        host.Callback(this, values);
+        host.Callback(Owner, values);
         for (var i = 0; i < results.Length; i++)
             if (results[i] == VmType.Ptr && !TryResolveToken(values[i], out values[i]))
                 throw new ArgumentException($"result {i} of host function '{host.Name}' is ptr, but the callback returned a value that is not a pointer it was given " +
                                             "during this call (a pointer argument, Handle.Value or Pointer.Value); a host function cannot make pointers");
         var argumentToken = 0;
         for (var i = 0; i < parameters.Length; i++)
-            if (parameters[i] == VmType.Ptr || (parameters[i] == VmType.Word && SlotTags[fp + i] != 0))
+            if (parameters[i] == VmType.Ptr || (parameters[i] == VmType.Word && tags[fp + i] != 0))
             {
                 if (i >= results.Length) values[i] = _issued[argumentToken];
                 argumentToken++;
@@ -130,24 +130,8 @@ public sealed partial class Isolate
             slot = _handleCount++;
         }
         HandleSlots[slot] = bits;
-        var handle = new Handle(this, slot);
+        var handle = new Handle(Owner, slot);
         if (_scopes.Count > 0) _scopes[^1].Handles.Add(handle);
         return handle;
     }
-
-    /// <summary>How a result prints: integers and floats as text, pointers as <c>&lt;ptr len=N&gt;</c>.</summary>
-    /// <exception cref="ArgumentException">A pointer <paramref name="value"/> was not given out by this isolate.</exception>
-    /// <exception cref="InvalidOperationException">A pointer <paramref name="value"/> is stale.</exception>
-    public string Describe(Value value) =>
-        value.IsPointer || value.Type == VmType.Ptr ? $"<ptr len={Heap.Length(ResolvePointer(value, "the value"))}>" : value.ToString();
-
-    /// <summary>
-    /// Copies bytes of a heap object, with the same checks as <c>load.u8</c> (traps on bad bounds or pointer words).
-    /// <paramref name="pointer"/> is a pointer argument of the untyped host function now running, or the
-    /// <see cref="Value.Bits"/> of a pointer value given out since the isolate last ran.
-    /// </summary>
-    /// <exception cref="ArgumentException"><paramref name="pointer"/> is stale or was never a pointer.</exception>
-    /// <exception cref="TrapException"><see cref="TrapCode.OutOfBounds"/> or <see cref="TrapCode.TagMismatch"/>.</exception>
-    public void ReadBytes(long pointer, long start, Span<byte> destination) =>
-        Heap.CopyBytes(ResolveRawToken(pointer, "pointer"), start, destination.Length, destination);
 }

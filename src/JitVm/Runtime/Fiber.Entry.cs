@@ -1,0 +1,125 @@
+using JitVm.Hosting;
+using JitVm.Interpreter;
+using JitVm.Jit;
+
+namespace JitVm.Runtime;
+
+/// <summary>Running a function from outside VM code: an entry from the host, or a call into another instance.</summary>
+internal sealed partial class Fiber
+{
+    /// <summary>Runs function <paramref name="functionIndex"/> of <see cref="Instance"/> as an entry from the host,
+    /// its arguments already in slots [0, n); its results replace them. The caller owns the store for the entry.</summary>
+    public void Execute(int functionIndex, int width)
+    {
+        const int fp = 0;
+        SlotTop = width + 1;
+        try
+        {
+            var instance = Instance;
+            if (instance.IsImport(functionIndex))
+            {
+                Store.ArmInterrupts(this);
+                instance.CallImport(this, functionIndex, fp, 0, 0);
+            }
+            else RunFunction(instance.Functions[functionIndex - instance.ImportCount], fp, entry: true);
+        }
+        finally
+        {
+            CallDepth = 0;
+            FrameCount = 0;
+            SlotTop = 0;
+        }
+    }
+
+    /// <summary>
+    /// Runs defined function <paramref name="function"/> of the current instance at <paramref name="fp"/>, one frame
+    /// deeper than <see cref="CallDepth"/>: compiled when its tier allows and the stack has room for its frame, else
+    /// interpreted. A deoptimisation inside compiled code ends here: its frames continue in the interpreter. For an
+    /// entry from the host (<paramref name="entry"/>), compiling comes before the time limits are armed: compiling is
+    /// the VM's time, not the program's.
+    /// </summary>
+    private void RunFunction(DecodedFunction function, int fp, bool entry)
+    {
+        var tier = Store.Tier;
+        var code = Instance.Code.Jit;
+        // With no room for compiled frames at all, the function runs in the interpreter and compiles nothing.
+        var jitting = tier != ExecutionTier.Interpreter && JitRuntime.StackHasRoom(this, 0);
+        if (entry && tier == ExecutionTier.Jit && jitting) code.CompileAll(Store);
+        var compiled = jitting ? function.Compiled ?? (entry ? code.TierUpOnEntry(Store, function) : code.TierUpOnCall(Store, function)) : null;
+        if (entry) Store.ArmInterrupts(this);
+        if (compiled is not null && JitRuntime.StackHasRoom(this, compiled.StackBytes))
+        {
+            CheckDepth(function);
+            compiled.Adapter(this, CallDepth + 1, fp);
+            if (!IsDeoptimising) return;
+            var frames = FrameCount;
+            Materialise(fp);
+            Interpreter.Interpreter.Resume(this, frames);
+        }
+        else Interpreter.Interpreter.Run(this, function, fp);
+    }
+
+    /// <summary>
+    /// Runs defined function <paramref name="functionIndex"/> in the interpreter as an entry from the host, its
+    /// arguments already in slots [0, <paramref name="width"/>): the path of a typed export's stub when the stack has
+    /// no room for the compiled body's frame. Returns the first slot afterwards (the result, if any).
+    /// </summary>
+    public long ExecuteInterpreted(int functionIndex, int width)
+    {
+        SlotTop = width + 1;
+        try
+        {
+            Interpreter.Interpreter.Run(this, Instance.Functions[functionIndex - Instance.ImportCount], 0);
+            return Slots[0];
+        }
+        finally
+        {
+            CallDepth = 0;
+            FrameCount = 0;
+            SlotTop = 0;
+        }
+    }
+
+    /// <summary>A typed export's compiled body deoptimised: continues its frames in the interpreter and returns the
+    /// first slot afterwards (the result, if any).</summary>
+    public long ResumeEntry()
+    {
+        Materialise(0);
+        Interpreter.Interpreter.Resume(this, 0);
+        return Slots[0];
+    }
+
+    /// <summary>
+    /// Calls <paramref name="link"/>'s function, in its own instance, with arguments in slots from
+    /// <paramref name="fp"/>: the caller runs at <paramref name="depth"/> and calls from <paramref name="site"/>, and
+    /// the callee's frames are named in its instance's module in a trap's VM stack.
+    /// </summary>
+    public void CallLinked(Instance.Link link, int fp, long site, int depth)
+    {
+        var target = link.Target;
+        if (depth >= Store.MaxDepth)
+            throw new Diagnostics.TrapException(Diagnostics.TrapCode.CallDepthExceeded,
+                $"call depth limit of {Store.MaxDepth} frames exceeded when calling {Diagnostics.Printable.Quote(target.Module.Definition.NameOf(link.FunctionIndex))}");
+        Sites[depth] = site;
+        var savedDepth = CallDepth;
+        var savedTop = SlotTop;
+        var previous = EnterInstance(target, depth + 1);
+        CallDepth = depth;
+        try
+        {
+            if (target.IsImport(link.FunctionIndex)) target.CallImport(this, link.FunctionIndex, fp, site, depth);
+            else
+            {
+                var function = target.Functions[link.FunctionIndex - target.ImportCount];
+                SlotTop = Math.Max(SlotTop, fp + Math.Max(function.Signature.Parameters.Length, function.Signature.Results.Length) + 1);
+                RunFunction(function, fp, entry: false);
+            }
+        }
+        finally
+        {
+            LeaveInstance(previous);
+            CallDepth = savedDepth;
+            SlotTop = savedTop;
+        }
+    }
+}

@@ -1,0 +1,201 @@
+using JitVm.Diagnostics;
+using JitVm.Interpreter;
+using JitVm.Memory;
+
+namespace JitVm.Runtime;
+
+/// <summary>
+/// One execution: the frame stack (slots and their tags), the frame records the collector walks, the call site of
+/// every active call, the call depth, the fuel slice and the buffer of a multi-result return. Both tiers and every
+/// runtime helper run on a fiber; its <see cref="Store"/> owns the heap, globals and limits it uses, and
+/// <see cref="Instance"/> is the linked module whose code runs now. A fiber is used by one thread at a time.
+/// </summary>
+/// <remarks>
+/// Frame layout (spec/internals.md): slots [fp, fp + params) hold a frame's arguments, then its declared locals,
+/// then its operand stack. An interpreter frame keeps all of them in slots; a compiled frame keeps them in CIL locals
+/// and owns only a spill area of pointers here, until it deoptimises (Fiber.Deopt.cs) and becomes an interpreter frame.
+/// </remarks>
+internal sealed partial class Fiber
+{
+    /// <summary>An active frame, as the collector sees it (see <see cref="Frames"/>).</summary>
+    internal struct FrameRecord
+    {
+        /// <summary>The interpreted function, or null for a compiled function's spill area.</summary>
+        public DecodedFunction? Function;
+
+        /// <summary>The frame's first slot.</summary>
+        public int Fp;
+
+        /// <summary>Interpreter frames: the operation to resume at; the one before it is where the frame is suspended.</summary>
+        public int Ip;
+
+        /// <summary>Spill areas: how many slots, whose tags say which hold pointers.</summary>
+        public int SpillCount;
+    }
+
+    /// <summary>Frame-stack slots are capped so runaway recursion in huge frames traps instead of exhausting memory.</summary>
+    private const int MaxSlots = 64 * 1024 * 1024;
+
+    public Fiber(Store store, Instance instance)
+    {
+        Store = store;
+        Instance = instance;
+        Sites = new long[store.MaxDepth + 2];
+        store.Attach(this);
+    }
+
+    /// <summary>The store whose heap, globals and limits this fiber uses.</summary>
+    public Store Store { get; }
+
+    /// <summary>The instance whose code runs now: changes for the duration of a call into another instance's export.</summary>
+    public Instance Instance;
+
+    public long[] Slots = new long[1024];
+
+    public byte[] SlotTags = new byte[1024];
+
+    /// <summary>The depth of the innermost interpreter frame (compiled frames pass theirs as an argument).</summary>
+    public int CallDepth;
+
+    /// <summary>Sites[d] is the call site (see <see cref="CallSites"/>) of the frame at depth d while it calls.</summary>
+    public readonly long[] Sites;
+
+    /// <summary>First frame-stack slot above every interpreter frame and spill area; compiled code passes arguments
+    /// to host functions and interpreted or indirect callees from here.</summary>
+    public int SlotTop;
+
+    /// <summary>
+    /// The fuel running code may spend before it asks the store for more (<see cref="Store.Refuel"/>). Compiled code
+    /// keeps it in a local and writes it back here around calls and traps. Never negative while code runs normally:
+    /// a negative slice means a deoptimisation is unwinding (see <see cref="DeoptimisingSlice"/>).
+    /// </summary>
+    public long FuelSlice;
+
+    /// <summary>
+    /// Every active frame that can hold heap pointers, innermost last: interpreter frames (function, fp, and the
+    /// operation to resume at) and compiled functions' spill areas (no function; fp and size). The collector finds
+    /// all stack roots here.
+    /// </summary>
+    public FrameRecord[] Frames = new FrameRecord[64];
+
+    public int FrameCount;
+
+    /// <summary>Where compiled functions with several results leave them for their caller.</summary>
+    public readonly long[] Results = new long[Bytecode.ModuleLimits.MaxSignatureArity];
+
+    public readonly byte[] ResultTags = new byte[Bytecode.ModuleLimits.MaxSignatureArity];
+
+    /// <summary>Compiled code makes a direct .NET call only while the stack pointer minus the callee's frame stays
+    /// above this address (see <see cref="Store.BeginEntry"/>); nuint.MaxValue runs everything in the interpreter.</summary>
+    public nuint StackLimit = nuint.MaxValue;
+
+    public void PushRecord(DecodedFunction? function, int fp, int spillCount = 0)
+    {
+        if (FrameCount == Frames.Length) Array.Resize(ref Frames, Frames.Length * 2);
+        Frames[FrameCount++] = new FrameRecord { Function = function, Fp = fp, SpillCount = spillCount };
+    }
+
+    /// <summary>Opens a frame for <paramref name="callee"/> at <paramref name="fp"/>: checks the depth limit, makes room,
+    /// zeroes its locals and records it for the collector. Paired with <see cref="LeaveFrame"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public void EnterFrame(DecodedFunction callee, int fp)
+    {
+        if (CallDepth >= Store.MaxDepth) throw CallDepthExceeded(callee);
+        var end = fp + callee.FrameSize + 1;
+        if (end > Slots.Length) EnsureSlots(end);
+        var first = fp + callee.ParameterCount;
+        var last = fp + callee.LocalCount;
+        // Declared locals start as zero (and untagged); 0 in a ptr slot means "not yet assigned".
+        for (var i = first; i < last; i++)
+        {
+            Slots[i] = 0;
+            SlotTags[i] = 0;
+        }
+        CallDepth++;
+        PushRecord(callee, fp);
+    }
+
+    /// <summary>Closes the innermost interpreter frame (see <see cref="EnterFrame"/>).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public void LeaveFrame()
+    {
+        CallDepth--;
+        FrameCount--;
+    }
+
+    /// <summary>Publishes an interpreter frame's state before a safepoint (a call, an allocation, a host call): the
+    /// fuel it holds and the operation to resume at. After it, the collector may run, the frame stack may grow
+    /// (re-read <see cref="Slots"/>) and a host function may read or change the fuel (re-read <see cref="FuelSlice"/>).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public void Publish(long fuel, int ip)
+    {
+        FuelSlice = fuel;
+        Frames[FrameCount - 1].Ip = ip;
+    }
+
+    public void CheckDepth(DecodedFunction callee)
+    {
+        if (CallDepth >= Store.MaxDepth) throw CallDepthExceeded(callee);
+    }
+
+    public TrapException CallDepthExceeded(DecodedFunction callee) =>
+        new(TrapCode.CallDepthExceeded, $"call depth limit of {Store.MaxDepth} frames exceeded when calling {Printable.Quote(callee.Name)}");
+
+    /// <summary>Drops every frame: the state after an entry from the host ends, normally or by a trap.</summary>
+    public void Reset()
+    {
+        CallDepth = 0;
+        FrameCount = 0;
+        SlotTop = 0;
+        ResetInstances();
+        DiscardDeoptimised();
+    }
+
+    public void EnsureSlots(int required)
+    {
+        if (required <= Slots.Length) return;
+        if (required > MaxSlots)
+            throw new TrapException(TrapCode.CallDepthExceeded, $"the frame stack would exceed {MaxSlots} slots");
+        var size = Slots.Length;
+        while (size < required) size *= 2;
+        Array.Resize(ref Slots, size);
+        Array.Resize(ref SlotTags, size);
+    }
+
+    /// <summary>
+    /// Updates this fiber's stack roots: the live slots of every interpreter frame (typed by the verifier's stack
+    /// map at the pc where the frame is suspended), compiled functions' spill areas (tagged), and the frames of a
+    /// deoptimisation in progress.
+    /// </summary>
+    public void UpdateRoots(Heap heap)
+    {
+        var slots = Slots;
+        var tags = SlotTags;
+        for (var f = 0; f < FrameCount; f++)
+        {
+            ref var record = ref Frames[f];
+            if (record.Function is not { } function)
+            {
+                for (var k = record.Fp; k < record.Fp + record.SpillCount; k++)
+                    if (tags[k] != 0) slots[k] = heap.Forward(slots[k]);
+                continue;
+            }
+            var opIndex = record.Ip - 1;
+            var pc = function.SourcePc[opIndex];
+            var stack = function.Analysis.StackBefore[pc];
+            var live = Verification.TypeStack.HeightOf(stack) - Interpreter.Interpreter.ArgumentsConsumed(function.Module, function.Code[opIndex]);
+            var localTypes = function.Analysis.LocalTypes;
+            for (var i = 0; i < localTypes.Length; i++) UpdateSlot(heap, record.Fp + i, localTypes[i]);
+            var types = Verification.TypeStack.ToArray(stack);
+            for (var k = 0; k < live; k++) UpdateSlot(heap, record.Fp + localTypes.Length + k, types[k]);
+        }
+        UpdateDeoptimisedRoots(heap);
+    }
+
+    private void UpdateSlot(Heap heap, int slot, Bytecode.VmType type)
+    {
+        // A ptr slot holding 0 is a pointer local not yet assigned; a word is a pointer only when tagged.
+        if (type == Bytecode.VmType.Ptr ? Slots[slot] != 0 : type == Bytecode.VmType.Word && SlotTags[slot] != 0)
+            Slots[slot] = heap.Forward(Slots[slot]);
+    }
+}

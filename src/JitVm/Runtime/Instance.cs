@@ -1,0 +1,195 @@
+using JitVm.Bytecode;
+using JitVm.Diagnostics;
+using JitVm.Hosting;
+using JitVm.Interpreter;
+using JitVm.Memory;
+
+namespace JitVm.Runtime;
+
+/// <summary>
+/// A module linked to its imports in a store: each import resolved to a host function or to a function of an
+/// instance linked earlier in the same store, and the module's globals for this store. The code it runs (the
+/// decoded functions and their compiled entries, <see cref="Code"/>) belongs to the module and is shared by every
+/// instance of it in every store.
+/// </summary>
+internal sealed class Instance
+{
+    /// <summary>An import satisfied by another instance's function: calls run that function on the caller's fiber.</summary>
+    internal readonly record struct Link(Instance Target, int FunctionIndex);
+
+    private readonly HostFunction?[] _hosts;
+    private readonly Link[] _links;
+
+    /// <summary>Links <paramref name="module"/> in <paramref name="store"/>: every import by name, to a host function
+    /// of <paramref name="hostFunctions"/> or else to a function of the same name in an instance already in the store
+    /// (the latest first); the signatures must be equal.</summary>
+    /// <exception cref="LinkException">An import is missing or its signature differs from what provides it.</exception>
+    public Instance(Store store, Module module, IEnumerable<HostFunction>? hostFunctions, bool deoptStress = false)
+    {
+        Store = store;
+        Module = module;
+        var definition = module.Definition;
+        var available = new Dictionary<string, HostFunction>(StringComparer.Ordinal);
+        foreach (var host in hostFunctions ?? []) available[host.Name] = host;
+        _hosts = new HostFunction?[definition.Imports.Count];
+        _links = new Link[definition.Imports.Count];
+        for (var i = 0; i < _hosts.Length; i++)
+        {
+            var import = definition.Imports[i];
+            var wanted = definition.Types[import.TypeIndex];
+            if (available.TryGetValue(import.Name, out var host))
+            {
+                if (!host.Signature.Equals(wanted))
+                    throw new LinkException($"{definition.SourceName ?? "module"}: import {Printable.Quote(import.Name)} is declared as {wanted} but the host provides {host.Signature}");
+                _hosts[i] = host;
+                continue;
+            }
+            if (FindExport(store, import.Name) is { } link)
+            {
+                var provided = link.Target.Module.Definition.SignatureOf(link.FunctionIndex);
+                if (!provided.Equals(wanted))
+                    throw new LinkException($"{definition.SourceName ?? "module"}: import {Printable.Quote(import.Name)} is declared as {wanted} but the linked module provides {provided}");
+                _links[i] = link;
+                continue;
+            }
+            throw new LinkException($"{definition.SourceName ?? "module"}: import {Printable.Quote(import.Name)} {wanted} is not provided by the host" +
+                                    (available.Count > 0 ? $" (available: {string.Join(", ", available.Keys.Order(StringComparer.Ordinal))})" : ""));
+        }
+        Code = deoptStress ? module.DeoptStressCode : module.Code;
+        Functions = Code.Functions;
+        Globals = [.. definition.Globals.Select(g => g.InitialBits)];
+        GlobalTags = new byte[Globals.Length];
+        store.Attach(this);
+    }
+
+    private static Link? FindExport(Store store, string name)
+    {
+        for (var i = store.Instances.Count - 1; i >= 0; i--)
+        {
+            var instance = store.Instances[i];
+            var index = instance.Module.FindFunction(name);
+            // An import of that instance is passed on as it is: calling it there calls whatever provides it.
+            if (index >= 0) return new Link(instance, index);
+        }
+        return null;
+    }
+
+    public Store Store { get; }
+
+    public Module Module { get; }
+
+    /// <summary>The code this instance runs: the module's, or its deopt-stress variant (spec/execution.md §9).</summary>
+    public CodeTable Code { get; }
+
+    /// <summary>The decoded defined functions, each with its compiled entry once the JIT made one.</summary>
+    public DecodedFunction[] Functions { get; }
+
+    public long[] Globals { get; }
+
+    public byte[] GlobalTags { get; }
+
+    public int ImportCount => _hosts.Length;
+
+    public bool IsImport(int functionIndex) => functionIndex < _hosts.Length;
+
+    /// <summary>Resolves a call_indirect target: null for an import (call it with <see cref="CallImport"/>).</summary>
+    public DecodedFunction? ResolveIndirect(long reference, int typeIndex)
+    {
+        var definition = Module.Definition;
+        if ((ulong)reference >= (ulong)definition.FunctionCount)
+            throw new TrapException(TrapCode.InvalidFunctionReference, $"function reference {reference} does not name a function (the module has {definition.FunctionCount})");
+        var expected = definition.Types[typeIndex];
+        var actual = definition.SignatureOf((int)reference);
+        if (!actual.Equals(expected))
+            throw new TrapException(TrapCode.SignatureMismatch, $"call_indirect expects {expected} but {Printable.Quote(definition.NameOf((int)reference))} is {actual}");
+        return reference < _hosts.Length ? null : Functions[(int)reference - _hosts.Length];
+    }
+
+    /// <summary>
+    /// Calls import <paramref name="import"/> with arguments in <paramref name="fiber"/>'s slots from
+    /// <paramref name="fp"/>; results replace them. The caller runs at <paramref name="depth"/> and calls from
+    /// <paramref name="site"/> (a linked function runs one deeper).
+    /// </summary>
+    public void CallImport(Fiber fiber, int import, int fp, long site, int depth)
+    {
+        if (_hosts[import] is not { } host)
+        {
+            fiber.CallLinked(_links[import], fp, site, depth);
+            return;
+        }
+        var width = Math.Max(host.Signature.Parameters.Length, host.Signature.Results.Length);
+        fiber.EnsureSlots(fp + width + 1);
+        Store.EndHostViews();
+        try
+        {
+            if (host.Typed is null && host.HandlesPointers) Store.CallUntypedHost(host, fiber.SlotTags, fp, fiber.Slots.AsSpan(fp, width));
+            else host.Callback(Store.Owner, fiber.Slots.AsSpan(fp, width));
+        }
+        // A trap (the host's own, or one from an isolate the host function entered) passes through untouched:
+        // rethrowing it at every host boundary would nest one exception dispatch per boundary on the .NET stack.
+        catch (Exception exception) when (exception is not TrapException)
+        {
+            throw HostFailure(import, exception);
+        }
+        for (var i = 0; i < host.Signature.Results.Length; i++) fiber.SlotTags[fp + i] = 0;
+    }
+
+    /// <summary>Calls import <paramref name="import"/> with its arguments in <paramref name="values"/>; results replace
+    /// them (the typed host-call paths of compiled code, whose values are all i64 or f64).</summary>
+    public void CallImportWith(Fiber fiber, int import, Span<long> values, long site, int depth)
+    {
+        if (_hosts[import] is { } host)
+        {
+            Store.EndHostViews();
+            host.Callback(Store.Owner, values);
+            return;
+        }
+        var fp = fiber.SlotTop;
+        fiber.EnsureSlots(fp + values.Length + 1);
+        values.CopyTo(fiber.Slots.AsSpan(fp));
+        fiber.SlotTags.AsSpan(fp, values.Length).Clear();
+        fiber.CallLinked(_links[import], fp, site, depth);
+        fiber.Slots.AsSpan(fp, values.Length).CopyTo(values);
+    }
+
+    /// <summary>The typed delegate behind import <paramref name="import"/>, when a host function made from one provides it.</summary>
+    public Delegate? TypedImport(int import) => _hosts[import]?.Typed;
+
+    /// <summary>What a host function's exception means to the program: a trap it raised stays as it is; anything
+    /// else is the trap <see cref="TrapCode.HostError"/>, keeping the exception as its cause.</summary>
+    /// <remarks>Running code writes its fuel back before calling a host function, so the fiber's fuel is exact
+    /// here (including anything the host charged or assigned): the trap is marked so locating it keeps that.</remarks>
+    public TrapException HostFailure(int import, Exception exception)
+    {
+        var trap = exception as TrapException ?? new TrapException(TrapCode.HostError,
+            $"host function {Printable.Quote(Module.Definition.Imports[import].Name)} threw {exception.GetType().Name}: {exception.Message}", exception);
+        trap.FuelRecorded = true;
+        return trap;
+    }
+
+    /// <summary>data.alloc: a new object holding segment <paramref name="segment"/>'s bytes, a word at a time (bytes
+    /// are little-endian within words, values.md §2.3). The caller has charged its size part.</summary>
+    public long AllocateData(int segment)
+    {
+        var bytes = Module.Definition.Data[segment].Bytes;
+        var heap = Store.Heap;
+        var pointer = heap.Allocate((bytes.Length + 7) / 8);
+        var words = heap.Words;
+        var whole = bytes.Length / 8;
+        for (var i = 0; i < whole; i++) words[pointer + i] = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(i * 8, 8));
+        for (var i = whole * 8; i < bytes.Length; i++) heap.StoreByte(pointer, i, bytes[i]);
+        return pointer;
+    }
+
+    /// <summary>The size part of data.alloc's cost for segment <paramref name="segment"/>.</summary>
+    public long DataAllocationFuel(int segment) => SizeFuel.ForSegment(Module.Definition.Data[segment].Bytes.Length);
+
+    /// <summary>The words data.alloc of segment <paramref name="segment"/> fills (for an out-of-fuel message).</summary>
+    public long DataWords(int segment) => (Module.Definition.Data[segment].Bytes.Length + 7) / 8;
+
+    public void UpdateRoots(Heap heap)
+    {
+        for (var i = 0; i < Globals.Length; i++)
+            if (GlobalTags[i] != 0) Globals[i] = heap.Forward(Globals[i]);
+    }
+}

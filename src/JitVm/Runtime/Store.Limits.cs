@@ -1,0 +1,185 @@
+using System.Diagnostics;
+using JitVm.Diagnostics;
+using JitVm.Hosting;
+
+namespace JitVm.Runtime;
+
+/// <summary>Fuel, deadlines and cancellation: the limits that stop a running program cooperatively.</summary>
+internal sealed partial class Store
+{
+    /// <summary>
+    /// Running code never sees the whole fuel balance: it spends a slice of at most this much, held in a local,
+    /// and comes back to <see cref="Refuel"/> when the slice cannot pay for the next block. That return is where
+    /// cancellation and the deadline are checked, so stopping a program costs running code nothing beyond the fuel
+    /// check it already makes, and a request is seen within one slice (tens of microseconds of compiled code).
+    /// </summary>
+    internal const long SliceSize = 1 << 16;
+
+    /// <summary>The fuel not handed to a fiber. Invariant: the balance is this plus every fiber's
+    /// <see cref="Fiber.FuelSlice"/>, all never negative while the store is idle.</summary>
+    private long _fuelReserve;
+
+    /// <summary>All the fuel ever given to the isolate (options plus every assignment to <see cref="Fuel"/>).</summary>
+    private long _fuelGranted;
+
+    /// <summary>The deadline of the current entry as a <see cref="Stopwatch"/> timestamp; long.MaxValue for none.</summary>
+    private long _deadlineTimestamp = long.MaxValue;
+
+    /// <summary>Fuel left in the store: the reserve plus every fiber's slice (see <see cref="Isolate.Fuel"/>).</summary>
+    public long Fuel
+    {
+        get
+        {
+            var balance = _fuelReserve;
+            foreach (var fiber in _fibers) balance += Math.Max(0, fiber.FuelSlice);
+            return balance;
+        }
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            var owner = Volatile.Read(ref _runningThread);
+            if (owner != 0 && owner != Environment.CurrentManagedThreadId)
+                throw new InvalidOperationException($"the isolate is running on thread {owner}; set its fuel between calls or from a host function it called");
+            var granted = _fuelGranted + (value - Fuel);
+            _fuelGranted = granted < 0 ? long.MaxValue : granted;
+            // Running code picks the new balance up at its next block: a slice of zero sends it to Refuel.
+            _fuelReserve = value;
+            foreach (var fiber in _fibers) fiber.FuelSlice = 0;
+        }
+    }
+
+    /// <summary>Sets the fuel granted at creation.</summary>
+    private void InitFuel(long? fuel)
+    {
+        var amount = fuel ?? long.MaxValue;
+        if (amount < 0) throw new ArgumentOutOfRangeException(nameof(fuel), "fuel cannot be negative");
+        _fuelGranted = _fuelReserve = amount;
+    }
+
+    /// <summary>Fuel consumed since the isolate was created.</summary>
+    public long FuelUsed => _fuelGranted - Fuel;
+
+    /// <summary>The longest each entry from the host may run (see <see cref="Isolate.Timeout"/>).</summary>
+    public TimeSpan? Timeout
+    {
+        get;
+        set
+        {
+            if (value < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(value), "the timeout cannot be negative");
+            field = value;
+            UpdateInterruptible();
+        }
+    }
+
+    /// <summary>A moment after which no program runs (see <see cref="Isolate.Deadline"/>).</summary>
+    public DateTime? Deadline
+    {
+        get;
+        set
+        {
+            field = value;
+            UpdateInterruptible();
+        }
+    }
+
+    /// <summary>Cancels running programs (see <see cref="Isolate.CancellationToken"/>).</summary>
+    public CancellationToken CancellationToken
+    {
+        get;
+        set
+        {
+            field = value;
+            UpdateInterruptible();
+        }
+    }
+
+    /// <summary>Whether anything but fuel can stop a program; kept so an entry without limits pays one test.</summary>
+    private bool _interruptible;
+
+    private void UpdateInterruptible()
+    {
+        _interruptible = Timeout is not null || Deadline is not null || CancellationToken.CanBeCanceled;
+        if (!_interruptible) _deadlineTimestamp = long.MaxValue;
+    }
+
+    /// <summary>
+    /// Prepares an entry from the host: computes the deadline and, when anything can interrupt the program, hands
+    /// the slice back to the reserve so the first block goes through <see cref="Refuel"/> and checks at once.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal void ArmInterrupts(Fiber fiber)
+    {
+        if (_interruptible) ArmInterruptsNow(fiber);
+    }
+
+    private void ArmInterruptsNow(Fiber fiber)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var deadline = Timeout is { } timeout ? After(now, timeout) : long.MaxValue;
+        if (Deadline is { } at) deadline = Math.Min(deadline, After(now, at.ToUniversalTime() - DateTime.UtcNow));
+        _deadlineTimestamp = deadline;
+        _fuelReserve += fiber.FuelSlice;
+        fiber.FuelSlice = 0;
+    }
+
+    /// <summary>The <see cref="Stopwatch"/> timestamp <paramref name="span"/> after <paramref name="now"/>, saturating.</summary>
+    private static long After(long now, TimeSpan span)
+    {
+        var ticks = Math.Max(0, span.TotalSeconds * Stopwatch.Frequency);
+        return ticks >= long.MaxValue - now ? long.MaxValue : now + (long)ticks;
+    }
+
+    /// <summary>
+    /// Called by running code when its slice <paramref name="slice"/> cannot pay for a block of
+    /// <paramref name="cost"/>: checks cancellation and the deadline, then returns a new slice (at least
+    /// <paramref name="cost"/>) taken from the reserve. The caller subtracts the cost itself.
+    /// </summary>
+    /// <exception cref="TrapException">Cancelled, past the deadline, or out of fuel; the caller adds the location.</exception>
+    /// <remarks>For the size part of an instruction's cost rather than a block's, <paramref name="instruction"/>
+    /// names it and <paramref name="words"/> says how many words it was to zero or copy, for the trap's message.</remarks>
+    internal long Refuel(long slice, long cost, string? instruction = null, long words = 0)
+    {
+        if (CancellationToken.IsCancellationRequested)
+            throw new TrapException(TrapCode.Cancelled, "the host cancelled the program");
+        if (_deadlineTimestamp != long.MaxValue && Stopwatch.GetTimestamp() >= _deadlineTimestamp)
+            throw new TrapException(TrapCode.DeadlineExceeded, Timeout is { } timeout
+                ? $"the program ran past its deadline (timeout {timeout.TotalMilliseconds:0.###} ms per call)"
+                : "the program ran past its deadline");
+        var balance = slice + _fuelReserve;
+        if (balance < cost)
+            throw new TrapException(TrapCode.OutOfFuel, instruction is null
+                ? $"out of fuel: the block needs {cost} and {balance} remain"
+                : $"out of fuel: {instruction} of {words} words needs {cost} more and {balance} remain");
+        var next = Math.Min(balance, Math.Max(SliceSize, cost));
+        _fuelReserve = balance - next;
+        return next;
+    }
+
+    /// <summary>
+    /// The size part of alloc's cost for <paramref name="length"/> words (spec/execution.md §5.2): 0 when the
+    /// allocation traps before doing any work (a negative length, or an object larger than the heap limit could
+    /// ever hold).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal long AllocationFuel(long length) =>
+        (ulong)length <= (ulong)Heap.LargestObjectWords ? Bytecode.SizeFuel.For(length) : 0;
+
+    /// <summary>Charges fuel for a host function's work from <paramref name="fiber"/>'s slice and the reserve (see <see cref="Isolate.ChargeFuel"/>).</summary>
+    public void ChargeFuel(Fiber fiber, long amount)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(amount);
+        var owner = Volatile.Read(ref _runningThread);
+        if (owner != 0 && owner != Environment.CurrentManagedThreadId)
+            throw new InvalidOperationException($"the isolate is running on thread {owner}; charge its fuel from a host function it called");
+        if (amount <= fiber.FuelSlice)
+        {
+            fiber.FuelSlice -= amount;
+            return;
+        }
+        var balance = fiber.FuelSlice + _fuelReserve;
+        if (balance < amount)
+            throw new TrapException(TrapCode.OutOfFuel, $"out of fuel: the host function needs {amount} and {balance} remain");
+        _fuelReserve = balance - amount;
+        fiber.FuelSlice = 0;
+    }
+}

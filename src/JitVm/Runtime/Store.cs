@@ -1,0 +1,109 @@
+using JitVm.Hosting;
+using JitVm.Memory;
+
+namespace JitVm.Runtime;
+
+/// <summary>
+/// What programs share while they run: the heap, the instances (each with its globals), the handles the host holds,
+/// the limits and their accounting (fuel, deadlines, call depth, compile budget) and the statistics. Every fiber of a
+/// store runs on its heap; the collector finds every root through the store: each instance's globals, the handles,
+/// and every fiber's frames. A store has one owner at a time (one thread runs it).
+/// </summary>
+internal sealed partial class Store : IRootSet
+{
+    private readonly List<Fiber> _fibers = [];
+    private readonly List<Instance> _instances = [];
+
+    public Store(Isolate owner, IsolateOptions options)
+    {
+        Owner = owner;
+        InitFuel(options.Fuel);
+        Timeout = options.Timeout;
+        CancellationToken = options.CancellationToken;
+        MaxDepth = options.MaxCallDepth;
+        if (MaxDepth is < 1 or > IsolateOptions.MaximumCallDepth)
+            throw new ArgumentOutOfRangeException(nameof(options), MaxDepth,
+                $"the call-depth limit (MaxCallDepth) must be from 1 to {IsolateOptions.MaximumCallDepth:N0}");
+        Tier = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? options.Tier : ExecutionTier.Interpreter;
+        TierUpCalls = options.TierUpCalls;
+        InitCompileBudget(options.CompileBudget);
+        Logger = options.Logger;
+        Heap = new Heap(options.MaxHeapBytes, options.NurseryBytes)
+        {
+            Roots = this,
+            Stress = options.Diagnostics.GcStress,
+            StressInterval = Math.Max(1, options.Diagnostics.GcStressInterval),
+            VerifyEveryCollection = options.Diagnostics.VerifyHeap,
+            Logger = options.Logger,
+        };
+        DeoptStress = options.Diagnostics.DeoptStress;
+        _deoptStressInterval = Math.Max(1, options.Diagnostics.DeoptStressInterval);
+        _deoptStressRandom = new Random(_deoptStressInterval);
+    }
+
+    /// <summary>Compiled frames that have become interpreter frames (deoptimised) in this store.</summary>
+    public long FramesDeoptimised { get; set; }
+
+    /// <summary>When compiled code is made to deoptimise at safepoints (a test mode, spec/execution.md §9).</summary>
+    public DeoptStressMode DeoptStress { get; }
+
+    private readonly int _deoptStressInterval;
+    private readonly Random _deoptStressRandom;
+    private long _safepointsSeen;
+
+    /// <summary>Deopt stress: whether the safepoint compiled code has reached now deoptimises.</summary>
+    public bool DeoptStressTick() => DeoptStress switch
+    {
+        DeoptStressMode.EverySafepoint => true,
+        DeoptStressMode.EveryN => ++_safepointsSeen % _deoptStressInterval == 0,
+        DeoptStressMode.Random => _deoptStressRandom.Next(_deoptStressInterval) == 0,
+        _ => false,
+    };
+
+    /// <summary>The public face of this store: what host functions receive and pointer values name as their origin.</summary>
+    public Isolate Owner { get; }
+
+    public Heap Heap { get; }
+
+    public int MaxDepth { get; }
+
+    /// <summary>The execution policy in force (always Interpreter where dynamic code is not supported).</summary>
+    public ExecutionTier Tier { get; }
+
+    public int TierUpCalls { get; }
+
+    public Microsoft.Extensions.Logging.ILogger Logger { get; }
+
+    public IReadOnlyList<Fiber> Fibers => _fibers;
+
+    public IReadOnlyList<Instance> Instances => _instances;
+
+    internal void Attach(Fiber fiber) => _fibers.Add(fiber);
+
+    internal void Attach(Instance instance) => _instances.Add(instance);
+
+    /// <summary>Collects garbage now, outside VM code (only globals and handles hold roots then).</summary>
+    public void CollectGarbage()
+    {
+        if (Interlocked.CompareExchange(ref _runningThread, Environment.CurrentManagedThreadId, 0) != 0)
+            throw new InvalidOperationException("cannot collect while the isolate is running");
+        try
+        {
+            Heap.Collect(full: true);
+        }
+        finally
+        {
+            Volatile.Write(ref _runningThread, 0);
+        }
+    }
+
+    /// <summary>The roots: every instance's word globals holding pointers, the handles, and every fiber's frames.</summary>
+    void IRootSet.UpdateRoots(Heap heap)
+    {
+        foreach (var instance in _instances) instance.UpdateRoots(heap);
+        UpdateHandleRoots(heap);
+        // Objects move: every pointer the host was given is stale from now on.
+        EndHostViews();
+        foreach (var fiber in _fibers) fiber.UpdateRoots(heap);
+    }
+}
