@@ -355,8 +355,9 @@ public sealed partial class Isolate : IRootSet
                 var entry = Functions[functionIndex - _imports.Length];
                 // With no room for compiled frames at all, the entry runs in the interpreter and compiles nothing.
                 var jitting = Tier != ExecutionTier.Interpreter && JitRuntime.StackHasRoom(this, 0);
-                if (Tier == ExecutionTier.Jit && jitting) Module.Jit.CompileAll(this);
-                var compiled = jitting ? entry.Compiled ?? Module.Jit.TierUpOnEntry(this, entry) : null;
+                // Tier is already Interpreter without dynamic code; the AOT analyzer needs the check where the JIT is reached.
+                if (Tier == ExecutionTier.Jit && jitting && System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported) Module.Jit.CompileAll(this);
+                var compiled = jitting && System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? entry.Compiled ?? Module.Jit.TierUpOnEntry(this, entry) : null;
                 // The clock starts once the entry's code is compiled: compiling it is the VM's time, not the program's.
                 ArmInterrupts();
                 if (compiled is not null && JitRuntime.StackHasRoom(this, compiled.StackBytes)) compiled.Adapter(this, 1, fp);

@@ -22,8 +22,22 @@ public sealed class Module
 
     private Jit.JitState? _jit;
 
+    /// <summary>Why the JIT needs dynamic code: it emits CIL with System.Reflection.Emit. Every caller checks
+    /// <see cref="System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported"/> and interprets otherwise
+    /// (under NativeAOT), so the library stays usable, interpreter only, where code cannot be generated.</summary>
+    internal const string JitNeedsDynamicCode = "The JIT emits CIL with System.Reflection.Emit; without dynamic code every function is interpreted.";
+
+    /// <summary>Why typed exports (<see cref="Isolate.GetDelegate{TDelegate}"/> and its shorthands) need dynamic code:
+    /// under the interpreter they bind a generic adapter instantiated over long and double at run time, which
+    /// NativeAOT cannot provide. <see cref="Isolate.Invoke(string, Value[])"/> works everywhere.</summary>
+    internal const string TypedExportsNeedDynamicCode = "Typed exports instantiate a generic adapter at run time; without dynamic code call Isolate.Invoke instead.";
+
     /// <summary>The module's compiled code, shared by all isolates that run it with a JIT policy.</summary>
-    internal Jit.JitState Jit => _jit ?? Interlocked.CompareExchange(ref _jit, new Jit.JitState(this), null) ?? _jit!;
+    internal Jit.JitState Jit
+    {
+        [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(JitNeedsDynamicCode)]
+        get => _jit ?? Interlocked.CompareExchange(ref _jit, new Jit.JitState(this), null) ?? _jit!;
+    }
 
     /// <summary>The module's contents.</summary>
     public ModuleDefinition Definition => Verified.Definition;

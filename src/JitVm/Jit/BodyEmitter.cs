@@ -8,6 +8,7 @@ using OpCode = JitVm.Bytecode.OpCode;
 namespace JitVm.Jit;
 
 /// <summary>Emits the CIL body of one verified function (see <see cref="FunctionCompiler"/> for the conventions).</summary>
+[System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Hosting.Module.JitNeedsDynamicCode)]
 internal sealed partial class BodyEmitter(
     VerifiedModule module,
     FunctionAnalysis analysis,

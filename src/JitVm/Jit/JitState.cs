@@ -36,6 +36,7 @@ internal delegate void SlotAdapter(Isolate isolate, int depth, int fp);
 /// code calls compiled code with a direct CIL call whenever possible. Callees that cannot be compiled (too large)
 /// and indirect callees are reached through runtime helpers that look at the callee's slot at call time.
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.JitNeedsDynamicCode)]
 internal sealed class JitState(Module module)
 {
     /// <summary>Functions with more instructions stay interpreted: the CLR JIT is superlinear beyond a few
