@@ -101,6 +101,7 @@ public sealed class Engine
     /// <exception cref="ModuleFormatException">The file is malformed or longer than <see cref="EngineOptions.MaxModuleBytes"/>.</exception>
     /// <exception cref="VerificationException">The module breaks a verification rule.</exception>
     /// <exception cref="IOException">The file cannot be opened or read (including <see cref="FileNotFoundException"/>).</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be read.</exception>
     public Module LoadFile(string path)
     {
         using var file = File.OpenRead(path);
