@@ -8,16 +8,33 @@ using JitVm.Verification;
 
 namespace JitVm.Cli;
 
-/// <summary>Exit codes of the <c>jitvm</c> command (the BSD sysexits convention).</summary>
+/// <summary>
+/// Exit codes of the <c>jitvm</c> command (the BSD sysexits convention; spec/execution.md §10.2 is the table). Every
+/// code has one meaning, so a script can tell a program that trapped from a VM that failed.
+/// </summary>
 internal static class ExitCodes
 {
+    /// <summary>The command did what it was asked.</summary>
     public const int Ok = 0;
+
+    /// <summary>EX_USAGE: the command line is wrong.</summary>
     public const int Usage = 64;
+
+    /// <summary>EX_DATAERR: the module is malformed, unverifiable or unlinkable, or lacks the entry function.</summary>
     public const int DataError = 65;
+
+    /// <summary>EX_NOINPUT: the input file is missing, a directory, or unreadable.</summary>
     public const int NoInput = 66;
-    public const int CannotCreate = 73;
+
+    /// <summary>EX_UNAVAILABLE, sysexits' catch-all for "it did not work and the cause is unknown": a defect in
+    /// the VM or the tool (an unexpected .NET exception, a failed heap verification, the host out of memory).</summary>
+    public const int Internal = 69;
+
+    /// <summary>EX_SOFTWARE: the guest program trapped; the report went to stderr.</summary>
     public const int Trap = 70;
-    public const int Internal = 70;
+
+    /// <summary>EX_CANTCREAT: <c>asm</c> could not write its output file.</summary>
+    public const int CannotCreate = 73;
 }
 
 /// <summary>

@@ -31,7 +31,7 @@ public static class ModuleReader
 
         public ModuleDefinition ReadModule()
         {
-            if (bytes.Length < 8) throw Fail(0, $"file is {bytes.Length} bytes long; a module starts with an 8-byte header");
+            if (bytes.Length < 8) throw Fail(0, $"the input is {bytes.Length} bytes long; a binary module starts with an 8-byte header (magic and version)");
             if (!bytes.AsSpan(0, 4).SequenceEqual(ModuleWriter.Magic))
                 throw Fail(0, $"bad magic: expected 00 6a 76 6d (\"\\0jvm\"), found {Convert.ToHexString(bytes, 0, 4).ToLowerInvariant()}");
             var version = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(4));

@@ -14,6 +14,23 @@ public sealed class EngineOptions
 
     /// <summary>Where the engine and its isolates log (module loading, compilation, tier-up, collections, traps); silent by default.</summary>
     public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
+
+    /// <summary>
+    /// The most bytes one module may have when loaded from a stream, a byte array or a file, from 0 to
+    /// <see cref="Array.MaxLength"/> (the default, and the most the binary reader can address). A stream is read no
+    /// further than one byte past it, so a host that loads untrusted input bounds the memory reading takes.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative or above <see cref="Array.MaxLength"/>.</exception>
+    public int MaxModuleBytes
+    {
+        get;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, Array.MaxLength);
+            field = value;
+        }
+    } = Array.MaxLength;
 }
 
 /// <summary>
@@ -41,22 +58,55 @@ public sealed class Engine
     public Module LoadText(string text, string? sourceName = null) => Load(sourceName, () => Module.FromText(text, sourceName));
 
     /// <summary>Reads and verifies a module in the binary format.</summary>
-    public Module LoadBinary(byte[] bytes, string? sourceName = null) => Load(sourceName, () => Module.FromBinary(bytes, sourceName));
+    /// <exception cref="ArgumentNullException"><paramref name="bytes"/> is null.</exception>
+    /// <exception cref="ModuleFormatException">The bytes are malformed or longer than <see cref="EngineOptions.MaxModuleBytes"/>.</exception>
+    /// <exception cref="VerificationException">The module breaks a verification rule.</exception>
+    public Module LoadBinary(byte[] bytes, string? sourceName = null)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        return Load(sourceName, () =>
+        {
+            if (bytes.Length > Options.MaxModuleBytes) throw TooLong(sourceName);
+            return Module.FromBinary(bytes, sourceName);
+        });
+    }
 
-    /// <summary>Reads a module (binary or text, told apart by the magic bytes) from a stream.</summary>
+    /// <summary>
+    /// Reads a module from <paramref name="stream"/>, from its current position to its end: the binary format when
+    /// the bytes start with the magic <c>\0jvm</c> (or are a non-empty part of it), UTF-8 assembly text otherwise
+    /// (an empty stream is empty text, a module with nothing in it). The stream is read in full before anything is
+    /// decoded, through <see cref="Stream.Read(byte[], int, int)"/> only (it need not seek and may return fewer
+    /// bytes than asked), and is left open.
+    /// </summary>
+    /// <remarks>
+    /// Everything wrong with the bytes is a <see cref="ModuleFormatException"/> naming the byte offset or line: a
+    /// truncated or inconsistent binary, a count or length larger than the input, invalid UTF-8, a syntax error,
+    /// input longer than <see cref="EngineOptions.MaxModuleBytes"/>. A failure of the stream itself is not a
+    /// format error and is not wrapped: whatever exception its <c>Read</c> throws (an <see cref="IOException"/>, an
+    /// <see cref="ObjectDisposedException"/>, a cancellation…) reaches the caller unchanged.
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="stream"/> cannot be read (<see cref="Stream.CanRead"/> is false).</exception>
+    /// <exception cref="IOException">The stream's <c>Read</c> reported more bytes than it was asked for or a negative count.</exception>
+    /// <exception cref="ModuleFormatException">The bytes are malformed or too many.</exception>
+    /// <exception cref="VerificationException">The module breaks a verification rule.</exception>
     public Module Load(Stream stream, string? sourceName = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        using var buffer = new MemoryStream();
-        stream.CopyTo(buffer);
-        var bytes = buffer.ToArray();
-        return Bytecode.ModuleReader.HasMagic(bytes)
-            ? LoadBinary(bytes, sourceName)
-            : LoadText(new System.Text.UTF8Encoding(false, true).GetString(bytes), sourceName);
+        if (!stream.CanRead) throw new ArgumentException("the stream cannot be read (CanRead is false)", nameof(stream));
+        return Load(sourceName, () => Module.FromDefinition(Module.Decode(ReadAll(stream, Options.MaxModuleBytes, sourceName), sourceName)));
     }
 
-    /// <summary>Loads a module file (binary or text).</summary>
-    public Module LoadFile(string path) => Load(Path.GetFileName(path), () => Module.FromFile(path));
+    /// <summary>Loads a module file (binary or text, told apart as <see cref="Load(Stream, string?)"/> does).</summary>
+    /// <exception cref="ModuleFormatException">The file is malformed or longer than <see cref="EngineOptions.MaxModuleBytes"/>.</exception>
+    /// <exception cref="VerificationException">The module breaks a verification rule.</exception>
+    /// <exception cref="IOException">The file cannot be opened or read (including <see cref="FileNotFoundException"/>).</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be read.</exception>
+    public Module LoadFile(string path)
+    {
+        using var file = File.OpenRead(path);
+        return Load(file, Path.GetFileName(path));
+    }
 
     /// <summary>Verifies a module built in code.</summary>
     public Module Load(Bytecode.ModuleDefinition definition) => Load(definition.SourceName, () => Module.FromDefinition(definition));
@@ -72,6 +122,48 @@ public sealed class Engine
         if (chosen.Logger is NullLogger) chosen = chosen with { Logger = _logger };
         return new Isolate(module, hostFunctions, chosen);
     }
+
+    /// <summary>The first read size: most modules are smaller, and a larger one doubles the buffer as it arrives
+    /// (never trusting <see cref="Stream.Length"/>, which a stream may not know or may misreport).</summary>
+    private const int InitialReadBytes = 16 * 1024;
+
+    /// <summary>Reads the rest of <paramref name="stream"/>, keeping at most <paramref name="limit"/> bytes: one
+    /// more is asked for only to tell "exactly the limit" from "too long".</summary>
+    private static byte[] ReadAll(Stream stream, int limit, string? sourceName)
+    {
+        var buffer = new byte[Math.Min(limit, InitialReadBytes)];
+        var length = 0;
+        while (true)
+        {
+            if (length == buffer.Length)
+            {
+                if (length == limit)
+                {
+                    if (Read(stream, new byte[1], 0) == 0) break;
+                    throw TooLong(sourceName, limit);
+                }
+                Array.Resize(ref buffer, (int)Math.Min(limit, 2L * buffer.Length));
+            }
+            var read = Read(stream, buffer, length);
+            if (read == 0) break;
+            length += read;
+        }
+        return length == buffer.Length ? buffer : buffer.AsSpan(0, length).ToArray();
+    }
+
+    private static int Read(Stream stream, byte[] buffer, int offset)
+    {
+        var wanted = buffer.Length - offset;
+        var read = stream.Read(buffer, offset, wanted);
+        if ((uint)read > (uint)wanted)
+            throw new IOException($"the stream's Read returned {read} when asked for at most {wanted} bytes");
+        return read;
+    }
+
+    private ModuleFormatException TooLong(string? sourceName) => TooLong(sourceName, Options.MaxModuleBytes);
+
+    private static ModuleFormatException TooLong(string? sourceName, int limit) =>
+        new(sourceName, $"byte 0x{limit:x}", $"the module is longer than {limit} bytes, the most this engine loads (EngineOptions.MaxModuleBytes)");
 
     private Module Load(string? sourceName, Func<Module> load)
     {

@@ -12,74 +12,92 @@ public sealed partial class Isolate
 {
     /// <summary>The function <paramref name="name"/>, of no parameters and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Func<TResult> GetFunction<TResult>(string name) => GetDelegate<Func<TResult>>(name);
 
     /// <summary>The function <paramref name="name"/>, of one parameter and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Func<T1, TResult> GetFunction<T1, TResult>(string name) => GetDelegate<Func<T1, TResult>>(name);
 
     /// <summary>The function <paramref name="name"/>, of two parameters and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Func<T1, T2, TResult> GetFunction<T1, T2, TResult>(string name) => GetDelegate<Func<T1, T2, TResult>>(name);
 
     /// <summary>The function <paramref name="name"/>, of three parameters and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Func<T1, T2, T3, TResult> GetFunction<T1, T2, T3, TResult>(string name) => GetDelegate<Func<T1, T2, T3, TResult>>(name);
 
     /// <summary>The function <paramref name="name"/>, of four parameters and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Func<T1, T2, T3, T4, TResult> GetFunction<T1, T2, T3, T4, TResult>(string name) => GetDelegate<Func<T1, T2, T3, T4, TResult>>(name);
 
     /// <summary>The function <paramref name="name"/>, of five parameters and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Func<T1, T2, T3, T4, T5, TResult> GetFunction<T1, T2, T3, T4, T5, TResult>(string name) => GetDelegate<Func<T1, T2, T3, T4, T5, TResult>>(name);
 
     /// <summary>The function <paramref name="name"/>, of six parameters and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Func<T1, T2, T3, T4, T5, T6, TResult> GetFunction<T1, T2, T3, T4, T5, T6, TResult>(string name) => GetDelegate<Func<T1, T2, T3, T4, T5, T6, TResult>>(name);
 
     /// <summary>The function <paramref name="name"/>, of seven parameters and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Func<T1, T2, T3, T4, T5, T6, T7, TResult> GetFunction<T1, T2, T3, T4, T5, T6, T7, TResult>(string name) => GetDelegate<Func<T1, T2, T3, T4, T5, T6, T7, TResult>>(name);
 
     /// <summary>The function <paramref name="name"/>, of eight parameters and one result, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Func<T1, T2, T3, T4, T5, T6, T7, T8, TResult> GetFunction<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(string name) => GetDelegate<Func<T1, T2, T3, T4, T5, T6, T7, T8, TResult>>(name);
 
     /// <summary>The function <paramref name="name"/>, of no parameters and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Action GetAction(string name) => GetDelegate<Action>(name);
 
     /// <summary>The function <paramref name="name"/>, of one parameter and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Action<T1> GetAction<T1>(string name) => GetDelegate<Action<T1>>(name);
 
     /// <summary>The function <paramref name="name"/>, of two parameters and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Action<T1, T2> GetAction<T1, T2>(string name) => GetDelegate<Action<T1, T2>>(name);
 
     /// <summary>The function <paramref name="name"/>, of three parameters and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Action<T1, T2, T3> GetAction<T1, T2, T3>(string name) => GetDelegate<Action<T1, T2, T3>>(name);
 
     /// <summary>The function <paramref name="name"/>, of four parameters and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Action<T1, T2, T3, T4> GetAction<T1, T2, T3, T4>(string name) => GetDelegate<Action<T1, T2, T3, T4>>(name);
 
     /// <summary>The function <paramref name="name"/>, of five parameters and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Action<T1, T2, T3, T4, T5> GetAction<T1, T2, T3, T4, T5>(string name) => GetDelegate<Action<T1, T2, T3, T4, T5>>(name);
 
     /// <summary>The function <paramref name="name"/>, of six parameters and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Action<T1, T2, T3, T4, T5, T6> GetAction<T1, T2, T3, T4, T5, T6>(string name) => GetDelegate<Action<T1, T2, T3, T4, T5, T6>>(name);
 
     /// <summary>The function <paramref name="name"/>, of seven parameters and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Action<T1, T2, T3, T4, T5, T6, T7> GetAction<T1, T2, T3, T4, T5, T6, T7>(string name) => GetDelegate<Action<T1, T2, T3, T4, T5, T6, T7>>(name);
 
     /// <summary>The function <paramref name="name"/>, of eight parameters and no results, as a delegate.</summary>
     /// <exception cref="ArgumentException">No such function, or its signature differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public Action<T1, T2, T3, T4, T5, T6, T7, T8> GetAction<T1, T2, T3, T4, T5, T6, T7, T8>(string name) => GetDelegate<Action<T1, T2, T3, T4, T5, T6, T7, T8>>(name);
 
     /// <summary>
@@ -88,9 +106,11 @@ public sealed partial class Isolate
     /// </summary>
     /// <exception cref="ArgumentException">No such function, a parameter or result type other than long or double, or a
     /// signature that differs; the message shows both signatures.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public TDelegate GetDelegate<TDelegate>(string name) where TDelegate : Delegate => (TDelegate)Bind(typeof(TDelegate), name);
 
     /// <summary>Like <see cref="GetDelegate{TDelegate}"/>, but returns false and the reason instead of throwing.</summary>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public bool TryGetDelegate<TDelegate>(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TDelegate? function, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? problem)
         where TDelegate : Delegate
     {
@@ -108,6 +128,9 @@ public sealed partial class Isolate
         }
     }
 
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2060", Justification = "ExportInvoker's methods put no DynamicallyAccessedMembers requirement on their type parameters.")]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "The trimmer keeps the Invoke method of every delegate type it keeps: the runtime calls the delegate through it.")]
     private Delegate Bind(Type delegateType, string name)
     {
         var invoke = delegateType.GetMethod("Invoke") ?? throw new ArgumentException($"{delegateType.Name} is not a delegate type", nameof(name));

@@ -27,8 +27,22 @@ public sealed class Module
     internal Runtime.CodeTable DeoptStressCode =>
         _deoptStressCode ?? Interlocked.CompareExchange(ref _deoptStressCode, new Runtime.CodeTable(this, true), null) ?? _deoptStressCode!;
 
+    /// <summary>Why the JIT needs dynamic code: it emits CIL with System.Reflection.Emit. Every caller checks
+    /// <see cref="System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported"/> and interprets otherwise
+    /// (under NativeAOT), so the library stays usable, interpreter only, where code cannot be generated.</summary>
+    internal const string JitNeedsDynamicCode = "The JIT emits CIL with System.Reflection.Emit; without dynamic code every function is interpreted.";
+
+    /// <summary>Why typed exports (<see cref="Isolate.GetDelegate{TDelegate}"/> and its shorthands) need dynamic code:
+    /// under the interpreter they bind a generic adapter instantiated over long and double at run time, which
+    /// NativeAOT cannot provide. <see cref="Isolate.Invoke(string, Value[])"/> works everywhere.</summary>
+    internal const string TypedExportsNeedDynamicCode = "Typed exports instantiate a generic adapter at run time; without dynamic code call Isolate.Invoke instead.";
+
     /// <summary>The module's compiled code, shared by all isolates that run it with a JIT policy.</summary>
-    internal Jit.JitState Jit => Code.Jit;
+    internal Jit.JitState Jit
+    {
+        [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(JitNeedsDynamicCode)]
+        get => Code.Jit;
+    }
 
     /// <summary>The module's contents.</summary>
     public ModuleDefinition Definition => Verified.Definition;
@@ -50,25 +64,29 @@ public sealed class Module
     public static Module FromDefinition(ModuleDefinition definition) => new(Verifier.Verify(definition));
 
     /// <summary>Loads a file: binary when it starts with the module magic, assembly text otherwise.</summary>
+    /// <exception cref="ModuleFormatException">The file is malformed.</exception>
+    /// <exception cref="VerificationException">The module breaks a verification rule.</exception>
     public static Module FromFile(string path) => FromDefinition(ReadDefinition(path));
 
     /// <summary>Reads a file's module without verifying it (binary when it starts with the magic, text otherwise).</summary>
     /// <exception cref="ModuleFormatException">The file is malformed.</exception>
-    public static ModuleDefinition ReadDefinition(string path)
+    public static ModuleDefinition ReadDefinition(string path) => Decode(File.ReadAllBytes(path), Path.GetFileName(path));
+
+    /// <summary>
+    /// Decodes a whole input: the binary format when it starts with the magic or is a non-empty part of it (so a
+    /// binary cut short in its header is reported as one), UTF-8 assembly text otherwise. Every problem with the
+    /// bytes is a <see cref="ModuleFormatException"/> with the byte offset or line.
+    /// </summary>
+    internal static ModuleDefinition Decode(byte[] bytes, string? sourceName)
     {
-        var bytes = File.ReadAllBytes(path);
-        var name = Path.GetFileName(path);
-        if (ModuleReader.HasMagic(bytes)) return ModuleReader.Read(bytes, name);
-        string text;
-        try
-        {
-            text = new System.Text.UTF8Encoding(false, true).GetString(bytes);
-        }
-        catch (System.Text.DecoderFallbackException)
-        {
-            throw new ModuleFormatException(name, null, "the file is neither a binary module (no \\0jvm magic) nor UTF-8 assembly text");
-        }
-        return Assembler.Assemble(text, name);
+        if (ModuleReader.HasMagic(bytes) || (bytes.Length is > 0 and < 4 && ModuleWriter.Magic.StartsWith(bytes)))
+            return ModuleReader.Read(bytes, sourceName);
+        var chars = new char[bytes.Length];
+        var status = System.Text.Unicode.Utf8.ToUtf16(bytes, chars, out var valid, out var written, replaceInvalidSequences: false);
+        if (status != System.Buffers.OperationStatus.Done)
+            throw new ModuleFormatException(sourceName, $"byte 0x{valid:x}",
+                "invalid UTF-8: the input is neither a binary module (it does not start with the \\0jvm magic) nor UTF-8 assembly text");
+        return Assembler.Assemble(new string(chars, 0, written), sourceName);
     }
 
     /// <summary>The module in the binary format.</summary>

@@ -33,6 +33,7 @@ internal static class AssemblyCompiler
         return name;
     }
 
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.JitNeedsDynamicCode)]
     public static void Save(Module module, string path, string assemblyName)
     {
         var builder = new PersistedAssemblyBuilder(new AssemblyName(assemblyName), typeof(object).Assembly);

@@ -170,6 +170,7 @@ internal sealed partial class BodyEmitter
     /// <c>JitRuntime.HostFunc0</c> and its siblings), or null when a parameter or result is a ptr or word, there are
     /// more than eight parameters, or more than one result.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2060", Justification = "JitRuntime's HostFunc and HostAction helpers put no DynamicallyAccessedMembers requirement on their type parameters.")]
     private static System.Reflection.MethodInfo? TypedHostCall(FunctionType signature)
     {
         if (signature.Parameters.Length > Hosting.Isolate.MaxTypedArity || signature.Results.Length > 1) return null;

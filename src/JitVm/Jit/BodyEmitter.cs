@@ -13,6 +13,7 @@ namespace JitVm.Jit;
 /// <param name="deoptStress">Whether every safepoint asks whether to deoptimise (the deopt-stress code table).</param>
 /// <param name="il">Where the body goes.</param>
 /// <param name="resolveCallee">How to call each defined function directly, or null to call it through the interpreter.</param>
+[System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Hosting.Module.JitNeedsDynamicCode)]
 internal sealed partial class BodyEmitter(
     VerifiedModule module,
     Interpreter.DecodedFunction decoded,

@@ -102,6 +102,7 @@ internal static class FunctionCompiler
     public const int AdapterFrameBytes = 256;
 
     /// <summary>Compiles a group of functions into DynamicMethods (with direct calls among them) plus their adapters.</summary>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Hosting.Module.JitNeedsDynamicCode)]
     public static (DynamicMethod Body, SlotAdapter Adapter, int IlSize)[] CompileGroup(Runtime.CodeTable code, List<DecodedFunction> group)
     {
         var module = code.Module;

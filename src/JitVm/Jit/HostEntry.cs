@@ -15,6 +15,7 @@ internal static class HostEntry
     /// <summary>Emits the stub for <paramref name="compiled"/> (function <paramref name="functionIndex"/>), whose
     /// signature the caller has checked matches <paramref name="parameters"/> and <paramref name="result"/> (long
     /// for i64, double for f64; null for none).</summary>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Hosting.Module.JitNeedsDynamicCode)]
     public static DynamicMethod Emit(string functionName, int functionIndex, CompiledFunction compiled, Type[] parameters, Type? result)
     {
         var method = new DynamicMethod(functionName + "$host", result ?? typeof(void), [typeof(Runtime.Fiber), .. parameters], typeof(JitRuntime).Module, skipVisibility: true);

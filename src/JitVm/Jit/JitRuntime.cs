@@ -383,6 +383,7 @@ internal static partial class JitRuntime
     }
 
     /// <summary>call_indirect from compiled code: checks the reference and signature, then calls it in whichever tier it is.</summary>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Hosting.Module.JitNeedsDynamicCode)] // Reached only from compiled code.
     public static void CallIndirect(Fiber fiber, long reference, int typeIndex, int fp, long site, int depth, long fuel)
     {
         fiber.FuelSlice = fuel;

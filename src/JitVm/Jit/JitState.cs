@@ -36,6 +36,7 @@ internal delegate void SlotAdapter(Runtime.Fiber fiber, int depth, int fp);
 /// code calls compiled code with a direct CIL call whenever possible. Callees that cannot be compiled (too large)
 /// and indirect callees are reached through runtime helpers that look at the callee's slot at call time.
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.JitNeedsDynamicCode)]
 internal sealed class JitState(Runtime.CodeTable code)
 {
     /// <summary>Functions with more instructions stay interpreted: the CLR JIT is superlinear beyond a few

@@ -29,7 +29,11 @@ internal sealed class CodeTable
     public bool DeoptStress { get; }
 
     /// <summary>The JIT side of this table: what to compile and when.</summary>
-    public Jit.JitState Jit => _jit ?? Interlocked.CompareExchange(ref _jit, new Jit.JitState(this), null) ?? _jit!;
+    public Jit.JitState Jit
+    {
+        [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.JitNeedsDynamicCode)]
+        get => _jit ?? Interlocked.CompareExchange(ref _jit, new Jit.JitState(this), null) ?? _jit!;
+    }
 
     /// <summary>Every defined function, decoded (all at once, so the interpreter's call path has no null checks).</summary>
     public DecodedFunction[] Functions

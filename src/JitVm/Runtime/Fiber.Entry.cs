@@ -41,11 +41,15 @@ internal sealed partial class Fiber
     private void RunFunction(DecodedFunction function, int fp, bool entry)
     {
         var tier = Store.Tier;
-        var code = Instance.Code.Jit;
-        // With no room for compiled frames at all, the function runs in the interpreter and compiles nothing.
-        var jitting = tier != ExecutionTier.Interpreter && JitRuntime.StackHasRoom(this, 0);
-        if (entry && tier == ExecutionTier.Jit && jitting) code.CompileAll(Store);
-        var compiled = jitting ? function.Compiled ?? (entry ? code.TierUpOnEntry(Store, function) : code.TierUpOnCall(Store, function)) : null;
+        // With no room for compiled frames at all, the function runs in the interpreter and compiles nothing. (The tier
+        // is already Interpreter without dynamic code; the AOT analyzer needs the check where the JIT is reached.)
+        CompiledFunction? compiled = null;
+        if (tier != ExecutionTier.Interpreter && JitRuntime.StackHasRoom(this, 0) && System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+        {
+            var code = Instance.Code.Jit;
+            if (entry && tier == ExecutionTier.Jit) code.CompileAll(Store);
+            compiled = function.Compiled ?? (entry ? code.TierUpOnEntry(Store, function) : code.TierUpOnCall(Store, function));
+        }
         if (entry) Store.ArmInterrupts(this);
         if (compiled is not null && JitRuntime.StackHasRoom(this, compiled.StackBytes))
         {
