@@ -47,6 +47,7 @@ internal static class FunctionCompiler
     /// (each spill and reload at a safepoint among them) gets a 16-byte temporary of its own, so a function with many
     /// word locals and many safepoints has a frame of megabytes. The bound doubles those figures, assumes every
     /// height may hold each type, counts every word local and every word on the operand stack at every safepoint
+    /// (three times for the stack: spill and reload, and the two deoptimisation stubs)
     /// and the word operands of every other instruction, and adds 32 bytes per instruction: it only decides how early calls fall back to the
     /// interpreter, while an underestimate would let one huge frame overflow the stack. Linear in the function's
     /// size (stack states share their tails, so word counts are memoised per state).
@@ -64,8 +65,9 @@ internal static class FunctionCompiler
             var stack = analysis.StackBefore[pc];
             if (code[pc].OpCode is OpCode.Call or OpCode.CallIndirect or OpCode.Alloc or OpCode.DataAlloc)
             {
-                // A safepoint spills and reloads every word local and every word on the stack.
-                wordUses += wordLocals + WordsIn(stack, wordsIn);
+                // A safepoint spills and reloads every word local and every word on the stack, and its deopt stubs
+                // (before it, and after a call) write every word on the stack into an image.
+                wordUses += wordLocals + 3 * WordsIn(stack, wordsIn);
                 continue;
             }
             // Other instructions use at most their operands: three, or a return's results.
@@ -73,7 +75,8 @@ internal static class FunctionCompiler
             for (var s = stack; s is not null && operands > 0; s = s.Below, operands--)
                 if (s.Top == VmType.Word) wordUses++;
         }
-        bytes += 48 * wordUses;
+        // The shared deopt block writes every word local once.
+        bytes += 48 * (wordUses + wordLocals);
         return (int)Math.Min(bytes, int.MaxValue / 2);
     }
 

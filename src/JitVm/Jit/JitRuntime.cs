@@ -39,19 +39,19 @@ internal static partial class JitRuntime
     public static long[] Sites(Fiber fiber) => fiber.Sites;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int MaxDepth(Fiber fiber) => fiber.Store.MaxDepth;
+    public static int MaxDepth(Fiber fiber) => fiber.MaxDepth;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long[] HeapWords(Fiber fiber) => fiber.Store.Heap.Words;
+    public static long[] HeapWords(Fiber fiber) => fiber.Heap.Words;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong[] HeapTags(Fiber fiber) => fiber.Store.Heap.Tags;
+    public static ulong[] HeapTags(Fiber fiber) => fiber.Heap.Tags;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long[] Slots(Fiber fiber) => fiber.Slots;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long NurseryEnd(Fiber fiber) => fiber.Store.Heap.NurseryEnd;
+    public static long NurseryEnd(Fiber fiber) => fiber.Heap.NurseryEnd;
 
     /// <summary>An address near the top of the current .NET stack.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -77,7 +77,7 @@ internal static partial class JitRuntime
     public static long ExecuteInterpreted(Fiber fiber, int functionIndex, int width) => fiber.ExecuteInterpreted(functionIndex, width);
 
     /// <summary>The write barrier's slow path: an old object now points to a young one.</summary>
-    public static void RecordWrite(Fiber fiber, long pointer, long value) => fiber.Store.Heap.RecordWrite(pointer, value);
+    public static void RecordWrite(Fiber fiber, long pointer, long value) => fiber.Heap.RecordWrite(pointer, value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long[] Results(Fiber fiber) => fiber.Results;
@@ -250,7 +250,7 @@ internal static partial class JitRuntime
     {
         try
         {
-            var heap = fiber.Store.Heap;
+            var heap = fiber.Heap;
             switch ((OpCode)opCode)
             {
                 case OpCode.LoadI: heap.LoadInt(pointer, index, "load.i"); break;
@@ -275,13 +275,13 @@ internal static partial class JitRuntime
 
     /// <summary>Bump allocation in the nursery, or 0 when <see cref="Alloc"/> (which may collect) must run.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long AllocFast(Fiber fiber, long length) => fiber.Store.Heap.TryBumpAllocate(length);
+    public static long AllocFast(Fiber fiber, long length) => fiber.Heap.TryBumpAllocate(length);
 
     public static long Alloc(Fiber fiber, long length, long site, int depth, long fuel)
     {
         try
         {
-            return fiber.Store.Heap.Allocate(length);
+            return fiber.Heap.Allocate(length);
         }
         catch (TrapException trap)
         {
@@ -330,7 +330,7 @@ internal static partial class JitRuntime
     {
         try
         {
-            return fiber.Store.Heap.LoadByte(pointer, index);
+            return fiber.Heap.LoadByte(pointer, index);
         }
         catch (TrapException trap)
         {
@@ -342,7 +342,7 @@ internal static partial class JitRuntime
     {
         try
         {
-            fiber.Store.Heap.StoreByte(pointer, index, value);
+            fiber.Heap.StoreByte(pointer, index, value);
         }
         catch (TrapException trap)
         {
@@ -396,7 +396,7 @@ internal static partial class JitRuntime
                 fiber.Instance.CallImport(fiber, (int)reference, fp, site, depth);
                 return;
             }
-            if (depth >= fiber.Store.MaxDepth) throw fiber.CallDepthExceeded(target);
+            if (depth >= fiber.MaxDepth) throw fiber.CallDepthExceeded(target);
         }
         catch (TrapException trap) when (Located(fiber.Locate(trap, site, depth, fiber.FuelSlice)))
         {

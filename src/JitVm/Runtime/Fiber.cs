@@ -39,6 +39,8 @@ internal sealed partial class Fiber
     public Fiber(Store store, Instance instance)
     {
         Store = store;
+        Heap = store.Heap;
+        MaxDepth = store.MaxDepth;
         Instance = instance;
         Sites = new long[store.MaxDepth + 2];
         store.Attach(this);
@@ -46,6 +48,11 @@ internal sealed partial class Fiber
 
     /// <summary>The store whose heap, globals and limits this fiber uses.</summary>
     public Store Store { get; }
+
+    /// <summary>The store's heap and call-depth limit, kept here too so compiled code reaches them in one load.</summary>
+    public readonly Heap Heap;
+
+    public readonly int MaxDepth;
 
     /// <summary>The instance whose code runs now: changes for the duration of a call into another instance's export.</summary>
     public Instance Instance;
@@ -100,7 +107,7 @@ internal sealed partial class Fiber
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void EnterFrame(DecodedFunction callee, int fp)
     {
-        if (CallDepth >= Store.MaxDepth) throw CallDepthExceeded(callee);
+        if (CallDepth >= MaxDepth) throw CallDepthExceeded(callee);
         var end = fp + callee.FrameSize + 1;
         if (end > Slots.Length) EnsureSlots(end);
         var first = fp + callee.ParameterCount;
@@ -135,7 +142,7 @@ internal sealed partial class Fiber
 
     public void CheckDepth(DecodedFunction callee)
     {
-        if (CallDepth >= Store.MaxDepth) throw CallDepthExceeded(callee);
+        if (CallDepth >= MaxDepth) throw CallDepthExceeded(callee);
     }
 
     public TrapException CallDepthExceeded(DecodedFunction callee) =>
