@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using JitVm.Bytecode;
 using JitVm.Diagnostics;
 using JitVm.Hosting;
+using JitVm.Semantics;
 
 namespace JitVm.Interpreter;
 
@@ -53,7 +54,7 @@ internal static class Interpreter
                         fuel -= op.K;
                         break;
                     case OpKind.Unreachable:
-                        throw new TrapException(TrapCode.Unreachable, "unreachable instruction executed");
+                        throw Traps.Unreachable.Create();
                     case OpKind.Move: s[fp + op.A] = s[fp + op.B]; break;
                     case OpKind.MoveW:
                         s[fp + op.A] = s[fp + op.B];
@@ -262,11 +263,11 @@ internal static class Interpreter
                     case OpKind.FFloor: s[fp + op.A] = FloatBits(Math.Floor(F(s[fp + op.B]))); break;
                     case OpKind.FCeil: s[fp + op.A] = FloatBits(Math.Ceiling(F(s[fp + op.B]))); break;
                     case OpKind.FTrunc: s[fp + op.A] = FloatBits(Math.Truncate(F(s[fp + op.B]))); break;
-                    case OpKind.FNearest: s[fp + op.A] = FloatBits(Math.Round(F(s[fp + op.B]), MidpointRounding.ToEven)); break;
+                    case OpKind.FNearest: s[fp + op.A] = FloatBits(Arithmetic.Nearest(F(s[fp + op.B]))); break;
                     case OpKind.TruncS: s[fp + op.A] = Arithmetic.TruncS(F(s[fp + op.B])); break;
                     case OpKind.TruncSatS: s[fp + op.A] = Arithmetic.TruncSatS(F(s[fp + op.B])); break;
                     case OpKind.ConvertS: s[fp + op.A] = Bits(s[fp + op.B]); break;
-                    case OpKind.ConvertU: s[fp + op.A] = Bits((double)(ulong)s[fp + op.B]); break;
+                    case OpKind.ConvertU: s[fp + op.A] = Bits(Arithmetic.ConvertU(s[fp + op.B])); break;
 
                     case OpKind.Alloc:
                     {
@@ -310,10 +311,10 @@ internal static class Interpreter
                     case OpKind.SetTag0: tags[fp + op.A] = 0; break;
                     case OpKind.SetTag1: tags[fp + op.A] = 1; break;
                     case OpKind.CheckNotPtr:
-                        if (tags[fp + op.A] != 0) throw new TrapException(TrapCode.TagMismatch, "the word holds a pointer, but a number was required");
+                        if (tags[fp + op.A] != 0) throw Traps.NumberRequired.Create();
                         break;
                     case OpKind.CheckPtr:
-                        if (tags[fp + op.A] == 0) throw new TrapException(TrapCode.TagMismatch, "the word holds a number, but a pointer was required");
+                        if (tags[fp + op.A] == 0) throw Traps.PointerRequired.Create();
                         break;
                     default:
                         throw new InvalidOperationException($"the interpreter has no case for {op.Kind}");
@@ -377,5 +378,5 @@ internal static class Interpreter
 
     /// <summary>The bits of an arithmetic result, with any NaN made canonical (see <see cref="Arithmetic.CanonicalNaN"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long FloatBits(double value) => double.IsNaN(value) ? 0x7FF8_0000_0000_0000 : BitConverter.DoubleToInt64Bits(value);
+    private static long FloatBits(double value) => Arithmetic.CanonicalBits(value);
 }

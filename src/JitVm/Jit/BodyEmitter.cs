@@ -1,6 +1,7 @@
 using System.Reflection.Emit;
 using JitVm.Bytecode;
 using JitVm.Diagnostics;
+using JitVm.Semantics;
 using JitVm.Verification;
 using static JitVm.Jit.FunctionCompiler;
 using OpCode = JitVm.Bytecode.OpCode;
@@ -165,7 +166,7 @@ internal sealed partial class BodyEmitter(
             case OpCode.Drop:
                 return;
             case OpCode.Unreachable:
-                il.Emit(OpCodes.Br, TrapStub(TrapCode.Unreachable, "unreachable instruction executed"));
+                il.Emit(OpCodes.Br, TrapStub(Traps.Unreachable.Code, Traps.Unreachable.Message));
                 return;
             case OpCode.Dup:
                 Load(h - 1);
@@ -360,7 +361,7 @@ internal sealed partial class BodyEmitter(
                 return;
             case OpCode.I64TruncSatF64S: Unary(h, Helpers.TruncSat, VmType.I64); return;
             case OpCode.F64ConvertI64S: Load(h - 1); il.Emit(OpCodes.Conv_R8); Store(h - 1, VmType.F64); return;
-            case OpCode.F64ConvertI64U: Load(h - 1); il.Emit(OpCodes.Conv_R_Un); il.Emit(OpCodes.Conv_R8); Store(h - 1, VmType.F64); return;
+            case OpCode.F64ConvertI64U: Unary(h, Helpers.ConvertU, VmType.F64); return;
             case OpCode.I64ReinterpretF64: Unary(h, Helpers.DoubleToBits, VmType.I64); return;
             case OpCode.F64ReinterpretI64: Unary(h, Helpers.BitsToDouble, VmType.F64); return;
 

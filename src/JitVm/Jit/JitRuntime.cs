@@ -4,6 +4,7 @@ using JitVm.Bytecode;
 using JitVm.Diagnostics;
 using JitVm.Hosting;
 using JitVm.Interpreter;
+using JitVm.Semantics;
 
 namespace JitVm.Jit;
 
@@ -180,15 +181,6 @@ internal static partial class JitRuntime
 
     public static Word GetResultWord(Isolate isolate, int index) => new(isolate.Results[index], isolate.ResultTags[index] != 0);
 
-    public static double Min(double a, double b) => Arithmetic.Min(a, b);
-
-    public static double Max(double a, double b) => Arithmetic.Max(a, b);
-
-    public static long TruncSat(double value) => Arithmetic.TruncSatS(value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static double Canonical(double value) => double.IsNaN(value) ? Arithmetic.CanonicalNaN : value;
-
     // Rotates stay out of line: with a constant count, the inlined rotate followed by a branch on the result is
     // miscompiled by the CLR JIT in .NET 10.0.12 (dotnet/runtime#129288: the branch reads a stale zero flag).
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -205,6 +197,7 @@ internal static partial class JitRuntime
 
     // ---- Slow paths: each either completes the operation or throws a located trap. ----
 
+    /// <summary>i64.trunc_f64_s: the shared rule (<see cref="Arithmetic.TruncS"/>), its trap located here.</summary>
     public static long TruncS(double value, Isolate isolate, long site, int depth, long fuel)
     {
         try
@@ -268,9 +261,7 @@ internal static partial class JitRuntime
     }
 
     public static Exception WordMismatch(Isolate isolate, bool wantedPointer, long site, int depth, long fuel) =>
-        isolate.Locate(new TrapException(TrapCode.TagMismatch, wantedPointer
-            ? "the word holds a number, but a pointer was required"
-            : "the word holds a pointer, but a number was required"), site, depth, fuel);
+        isolate.Locate((wantedPointer ? Traps.PointerRequired : Traps.NumberRequired).Create(), site, depth, fuel);
 
     /// <summary>Bump allocation in the nursery, or 0 when <see cref="Alloc"/> (which may collect) must run.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
