@@ -189,9 +189,8 @@ public sealed partial class Isolate : IRootSet
             }
             var opIndex = record.Ip - 1;
             var pc = function.SourcePc[opIndex];
-            var op = function.Code[opIndex];
             var stack = function.Analysis.StackBefore[pc];
-            var live = Verification.TypeStack.HeightOf(stack) - Interpreter.Interpreter.ArgumentsConsumed(Module.Definition, op);
+            var live = Verification.TypeStack.HeightOf(stack) - Interpreter.Interpreter.ArgumentsConsumed(Module.Definition, function.Analysis.Definition.Code[pc]);
             var localTypes = function.Analysis.LocalTypes;
             for (var i = 0; i < localTypes.Length; i++) UpdateSlot(heap, record.Fp + i, localTypes[i]);
             var types = Verification.TypeStack.ToArray(stack);

@@ -348,13 +348,7 @@ internal static class Interpreter
     /// How many operand-stack values the suspended operation has handed to its callee (they belong to the callee's
     /// frame, or were read by the host, so the caller's frame no longer holds them as roots).
     /// </summary>
-    public static int ArgumentsConsumed(ModuleDefinition module, Op op) => op.Kind switch
-    {
-        OpKind.Call => module.Types[module.Functions[op.B].TypeIndex].Parameters.Length,
-        OpKind.CallHost => module.Types[module.Imports[op.B].TypeIndex].Parameters.Length,
-        OpKind.CallIndirect => module.Types[op.B].Parameters.Length + 1,
-        _ => 0,
-    };
+    public static int ArgumentsConsumed(ModuleDefinition module, Instruction instruction) => OpCodeTable.SafepointOperands(instruction, module);
 
     /// <summary>
     /// Takes a branch to a block: charges the block's fuel (its first operation is always its Charge) and returns

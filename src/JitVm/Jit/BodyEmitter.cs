@@ -74,7 +74,7 @@ internal sealed partial class BodyEmitter(
         Runtime(Helpers.GetFuel, _fuel);
         // Load only the runtime state this function uses: for a small function the loads are a noticeable share
         // of a call.
-        _usesHeap = code.Any(i => i.OpCode is OpCode.Len or (>= OpCode.LoadI and <= OpCode.StoreW) or OpCode.Alloc);
+        _usesHeap = code.Any(i => i.OpCode.Info().UsesHeap);
         var callsDefined = code.Any(i => i.OpCode == OpCode.Call && i.Index >= module.Definition.Imports.Count);
         if (callsDefined)
         {
@@ -82,7 +82,7 @@ internal sealed partial class BodyEmitter(
             Runtime(Helpers.MaxDepth, _maxDepth);
             Runtime(Helpers.StackLimit, _stackLimit);
         }
-        if (code.Any(i => i.OpCode is OpCode.StoreP or OpCode.StoreW)) Runtime(Helpers.NurseryEnd, _nurseryEnd);
+        if (code.Any(i => i.OpCode.Info().StoresPointer)) Runtime(Helpers.NurseryEnd, _nurseryEnd);
         ReloadHeap();
         for (var i = 0; i < analysis.ParameterCount; i++)
         {
