@@ -294,7 +294,7 @@ public sealed class SharedSemanticsTests
     [Theory]
     [InlineData(ExecutionTier.Interpreter)]
     [InlineData(ExecutionTier.Jit)]
-    public void TagMismatchAndUnreachableTrapWithTheSharedMessages(ExecutionTier tier)
+    public void TagMismatchesAndUnreachableTrapWithTheSameMessagesInBothTiers(ExecutionTier tier)
     {
         var module = Module.FromText("""
             .func as_ptr () -> (ptr)
@@ -320,9 +320,42 @@ public sealed class SharedSemanticsTests
             .func stop () -> ()
                 unreachable
             .end
+            .func load_i () -> (i64)
+                .local p ptr
+                i64.const 1
+                alloc
+                local.set p
+                local.get p
+                i64.const 0
+                local.get p
+                store.p
+                local.get p
+                i64.const 0
+                load.i
+                return
+            .end
+            .func load_f () -> (f64)
+                .local p ptr
+                i64.const 1
+                alloc
+                local.set p
+                local.get p
+                i64.const 0
+                local.get p
+                store.p
+                local.get p
+                i64.const 0
+                load.f
+                return
+            .end
             """, "tags.jvm");
         var isolate = new Isolate(module, options: new IsolateOptions { Tier = tier });
-        foreach (var (function, rule) in new[] { ("as_ptr", Traps.PointerRequired), ("as_i64", Traps.NumberRequired), ("as_f64", Traps.NumberRequired), ("stop", Traps.Unreachable) })
+        var heapFault = new TrapRule(TrapCode.TagMismatch, " found a pointer in word 0, expected a number");
+        foreach (var (function, rule) in new[]
+        {
+            ("as_ptr", Traps.PointerRequired), ("as_i64", Traps.NumberRequired), ("as_f64", Traps.NumberRequired), ("stop", Traps.Unreachable),
+            ("load_i", heapFault with { Message = "load.i" + heapFault.Message }), ("load_f", heapFault with { Message = "load.f" + heapFault.Message }),
+        })
         {
             var trap = Assert.Throws<TrapException>(() => isolate.Invoke(function));
             Assert.Equal(rule.Code, trap.Code);

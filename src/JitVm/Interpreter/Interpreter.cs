@@ -291,8 +291,8 @@ internal static class Interpreter
                         break;
                     }
                     case OpKind.Len: s[fp + op.A] = heap.Length(s[fp + op.B]); break;
-                    case OpKind.LoadI: s[fp + op.A] = heap.LoadInt(s[fp + op.B], s[fp + op.C], "load.i"); break;
-                    case OpKind.LoadF: s[fp + op.A] = heap.LoadInt(s[fp + op.B], s[fp + op.C], "load.f"); break;
+                    case OpKind.LoadI: s[fp + op.A] = heap.LoadInt(s[fp + op.B], s[fp + op.C], OpCode.LoadI); break;
+                    case OpKind.LoadF: s[fp + op.A] = heap.LoadInt(s[fp + op.B], s[fp + op.C], OpCode.LoadF); break;
                     case OpKind.LoadP: s[fp + op.A] = heap.LoadPointer(s[fp + op.B], s[fp + op.C]); break;
                     case OpKind.LoadW:
                     {

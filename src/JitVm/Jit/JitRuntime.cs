@@ -245,8 +245,8 @@ internal static partial class JitRuntime
             var heap = isolate.Heap;
             switch ((OpCode)opCode)
             {
-                case OpCode.LoadI: heap.LoadInt(pointer, index, "load.i"); break;
-                case OpCode.LoadF: heap.LoadInt(pointer, index, "load.f"); break;
+                case OpCode.LoadI: heap.LoadInt(pointer, index, OpCode.LoadI); break;
+                case OpCode.LoadF: heap.LoadInt(pointer, index, OpCode.LoadF); break;
                 case OpCode.LoadP: heap.LoadPointer(pointer, index); break;
                 case OpCode.LoadU8: heap.LoadByte(pointer, index); break;
                 case OpCode.StoreU8: heap.StoreByte(pointer, index, 0); break;
