@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.RegularExpressions;
 using JitVm.Bytecode;
 using Xunit;
 
@@ -9,6 +10,8 @@ public sealed class InstructionTableTests
 {
     private const string Begin = "<!-- BEGIN INSTRUCTION TABLE (generated from OpCodeTable; JITVM_UPDATE_SPEC=1 dotnet test regenerates) -->";
     private const string End = "<!-- END INSTRUCTION TABLE -->";
+    private const string HandOverBegin = "<!-- BEGIN HAND-OVER LIST (generated from OpCodeTable; JITVM_UPDATE_SPEC=1 dotnet test regenerates) -->";
+    private const string HandOverEnd = "<!-- END HAND-OVER LIST -->";
 
     [Fact]
     public void EveryOpCodeHasExactlyOneRow()
@@ -52,6 +55,20 @@ public sealed class InstructionTableTests
     }
 
     [Fact]
+    public void OnlySafepointsHandOverValuesAndOnlyCallsHandOverTheirOperands()
+    {
+        foreach (var row in OpCodeTable.All)
+        {
+            if (!row.IsSafepoint) Assert.Equal(SafepointHandOver.None, row.HandOver);
+            var expected = row.Flow != FlowKind.Call ? SafepointHandOver.None
+                : row.Operand == OperandKind.Function ? SafepointHandOver.CalleeParameters : SafepointHandOver.SignatureParametersAndReference;
+            Assert.Equal(expected, row.HandOver);
+            // An instruction that may store a pointer into an object touches the heap.
+            if (row.StoresPointer) Assert.True(row.UsesHeap, row.Mnemonic);
+        }
+    }
+
+    [Fact]
     public void OnlyInstructionsThatZeroOrCopyASizedObjectChargeBySize()
     {
         var sized = OpCodeTable.All.Where(r => r.WordsPerFuel != 0).Select(r => r.OpCode).Order().ToList();
@@ -80,6 +97,61 @@ public sealed class InstructionTableTests
         }
         Assert.True(current == generated,
             "spec/instructions.md's instruction table differs from OpCodeTable; run JITVM_UPDATE_SPEC=1 dotnet test to regenerate it, then review the diff.");
+    }
+
+    [Fact]
+    public void SpecHandOverListMatchesTheCode()
+    {
+        var path = RepositoryPaths.File("spec", "gc.md");
+        var spec = File.ReadAllText(path);
+        var start = spec.IndexOf(HandOverBegin, StringComparison.Ordinal);
+        var end = spec.IndexOf(HandOverEnd, StringComparison.Ordinal);
+        Assert.True(start >= 0 && end > start, $"{path} must contain the generated hand-over list's markers");
+        var generated = "\n" + GenerateHandOverList() + "  ";
+        var current = spec[(start + HandOverBegin.Length)..end];
+        if (current != generated && Environment.GetEnvironmentVariable("JITVM_UPDATE_SPEC") == "1")
+        {
+            File.WriteAllText(path, spec[..(start + HandOverBegin.Length)] + generated + spec[end..]);
+            return;
+        }
+        Assert.True(current == generated,
+            "spec/gc.md's hand-over list (§4.1) differs from OpCodeTable; run JITVM_UPDATE_SPEC=1 dotnet test to regenerate it, then review the diff.");
+    }
+
+    /// <summary>The prose that names the safepoints lists exactly the table's, in table order.</summary>
+    [Theory]
+    [InlineData("values.md", "marks as a safepoint (", ")")]
+    [InlineData("gc.md", "Safepoint column in the instruction table is `yes`: ", " ([instructions.md]")]
+    public void SpecProseNamesExactlyTheTablesSafepoints(string file, string before, string after)
+    {
+        var spec = File.ReadAllText(RepositoryPaths.File("spec", file));
+        var start = spec.IndexOf(before, StringComparison.Ordinal);
+        Assert.True(start >= 0, $"spec/{file} no longer says \"{before}\"; update this test with the sentence that lists the safepoints");
+        start += before.Length;
+        var end = spec.IndexOf(after, start, StringComparison.Ordinal);
+        var named = Regex.Matches(spec[start..end], "`([a-z0-9_.]+)`").Select(m => m.Groups[1].Value);
+        Assert.Equal(OpCodeTable.All.Where(r => r.IsSafepoint).Select(r => r.Mnemonic), named);
+    }
+
+    private static string GenerateHandOverList()
+    {
+        var text = new StringBuilder();
+        var safepoints = OpCodeTable.All.Where(r => r.IsSafepoint).ToList();
+        foreach (var row in safepoints)
+        {
+            var operand = row.Operand switch { OperandKind.Function => "f", OperandKind.Signature => "sig", OperandKind.Data => "d", _ => "" };
+            var name = operand.Length == 0 ? row.Mnemonic : $"{row.Mnemonic} {operand}";
+            var count = row.HandOver switch
+            {
+                SafepointHandOver.CalleeParameters => $"the number of parameters of `{operand}`",
+                SafepointHandOver.SignatureParametersAndReference => $"the number of parameters of `{operand}`, plus 1 (the function reference)",
+                _ => row.Pops is { Length: > 0 } pops
+                    ? $"0 (its `{string.Join(' ', pops.Select(t => t.Name()))}` operand{(pops.Length > 1 ? "s are" : " is")} read, not handed over)"
+                    : "0",
+            };
+            text.Append($"  - `{name}`: {count}{(row == safepoints[^1] ? "." : ";")}\n");
+        }
+        return text.ToString();
     }
 
     private static string GenerateTable()

@@ -62,6 +62,22 @@ public enum FlowKind : byte
     Trap,
 }
 
+/// <summary>
+/// Which operand-stack values a safepoint instruction hands over: they become the callee's parameters or are read
+/// by the host, so while the frame is suspended there they are no longer its roots (spec/gc.md §4.1).
+/// </summary>
+public enum SafepointHandOver : byte
+{
+    /// <summary>None (also every instruction that is not a safepoint).</summary>
+    None,
+
+    /// <summary>The parameters of the function the operand names.</summary>
+    CalleeParameters,
+
+    /// <summary>The parameters of the signature the operand names, and the function reference above them.</summary>
+    SignatureParametersAndReference,
+}
+
 /// <summary>One row of the instruction table: everything the toolchain knows about an opcode.</summary>
 /// <param name="OpCode">The opcode, which is also its binary encoding.</param>
 /// <param name="Mnemonic">The text-assembly name.</param>
@@ -97,6 +113,16 @@ public sealed record OpCodeInfo(
     /// <see cref="SizeFuel"/>, which every tier uses.
     /// </summary>
     public int WordsPerFuel { get; init; }
+
+    /// <summary>For a safepoint, the operand-stack values it hands over (see <see cref="OpCodeTable.SafepointOperands"/>).</summary>
+    public SafepointHandOver HandOver { get; init; }
+
+    /// <summary>True when the instruction reads or writes the words of heap objects, or creates one (compiled code
+    /// keeps the heap's arrays at hand in exactly the functions that contain such an instruction).</summary>
+    internal bool UsesHeap { get; init; }
+
+    /// <summary>True when the instruction may write a pointer into a heap object (the write barrier's stores).</summary>
+    internal bool StoresPointer { get; init; }
 }
 
 /// <summary>
@@ -157,6 +183,23 @@ public static class OpCodeTable
     /// <summary>The instruction's text mnemonic.</summary>
     public static string Mnemonic(this OpCode opCode) => Get(opCode).Mnemonic;
 
+    /// <summary>
+    /// How many operand-stack values (from the top) the safepoint <paramref name="instruction"/> of
+    /// <paramref name="module"/> hands over, per its row's <see cref="OpCodeInfo.HandOver"/>; -1 when the instruction
+    /// is not a safepoint. Every tier's safepoint handling and the collector's frame roots read it here.
+    /// </summary>
+    internal static int SafepointOperands(Instruction instruction, ModuleDefinition module)
+    {
+        var info = Get(instruction.OpCode);
+        if (!info.IsSafepoint) return -1;
+        return info.HandOver switch
+        {
+            SafepointHandOver.CalleeParameters => module.SignatureOf(instruction.Index).Parameters.Length,
+            SafepointHandOver.SignatureParametersAndReference => module.Types[instruction.Index].Parameters.Length + 1,
+            _ => 0,
+        };
+    }
+
     private static OpCodeInfo?[] Index(IReadOnlyList<OpCodeInfo> rows)
     {
         var table = new OpCodeInfo?[256];
@@ -179,6 +222,12 @@ public static class OpCodeTable
 
         // The row just added also charges for the words it zeroes or copies.
         void SizeCharged() => rows[^1] = rows[^1] with { WordsPerFuel = SizeFuel.UnitsPerFuel };
+
+        // The row just added is a safepoint that hands over these values.
+        void HandsOver(SafepointHandOver values) => rows[^1] = rows[^1] with { HandOver = values };
+
+        // The row just added touches heap objects; storesPointer: it may write a pointer into one.
+        void Heap(bool storesPointer = false) => rows[^1] = rows[^1] with { UsesHeap = true, StoresPointer = storesPointer };
 
         // Simple rows: fixed stack effect, no operand, falls through, costs 1, cannot reach a safepoint.
         void Simple(OpCode op, string mnemonic, VmType[] pops, VmType[] pushes, string meaning, params TrapCode[] traps) =>
@@ -229,9 +278,11 @@ public static class OpCodeTable
             "jumps to label i when 0 <= i < n (unsigned), else to the default label");
         Row(OpCode.Call, "call", OperandKind.Function, null, null, "[params] -> [results]", FlowKind.Call, 2, [TrapCode.CallDepthExceeded], true,
             "calls function f; imported functions are called the same way");
+        HandsOver(SafepointHandOver.CalleeParameters);
         Row(OpCode.CallIndirect, "call_indirect", OperandKind.Signature, null, null, "[params i64] -> [results]", FlowKind.Call, 2,
             [TrapCode.InvalidFunctionReference, TrapCode.SignatureMismatch, TrapCode.CallDepthExceeded], true,
             "calls the function whose reference is on top, after checking it has the declared signature");
+        HandsOver(SafepointHandOver.SignatureParametersAndReference);
         Row(OpCode.Return, "return", OperandKind.None, null, [], "[results] -> []", FlowKind.Return, 1, None, false,
             "returns the function's results from the top of the stack; values below them are discarded");
         Row(OpCode.FuncRef, "func.ref", OperandKind.Function, [], [I], "[] -> [i64]", FlowKind.Next, 1, None, false,
@@ -305,24 +356,37 @@ public static class OpCodeTable
         Row(OpCode.Alloc, "alloc", OperandKind.None, [I], [P], Effect([I], [P]), FlowKind.Next, 2, [TrapCode.OutOfBounds, TrapCode.OutOfFuel, TrapCode.OutOfMemory], true,
             "allocates an object of n words, all zero and untagged");
         SizeCharged();
+        Heap();
         Simple(OpCode.Len, "len", [P], [I], "the object's length in words");
+        Heap();
         Simple(OpCode.LoadI, "load.i", [P, I], [I], "reads word i as an integer", TrapCode.OutOfBounds, TrapCode.TagMismatch);
+        Heap();
         Simple(OpCode.LoadF, "load.f", [P, I], [F], "reads word i as a float", TrapCode.OutOfBounds, TrapCode.TagMismatch);
+        Heap();
         Simple(OpCode.LoadP, "load.p", [P, I], [P], "reads word i as a pointer", TrapCode.OutOfBounds, TrapCode.TagMismatch);
+        Heap();
         Simple(OpCode.LoadW, "load.w", [P, I], [W], "reads word i with its tag", TrapCode.OutOfBounds);
+        Heap();
         Simple(OpCode.StoreI, "store.i", [P, I, I], [], "writes an integer to word i", TrapCode.OutOfBounds);
+        Heap();
         Simple(OpCode.StoreF, "store.f", [P, I, F], [], "writes a float to word i", TrapCode.OutOfBounds);
+        Heap();
         Simple(OpCode.StoreP, "store.p", [P, I, P], [], "writes a pointer to word i", TrapCode.OutOfBounds);
+        Heap(storesPointer: true);
         Simple(OpCode.StoreW, "store.w", [P, I, W], [], "writes a tagged word to word i", TrapCode.OutOfBounds);
+        Heap(storesPointer: true);
         Simple(OpCode.LoadU8, "load.u8", [P, I], [I], "reads byte i (little-endian within words), zero-extended",
             TrapCode.OutOfBounds, TrapCode.TagMismatch);
+        Heap();
         Simple(OpCode.StoreU8, "store.u8", [P, I, I], [], "writes the low 8 bits of v to byte i",
             TrapCode.OutOfBounds, TrapCode.TagMismatch);
+        Heap();
         Simple(OpCode.IsPtr, "isptr", [W], [I], "1 when the word is a pointer, else 0");
         Simple(OpCode.PtrEq, "ptr.eq", [P, P], [I], "1 when both pointers name the same object, else 0");
         Row(OpCode.DataAlloc, "data.alloc", OperandKind.Data, [], [P], "[] -> [ptr]", FlowKind.Next, 2, [TrapCode.OutOfFuel, TrapCode.OutOfMemory], true,
             "allocates a new object holding a copy of data segment d's bytes (zero-padded to whole words)");
         SizeCharged();
+        Heap();
         Row(OpCode.DataSize, "data.size", OperandKind.Data, [], [I], "[] -> [i64]", FlowKind.Next, 1, None, false,
             "the byte length of data segment d");
 

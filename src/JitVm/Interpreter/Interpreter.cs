@@ -4,6 +4,7 @@ using JitVm.Bytecode;
 using JitVm.Diagnostics;
 using JitVm.Hosting;
 using JitVm.Runtime;
+using JitVm.Semantics;
 
 namespace JitVm.Interpreter;
 
@@ -64,7 +65,7 @@ internal static class Interpreter
                         fuel -= op.K;
                         break;
                     case OpKind.Unreachable:
-                        throw new TrapException(TrapCode.Unreachable, "unreachable instruction executed");
+                        throw Traps.Unreachable.Create();
                     case OpKind.Move: s[fp + op.A] = s[fp + op.B]; break;
                     case OpKind.MoveW:
                         s[fp + op.A] = s[fp + op.B];
@@ -280,11 +281,11 @@ internal static class Interpreter
                     case OpKind.FFloor: s[fp + op.A] = FloatBits(Math.Floor(F(s[fp + op.B]))); break;
                     case OpKind.FCeil: s[fp + op.A] = FloatBits(Math.Ceiling(F(s[fp + op.B]))); break;
                     case OpKind.FTrunc: s[fp + op.A] = FloatBits(Math.Truncate(F(s[fp + op.B]))); break;
-                    case OpKind.FNearest: s[fp + op.A] = FloatBits(Math.Round(F(s[fp + op.B]), MidpointRounding.ToEven)); break;
+                    case OpKind.FNearest: s[fp + op.A] = FloatBits(Arithmetic.Nearest(F(s[fp + op.B]))); break;
                     case OpKind.TruncS: s[fp + op.A] = Arithmetic.TruncS(F(s[fp + op.B])); break;
                     case OpKind.TruncSatS: s[fp + op.A] = Arithmetic.TruncSatS(F(s[fp + op.B])); break;
                     case OpKind.ConvertS: s[fp + op.A] = Bits(s[fp + op.B]); break;
-                    case OpKind.ConvertU: s[fp + op.A] = Bits((double)(ulong)s[fp + op.B]); break;
+                    case OpKind.ConvertU: s[fp + op.A] = Bits(Arithmetic.ConvertU(s[fp + op.B])); break;
 
                     case OpKind.Alloc:
                     {
@@ -307,8 +308,8 @@ internal static class Interpreter
                         break;
                     }
                     case OpKind.Len: s[fp + op.A] = heap.Length(s[fp + op.B]); break;
-                    case OpKind.LoadI: s[fp + op.A] = heap.LoadInt(s[fp + op.B], s[fp + op.C], "load.i"); break;
-                    case OpKind.LoadF: s[fp + op.A] = heap.LoadInt(s[fp + op.B], s[fp + op.C], "load.f"); break;
+                    case OpKind.LoadI: s[fp + op.A] = heap.LoadInt(s[fp + op.B], s[fp + op.C], OpCode.LoadI); break;
+                    case OpKind.LoadF: s[fp + op.A] = heap.LoadInt(s[fp + op.B], s[fp + op.C], OpCode.LoadF); break;
                     case OpKind.LoadP: s[fp + op.A] = heap.LoadPointer(s[fp + op.B], s[fp + op.C]); break;
                     case OpKind.LoadW:
                     {
@@ -327,10 +328,10 @@ internal static class Interpreter
                     case OpKind.SetTag0: tags[fp + op.A] = 0; break;
                     case OpKind.SetTag1: tags[fp + op.A] = 1; break;
                     case OpKind.CheckNotPtr:
-                        if (tags[fp + op.A] != 0) throw new TrapException(TrapCode.TagMismatch, "the word holds a pointer, but a number was required");
+                        if (tags[fp + op.A] != 0) throw Traps.NumberRequired.Create();
                         break;
                     case OpKind.CheckPtr:
-                        if (tags[fp + op.A] == 0) throw new TrapException(TrapCode.TagMismatch, "the word holds a number, but a pointer was required");
+                        if (tags[fp + op.A] == 0) throw Traps.PointerRequired.Create();
                         break;
                     default:
                         throw new InvalidOperationException($"the interpreter has no case for {op.Kind}");
@@ -364,13 +365,7 @@ internal static class Interpreter
     /// How many operand-stack values the suspended operation has handed to its callee (they belong to the callee's
     /// frame, or were read by the host, so the caller's frame no longer holds them as roots).
     /// </summary>
-    public static int ArgumentsConsumed(ModuleDefinition module, Op op) => op.Kind switch
-    {
-        OpKind.Call => module.Types[module.Functions[op.B].TypeIndex].Parameters.Length,
-        OpKind.CallHost => module.Types[module.Imports[op.B].TypeIndex].Parameters.Length,
-        OpKind.CallIndirect => module.Types[op.B].Parameters.Length + 1,
-        _ => 0,
-    };
+    public static int ArgumentsConsumed(ModuleDefinition module, Instruction instruction) => OpCodeTable.SafepointOperands(instruction, module);
 
     /// <summary>
     /// Takes a branch to a block: charges the block's fuel (its first operation is always its Charge) and returns
@@ -394,5 +389,5 @@ internal static class Interpreter
 
     /// <summary>The bits of an arithmetic result, with any NaN made canonical (see <see cref="Arithmetic.CanonicalNaN"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long FloatBits(double value) => double.IsNaN(value) ? 0x7FF8_0000_0000_0000 : BitConverter.DoubleToInt64Bits(value);
+    private static long FloatBits(double value) => Arithmetic.CanonicalBits(value);
 }

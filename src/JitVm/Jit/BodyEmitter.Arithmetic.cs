@@ -1,6 +1,6 @@
 using System.Reflection.Emit;
 using JitVm.Bytecode;
-using JitVm.Diagnostics;
+using JitVm.Semantics;
 using JitVm.Verification;
 using static JitVm.Jit.FunctionCompiler;
 using OpCode = JitVm.Bytecode.OpCode;
@@ -11,7 +11,7 @@ namespace JitVm.Jit;
 internal sealed partial class BodyEmitter
 {
 
-    // canonical: for f64 arithmetic, replace a NaN result by the canonical NaN, as the interpreter does.
+    // canonical: for f64 arithmetic, replace a NaN result by the canonical NaN (Arithmetic.Canonical, the shared rule).
     private void Binary(int h, System.Reflection.Emit.OpCode op, bool canonical = false)
     {
         var type = _types[h - 2];
@@ -63,12 +63,17 @@ internal sealed partial class BodyEmitter
         Store(h - 1, VmType.I64);
     }
 
-    /// <summary>Division and remainder with the VM's traps: zero divisor, and MIN / -1 (which CIL would fault on).</summary>
+    /// <summary>
+    /// Division and remainder, inlined: the rules of <see cref="Arithmetic.DivS"/>, <see cref="Arithmetic.DivU"/>,
+    /// <see cref="Arithmetic.RemS"/> and <see cref="Arithmetic.RemU"/> (zero divisor, and MIN / -1, which CIL would
+    /// fault on), raising the same <see cref="Traps"/>.
+    /// </summary>
     private void Divide(int h, bool signed, bool remainder)
     {
+        var byZero = remainder ? Traps.RemainderByZero : Traps.DivisionByZero;
         Load(h - 1);
         il.Emit(OpCodes.Ldc_I8, 0L);
-        il.Emit(OpCodes.Beq, TrapStub(TrapCode.DivideByZero, remainder ? "integer remainder by zero" : "integer division by zero"));
+        il.Emit(OpCodes.Beq, TrapStub(byZero.Code, byZero.Message));
         if (!signed)
         {
             Load(h - 2);
@@ -92,7 +97,7 @@ internal sealed partial class BodyEmitter
         {
             Load(h - 2);
             il.Emit(OpCodes.Ldc_I8, long.MinValue);
-            il.Emit(OpCodes.Beq, TrapStub(TrapCode.IntegerOverflow, "i64.div_s of -9223372036854775808 by -1 overflows"));
+            il.Emit(OpCodes.Beq, TrapStub(Traps.DivisionOverflow.Code, Traps.DivisionOverflow.Message));
         }
         il.MarkLabel(normal);
         Load(h - 2);

@@ -33,14 +33,7 @@ internal sealed partial class BodyEmitter
     private static bool IsTraced(VmType type) => type is VmType.Ptr or VmType.Word;
 
     /// <summary>How many operands a safepoint instruction consumes, or -1 when the instruction is not a safepoint.</summary>
-    private int Consumed(Instruction instruction) => instruction.OpCode switch
-    {
-        OpCode.Call => module.Definition.SignatureOf(instruction.Index).Parameters.Length,
-        OpCode.CallIndirect => module.Definition.Types[instruction.Index].Parameters.Length + 1,
-        OpCode.Alloc => 1,
-        OpCode.DataAlloc => 0,
-        _ => -1,
-    };
+    private int Consumed(Instruction instruction) => OpCodeTable.SafepointOperands(instruction, module.Definition);
 
     /// <summary>Before a safepoint: spill pointer locals and live pointer stack values (returns what to reload).</summary>
     private List<(int Slot, LocalBuilder Local, VmType Type)> Spill(int consumed)

@@ -1,6 +1,7 @@
 using System.Reflection.Emit;
 using JitVm.Bytecode;
 using JitVm.Diagnostics;
+using JitVm.Semantics;
 using JitVm.Verification;
 using static JitVm.Jit.FunctionCompiler;
 using OpCode = JitVm.Bytecode.OpCode;
@@ -82,7 +83,7 @@ internal sealed partial class BodyEmitter(
         Runtime(Helpers.GetFuel, _fuel);
         // Load only the runtime state this function uses: for a small function the loads are a noticeable share
         // of a call.
-        _usesHeap = code.Any(i => i.OpCode is OpCode.Len or (>= OpCode.LoadI and <= OpCode.StoreW) or OpCode.Alloc);
+        _usesHeap = code.Any(i => i.OpCode.Info().UsesHeap);
         var callsDefined = code.Any(i => i.OpCode == OpCode.Call && i.Index >= module.Definition.Imports.Count);
         if (callsDefined)
         {
@@ -90,7 +91,7 @@ internal sealed partial class BodyEmitter(
             Runtime(Helpers.MaxDepth, _maxDepth);
             Runtime(Helpers.StackLimit, _stackLimit);
         }
-        if (code.Any(i => i.OpCode is OpCode.StoreP or OpCode.StoreW)) Runtime(Helpers.NurseryEnd, _nurseryEnd);
+        if (code.Any(i => i.OpCode.Info().StoresPointer)) Runtime(Helpers.NurseryEnd, _nurseryEnd);
         ReloadHeap();
         for (var i = 0; i < _analysis.ParameterCount; i++)
         {
@@ -176,7 +177,7 @@ internal sealed partial class BodyEmitter(
             case OpCode.Drop:
                 return;
             case OpCode.Unreachable:
-                il.Emit(OpCodes.Br, TrapStub(TrapCode.Unreachable, "unreachable instruction executed"));
+                il.Emit(OpCodes.Br, TrapStub(Traps.Unreachable.Code, Traps.Unreachable.Message));
                 return;
             case OpCode.Dup:
                 Load(h - 1);
@@ -371,7 +372,7 @@ internal sealed partial class BodyEmitter(
                 return;
             case OpCode.I64TruncSatF64S: Unary(h, Helpers.TruncSat, VmType.I64); return;
             case OpCode.F64ConvertI64S: Load(h - 1); il.Emit(OpCodes.Conv_R8); Store(h - 1, VmType.F64); return;
-            case OpCode.F64ConvertI64U: Load(h - 1); il.Emit(OpCodes.Conv_R_Un); il.Emit(OpCodes.Conv_R8); Store(h - 1, VmType.F64); return;
+            case OpCode.F64ConvertI64U: Unary(h, Helpers.ConvertU, VmType.F64); return;
             case OpCode.I64ReinterpretF64: Unary(h, Helpers.DoubleToBits, VmType.I64); return;
             case OpCode.F64ReinterpretI64: Unary(h, Helpers.BitsToDouble, VmType.F64); return;
 

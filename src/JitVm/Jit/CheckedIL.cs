@@ -30,6 +30,10 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
     /// <summary>The VM pc being lowered, for messages.</summary>
     public int Pc { get; set; } = -1;
 
+    /// <summary>Told of every call emitted, with the pc being lowered; tests use it to see where compiled code
+    /// spills or reloads runtime state.</summary>
+    public Action<int, MethodInfo>? OnCall { get; init; }
+
     public ILGenerator Generator => il;
 
     public void SetArguments(IEnumerable<Type> types) => _arguments = [.. types.Select(KindOf)];
@@ -145,6 +149,7 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
             if (!method.IsStatic) Pop(Kind.Ref, "this");
             if (method.ReturnType != typeof(void)) Push(KindOf(method.ReturnType));
         }
+        OnCall?.Invoke(Pc, method);
         il.Emit(OpCodes.Call, method);
     }
 
@@ -156,6 +161,7 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
             for (var i = parameterTypes.Length - 1; i >= 0; i--) Pop(KindOf(parameterTypes[i]), $"argument {i} of {method.Name}");
             if (returnType != typeof(void)) Push(KindOf(returnType));
         }
+        OnCall?.Invoke(Pc, method);
         il.Emit(OpCodes.Call, method);
     }
 

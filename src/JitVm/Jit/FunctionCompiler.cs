@@ -5,6 +5,7 @@ using JitVm.Diagnostics;
 using JitVm.Hosting;
 using Module = JitVm.Hosting.Module;
 using JitVm.Interpreter;
+using JitVm.Semantics;
 using JitVm.Verification;
 using OpCode = JitVm.Bytecode.OpCode;
 
@@ -63,7 +64,7 @@ internal static class FunctionCompiler
         for (var pc = 0; pc < code.Length; pc++)
         {
             var stack = analysis.StackBefore[pc];
-            if (code[pc].OpCode is OpCode.Call or OpCode.CallIndirect or OpCode.Alloc or OpCode.DataAlloc)
+            if (code[pc].OpCode.Info().IsSafepoint)
             {
                 // A safepoint spills and reloads every word local and every word on the stack, and its deopt stubs
                 // (before it, and after a call) write every word on the stack into an image.
@@ -206,6 +207,10 @@ internal static class FunctionCompiler
         private static MethodInfo Runtime(string name) =>
             typeof(JitRuntime).GetMethod(name, BindingFlags.Public | BindingFlags.Static) ?? throw new MissingMethodException(nameof(JitRuntime), name);
 
+        /// <summary>A rule both tiers share: compiled code calls the very function the interpreter does.</summary>
+        private static MethodInfo Shared(string name) =>
+            typeof(Arithmetic).GetMethod(name, BindingFlags.Public | BindingFlags.Static) ?? throw new MissingMethodException(nameof(Arithmetic), name);
+
         public static readonly MethodInfo GetFuel = Runtime(nameof(JitRuntime.GetFuel));
         public static readonly MethodInfo SetFuel = Runtime(nameof(JitRuntime.SetFuel));
         public static readonly MethodInfo Sites = Runtime(nameof(JitRuntime.Sites));
@@ -236,11 +241,12 @@ internal static class FunctionCompiler
         public static readonly MethodInfo SetResult = Runtime(nameof(JitRuntime.SetResult));
         public static readonly MethodInfo GetResult = Runtime(nameof(JitRuntime.GetResult));
         public static readonly MethodInfo GetResultWord = Runtime(nameof(JitRuntime.GetResultWord));
-        public static readonly MethodInfo Min = Runtime(nameof(JitRuntime.Min));
-        public static readonly MethodInfo Canonical = Runtime(nameof(JitRuntime.Canonical));
-        public static readonly MethodInfo Max = Runtime(nameof(JitRuntime.Max));
+        public static readonly MethodInfo Min = Shared(nameof(Arithmetic.Min));
+        public static readonly MethodInfo Canonical = Shared(nameof(Arithmetic.Canonical));
+        public static readonly MethodInfo Max = Shared(nameof(Arithmetic.Max));
         public static readonly MethodInfo TruncS = Runtime(nameof(JitRuntime.TruncS));
-        public static readonly MethodInfo TruncSat = Runtime(nameof(JitRuntime.TruncSat));
+        public static readonly MethodInfo TruncSat = Shared(nameof(Arithmetic.TruncSatS));
+        public static readonly MethodInfo ConvertU = Shared(nameof(Arithmetic.ConvertU));
         public static readonly MethodInfo Rotl = Runtime(nameof(JitRuntime.Rotl));
         public static readonly MethodInfo Rotr = Runtime(nameof(JitRuntime.Rotr));
         public static readonly MethodInfo Clz = Runtime(nameof(JitRuntime.Clz));
@@ -275,7 +281,7 @@ internal static class FunctionCompiler
         public static readonly MethodInfo Floor = typeof(Math).GetMethod(nameof(Math.Floor), [typeof(double)])!;
         public static readonly MethodInfo Ceiling = typeof(Math).GetMethod(nameof(Math.Ceiling), [typeof(double)])!;
         public static readonly MethodInfo Truncate = typeof(Math).GetMethod(nameof(Math.Truncate), [typeof(double)])!;
-        public static readonly MethodInfo Round = typeof(Math).GetMethod(nameof(Math.Round), [typeof(double)])!;
+        public static readonly MethodInfo Round = Shared(nameof(Arithmetic.Nearest));
         public static readonly MethodInfo Abs = typeof(Math).GetMethod(nameof(Math.Abs), [typeof(double)])!;
         public static readonly FieldInfo WordBits = typeof(Word).GetField(nameof(Word.Bits))!;
         public static readonly FieldInfo WordIsPointer = typeof(Word).GetField(nameof(Word.IsPointer))!;

@@ -5,6 +5,7 @@ using JitVm.Diagnostics;
 using JitVm.Hosting;
 using JitVm.Runtime;
 using JitVm.Interpreter;
+using JitVm.Semantics;
 
 namespace JitVm.Jit;
 
@@ -181,15 +182,6 @@ internal static partial class JitRuntime
 
     public static Word GetResultWord(Fiber fiber, int index) => new(fiber.Results[index], fiber.ResultTags[index] != 0);
 
-    public static double Min(double a, double b) => Arithmetic.Min(a, b);
-
-    public static double Max(double a, double b) => Arithmetic.Max(a, b);
-
-    public static long TruncSat(double value) => Arithmetic.TruncSatS(value);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static double Canonical(double value) => double.IsNaN(value) ? Arithmetic.CanonicalNaN : value;
-
     // Rotates stay out of line: with a constant count, the inlined rotate followed by a branch on the result is
     // miscompiled by the CLR JIT in .NET 10.0.12 (dotnet/runtime#129288: the branch reads a stale zero flag).
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -206,6 +198,7 @@ internal static partial class JitRuntime
 
     // ---- Slow paths: each either completes the operation or throws a located trap. ----
 
+    /// <summary>i64.trunc_f64_s: the shared rule (<see cref="Arithmetic.TruncS"/>), its trap located here.</summary>
     public static long TruncS(double value, Fiber fiber, long site, int depth, long fuel)
     {
         try
@@ -253,8 +246,8 @@ internal static partial class JitRuntime
             var heap = fiber.Heap;
             switch ((OpCode)opCode)
             {
-                case OpCode.LoadI: heap.LoadInt(pointer, index, "load.i"); break;
-                case OpCode.LoadF: heap.LoadInt(pointer, index, "load.f"); break;
+                case OpCode.LoadI: heap.LoadInt(pointer, index, OpCode.LoadI); break;
+                case OpCode.LoadF: heap.LoadInt(pointer, index, OpCode.LoadF); break;
                 case OpCode.LoadP: heap.LoadPointer(pointer, index); break;
                 case OpCode.LoadU8: heap.LoadByte(pointer, index); break;
                 case OpCode.StoreU8: heap.StoreByte(pointer, index, 0); break;
@@ -269,9 +262,7 @@ internal static partial class JitRuntime
     }
 
     public static Exception WordMismatch(Fiber fiber, bool wantedPointer, long site, int depth, long fuel) =>
-        fiber.Locate(new TrapException(TrapCode.TagMismatch, wantedPointer
-            ? "the word holds a number, but a pointer was required"
-            : "the word holds a pointer, but a number was required"), site, depth, fuel);
+        fiber.Locate((wantedPointer ? Traps.PointerRequired : Traps.NumberRequired).Create(), site, depth, fuel);
 
     /// <summary>Bump allocation in the nursery, or 0 when <see cref="Alloc"/> (which may collect) must run.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -221,10 +221,11 @@ internal sealed partial class Heap
         return pointer + index;
     }
 
-    public long LoadInt(long pointer, long index, string what)
+    /// <summary>load.i and load.f (<paramref name="instruction"/>, which the trap message names) in both tiers.</summary>
+    public long LoadInt(long pointer, long index, Bytecode.OpCode instruction)
     {
         var at = Field(pointer, index);
-        if (IsPointer(at)) throw new TrapException(TrapCode.TagMismatch, $"{what} found a pointer in word {index}, expected a number");
+        if (IsPointer(at)) throw new TrapException(TrapCode.TagMismatch, $"{Bytecode.OpCodeTable.Mnemonic(instruction)} found a pointer in word {index}, expected a number");
         return _words[at];
     }
 

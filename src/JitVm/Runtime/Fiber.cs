@@ -190,7 +190,7 @@ internal sealed partial class Fiber
             var opIndex = record.Ip - 1;
             var pc = function.SourcePc[opIndex];
             var stack = function.Analysis.StackBefore[pc];
-            var live = Verification.TypeStack.HeightOf(stack) - Interpreter.Interpreter.ArgumentsConsumed(function.Module, function.Code[opIndex]);
+            var live = Verification.TypeStack.HeightOf(stack) - Math.Max(0, Interpreter.Interpreter.ArgumentsConsumed(function.Module, function.Analysis.Definition.Code[pc]));
             var localTypes = function.Analysis.LocalTypes;
             for (var i = 0; i < localTypes.Length; i++) UpdateSlot(heap, record.Fp + i, localTypes[i]);
             var types = Verification.TypeStack.ToArray(stack);

@@ -431,7 +431,7 @@ public static class Assembler
                 var body = text.TrimStart('-', '+');
                 if (body == "inf") return BitConverter.DoubleToInt64Bits(negative ? double.NegativeInfinity : double.PositiveInfinity);
                 // The canonical quiet NaN, positive unless written -nan (.NET's double.NaN has the sign bit set).
-                if (body == "nan") return negative ? unchecked((long)0xFFF8_0000_0000_0000) : 0x7FF8_0000_0000_0000;
+                if (body == "nan") return negative ? Semantics.Arithmetic.CanonicalNaNBits | long.MinValue : Semantics.Arithmetic.CanonicalNaNBits;
                 if (body.StartsWith("nan:0x", StringComparison.Ordinal) &&
                     ulong.TryParse(body.AsSpan(6), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var bits) &&
                     double.IsNaN(BitConverter.UInt64BitsToDouble(bits)))

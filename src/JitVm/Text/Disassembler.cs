@@ -127,6 +127,8 @@ public static class Disassembler
         return type.Results.Length == 0 ? parameters : $"{parameters} -> ({string.Join(' ', type.Results.Select(r => r.Name()))})";
     }
 
+    private const ulong SignBit = 0x8000_0000_0000_0000;
+
     /// <summary>Formats an f64 so that the assembler reads back exactly the same 64 bits.</summary>
     public static string FormatF64(long bits)
     {
@@ -134,8 +136,8 @@ public static class Disassembler
         if (double.IsNaN(value))
             return (ulong)bits switch
             {
-                0x7FF8_0000_0000_0000 => "nan",
-                0xFFF8_0000_0000_0000 => "-nan",
+                (ulong)Semantics.Arithmetic.CanonicalNaNBits => "nan",
+                (ulong)Semantics.Arithmetic.CanonicalNaNBits | SignBit => "-nan",
                 _ => $"nan:0x{(ulong)bits:x16}",
             };
         if (double.IsPositiveInfinity(value)) return "inf";
