@@ -17,13 +17,13 @@ internal static class SavedCode
     /// <summary>The parameters of a <see cref="SlotAdapter"/>: the fiber, the depth and the frame pointer.</summary>
     public static readonly Type[] AdapterParameters = [typeof(Runtime.Fiber), typeof(int), typeof(int)];
 
-    private const string ReflectsOverTheAssembly = "Binds methods of a loaded assembly by name through reflection.";
+    private const string ReflectsOverTheAssembly = "Binds the methods of a loaded assembly through reflection.";
 
     /// <summary>
     /// Installs <paramref name="assembly"/>'s code as <paramref name="module"/>'s compiled functions. Throws a
     /// <see cref="LinkException"/>, having installed nothing, when the assembly was compiled for another code
-    /// interface version or from another module, or lacks a function; nothing of the assembly runs and no method of it
-    /// is resolved before its stamp is checked.
+    /// interface version or from another module, or does not hold every function; nothing of the assembly runs and
+    /// no method of it is resolved before its stamp is checked.
     /// </summary>
     /// <exception cref="InvalidOperationException">A function of the module already has compiled code.</exception>
     [RequiresUnreferencedCode(ReflectsOverTheAssembly)]
@@ -36,16 +36,17 @@ internal static class SavedCode
         var bodies = Methods(assembly, AssemblyCompiler.TypeName, name);
         var adapters = Methods(assembly, AssemblyCompiler.AdapterTypeName, name);
         var compiled = new CompiledFunction[definition.Functions.Count];
+        if (bodies.Length != compiled.Length || adapters.Length != compiled.Length)
+            throw new LinkException($"{name} holds {bodies.Length} functions and {adapters.Length} adapters, but the module defines {compiled.Length} functions: compile it again");
         for (var i = 0; i < compiled.Length; i++)
         {
             var function = code.Decoded(i);
-            var body = i < bodies.Length ? bodies[i] : null;
-            var adapter = i < adapters.Length ? adapters[i] : null;
-            if (body is null || adapter is null || bodies.Length != compiled.Length || adapters.Length != compiled.Length || !HasSignature(body, FunctionCompiler.ParameterTypes(function.Signature), FunctionCompiler.ReturnType(function.Signature)) ||
+            var (body, adapter) = (bodies[i], adapters[i]);
+            if (!HasSignature(body, FunctionCompiler.ParameterTypes(function.Signature), FunctionCompiler.ReturnType(function.Signature)) ||
                 !HasSignature(adapter, AdapterParameters, typeof(void)))
                 throw new LinkException($"{name} does not hold compiled code for function {Printable.Quote(function.Name)} with signature {function.Signature}: compile it again");
-            compiled[i] = new CompiledFunction(body, adapter.CreateDelegate<SlotAdapter>(), TimeSpan.Zero, body.GetMethodBody()?.GetILAsByteArray()?.Length ?? 0,
-                function.FrameBytes + FunctionCompiler.AdapterFrameBytes);
+            compiled[i] = new CompiledFunction(body, adapter.CreateDelegate<SlotAdapter>(), TimeSpan.Zero,
+                body.GetMethodBody()?.GetILAsByteArray()?.Length ?? 0, function.FrameBytes + FunctionCompiler.AdapterFrameBytes);
         }
         // Checked for every function before installing any, so a refusal leaves the table as it was.
         for (var i = 0; i < compiled.Length; i++)
