@@ -133,7 +133,8 @@ internal static class CaseRunner
             CancellationToken = Cancellation(testCase),
         });
 
-    /// <summary>Runs the case's entry from an assembly saved by the JIT's emitter (see AssemblyCompiler).</summary>
+    /// <summary>Runs the case's entry with the code of an assembly saved by the JIT's emitter (see AssemblyCompiler),
+    /// installed in the module's code table through SavedCode.Load, as an isolate with tier Jit runs it.</summary>
     public static CaseOutcome RunSaved(ConformanceCase testCase)
     {
         var module = Module.FromText(testCase.Text, Path.GetFileName(testCase.Path));
@@ -143,27 +144,12 @@ internal static class CaseRunner
         {
             var path = Path.Combine(directory, "Case.dll");
             Jit.AssemblyCompiler.Save(module, path, "Case");
-            var type = context.LoadFromAssemblyPath(path).GetType(Jit.AssemblyCompiler.TypeName)!;
-            var entry = type.GetMethod(testCase.Entry, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
-                        ?? throw new InvalidOperationException($"{testCase.Name}: no compiled entry '{testCase.Entry}'");
-            return Execute(testCase, module, (isolate, index, arguments) =>
-            {
-                var signature = module.Definition.SignatureOf(index);
-                object?[] parameters = [isolate.Fiber, 1, .. arguments.Select(a => a.Type == VmType.F64 ? (object)a.AsF64 : a.Bits)];
-                isolate.Store.ArmInterrupts(isolate.Fiber);
-                try
-                {
-                    var result = entry.Invoke(null, parameters);
-                    // The saved method returns a single result directly, or leaves several in the result buffer.
-                    if (signature.Results.Length == 1)
-                        return [result is double d ? Value.F64(d) : result is Jit.Word w ? isolate.ResultValue(VmType.Word, w.Bits, w.IsPointer) : isolate.ResultValue(signature.Results[0], (long)result!, false)];
-                    return [.. signature.Results.Select((type, i) => isolate.ResultValue(type, isolate.Fiber.Results[i], isolate.Fiber.ResultTags[i] != 0))];
-                }
-                catch (System.Reflection.TargetInvocationException e) when (e.InnerException is TrapException trap)
-                {
-                    throw trap;
-                }
-            }, Tier.Interpreter);
+            var assembly = context.LoadFromAssemblyPath(path);
+            Jit.SavedCode.Load(assembly, module);
+            for (var i = 0; i < module.Definition.Functions.Count; i++)
+                if (module.Decoded(i).Compiled?.Body.Module.Assembly != assembly)
+                    throw new InvalidOperationException($"{testCase.Name}: function {i} does not run the saved code");
+            return Execute(testCase, module, (isolate, index, arguments) => isolate.Invoke(index, arguments), Tier.Jit);
         }
         finally
         {

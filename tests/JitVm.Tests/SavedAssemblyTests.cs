@@ -9,8 +9,9 @@ using Module = JitVm.Hosting.Module;
 namespace JitVm.Tests;
 
 /// <summary>
-/// The JIT's IL, saved into a real assembly with PersistedAssemblyBuilder, loaded by the CLR and run: any invalid IL
-/// fails here, and the compiled code must behave exactly like the interpreter (output, trap and location, fuel).
+/// The JIT's IL, saved into a real assembly with PersistedAssemblyBuilder, loaded by the CLR, installed in the
+/// module's code table through <see cref="SavedCode.Load"/> and run by an isolate: any invalid IL fails here, and
+/// the saved code must behave exactly like the interpreter (output, trap and location, fuel).
 /// </summary>
 public sealed class SavedAssemblyTests
 {
@@ -27,47 +28,42 @@ public sealed class SavedAssemblyTests
     [MemberData(nameof(Examples))]
     public void SavedAssemblyLoadsAndBehavesLikeTheInterpreter(string name)
     {
-        var module = Module.FromFile(RepositoryPaths.File("examples", name));
-        var directory = Directory.CreateTempSubdirectory("jitvm-saved-").FullName;
-        var context = new AssemblyLoadContext(name, isCollectible: true);
-        try
+        var path = RepositoryPaths.File("examples", name);
+        var expected = Run(Module.FromFile(path), ExecutionTier.Interpreter);
+        foreach (var tier in new[] { ExecutionTier.Jit, ExecutionTier.Tiered })
         {
-            var path = Path.Combine(directory, "Generated.dll");
-            AssemblyCompiler.Save(module, path, "Generated");
-            var assembly = context.LoadFromAssemblyPath(path);
-            var main = assembly.GetType(AssemblyCompiler.TypeName)!.GetMethod("main", BindingFlags.Public | BindingFlags.Static)!;
-
-            var (expectedOutput, expectedTrap, expectedFuel) = Run(module, isolate => isolate.Invoke("main"));
-            var (output, trap, fuel) = Run(module, isolate =>
-            {
-                try
-                {
-                    main.Invoke(null, [isolate.Fiber, 1]);
-                }
-                catch (TargetInvocationException e) when (e.InnerException is TrapException inner)
-                {
-                    throw inner;
-                }
-            });
-            Assert.Equal(expectedOutput, output);
-            Assert.Equal(expectedTrap, trap);
-            Assert.Equal(expectedFuel, fuel);
-        }
-        finally
-        {
-            context.Unload();
-            Directory.Delete(directory, true);
+            var module = Module.FromFile(path);
+            using var saved = new SavedAssembly(module, "Generated");
+            SavedCode.Load(saved.Assembly, module);
+            AssertRunsSavedCode(module, saved.Assembly);
+            Assert.Equal(expected, Run(module, tier));
+            // Running compiled nothing else: every entry is still the loaded one.
+            AssertRunsSavedCode(module, saved.Assembly);
         }
     }
 
-    private static (string Output, string? Trap, long Fuel) Run(Module module, Action<Isolate> run)
+    /// <summary>Every function's compiled entry (body and adapter) comes from <paramref name="assembly"/>.</summary>
+    internal static void AssertRunsSavedCode(Module module, Assembly assembly)
+    {
+        for (var i = 0; i < module.Definition.Functions.Count; i++)
+        {
+            var compiled = module.Decoded(i).Compiled;
+            Assert.NotNull(compiled);
+            Assert.Same(assembly, compiled.Body.Module.Assembly);
+            Assert.Same(assembly, compiled.Adapter.Method.Module.Assembly);
+            Assert.Equal(TimeSpan.Zero, compiled.CompileTime);
+            Assert.True(compiled.IlSize > 0);
+        }
+    }
+
+    internal static (string Output, string? Trap, long Fuel) Run(Module module, ExecutionTier tier)
     {
         var output = new MemoryStream();
-        var isolate = new Isolate(module, StandardImports.Create(output), new IsolateOptions { Tier = ExecutionTier.Interpreter });
+        var isolate = new Isolate(module, StandardImports.Create(output), new IsolateOptions { Tier = tier });
         string? trap = null;
         try
         {
-            run(isolate);
+            isolate.Invoke("main");
         }
         catch (TrapException e)
         {
@@ -89,21 +85,47 @@ public sealed class SavedAssemblyTests
                 new Bytecode.FunctionDefinition(name, 0, true, [], [new Bytecode.Instruction(Bytecode.OpCode.Return)]),
                 new Bytecode.FunctionDefinition("<function 0>", 0, false, [], [new Bytecode.Instruction(Bytecode.OpCode.Return)]),
             ], [], []));
-        var directory = Directory.CreateTempSubdirectory("jitvm-saved-").FullName;
-        var context = new AssemblyLoadContext(name, isCollectible: true);
+        using var saved = new SavedAssembly(module, "Names");
+        var methods = saved.Assembly.GetType(AssemblyCompiler.TypeName)!.GetMethods(BindingFlags.Public | BindingFlags.Static);
+        Assert.Equal(2, methods.Select(m => m.Name).Distinct().Count());
+        SavedCode.Load(saved.Assembly, module);
+        AssertRunsSavedCode(module, saved.Assembly);
+        var isolate = new Isolate(module, options: new IsolateOptions { Tier = ExecutionTier.Jit });
+        for (var i = 0; i < module.Definition.FunctionCount; i++) Assert.Empty(isolate.Invoke(i));
+    }
+}
+
+/// <summary>A module saved by <see cref="AssemblyCompiler"/> into a temporary directory and loaded in a collectible
+/// context of its own; disposing unloads the context (once nothing refers to its code) and deletes the file.</summary>
+internal sealed class SavedAssembly : IDisposable
+{
+    private readonly string _directory;
+    private readonly AssemblyLoadContext _context;
+
+    public SavedAssembly(Module module, string name, int codeInterfaceVersion = CodeInterface.Version)
+    {
+        _directory = Directory.CreateTempSubdirectory("jitvm-saved-").FullName;
+        _context = new AssemblyLoadContext(name, isCollectible: true);
         try
         {
-            var path = Path.Combine(directory, "Names.dll");
-            AssemblyCompiler.Save(module, path, "Names");
-            var methods = context.LoadFromAssemblyPath(path).GetType(AssemblyCompiler.TypeName)!.GetMethods(BindingFlags.Public | BindingFlags.Static);
-            Assert.Equal(2, methods.Select(m => m.Name).Distinct().Count());
-            var isolate = new Isolate(module);
-            foreach (var method in methods) method.Invoke(null, [isolate.Fiber, 1]);
+            Path = System.IO.Path.Combine(_directory, name + ".dll");
+            AssemblyCompiler.Save(module, Path, name, codeInterfaceVersion);
+            Assembly = _context.LoadFromAssemblyPath(Path);
         }
-        finally
+        catch
         {
-            context.Unload();
-            Directory.Delete(directory, true);
+            Dispose();
+            throw;
         }
+    }
+
+    public string Path { get; }
+
+    public Assembly Assembly { get; }
+
+    public void Dispose()
+    {
+        _context.Unload();
+        Directory.Delete(_directory, true);
     }
 }

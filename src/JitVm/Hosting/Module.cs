@@ -107,7 +107,8 @@ public sealed class Module
     internal DecodedFunction Decoded(int definedIndex) => Code.Decoded(definedIndex);
 }
 
-/// <summary>A module's imports could not be satisfied by the host functions given.</summary>
+/// <summary>A module could not be linked: its imports are not satisfied by the host functions given, or compiled
+/// code saved for it was made for another version of the runtime's code interface or from another module.</summary>
 public sealed class LinkException : JitVmException
 {
     /// <summary>Creates the exception.</summary>

@@ -13,10 +13,19 @@ namespace JitVm.Jit;
 /// which the CLR honours by name, as dynamic methods use skipVisibility. (The attribute's type is JitVm's own: a
 /// saved assembly whose assembly attribute names a constructor it defines itself does not load.)
 /// </summary>
+/// <remarks>
+/// The assembly is stamped (<see cref="CodeInterface.StampTypeName"/>) with the code interface version and the hash
+/// of the module, and holds, next to each body, its <see cref="SlotAdapter"/> in <see cref="AdapterTypeName"/> under
+/// the same name, so <see cref="SavedCode.Load"/> binds every function without emitting any code. Both types define
+/// their methods in function order, which is how they are bound.
+/// </remarks>
 internal static class AssemblyCompiler
 {
     /// <summary>The name of the generated type holding the functions.</summary>
     public const string TypeName = "JitVmGenerated.Functions";
+
+    /// <summary>The name of the generated type holding each function's adapter, named as its body.</summary>
+    public const string AdapterTypeName = "JitVmGenerated.Adapters";
 
     /// <summary>
     /// The method's name: the function's, which may be any text (the CLR takes names with line breaks or NUL), except
@@ -33,8 +42,11 @@ internal static class AssemblyCompiler
         return name;
     }
 
+    /// <summary>Saves <paramref name="module"/>'s code as assembly <paramref name="assemblyName"/> at
+    /// <paramref name="path"/>, stamped with <paramref name="codeInterfaceVersion"/> (another value than
+    /// <see cref="CodeInterface.Version"/> only to test that a stale assembly is refused).</summary>
     [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.JitNeedsDynamicCode)]
-    public static void Save(Module module, string path, string assemblyName)
+    public static void Save(Module module, string path, string assemblyName, int codeInterfaceVersion = CodeInterface.Version)
     {
         var builder = new PersistedAssemblyBuilder(new AssemblyName(assemblyName), typeof(object).Assembly);
         var moduleBuilder = builder.DefineDynamicModule(assemblyName);
@@ -60,7 +72,27 @@ internal static class AssemblyCompiler
                         module.Decoded(callee).FrameBytes))
                 .Emit(methods[i].Parameters);
         }
+        var adapters = moduleBuilder.DefineType(AdapterTypeName, TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed);
+        for (var i = 0; i < methods.Length; i++)
+        {
+            var name = methods[i].Method.Name;
+            var adapter = adapters.DefineMethod(name, MethodAttributes.Public | MethodAttributes.Static, typeof(void), SavedCode.AdapterParameters);
+            FunctionCompiler.EmitAdapter(new CheckedIL(adapter.GetILGenerator(), name + "$adapter", CheckedIL.CheckingEnabled),
+                definition.Types[definition.Functions[i].TypeIndex], methods[i].Method, methods[i].Parameters, methods[i].Return);
+        }
+        Stamp(moduleBuilder, codeInterfaceVersion, CodeInterface.ModuleHash(definition));
         type.CreateType();
+        adapters.CreateType();
         builder.Save(path);
+    }
+
+    /// <summary>The stamp type: literal fields only, which <see cref="SavedCode.Load"/> reads before anything else.</summary>
+    private static void Stamp(ModuleBuilder moduleBuilder, int version, string moduleHash)
+    {
+        var stamp = moduleBuilder.DefineType(CodeInterface.StampTypeName, TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed);
+        const FieldAttributes literal = FieldAttributes.Public | FieldAttributes.Static | FieldAttributes.Literal | FieldAttributes.HasDefault;
+        stamp.DefineField(CodeInterface.VersionField, typeof(int), literal).SetConstant(version);
+        stamp.DefineField(CodeInterface.ModuleHashField, typeof(string), literal).SetConstant(moduleHash);
+        stamp.CreateType();
     }
 }

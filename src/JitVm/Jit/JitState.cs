@@ -6,21 +6,25 @@ using JitVm.Interpreter;
 
 namespace JitVm.Jit;
 
-/// <summary>A compiled function: the typed body and the adapter that calls it with arguments from the frame stack.</summary>
-internal sealed class CompiledFunction(System.Reflection.Emit.DynamicMethod body, SlotAdapter adapter, TimeSpan compileTime, int ilSize, int stackBytes)
+/// <summary>A compiled function: the typed body and the adapter that calls it with arguments from the frame stack.
+/// The JIT makes them as dynamic methods; <see cref="SavedCode.Load"/> binds them from a saved assembly.</summary>
+internal sealed class CompiledFunction(System.Reflection.MethodInfo body, SlotAdapter adapter, TimeSpan compileTime, int ilSize, int stackBytes)
 {
     /// <summary>An upper bound of the .NET stack a call through <see cref="Adapter"/> takes before the body makes
     /// a call of its own (see <see cref="FunctionCompiler.FrameBytes"/>): a caller checks there is room for it.</summary>
     public int StackBytes { get; } = stackBytes;
 
-    public System.Reflection.Emit.DynamicMethod Body { get; } = body;
+    /// <summary>The body, with the calling convention of <see cref="FunctionCompiler"/>.</summary>
+    public System.Reflection.MethodInfo Body { get; } = body;
 
     /// <summary>Calls the body with arguments read from slots [fp, ...) and writes its results back there.</summary>
     public SlotAdapter Adapter { get; } = adapter;
 
-    /// <summary>Time spent emitting IL for this function's compile group, shared equally (the CLR JIT runs later, at first call).</summary>
+    /// <summary>Time spent emitting IL for this function's compile group, shared equally (the CLR JIT runs later, at
+    /// first call); zero for code loaded from a saved assembly.</summary>
     public TimeSpan CompileTime { get; } = compileTime;
 
+    /// <summary>The size of the body's IL in bytes.</summary>
     public int IlSize { get; } = ilSize;
 }
 

@@ -47,6 +47,18 @@ internal sealed class CodeTable
         }
     }
 
+    /// <summary>
+    /// Publishes loaded compiled code as defined function <paramref name="definedIndex"/>'s entry (see
+    /// <see cref="Jit.SavedCode.Load"/>). An entry is never replaced: running code and compiled callers may already
+    /// have bound to the one there, so a function that has one is refused.
+    /// </summary>
+    internal void Install(int definedIndex, Jit.CompiledFunction compiled)
+    {
+        var function = Decoded(definedIndex);
+        if (Interlocked.CompareExchange(ref function.Compiled, compiled, null) is not null)
+            throw new InvalidOperationException($"function {Diagnostics.Printable.Quote(function.Name)} already has compiled code");
+    }
+
     /// <summary>The interpreter form of a defined function, decoded on first use and then shared.</summary>
     public DecodedFunction Decoded(int definedIndex)
     {

@@ -1,0 +1,55 @@
+using System.Security.Cryptography;
+
+namespace JitVm.Jit;
+
+/// <summary>
+/// The versioned interface between compiled code and the runtime. Code the JIT emits into dynamic methods is
+/// always current, but an assembly saved by <see cref="AssemblyCompiler"/> keeps the IL of the runtime it was
+/// compiled against: it is stamped with <see cref="Version"/> and with a hash of the module it was compiled from,
+/// and <see cref="SavedCode.Load"/>, the only way saved code reaches the runtime, refuses an assembly whose stamp
+/// does not match before it binds any method (so a stale assembly is a clear load error, never a
+/// MissingMethodException or, worse, code that runs with a different meaning).
+/// </summary>
+internal static class CodeInterface
+{
+    /// <summary>
+    /// The code interface version. It covers everything compiled IL depends on:
+    /// <list type="bullet">
+    /// <item>the calling convention <c>R f(Fiber fiber, int depth, P0 a0, ...)</c> and the CLR type of each VM type
+    /// (<see cref="FunctionCompiler.ClrType"/>, <see cref="FunctionCompiler.ReturnType"/>), with several results
+    /// left in the fiber's result buffer;</item>
+    /// <item>the <see cref="SlotAdapter"/> shape <c>void(Fiber, int depth, int fp)</c> and how adapters read
+    /// arguments from slots and write results back (<see cref="FunctionCompiler.EmitAdapter"/>);</item>
+    /// <item>the name, parameter types and return type of every <see cref="JitRuntime"/> helper, and what each
+    /// means: the values compiled code passes (trap codes as <see cref="Diagnostics.TrapCode"/> numbers, call sites
+    /// as <see cref="Diagnostics.CallSites.Encode"/> packs them, fuel in the slice) and the arrays it gets back and
+    /// indexes itself (the heap's words and tag bitmap, with an object's length in the low 32 bits of the header word
+    /// before it; the slots and their tags; the call-site array by depth);</item>
+    /// <item><see cref="Word"/>'s fields and their order;</item>
+    /// <item>the frame and deopt protocol: the stack-limit and depth checks, the fuel slice read negative after a
+    /// call whose callee deoptimised, and the frame image (every local, then the live operand-stack values, resuming
+    /// at the decoder's operation index of the safepoint) that <c>BeginImage</c> ... <c>EndImage</c> write;</item>
+    /// <item>the fuel each instruction costs, which compiled code charges inline.</item>
+    /// </list>
+    /// Bump it whenever any of these change, even compatibly: a saved assembly is only ever run by the runtime
+    /// version it was compiled for. tests/JitVm.Tests/CodeInterfaceTests.cs compares the mechanically checkable part
+    /// with CodeInterface.fingerprint, next to this file, and fails until the version is bumped and the fingerprint
+    /// regenerated.
+    /// </summary>
+    public const int Version = 1;
+
+    /// <summary>The type of a saved assembly that carries its stamp: literal fields only, so reading them runs no code
+    /// of the assembly and resolves nothing it references.</summary>
+    public const string StampTypeName = "JitVmGenerated.CodeInterface";
+
+    /// <summary>The stamp's <c>int</c> field holding the code interface version the assembly was compiled for.</summary>
+    public const string VersionField = "Version";
+
+    /// <summary>The stamp's <c>string</c> field holding <see cref="ModuleHash"/> of the module it was compiled from.</summary>
+    public const string ModuleHashField = "ModuleHash";
+
+    /// <summary>The SHA-256 of the module's binary form, in upper-case hex: saved code is bound to exactly the
+    /// module it was compiled from (its function indices, signatures and the decoded operations its deopt images name).</summary>
+    public static string ModuleHash(Bytecode.ModuleDefinition definition) =>
+        Convert.ToHexString(SHA256.HashData(Bytecode.ModuleWriter.Write(definition)));
+}
