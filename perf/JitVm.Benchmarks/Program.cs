@@ -16,6 +16,19 @@ if (args.Contains("--scaling")) return LoadScaling.Run();
 var config = DefaultConfig.Instance;
 var projectDirectory = FindProjectDirectory();
 if (projectDirectory is not null) config = config.WithArtifactsPath(Path.Combine(projectDirectory, "BenchmarkDotNet.Artifacts"));
+// `--baseline DIR`: every selected benchmark also runs against the library of the JitVm checkout DIR, in the same run.
+var baselineAt = Array.IndexOf(args, "--baseline");
+if (baselineAt >= 0)
+{
+    if (baselineAt + 1 >= args.Length)
+    {
+        Console.Error.WriteLine("--baseline needs a directory: the root of another JitVm checkout.");
+        return 2;
+    }
+
+    return SameRunComparison.Run([.. args[..baselineAt], .. args[(baselineAt + 2)..]], args[baselineAt + 1], config);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Check).Assembly).Run(args, config);
 return 0;
 
