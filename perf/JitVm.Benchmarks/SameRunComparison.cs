@@ -48,8 +48,13 @@ internal static class SameRunComparison
             return 2;
         }
 
-        // As BenchmarkSwitcher does: the parsed config holds only what the command line sets.
-        var globalConfig = config.AddColumn(LibraryColumn.Instance).WithOrderer(InterleavedOrderer.Instance);
+        // As BenchmarkSwitcher does: the parsed config holds only what the command line sets. Two builds in parallel on
+        // a loaded 2-core machine can exceed BenchmarkDotNet's default 2-minute build timeout (it then retries them
+        // one by one), hence the longer one.
+        var globalConfig = config
+            .AddColumn(LibraryColumn.Instance)
+            .WithOrderer(InterleavedOrderer.Instance)
+            .WithBuildTimeout(TimeSpan.FromMinutes(10));
         var (isSuccess, parsedConfig, _) = ConfigParser.Parse(args, ConsoleLogger.Default, globalConfig);
         if (!isSuccess) return 2;
         var effectiveConfig = ManualConfig.Union(globalConfig, parsedConfig);
@@ -81,11 +86,17 @@ internal static class SameRunComparison
     }
 
     /// <summary>
-    /// Keeps a job's own id visible (e.g. ShortRun from --job short becomes baseline-ShortRun); the ids BenchmarkDotNet
-    /// makes up for the classes' [SimpleJob]s ("Job-XXXXXX") carry no information and are replaced.
+    /// Keeps a job's own name visible (e.g. ShortRun from --job short becomes baseline-ShortRun). The ids BenchmarkDotNet
+    /// makes up ("Job-XXXXXX" for the classes' [SimpleJob]s, "IterationCount=2, WarmupCount=1" when command-line
+    /// options change a job) are dropped: they say nothing the Job column does not, and with --keepFiles the id
+    /// names the build directory, where commas and spaces break the build.
     /// </summary>
-    private static Job Rename(Job job, string prefix) =>
-        job.WithId(job.Id.StartsWith("Job-", StringComparison.Ordinal) || job.Id == "Default" ? prefix : $"{prefix}-{job.Id}");
+    private static Job Rename(Job job, string prefix)
+    {
+        var id = job.Id;
+        var named = id != "Default" && !id.StartsWith("Job-", StringComparison.Ordinal) && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+        return job.WithId(named ? $"{prefix}-{id}" : prefix);
+    }
 
     private static IEnumerable<Type> BenchmarkTypes() =>
         typeof(SameRunComparison).Assembly.GetTypes()
