@@ -2,6 +2,7 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
 using JitVm.Benchmarks;
 
+#if !JITVM_PUBLIC_API_ONLY
 // `--check`: run every VM program once and compare with the C# version (exit 1 on any mismatch).
 // Anything else goes to BenchmarkDotNet, e.g. `--filter '*'` or `--filter '*Fib*'`.
 if (args.Contains("--check")) return Check.Run();
@@ -11,6 +12,7 @@ if (args.Contains("--pauses")) return GcCheck.Pauses();
 
 // `--scaling`: assemble/read/verify/decode/compile times of pathological and normal modules at sizes n, 10n, 100n.
 if (args.Contains("--scaling")) return LoadScaling.Run();
+#endif
 
 // Reports go to perf/JitVm.Benchmarks/BenchmarkDotNet.Artifacts (not the current directory) unless --artifacts is given.
 var config = DefaultConfig.Instance;
@@ -29,7 +31,7 @@ if (baselineAt >= 0)
     return SameRunComparison.Run([.. args[..baselineAt], .. args[(baselineAt + 2)..]], args[baselineAt + 1], config);
 }
 
-BenchmarkSwitcher.FromAssembly(typeof(Check).Assembly).Run(args, config);
+BenchmarkSwitcher.FromAssembly(typeof(Vm).Assembly).Run(args, config);
 return 0;
 
 static string? FindProjectDirectory()
