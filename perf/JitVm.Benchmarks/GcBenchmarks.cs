@@ -33,7 +33,7 @@ internal static class GcSetup
         {
             if (isolate.Tier != ExecutionTier.Jit) throw new InvalidOperationException($"{name}: isolate tier is {isolate.Tier}, not Jit");
             var actual = run(isolate, index);
-            if (!Vm.IsCompiled(module, index)) throw new InvalidOperationException($"{name}: the JIT tier did not compile the function");
+            if (!Vm.IsCompiled(isolate, function)) throw new InvalidOperationException($"{name}: the JIT tier did not compile the function");
             if (actual != expected) throw new InvalidOperationException($"{name}: JIT tier returned {actual}, C# {expected}");
         }
         return (isolate, index);
