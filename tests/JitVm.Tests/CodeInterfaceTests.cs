@@ -65,6 +65,11 @@ public sealed class CodeInterfaceTests
             lines.Add($"word field {Name(field.FieldType)} {field.Name}");
         lines.AddRange(typeof(JitRuntime).GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly)
             .Select(m => $"helper {Signature(m)}").Order(StringComparer.Ordinal));
+        // Compiled code also calls some of JitVm's shared definitions directly (the arithmetic both tiers use).
+        lines.AddRange(typeof(FunctionCompiler.Helpers).GetFields(BindingFlags.Public | BindingFlags.Static)
+            .Select(f => f.GetValue(null)).OfType<MethodInfo>()
+            .Where(m => m.DeclaringType!.Assembly == typeof(JitRuntime).Assembly && m.DeclaringType != typeof(JitRuntime))
+            .Select(m => $"shared {m.DeclaringType!.FullName}.{Signature(m)}").Distinct().Order(StringComparer.Ordinal));
         foreach (var code in Enum.GetValues<TrapCode>()) lines.Add($"trap {code} {(int)code}");
         lines.Add($"deoptimising slice {JitVm.Runtime.Fiber.DeoptimisingSlice}");
         lines.Add($"size fuel units {SizeFuel.UnitsPerFuel}");

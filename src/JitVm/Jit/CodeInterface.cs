@@ -20,7 +20,8 @@ internal static class CodeInterface
     /// left in the fiber's result buffer;</item>
     /// <item>the <see cref="SlotAdapter"/> shape <c>void(Fiber, int depth, int fp)</c> and how adapters read
     /// arguments from slots and write results back (<see cref="FunctionCompiler.EmitAdapter"/>);</item>
-    /// <item>the name, parameter types and return type of every <see cref="JitRuntime"/> helper, and what each
+    /// <item>the name, parameter types and return type of every <see cref="JitRuntime"/> helper and of every shared
+    /// definition compiled code calls directly (<see cref="Semantics.Arithmetic"/>), and what each
     /// means: the values compiled code passes (trap codes as <see cref="Diagnostics.TrapCode"/> numbers, call sites
     /// as <see cref="Diagnostics.CallSites.Encode"/> packs them, fuel in the slice) and the arrays it gets back and
     /// indexes itself (the heap's words and tag bitmap, with an object's length in the low 32 bits of the header word
@@ -36,7 +37,7 @@ internal static class CodeInterface
     /// with CodeInterface.fingerprint, next to this file, and fails until the version is bumped and the fingerprint
     /// regenerated.
     /// </summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>The type of a saved assembly that carries its stamp: literal fields only, so reading them runs no code
     /// of the assembly and resolves nothing it references.</summary>
