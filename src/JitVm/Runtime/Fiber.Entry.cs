@@ -25,9 +25,7 @@ internal sealed partial class Fiber
         }
         finally
         {
-            CallDepth = 0;
-            FrameCount = 0;
-            SlotTop = 0;
+            DropFrames();
         }
     }
 
@@ -78,9 +76,7 @@ internal sealed partial class Fiber
         }
         finally
         {
-            CallDepth = 0;
-            FrameCount = 0;
-            SlotTop = 0;
+            DropFrames();
         }
     }
 

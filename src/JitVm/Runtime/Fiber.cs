@@ -151,11 +151,17 @@ internal sealed partial class Fiber
     /// <summary>Drops every frame: the state after an entry from the host ends, normally or by a trap.</summary>
     public void Reset()
     {
+        DropFrames();
+        ResetInstances();
+        DiscardDeoptimised();
+    }
+
+    /// <summary>Drops every frame record, the depth and the slots above the frames (they hold nothing live).</summary>
+    private void DropFrames()
+    {
         CallDepth = 0;
         FrameCount = 0;
         SlotTop = 0;
-        ResetInstances();
-        DiscardDeoptimised();
     }
 
     public void EnsureSlots(int required)
