@@ -41,27 +41,25 @@ internal static class Interpreter
         var fuel = fiber.FuelSlice;
         var baseDepth = entry is null ? fiber.CallDepth - (fiber.FrameCount - baseFrames) : fiber.CallDepth;
         var slotTop = fiber.SlotTop;
-        var store = fiber.Store;
-        var instance = fiber.Instance;
-        var tiering = store.Tier == ExecutionTier.Tiered;
-        var jitting = store.Tier != ExecutionTier.Interpreter;
+        // The loop keeps as few locals as the old one-owner loop did: the store and instance are reached through the
+        // fiber on the paths that need them, so the hot cases keep their registers.
+        var tiering = fiber.Store.Tier == ExecutionTier.Tiered;
+        var jitting = fiber.Store.Tier != ExecutionTier.Interpreter;
         try
         {
             if (entry is not null) fiber.EnterFrame(entry, fp);
             var code = function.Code;
             var s = fiber.Slots;
             var tags = fiber.SlotTags;
-            var heap = store.Heap;
-            var functions = instance.Functions;
-            var globals = instance.Globals;
-            var globalTags = instance.GlobalTags;
+            var heap = fiber.Heap;
+            var functions = fiber.Instance.Functions;
             while (true)
             {
                 ref var op = ref code[ip++];
                 switch (op.Kind)
                 {
                     case OpKind.Charge:
-                        if (fuel < op.K) fuel = store.Refuel(fuel, op.K);
+                        if (fuel < op.K) fuel = fiber.Store.Refuel(fuel, op.K);
                         fuel -= op.K;
                         break;
                     case OpKind.Unreachable:
@@ -89,15 +87,15 @@ internal static class Interpreter
                         }
                         break;
                     case OpKind.Const: s[fp + op.A] = op.K; break;
-                    case OpKind.GlobalGet: s[fp + op.A] = globals[op.B]; break;
+                    case OpKind.GlobalGet: s[fp + op.A] = fiber.Instance.Globals[op.B]; break;
                     case OpKind.GlobalGetW:
-                        s[fp + op.A] = globals[op.B];
-                        tags[fp + op.A] = globalTags[op.B];
+                        s[fp + op.A] = fiber.Instance.Globals[op.B];
+                        tags[fp + op.A] = fiber.Instance.GlobalTags[op.B];
                         break;
-                    case OpKind.GlobalSet: globals[op.A] = s[fp + op.B]; break;
+                    case OpKind.GlobalSet: fiber.Instance.Globals[op.A] = s[fp + op.B]; break;
                     case OpKind.GlobalSetW:
-                        globals[op.A] = s[fp + op.B];
-                        globalTags[op.A] = tags[fp + op.B];
+                        fiber.Instance.Globals[op.A] = s[fp + op.B];
+                        fiber.Instance.GlobalTags[op.A] = tags[fp + op.B];
                         break;
 
                     case OpKind.Jump: ip = Enter(code, op.A, ref fuel); break;
@@ -137,10 +135,10 @@ internal static class Interpreter
                         else
                         {
                             var reference = s[fp + op.C];
-                            var target = instance.ResolveIndirect(reference, op.B);
+                            var target = fiber.Instance.ResolveIndirect(reference, op.B);
                             if (target is null)
                             {
-                                instance.CallImport(fiber, (int)reference, calleeFp, op.K, fiber.CallDepth);
+                                fiber.Instance.CallImport(fiber, (int)reference, calleeFp, op.K, fiber.CallDepth);
                                 fuel = fiber.FuelSlice;
                                 s = fiber.Slots;
                                 tags = fiber.SlotTags;
@@ -151,7 +149,7 @@ internal static class Interpreter
                         var compiled = jitting ? callee.Compiled : null;
                         // Past the stack limit nothing is compiled either: compiling, and the CLR compiling the result at
                         // its first call, would use the stack kept for the interpreter.
-                        if (compiled is null && tiering && System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported && Jit.JitRuntime.StackHasRoom(fiber, 0)) compiled = instance.Code.Jit.TierUpOnCall(store, callee);
+                        if (compiled is null && tiering && System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported && Jit.JitRuntime.StackHasRoom(fiber, 0)) compiled = fiber.Instance.Code.Jit.TierUpOnCall(fiber.Store, callee);
                         if (compiled is not null && Jit.JitRuntime.StackHasRoom(fiber, compiled.StackBytes))
                         {
                             fiber.CheckDepth(callee);
@@ -185,7 +183,7 @@ internal static class Interpreter
                     }
                     case OpKind.CallHost:
                         fiber.Publish(fuel, ip);
-                        instance.CallImport(fiber, op.B, fp + op.A, op.K, fiber.CallDepth);
+                        fiber.Instance.CallImport(fiber, op.B, fp + op.A, op.K, fiber.CallDepth);
                         fuel = fiber.FuelSlice;
                         s = fiber.Slots;
                         tags = fiber.SlotTags;
@@ -291,8 +289,8 @@ internal static class Interpreter
                     {
                         // The size part of the cost is paid before any word is zeroed (spec/execution.md §5.2).
                         var length = s[fp + op.B];
-                        var sizeFuel = store.AllocationFuel(length);
-                        if (fuel < sizeFuel) fuel = store.Refuel(fuel, sizeFuel, "alloc", length);
+                        var sizeFuel = fiber.Store.AllocationFuel(length);
+                        if (fuel < sizeFuel) fuel = fiber.Store.Refuel(fuel, sizeFuel, "alloc", length);
                         fuel -= sizeFuel;
                         fiber.Publish(fuel, ip);
                         s[fp + op.A] = heap.Allocate(length);
@@ -300,11 +298,11 @@ internal static class Interpreter
                     }
                     case OpKind.DataAlloc:
                     {
-                        var sizeFuel = instance.DataAllocationFuel(op.B);
-                        if (fuel < sizeFuel) fuel = store.Refuel(fuel, sizeFuel, "data.alloc", instance.DataWords(op.B));
+                        var sizeFuel = fiber.Instance.DataAllocationFuel(op.B);
+                        if (fuel < sizeFuel) fuel = fiber.Store.Refuel(fuel, sizeFuel, "data.alloc", fiber.Instance.DataWords(op.B));
                         fuel -= sizeFuel;
                         fiber.Publish(fuel, ip);
-                        s[fp + op.A] = instance.AllocateData(op.B);
+                        s[fp + op.A] = fiber.Instance.AllocateData(op.B);
                         break;
                     }
                     case OpKind.Len: s[fp + op.A] = heap.Length(s[fp + op.B]); break;
