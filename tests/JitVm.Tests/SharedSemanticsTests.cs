@@ -31,153 +31,45 @@ public sealed class SharedSemanticsTests
         Bits(double.MaxValue), Bits(double.MinValue), Bits(double.Epsilon), Bits(-double.Epsilon), Bits(4503599627370497.5),
     ];
 
-    private const string Source = """
-        .func div_s (a: i64, b: i64) -> (i64)
-            local.get a
-            local.get b
-            i64.div_s
-            return
-        .end
-        .func div_u (a: i64, b: i64) -> (i64)
-            local.get a
-            local.get b
-            i64.div_u
-            return
-        .end
-        .func rem_s (a: i64, b: i64) -> (i64)
-            local.get a
-            local.get b
-            i64.rem_s
-            return
-        .end
-        .func rem_u (a: i64, b: i64) -> (i64)
-            local.get a
-            local.get b
-            i64.rem_u
-            return
-        .end
-        .func div_s_minus1 (a: i64) -> (i64)
-            local.get a
-            i64.const -1
-            i64.div_s
-            return
-        .end
-        .func div_u_0 (a: i64) -> (i64)
-            local.get a
-            i64.const 0
-            i64.div_u
-            return
-        .end
-        .func rem_s_minus1 (a: i64) -> (i64)
-            local.get a
-            i64.const -1
-            i64.rem_s
-            return
-        .end
-        .func rem_s_0 (a: i64) -> (i64)
-            local.get a
-            i64.const 0
-            i64.rem_s
-            return
-        .end
-        .func rem_u_0 (a: i64) -> (i64)
-            local.get a
-            i64.const 0
-            i64.rem_u
-            return
-        .end
-        .func trunc_s (a: f64) -> (i64)
-            local.get a
-            i64.trunc_f64_s
-            return
-        .end
-        .func trunc_sat (a: f64) -> (i64)
-            local.get a
-            i64.trunc_sat_f64_s
-            return
-        .end
-        .func convert_s (a: i64) -> (f64)
-            local.get a
-            f64.convert_i64_s
-            return
-        .end
-        .func convert_u (a: i64) -> (f64)
-            local.get a
-            f64.convert_i64_u
-            return
-        .end
-        .func min (a: f64, b: f64) -> (f64)
-            local.get a
-            local.get b
-            f64.min
-            return
-        .end
-        .func max (a: f64, b: f64) -> (f64)
-            local.get a
-            local.get b
-            f64.max
-            return
-        .end
-        .func add (a: f64, b: f64) -> (f64)
-            local.get a
-            local.get b
-            f64.add
-            return
-        .end
-        .func sub (a: f64, b: f64) -> (f64)
-            local.get a
-            local.get b
-            f64.sub
-            return
-        .end
-        .func mul (a: f64, b: f64) -> (f64)
-            local.get a
-            local.get b
-            f64.mul
-            return
-        .end
-        .func div (a: f64, b: f64) -> (f64)
-            local.get a
-            local.get b
-            f64.div
-            return
-        .end
-        .func sqrt (a: f64) -> (f64)
-            local.get a
-            f64.sqrt
-            return
-        .end
-        .func floor (a: f64) -> (f64)
-            local.get a
-            f64.floor
-            return
-        .end
-        .func ceil (a: f64) -> (f64)
-            local.get a
-            f64.ceil
-            return
-        .end
-        .func trunc (a: f64) -> (f64)
-            local.get a
-            f64.trunc
-            return
-        .end
-        .func nearest (a: f64) -> (f64)
-            local.get a
-            f64.nearest
-            return
-        .end
-        .func neg (a: f64) -> (f64)
-            local.get a
-            f64.neg
-            return
-        .end
-        .func abs (a: f64) -> (f64)
-            local.get a
-            f64.abs
-            return
-        .end
-        """;
+    /// <summary>One function per rule: its name, parameter types (all of one type, named a, b), result type, and
+    /// the instructions between loading the parameters and returning.</summary>
+    private static readonly (string Name, string Parameters, string Result, string Body)[] Rules =
+    [
+        ("div_s", "i64 i64", "i64", "i64.div_s"),
+        ("div_u", "i64 i64", "i64", "i64.div_u"),
+        ("rem_s", "i64 i64", "i64", "i64.rem_s"),
+        ("rem_u", "i64 i64", "i64", "i64.rem_u"),
+        ("div_s_minus1", "i64", "i64", "i64.const -1; i64.div_s"),
+        ("div_u_0", "i64", "i64", "i64.const 0; i64.div_u"),
+        ("rem_s_minus1", "i64", "i64", "i64.const -1; i64.rem_s"),
+        ("rem_s_0", "i64", "i64", "i64.const 0; i64.rem_s"),
+        ("rem_u_0", "i64", "i64", "i64.const 0; i64.rem_u"),
+        ("trunc_s", "f64", "i64", "i64.trunc_f64_s"),
+        ("trunc_sat", "f64", "i64", "i64.trunc_sat_f64_s"),
+        ("convert_s", "i64", "f64", "f64.convert_i64_s"),
+        ("convert_u", "i64", "f64", "f64.convert_i64_u"),
+        ("min", "f64 f64", "f64", "f64.min"),
+        ("max", "f64 f64", "f64", "f64.max"),
+        ("add", "f64 f64", "f64", "f64.add"),
+        ("sub", "f64 f64", "f64", "f64.sub"),
+        ("mul", "f64 f64", "f64", "f64.mul"),
+        ("div", "f64 f64", "f64", "f64.div"),
+        ("sqrt", "f64", "f64", "f64.sqrt"),
+        ("floor", "f64", "f64", "f64.floor"),
+        ("ceil", "f64", "f64", "f64.ceil"),
+        ("trunc", "f64", "f64", "f64.trunc"),
+        ("nearest", "f64", "f64", "f64.nearest"),
+        ("neg", "f64", "f64", "f64.neg"),
+        ("abs", "f64", "f64", "f64.abs"),
+    ];
+
+    private static string Source => string.Concat(Rules.Select(rule =>
+    {
+        var names = rule.Parameters.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select((type, i) => (Name: ((char)('a' + i)).ToString(), Type: type)).ToArray();
+        var loads = string.Concat(names.Select(p => $"    local.get {p.Name}\n"));
+        var body = string.Concat(rule.Body.Split("; ").Select(i => $"    {i}\n"));
+        return $".func {rule.Name} ({string.Join(", ", names.Select(p => $"{p.Name}: {p.Type}"))}) -> ({rule.Result})\n{loads}{body}    return\n.end\n";
+    }));
 
     private static readonly Module Functions = Module.FromText(Source, "shared.jvm");
 
