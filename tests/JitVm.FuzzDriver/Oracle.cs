@@ -132,6 +132,8 @@ public static class Oracle
             DeoptStress = deoptStress ? DeoptStressMode.EverySafepoint : DeoptStressMode.Off,
         },
         NurseryBytes = gcStress ? 512 : new IsolateOptions().NurseryBytes,
+        // Tasks run deterministically on the entry's thread, so every tier sees the same schedule.
+        Workers = 0,
     };
 
     /// <summary><c>main</c> when it takes only numbers, else the first defined function that does; -1 when none.</summary>

@@ -46,8 +46,12 @@ public sealed class ReadmeExampleTests
                 catch (TrapException trap) { errors.WriteLine(trap.Report()); }
             }
 
-            Assert.Equal("", errors.ToString());
-            Assert.Equal(2.5, isolate.GetFunction<double>("position")(), 9);
+            // The only trap the script can meet is its 5 ms timeout, when a loaded machine (or the CLR compiling the
+            // update function at its first call) stalls a frame: the snippet reports it and goes on, and each frame
+            // that ran moved x by 2.5/60. Asserting that no frame timed out would depend on the machine's speed.
+            var reports = errors.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("trap:", StringComparison.Ordinal)).ToList();
+            Assert.All(reports, r => Assert.StartsWith("trap: DeadlineExceeded", r, StringComparison.Ordinal));
+            Assert.Equal(2.5 * (60 - reports.Count) / 60, isolate.GetFunction<double>("position")(), 9);
         }
         finally
         {

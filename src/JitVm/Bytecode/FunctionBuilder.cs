@@ -308,6 +308,22 @@ public sealed class FunctionBuilder : FunctionReference
     /// <exception cref="InvalidOperationException">The module has already been built.</exception>
     public FunctionBuilder Call(FunctionReference function) => Emit(OpCode.Call, function);
 
+    /// <summary>Emits <c>task.spawn</c>, which starts the function as a new task with the arguments on the stack
+    /// (spec/concurrency.md §1) and pushes the task's reference.</summary>
+    /// <exception cref="ArgumentException">The function was declared by another builder.</exception>
+    /// <exception cref="InvalidOperationException">The module has already been built.</exception>
+    public FunctionBuilder Spawn(FunctionReference function) => Emit(OpCode.TaskSpawn, function);
+
+    /// <summary>Emits <c>task.join</c> for a task whose function returns <paramref name="results"/>: it waits for the
+    /// task and pushes its results (spec/concurrency.md §1).</summary>
+    /// <exception cref="ArgumentException">A type is not a <see cref="VmType"/> value.</exception>
+    /// <exception cref="InvalidOperationException">The module has already been built.</exception>
+    public FunctionBuilder Join(IEnumerable<VmType> results)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        return Emit(OpCode.TaskJoin, new FunctionType([], results));
+    }
+
     /// <summary>Emits <c>func.ref</c>, which pushes the function's run-time reference (an i64) for <c>call_indirect</c>.</summary>
     /// <exception cref="ArgumentException">The function was declared by another builder.</exception>
     /// <exception cref="InvalidOperationException">The module has already been built.</exception>

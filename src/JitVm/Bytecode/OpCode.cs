@@ -114,5 +114,15 @@ public enum OpCode : byte
     WordAsI64 = 0x73,
     WordAsF64 = 0x74,
     WordAsPtr = 0x75,
+
+    TaskSpawn = 0x80,
+    TaskJoin = 0x81,
+    TaskSelf = 0x82,
+    TaskCancel = 0x83,
+    ChanNew = 0x84,
+    ChanSend = 0x85,
+    ChanRecv = 0x86,
+    ChanRecvFor = 0x87,
+    ChanClose = 0x88,
 #pragma warning restore CS1591
 }

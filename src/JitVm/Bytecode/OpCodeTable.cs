@@ -76,6 +76,10 @@ public enum SafepointHandOver : byte
 
     /// <summary>The parameters of the signature the operand names, and the function reference above them.</summary>
     SignatureParametersAndReference,
+
+    /// <summary>Every value the instruction pops: it reads them before it can collect, and replaces them with its
+    /// results (the task and channel instructions).</summary>
+    Operands,
 }
 
 /// <summary>One row of the instruction table: everything the toolchain knows about an opcode.</summary>
@@ -196,6 +200,7 @@ public static class OpCodeTable
         {
             SafepointHandOver.CalleeParameters => module.SignatureOf(instruction.Index).Parameters.Length,
             SafepointHandOver.SignatureParametersAndReference => module.Types[instruction.Index].Parameters.Length + 1,
+            SafepointHandOver.Operands => info.Pops!.Length,
             _ => 0,
         };
     }
@@ -357,29 +362,29 @@ public static class OpCodeTable
             "allocates an object of n words, all zero and untagged");
         SizeCharged();
         Heap();
-        Simple(OpCode.Len, "len", [P], [I], "the object's length in words");
+        Simple(OpCode.Len, "len", [P], [I], "the object's length in words", TrapCode.UseAfterSend);
         Heap();
-        Simple(OpCode.LoadI, "load.i", [P, I], [I], "reads word i as an integer", TrapCode.OutOfBounds, TrapCode.TagMismatch);
+        Simple(OpCode.LoadI, "load.i", [P, I], [I], "reads word i as an integer", TrapCode.OutOfBounds, TrapCode.UseAfterSend, TrapCode.TagMismatch);
         Heap();
-        Simple(OpCode.LoadF, "load.f", [P, I], [F], "reads word i as a float", TrapCode.OutOfBounds, TrapCode.TagMismatch);
+        Simple(OpCode.LoadF, "load.f", [P, I], [F], "reads word i as a float", TrapCode.OutOfBounds, TrapCode.UseAfterSend, TrapCode.TagMismatch);
         Heap();
-        Simple(OpCode.LoadP, "load.p", [P, I], [P], "reads word i as a pointer", TrapCode.OutOfBounds, TrapCode.TagMismatch);
+        Simple(OpCode.LoadP, "load.p", [P, I], [P], "reads word i as a pointer", TrapCode.OutOfBounds, TrapCode.UseAfterSend, TrapCode.TagMismatch);
         Heap();
-        Simple(OpCode.LoadW, "load.w", [P, I], [W], "reads word i with its tag", TrapCode.OutOfBounds);
+        Simple(OpCode.LoadW, "load.w", [P, I], [W], "reads word i with its tag", TrapCode.OutOfBounds, TrapCode.UseAfterSend);
         Heap();
-        Simple(OpCode.StoreI, "store.i", [P, I, I], [], "writes an integer to word i", TrapCode.OutOfBounds);
+        Simple(OpCode.StoreI, "store.i", [P, I, I], [], "writes an integer to word i", TrapCode.OutOfBounds, TrapCode.UseAfterSend);
         Heap();
-        Simple(OpCode.StoreF, "store.f", [P, I, F], [], "writes a float to word i", TrapCode.OutOfBounds);
+        Simple(OpCode.StoreF, "store.f", [P, I, F], [], "writes a float to word i", TrapCode.OutOfBounds, TrapCode.UseAfterSend);
         Heap();
-        Simple(OpCode.StoreP, "store.p", [P, I, P], [], "writes a pointer to word i", TrapCode.OutOfBounds);
+        Simple(OpCode.StoreP, "store.p", [P, I, P], [], "writes a pointer to word i", TrapCode.OutOfBounds, TrapCode.UseAfterSend);
         Heap(storesPointer: true);
-        Simple(OpCode.StoreW, "store.w", [P, I, W], [], "writes a tagged word to word i", TrapCode.OutOfBounds);
+        Simple(OpCode.StoreW, "store.w", [P, I, W], [], "writes a tagged word to word i", TrapCode.OutOfBounds, TrapCode.UseAfterSend);
         Heap(storesPointer: true);
         Simple(OpCode.LoadU8, "load.u8", [P, I], [I], "reads byte i (little-endian within words), zero-extended",
-            TrapCode.OutOfBounds, TrapCode.TagMismatch);
+            TrapCode.OutOfBounds, TrapCode.UseAfterSend, TrapCode.TagMismatch);
         Heap();
         Simple(OpCode.StoreU8, "store.u8", [P, I, I], [], "writes the low 8 bits of v to byte i",
-            TrapCode.OutOfBounds, TrapCode.TagMismatch);
+            TrapCode.OutOfBounds, TrapCode.UseAfterSend, TrapCode.TagMismatch);
         Heap();
         Simple(OpCode.IsPtr, "isptr", [W], [I], "1 when the word is a pointer, else 0");
         Simple(OpCode.PtrEq, "ptr.eq", [P, P], [I], "1 when both pointers name the same object, else 0");
@@ -397,6 +402,54 @@ public static class OpCodeTable
         Simple(OpCode.WordAsI64, "word.as_i64", [W], [I], "the word as an integer", TrapCode.TagMismatch);
         Simple(OpCode.WordAsF64, "word.as_f64", [W], [F], "the word's bits as a float", TrapCode.TagMismatch);
         Simple(OpCode.WordAsPtr, "word.as_ptr", [W], [P], "the word as a pointer", TrapCode.TagMismatch);
+
+        // ---- Tasks and channels (spec/concurrency.md) ----
+        // Every one may suspend the task (a blocked operation, or a spawn under a full scheduler), so every one is a
+        // safepoint; those that move a graph between heaps also allocate.
+        TrapCode[] refTraps = [TrapCode.WrongObjectKind, TrapCode.UseAfterSend];
+        Row(OpCode.TaskSpawn, "task.spawn", OperandKind.Function, null, [P], "[params] -> [ptr]", FlowKind.Next, 20,
+            [TrapCode.TooManyTasks, TrapCode.UseAfterSend, TrapCode.OutOfFuel, TrapCode.OutOfMemory], true,
+            "starts function f as a new task with these arguments (pointer arguments are moved) and pushes its task reference");
+        HandsOver(SafepointHandOver.CalleeParameters);
+        SizeCharged();
+        Heap();
+        Row(OpCode.TaskJoin, "task.join", OperandKind.Signature, [P], null, "[ptr] -> [results]", FlowKind.Next, 4,
+            [.. refTraps, TrapCode.SignatureMismatch, TrapCode.TaskFailed, TrapCode.Deadlock, TrapCode.OutOfFuel, TrapCode.OutOfMemory], true,
+            "waits for the task to finish and pushes its results (moved here), whose types signature s names; traps if it trapped");
+        HandsOver(SafepointHandOver.Operands);
+        SizeCharged();
+        Heap();
+        Row(OpCode.TaskSelf, "task.self", OperandKind.None, [], [P], "[] -> [ptr]", FlowKind.Next, 1, [TrapCode.OutOfMemory], true,
+            "a reference to the running task");
+        Heap();
+        Row(OpCode.TaskCancel, "task.cancel", OperandKind.None, [P], [], "[ptr] -> []", FlowKind.Next, 2, refTraps, true,
+            "cancels the task and every task it spawned, directly or not (each traps Cancelled)");
+        HandsOver(SafepointHandOver.Operands);
+        Row(OpCode.ChanNew, "chan.new", OperandKind.None, [I], [P], "[i64] -> [ptr]", FlowKind.Next, 4, [TrapCode.OutOfBounds, TrapCode.OutOfMemory], true,
+            "creates a channel holding up to n messages (1 <= n <= 1,048,576) and pushes its reference");
+        HandsOver(SafepointHandOver.Operands);
+        Heap();
+        Row(OpCode.ChanSend, "chan.send", OperandKind.None, [P, W], [], "[ptr word] -> []", FlowKind.Next, 4,
+            [.. refTraps, TrapCode.ChannelClosed, TrapCode.Deadlock, TrapCode.OutOfFuel], true,
+            "sends the word, moving the graph a pointer reaches; waits while the channel is full");
+        HandsOver(SafepointHandOver.Operands);
+        SizeCharged();
+        Heap();
+        Row(OpCode.ChanRecv, "chan.recv", OperandKind.None, [P], [W, I], "[ptr] -> [word i64]", FlowKind.Next, 4,
+            [.. refTraps, TrapCode.Deadlock, TrapCode.OutOfFuel, TrapCode.OutOfMemory], true,
+            "receives the oldest message and 1, waiting while the channel is empty; 0 and 0 once it is closed and empty");
+        HandsOver(SafepointHandOver.Operands);
+        SizeCharged();
+        Heap();
+        Row(OpCode.ChanRecvFor, "chan.recv_for", OperandKind.None, [P, I], [W, I], "[ptr i64] -> [word i64]", FlowKind.Next, 4,
+            [.. refTraps, TrapCode.Deadlock, TrapCode.OutOfFuel, TrapCode.OutOfMemory], true,
+            "as chan.recv, waiting at most t microseconds (0: not at all); 0 and -1 when the time ran out");
+        HandsOver(SafepointHandOver.Operands);
+        SizeCharged();
+        Heap();
+        Row(OpCode.ChanClose, "chan.close", OperandKind.None, [P], [], "[ptr] -> []", FlowKind.Next, 2, refTraps, true,
+            "closes the channel: receivers drain it and then see it closed; waiting and later senders trap");
+        HandsOver(SafepointHandOver.Operands);
 
         rows.Sort((a, b) => ((byte)a.OpCode).CompareTo((byte)b.OpCode));
         return [.. rows];

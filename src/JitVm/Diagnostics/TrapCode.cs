@@ -44,4 +44,23 @@ public enum TrapCode
 
     /// <summary>The host cancelled the program through the isolate's cancellation token.</summary>
     Cancelled,
+
+    /// <summary>A heap object was used after it was sent to another task (sending moves what it sends).</summary>
+    UseAfterSend,
+
+    /// <summary>Every task was blocked and nothing could wake any of them (spec/concurrency.md §5).</summary>
+    Deadlock,
+
+    /// <summary>A send to a closed channel, or a send that was waiting when the channel was closed.</summary>
+    ChannelClosed,
+
+    /// <summary>A joined task trapped; the report names the task and its trap.</summary>
+    TaskFailed,
+
+    /// <summary>A spawn would pass the limit on live tasks.</summary>
+    TooManyTasks,
+
+    /// <summary>A concurrency instruction was given an object of the wrong kind (a plain object or a task where a
+    /// channel was needed, or the reverse).</summary>
+    WrongObjectKind,
 }

@@ -68,4 +68,23 @@ public sealed record IsolateOptions
 
     /// <summary>Most bytes the isolate's heap objects may occupy (8 per word including each header).</summary>
     public long MaxHeapBytes { get; init; } = DefaultMaxHeapBytes;
+
+    /// <summary>Worker threads that run spawned tasks (spec/concurrency.md §4); null means one per processor. 0 is the
+    /// deterministic mode: spawned tasks run one at a time on the root task's thread while it waits, so the schedule, and
+    /// everything a program prints, depends only on the program.</summary>
+    public int? Workers { get; init; }
+
+    /// <summary>The default limit on live tasks.</summary>
+    public const int DefaultMaxTasks = 1_000_000;
+
+    /// <summary>Most spawned tasks alive at once in the task tree this isolate roots; a spawn past it traps
+    /// <c>TooManyTasks</c>.</summary>
+    public int MaxTasks { get; init; } = DefaultMaxTasks;
+
+    /// <summary>The default nursery of a spawned task: 32 KiB.</summary>
+    public const long DefaultTaskNurseryBytes = 32 * 1024;
+
+    /// <summary>Size of each spawned task's nursery; small, so a million idle tasks fit in memory (a task's heap is
+    /// created at its first allocation, and its old space grows as it needs).</summary>
+    public long TaskNurseryBytes { get; init; } = DefaultTaskNurseryBytes;
 }

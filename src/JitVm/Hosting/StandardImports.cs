@@ -13,7 +13,17 @@ public static class StandardImports
     /// <summary>Creates the standard imports writing to <paramref name="output"/>.</summary>
     public static IReadOnlyList<HostFunction> Create(Stream output)
     {
-        void Write(string text) => output.Write(Encoding.UTF8.GetBytes(text));
+        // Tasks print from several worker threads: each write is whole (a printed number is one line), never torn.
+        void Write(string text)
+        {
+            var bytes = Encoding.UTF8.GetBytes(text);
+            lock (output) output.Write(bytes);
+        }
+
+        void WriteBytes(ReadOnlySpan<byte> bytes)
+        {
+            lock (output) output.Write(bytes);
+        }
 
         return
         [
@@ -22,7 +32,10 @@ public static class StandardImports
             new HostFunction("print_f64", new FunctionType([VmType.F64], []),
                 (_, values) => Write(Value.FormatF64(BitConverter.Int64BitsToDouble(values[0])) + "\n")),
             new HostFunction("print_char", new FunctionType([VmType.I64], []),
-                (_, values) => output.WriteByte((byte)values[0])),
+                (_, values) =>
+                {
+                    lock (output) output.WriteByte((byte)values[0]);
+                }),
             new HostFunction("print_bytes", new FunctionType([VmType.Ptr, VmType.I64, VmType.I64], []),
                 (isolate, values) =>
                 {
@@ -41,7 +54,7 @@ public static class StandardImports
                     {
                         Span<byte> buffer = count <= 256 ? stackalloc byte[(int)count] : new byte[count];
                         isolate.Heap.CopyBytes(pointer, start, buffer.Length, buffer);
-                        output.Write(buffer);
+                        WriteBytes(buffer);
                         return;
                     }
                     // Larger prints go in chunks so one call cannot demand an unbounded buffer.
@@ -50,7 +63,7 @@ public static class StandardImports
                     {
                         var n = (int)Math.Min(chunk.Length, count - done);
                         isolate.Heap.CopyBytes(pointer, start + done, n, chunk.AsSpan(0, n));
-                        output.Write(chunk, 0, n);
+                        WriteBytes(chunk.AsSpan(0, n));
                         done += n;
                     }
                 }),

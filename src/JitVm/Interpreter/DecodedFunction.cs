@@ -21,6 +21,7 @@ internal enum OpKind : ushort
     TruncS, TruncSatS, ConvertS, ConvertU,
     Alloc, Len, LoadI, LoadF, LoadP, LoadW, StoreI, StoreP, StoreW, LoadU8, StoreU8, IsPtr, PtrEq, DataAlloc,
     SetTag0, SetTag1, CheckNotPtr, CheckPtr,
+    TaskSpawn, TaskJoin, TaskSelf, TaskCancel, ChanNew, ChanSend, ChanRecv, ChanRecvFor, ChanClose,
 
     // Fused forms made by the decoder's peephole pass (see Decoder.Fuse).
     AddK, SubK, MulK, AndK, RemSK, RemUK, ShlK, ShrSK, ShrUK,
@@ -97,7 +98,8 @@ internal sealed class DecodedFunction
             map = new int[Analysis.Definition.Code.Length];
             Array.Fill(map, -1);
             for (var i = 0; i < Code.Length; i++)
-                if (Code[i].Kind is OpKind.Call or OpKind.CallHost or OpKind.CallIndirect or OpKind.Alloc or OpKind.DataAlloc)
+                if (Code[i].Kind is OpKind.Call or OpKind.CallHost or OpKind.CallIndirect or OpKind.Alloc or OpKind.DataAlloc
+                    or >= OpKind.TaskSpawn and <= OpKind.ChanClose)
                     map[SourcePc[i]] = i;
             _safepointOperations = map;
         }
@@ -105,6 +107,15 @@ internal sealed class DecodedFunction
     }
 
     private int[]? _safepointOperations;
+
+    /// <summary>The fuel charge that starts the block at source pc <paramref name="pc"/> (a block leader): where a
+    /// task that yields at that charge resumes.</summary>
+    public int ChargeOperation(int pc)
+    {
+        for (var i = 0; i < Code.Length; i++)
+            if (Code[i].Kind == OpKind.Charge && SourcePc[i] == pc) return i;
+        throw new InvalidOperationException($"internal error: no fuel charge for the block at pc {pc} of {Name}");
+    }
 
     /// <summary>Why the function is not compiled, when the JIT declined it (too large, or dynamic code unsupported).</summary>
     public volatile string? NotCompiledReason;

@@ -66,7 +66,8 @@ internal static class Decoder
             {
                 barrier = ops.Count;
                 pcToOp[pc] = ops.Count;
-                Emit(OpKind.Charge, pc, k: analysis.BlockCost[pc]);
+                // A = 1 marks a block where a task may yield (a loop header or the entry), as in compiled code.
+                Emit(OpKind.Charge, pc, a: pc == 0 || analysis.IsLoopHeader[pc] ? 1 : 0, k: analysis.BlockCost[pc]);
                 barrier = ops.Count;
             }
             else
@@ -164,6 +165,20 @@ internal static class Decoder
                     Emit(OpKind.Return, pc, h - results.Length, results.Length, k: anyWord ? 1 : 0);
                     break;
                 }
+                case OpCode.TaskSpawn:
+                {
+                    var parameters = definition.SignatureOf(instruction.Index).Parameters.Length;
+                    Emit(OpKind.TaskSpawn, pc, h - parameters, instruction.Index);
+                    break;
+                }
+                case OpCode.TaskJoin: Emit(OpKind.TaskJoin, pc, top, instruction.Index, definition.Types[instruction.Index].Results.Length); break;
+                case OpCode.TaskSelf: Emit(OpKind.TaskSelf, pc, h); break;
+                case OpCode.TaskCancel: Emit(OpKind.TaskCancel, pc, top); break;
+                case OpCode.ChanNew: Emit(OpKind.ChanNew, pc, top); break;
+                case OpCode.ChanSend: Emit(OpKind.ChanSend, pc, h - 2, top); break;
+                case OpCode.ChanRecv: Emit(OpKind.ChanRecv, pc, top); break;
+                case OpCode.ChanRecvFor: Emit(OpKind.ChanRecvFor, pc, h - 2, top); break;
+                case OpCode.ChanClose: Emit(OpKind.ChanClose, pc, top); break;
                 case OpCode.Alloc: Emit(OpKind.Alloc, pc, top, top); break;
                 case OpCode.Len: Emit(OpKind.Len, pc, top, top); break;
                 case OpCode.LoadI: Emit(OpKind.LoadI, pc, h - 2, h - 2, top); break;

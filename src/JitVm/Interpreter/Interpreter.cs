@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using JitVm.Bytecode;
+using JitVm.Concurrency;
 using JitVm.Diagnostics;
 using JitVm.Hosting;
 using JitVm.Runtime;
@@ -59,7 +60,15 @@ internal static class Interpreter
                 switch (op.Kind)
                 {
                     case OpKind.Charge:
-                        if (fuel < op.K) fuel = fiber.Store.Refuel(fuel, op.K);
+                        if (fuel < op.K)
+                        {
+                            if (op.A == 0) fuel = fiber.Store.Refuel(fuel, op.K);
+                            else
+                            {
+                                fuel = fiber.Store.RefuelBlock(fiber, fuel, op.K);
+                                if (fiber.IsSuspending) { SuspendAt(fiber, ip - 1); return; }
+                            }
+                        }
                         fuel -= op.K;
                         break;
                     case OpKind.Unreachable:
@@ -154,13 +163,16 @@ internal static class Interpreter
                         {
                             fiber.CheckDepth(callee);
                             fiber.SlotTop = fp + function.FrameSize;
+                            var framesBefore = fiber.FrameCount;
                             compiled.Adapter(fiber, fiber.CallDepth + 1, calleeFp);
                             s = fiber.Slots;
                             tags = fiber.SlotTags;
                             if (fiber.IsDeoptimising)
                             {
-                                // The callee (and any compiled frames it called) left interpreter frames: go on with the innermost.
-                                fiber.Materialise(calleeFp);
+                                // The callee (and any compiled frames it called) left interpreter frames: go on with the
+                                // innermost, unless the task is suspending, which unwinds on to its entry.
+                                fiber.MaterialiseBelow(calleeFp, framesBefore);
+                                if (fiber.IsSuspending) return;
                                 ref var top = ref fiber.Frames[fiber.FrameCount - 1];
                                 function = top.Function!;
                                 code = function.Code;
@@ -331,6 +343,53 @@ internal static class Interpreter
                     case OpKind.CheckPtr:
                         if (tags[fp + op.A] == 0) throw Traps.PointerRequired.Create();
                         break;
+                    case OpKind.TaskSpawn:
+                        fiber.Publish(fuel, ip);
+                        s[fp + op.A] = TaskOps.Spawn(fiber, op.B, fp + op.A);
+                        fuel = fiber.FuelSlice;
+                        break;
+                    case OpKind.TaskJoin:
+                        fiber.Publish(fuel, ip);
+                        if (!TaskOps.Join(fiber, s[fp + op.A], op.B)) { SuspendAt(fiber, ip - 1); return; }
+                        s = fiber.Slots;
+                        tags = fiber.SlotTags;
+                        for (var i = 0; i < op.C; i++)
+                        {
+                            s[fp + op.A + i] = fiber.Results[i];
+                            tags[fp + op.A + i] = fiber.ResultTags[i];
+                        }
+                        fuel = fiber.FuelSlice;
+                        break;
+                    case OpKind.TaskSelf:
+                        fiber.Publish(fuel, ip);
+                        s[fp + op.A] = TaskOps.Self(fiber);
+                        break;
+                    case OpKind.TaskCancel:
+                        fiber.Publish(fuel, ip);
+                        TaskOps.Cancel(fiber, s[fp + op.A]);
+                        break;
+                    case OpKind.ChanNew:
+                        fiber.Publish(fuel, ip);
+                        s[fp + op.A] = TaskOps.NewChannel(fiber, s[fp + op.A]);
+                        break;
+                    case OpKind.ChanSend:
+                        fiber.Publish(fuel, ip);
+                        if (!TaskOps.Send(fiber, s[fp + op.A], s[fp + op.B], tags[fp + op.B] != 0)) { SuspendAt(fiber, ip - 1); return; }
+                        fuel = fiber.FuelSlice;
+                        break;
+                    case OpKind.ChanRecv:
+                    case OpKind.ChanRecvFor:
+                        fiber.Publish(fuel, ip);
+                        if (!TaskOps.Receive(fiber, s[fp + op.A], op.Kind == OpKind.ChanRecv ? -1 : Math.Max(0, s[fp + op.B]))) { SuspendAt(fiber, ip - 1); return; }
+                        s[fp + op.A] = fiber.Results[0];
+                        tags[fp + op.A] = fiber.ResultTags[0];
+                        s[fp + op.A + 1] = fiber.Results[1];
+                        fuel = fiber.FuelSlice;
+                        break;
+                    case OpKind.ChanClose:
+                        fiber.Publish(fuel, ip);
+                        TaskOps.Close(fiber, s[fp + op.A]);
+                        break;
                     default:
                         throw new InvalidOperationException($"the interpreter has no case for {op.Kind}");
                 }
@@ -345,12 +404,17 @@ internal static class Interpreter
         }
         finally
         {
-            // On a normal return these already hold; after a trap they drop this activation's frames.
+            // On a normal return these already hold; after a trap they drop this activation's frames. A suspended
+            // task keeps them (its depth and slot top are set again when it resumes).
             fiber.CallDepth = baseDepth;
             fiber.SlotTop = slotTop;
-            fiber.FrameCount = baseFrames;
+            if (!fiber.IsSuspending) fiber.FrameCount = baseFrames;
         }
     }
+
+    /// <summary>Leaves the loop for a suspension at operation <paramref name="ip"/> of the innermost frame, which runs
+    /// it again when the task resumes (the fuel it holds is already kept, see <see cref="Fiber.BeginSuspend"/>).</summary>
+    private static void SuspendAt(Fiber fiber, int ip) => fiber.Frames[fiber.FrameCount - 1].Ip = ip;
 
     /// <summary>Records a trap's location in the frame that was running (unless a deeper one did); never catches.</summary>
     private static bool Locate(Fiber fiber, TrapException trap, DecodedFunction function, int ip, long fuel)

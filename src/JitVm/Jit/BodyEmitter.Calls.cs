@@ -90,11 +90,26 @@ internal sealed partial class BodyEmitter
         }
 
         var definedIndex = callee - imports;
-        var depthStub = ThrowingStub(Helpers.CallDepth, () => il.Emit(OpCodes.Ldc_I4, definedIndex));
+        // Past the call-site table's length, a cold block grows it (or traps at the store's limit) and comes back.
+        var depthChecked = il.DefineLabel();
+        var depthStub = Stub(() =>
+        {
+            Arg(FiberArg);
+            il.Emit(OpCodes.Ldc_I4, definedIndex);
+            il.Emit(OpCodes.Ldc_I8, site);
+            Arg(DepthArg);
+            il.Emit(OpCodes.Ldloc, _fuel);
+            il.Call(Helpers.EnsureDepth);
+            il.Emit(OpCodes.Stloc, _maxDepth);
+            il.Emit(OpCodes.Br, depthChecked);
+        });
         Arg(DepthArg);
         il.Emit(OpCodes.Ldloc, _maxDepth);
         il.Emit(OpCodes.Bge, depthStub);
-        il.Emit(OpCodes.Ldloc, _sites);
+        il.MarkLabel(depthChecked);
+        // The table may have grown in a callee since this frame began: read it from the fiber at each call.
+        Arg(FiberArg);
+        il.Call(Helpers.Sites);
         Arg(DepthArg);
         il.Emit(OpCodes.Ldc_I8, site);
         il.Emit(OpCodes.Stelem_I8);

@@ -76,7 +76,7 @@ internal sealed partial class BodyEmitter
         {
             Arg(FiberArg);
             il.Emit(OpCodes.Ldloc, _spillBase);
-            il.Call(Helpers.ExitSpillArea);
+            il.Call(Helpers.ExitSpillAreaDeoptimising);
         }
         // The caller sees the negative slice after the call and ignores this result.
         var results = _analysis.Signature.Results;

@@ -36,7 +36,6 @@ internal sealed partial class BodyEmitter(
     private LocalBuilder _fuel = null!;
     private LocalBuilder _words = null!;
     private LocalBuilder _tags = null!;
-    private LocalBuilder _sites = null!;
     private LocalBuilder _maxDepth = null!;
     private LocalBuilder _index = null!;
     private LocalBuilder _scratch = null!;
@@ -59,7 +58,6 @@ internal sealed partial class BodyEmitter(
         _fuel = il.DeclareLocal(typeof(long));
         _words = il.DeclareLocal(typeof(long[]));
         _tags = il.DeclareLocal(typeof(ulong[]));
-        _sites = il.DeclareLocal(typeof(long[]));
         _maxDepth = il.DeclareLocal(typeof(int));
         _index = il.DeclareLocal(typeof(long));
         _scratch = il.DeclareLocal(typeof(int));
@@ -87,7 +85,6 @@ internal sealed partial class BodyEmitter(
         var callsDefined = code.Any(i => i.OpCode == OpCode.Call && i.Index >= module.Definition.Imports.Count);
         if (callsDefined)
         {
-            Runtime(Helpers.Sites, _sites);
             Runtime(Helpers.MaxDepth, _maxDepth);
             Runtime(Helpers.StackLimit, _stackLimit);
         }
@@ -127,6 +124,10 @@ internal sealed partial class BodyEmitter(
         if (cost == 0) return;
         var paid = il.DefineLabel();
         var site = Site;
+        // A task whose quantum is used up yields instead of taking a new slice, at a loop header or the function's
+        // entry (every endless run of code passes one): the frame deoptimises to charge the block again in the
+        // interpreter when the task resumes. Other blocks only refuel, which keeps the code small.
+        Label? yield = _pc == 0 || _analysis.IsLoopHeader[_pc] ? DeoptStub(_types.Length, decoded.ChargeOperation(_pc)) : null;
         var refill = Stub(() =>
         {
             Arg(FiberArg);
@@ -134,8 +135,14 @@ internal sealed partial class BodyEmitter(
             il.Emit(OpCodes.Ldc_I8, site);
             Arg(DepthArg);
             il.Emit(OpCodes.Ldloc, _fuel);
-            il.Call(Helpers.Refuel);
+            il.Call(yield is null ? Helpers.Refuel : Helpers.RefuelOrYield);
             il.Emit(OpCodes.Stloc, _fuel);
+            if (yield is { } yielding)
+            {
+                Arg(FiberArg);
+                il.Call(Helpers.IsSuspending);
+                il.Emit(OpCodes.Brtrue, yielding);
+            }
             il.Emit(OpCodes.Br, paid);
         });
         il.Emit(OpCodes.Ldloc, _fuel);
@@ -393,9 +400,23 @@ internal sealed partial class BodyEmitter(
                 ReloadHeap();
                 return;
             case OpCode.Len:
+            {
+                // A sent object reads as length 0: only then does the checked form run, to trap UseAfterSend.
+                var known = il.DefineLabel();
                 LoadLength(h - 1);
+                il.Emit(OpCodes.Stloc, _index);
+                il.Emit(OpCodes.Ldloc, _index);
+                il.Emit(OpCodes.Brtrue, known);
+                Arg(FiberArg);
+                Load(h - 1);
+                LocationArguments();
+                il.Call(Helpers.CheckedLength);
+                il.Emit(OpCodes.Stloc, _index);
+                il.MarkLabel(known);
+                il.Emit(OpCodes.Ldloc, _index);
                 Store(h - 1, VmType.I64);
                 return;
+            }
             case OpCode.LoadI:
             case OpCode.LoadF:
             case OpCode.LoadP:
@@ -462,6 +483,7 @@ internal sealed partial class BodyEmitter(
                 return;
             }
             default:
+                if (LowerTaskInstruction(instruction)) return;
                 throw new InvalidOperationException($"the JIT has no lowering for {instruction.OpCode}");
         }
     }

@@ -212,6 +212,21 @@ internal static class FunctionCompiler
             typeof(Arithmetic).GetMethod(name, BindingFlags.Public | BindingFlags.Static) ?? throw new MissingMethodException(nameof(Arithmetic), name);
 
         public static readonly MethodInfo GetFuel = Runtime(nameof(JitRuntime.GetFuel));
+        public static readonly MethodInfo TaskSpawn = Runtime(nameof(JitRuntime.TaskSpawn));
+        public static readonly MethodInfo TaskJoin = Runtime(nameof(JitRuntime.TaskJoin));
+        public static readonly MethodInfo TaskSelf = Runtime(nameof(JitRuntime.TaskSelf));
+        public static readonly MethodInfo TaskCancel = Runtime(nameof(JitRuntime.TaskCancel));
+        public static readonly MethodInfo ChanNew = Runtime(nameof(JitRuntime.ChanNew));
+        public static readonly MethodInfo ChanSend = Runtime(nameof(JitRuntime.ChanSend));
+        public static readonly MethodInfo ChanRecv = Runtime(nameof(JitRuntime.ChanRecv));
+        public static readonly MethodInfo ChanClose = Runtime(nameof(JitRuntime.ChanClose));
+        public static readonly MethodInfo RefuelOrYield = Runtime(nameof(JitRuntime.RefuelOrYield));
+        public static readonly MethodInfo CheckedLength = Runtime(nameof(JitRuntime.CheckedLength));
+        public static readonly MethodInfo ResultBits = Runtime(nameof(JitRuntime.ResultBits));
+        public static readonly MethodInfo ResultWord = Runtime(nameof(JitRuntime.ResultWord));
+        public static readonly MethodInfo IsSuspending = Runtime(nameof(JitRuntime.IsSuspending));
+        public static readonly MethodInfo ExitSpillAreaDeoptimising = Runtime(nameof(JitRuntime.ExitSpillAreaDeoptimising));
+        public static readonly MethodInfo MaxInt64 = typeof(Math).GetMethod(nameof(Math.Max), [typeof(long), typeof(long)])!;
         public static readonly MethodInfo SetFuel = Runtime(nameof(JitRuntime.SetFuel));
         public static readonly MethodInfo Sites = Runtime(nameof(JitRuntime.Sites));
         public static readonly MethodInfo MaxDepth = Runtime(nameof(JitRuntime.MaxDepth));
@@ -254,7 +269,7 @@ internal static class FunctionCompiler
         public static readonly MethodInfo Popcnt = Runtime(nameof(JitRuntime.Popcnt));
         public static readonly MethodInfo Trap = Runtime(nameof(JitRuntime.Trap));
         public static readonly MethodInfo Refuel = Runtime(nameof(JitRuntime.Refuel));
-        public static readonly MethodInfo CallDepth = Runtime(nameof(JitRuntime.CallDepth));
+        public static readonly MethodInfo EnsureDepth = Runtime(nameof(JitRuntime.EnsureDepth));
         public static readonly MethodInfo HeapFault = Runtime(nameof(JitRuntime.HeapFault));
         public static readonly MethodInfo WordMismatch = Runtime(nameof(JitRuntime.WordMismatch));
         public static readonly MethodInfo Alloc = Runtime(nameof(JitRuntime.Alloc));

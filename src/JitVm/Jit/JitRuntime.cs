@@ -223,6 +223,19 @@ internal static partial class JitRuntime
         fiber.Locate(new TrapException((TrapCode)code, message), site, depth, fuel);
 
     /// <summary>A new fuel slice for a block the current one cannot pay for (see <see cref="Store.Refuel"/>).</summary>
+    /// <summary>As <see cref="Refuel"/>, at a block where a task may yield (see <see cref="Store.RefuelBlock"/>).</summary>
+    public static long RefuelOrYield(Fiber fiber, long cost, long site, int depth, long fuel)
+    {
+        try
+        {
+            return fiber.Store.RefuelBlock(fiber, fuel, cost);
+        }
+        catch (TrapException trap)
+        {
+            throw fiber.Locate(trap, site, depth, fuel);
+        }
+    }
+
     public static long Refuel(Fiber fiber, long cost, long site, int depth, long fuel)
     {
         try
@@ -235,8 +248,10 @@ internal static partial class JitRuntime
         }
     }
 
-    public static Exception CallDepth(Fiber fiber, int definedIndex, long site, int depth, long fuel) =>
-        fiber.Locate(fiber.CallDepthExceeded(fiber.Instance.Functions[definedIndex]), site, depth, fuel);
+    /// <summary>A compiled call's depth check failed against the call-site table's length: grows the table and returns
+    /// its new length, or traps at the store's limit.</summary>
+    public static int EnsureDepth(Fiber fiber, int definedIndex, long site, int depth, long fuel) =>
+        fiber.EnsureDepth(depth) ? fiber.MaxDepth : throw fiber.Locate(fiber.CallDepthExceeded(fiber.Instance.Functions[definedIndex]), site, depth, fuel);
 
     /// <summary>A heap access failed its inline check: redo it the checked way, which throws the precise trap.</summary>
     public static Exception HeapFault(Fiber fiber, int opCode, long pointer, long index, long site, int depth, long fuel)
@@ -387,7 +402,7 @@ internal static partial class JitRuntime
                 fiber.Instance.CallImport(fiber, (int)reference, fp, site, depth);
                 return;
             }
-            if (depth >= fiber.MaxDepth) throw fiber.CallDepthExceeded(target);
+            if (depth >= fiber.MaxDepth && !fiber.EnsureDepth(depth)) throw fiber.CallDepthExceeded(target);
         }
         catch (TrapException trap) when (Located(fiber.Locate(trap, site, depth, fiber.FuelSlice)))
         {

@@ -119,6 +119,8 @@ internal sealed partial class Heap
     public void Collect(bool full)
     {
         if (Roots is null) throw new InvalidOperationException("the heap has no roots to collect from");
+        // Nothing was ever allocated: there is nothing to collect (and no arena to collect in).
+        if (!HasArena) return;
         if (!full && _oldTop + (_youngTop - 1) > _majorAt) full = true;
         if (VerifyEveryCollection) Verify("before a collection");
         var started = Stopwatch.GetTimestamp();
@@ -168,6 +170,7 @@ internal sealed partial class Heap
             scan += (_words[scan] & LengthMask) + 1;
         }
         PromotedBytes += (_oldTop - promotedFrom) * 8;
+        SweepYoungReferences();
         // The nursery is empty now; clear what was used so new objects start as zero, untagged words.
         Array.Clear(_words, 1, (int)(_youngTop - 1));
         Array.Clear(_tags, 0, (int)((_youngTop + 63) / 64));
@@ -226,6 +229,7 @@ internal sealed partial class Heap
         // hold memory the heap no longer needs.
         if (from.Length <= 2 * _words.Length) (_spare, _spareTags, _spareDirty) = (from, fromTags, fromDirty);
         _oldTop = _toTop;
+        SweepAllReferences();
         _youngTop = 1;
         _to = null;
         _toTags = null;
@@ -264,7 +268,9 @@ internal sealed partial class Heap
         {
             target = _toTop;
             Array.Copy(_words, pointer - 1, _to!, target, length + 1);
-            _to![target] = length;
+            // The copy keeps the object's kind bits (sent, reference) but not the collector's own.
+            _to![target] = header & ~(Forwarded | RememberedBit);
+            NoteLiveReference(header);
             for (var i = 0L; i < length; i++)
                 if (IsPointer(pointer + i)) _toTags![(target + 1 + i) >> 6] |= 1UL << (int)(target + 1 + i);
             _toTop = target + length + 1;

@@ -39,8 +39,9 @@ internal sealed partial class Heap
         // The old space starts on a tag-word boundary, so clearing the nursery's tag words never touches old objects.
         NurseryEnd = RoundUp(1 + NurseryWords);
         _oldTop = NurseryEnd;
-        _words = new long[RoundUp(NurseryEnd + 1024)];
-        _tags = new ulong[_words.Length / 64];
+        // The arena is allocated at the first allocation: an isolate or task that never allocates costs no arena.
+        _words = [];
+        _tags = [];
         _majorAt = Math.Min(NurseryEnd + InitialOldWords, NurseryEnd + LimitWords + 1);
         _smallObjectWords = NurseryWords / 4;
         UpdateBumpLimit();
@@ -88,6 +89,7 @@ internal sealed partial class Heap
         if (length > LargestObjectWords)
             throw new TrapException(TrapCode.OutOfMemory, $"an object of {length} words (8 bytes each, plus an 8-byte header) can never fit the heap limit of {LimitBytes} bytes");
         var needed = length + 1;
+        if (_words.Length == 0) CreateArena();
         StressCollect();
         if (UsedBytes / 8 + needed > LimitWords)
         {
@@ -138,7 +140,18 @@ internal sealed partial class Heap
     /// 0 under a stress mode (every allocation takes the slow path, which decides when to collect).
     /// </summary>
     private void UpdateBumpLimit() =>
-        _bumpLimit = Stress != GcStressMode.Off ? 0 : Math.Min(NurseryEnd, 1 + LimitWords - (_oldTop - NurseryEnd));
+        _bumpLimit = Stress != GcStressMode.Off || _words.Length == 0 ? 0 : Math.Min(NurseryEnd, 1 + LimitWords - (_oldTop - NurseryEnd));
+
+    /// <summary>Whether the arena exists yet (it is created by the first allocation).</summary>
+    private bool HasArena => _words.Length != 0;
+
+    private void CreateArena()
+    {
+        _words = new long[RoundUp(NurseryEnd + 1024)];
+        _tags = new ulong[_words.Length / 64];
+        UpdateBumpLimit();
+        NoteReserved(0);
+    }
 
     /// <summary>The write barrier: call after storing pointer <paramref name="value"/> into object <paramref name="pointer"/>.</summary>
     public void RecordWrite(long pointer, long value)
@@ -202,8 +215,14 @@ internal sealed partial class Heap
     /// <summary>Updates <see cref="PeakReservedBytes"/> with what is reserved now plus <paramref name="extraBytes"/> held elsewhere.</summary>
     private void NoteReserved(long extraBytes) => PeakReservedBytes = Math.Max(PeakReservedBytes, ReservedBytes + extraBytes);
 
-    /// <summary>The object's length in words.</summary>
-    public long Length(long pointer) => _words[pointer - 1] & LengthMask;
+    /// <summary>The object's length in words (0 for a reference).</summary>
+    /// <exception cref="TrapException">UseAfterSend when the object was sent.</exception>
+    public long Length(long pointer)
+    {
+        var header = _words[pointer - 1];
+        if ((header & SentBit) != 0) throw UseAfterSend();
+        return header & LengthMask;
+    }
 
     public bool IsPointer(long index) => (_tags[index >> 6] & (1UL << (int)index)) != 0;
 
@@ -217,7 +236,7 @@ internal sealed partial class Heap
     public long Field(long pointer, long index)
     {
         var length = _words[pointer - 1] & LengthMask;
-        if ((ulong)index >= (ulong)length) throw OutOfBounds(index, length);
+        if ((ulong)index >= (ulong)length) throw AccessFault(pointer, index, length);
         return pointer + index;
     }
 
@@ -264,6 +283,7 @@ internal sealed partial class Heap
         if (count < 0) throw new TrapException(TrapCode.OutOfBounds, $"byte count {count} is negative");
         if (count == 0) return;
         var length = Length(pointer) * 8;
+        if (length == 0) throw AccessFault(pointer, start, 0, "bytes");
         if ((ulong)start >= (ulong)length || (ulong)count > (ulong)(length - start))
             throw new TrapException(TrapCode.OutOfBounds, $"bytes {start}..{start + count - 1} are outside the object's {length} bytes");
         for (long i = 0; i < count; i++) destination[(int)i] = (byte)LoadByte(pointer, start + i);
@@ -272,7 +292,7 @@ internal sealed partial class Heap
     private long ByteWord(long pointer, long index, string what)
     {
         var length = _words[pointer - 1] & LengthMask;
-        if ((ulong)index >= (ulong)length * 8) throw new TrapException(TrapCode.OutOfBounds, $"byte index {index} is outside the object's {length * 8} bytes");
+        if ((ulong)index >= (ulong)length * 8) throw length == 0 ? AccessFault(pointer, index, 0, "bytes") : new TrapException(TrapCode.OutOfBounds, $"byte index {index} is outside the object's {length * 8} bytes");
         var at = pointer + (index >> 3);
         if (IsPointer(at)) throw new TrapException(TrapCode.TagMismatch, $"{what} would touch word {index >> 3}, which holds a pointer");
         return at;

@@ -39,8 +39,25 @@ internal sealed partial class Fiber
     private byte[] _imageTags = new byte[64];
     private int _imageTop;
 
-    /// <summary>The real fuel slice while <see cref="FuelSlice"/> says a deoptimisation is unwinding.</summary>
+    /// <summary>The real fuel slice while <see cref="FuelSlice"/> says a deoptimisation is unwinding; kept by the
+    /// frame that started it (<see cref="_deoptFuelKept"/>), so frames further out, which reloaded the negative slice,
+    /// do not replace it.</summary>
     private long _deoptFuel;
+
+    private bool _deoptFuelKept;
+
+    private void KeepDeoptFuel(long fuel)
+    {
+        if (_deoptFuelKept) return;
+        _deoptFuel = fuel;
+        _deoptFuelKept = true;
+    }
+
+    private long TakeDeoptFuel()
+    {
+        _deoptFuelKept = false;
+        return _deoptFuel;
+    }
 
     /// <summary>Whether compiled frames are unwinding into images (see the type's remarks).</summary>
     public bool IsDeoptimising => FuelSlice < 0;
@@ -72,7 +89,7 @@ internal sealed partial class Fiber
     /// </summary>
     public void EndImage(int definedIndex, int ip, int start, long fuel)
     {
-        if (_images.Count == 0) _deoptFuel = fuel;
+        KeepDeoptFuel(fuel);
         _images.Add(new FrameImage { Function = Instance.Functions[definedIndex], Ip = ip, Start = start, Count = _imageTop - start });
         FuelSlice = DeoptimisingSlice;
     }
@@ -97,8 +114,10 @@ internal sealed partial class Fiber
             fp += image.Count;
         }
         Store.FramesDeoptimised += _images.Count;
-        FuelSlice = _deoptFuel;
-        DiscardDeoptimised();
+        _images.Clear();
+        _imageTop = 0;
+        // A suspension goes on unwinding to the task's entry; a plain deoptimisation ends here.
+        if (!IsSuspending) FuelSlice = TakeDeoptFuel();
     }
 
     private void DiscardDeoptimised()
@@ -106,6 +125,8 @@ internal sealed partial class Fiber
         _images.Clear();
         _imageTop = 0;
         if (FuelSlice < 0) FuelSlice = _deoptFuel;
+        _deoptFuelKept = false;
+        IsSuspending = false;
     }
 
     private void UpdateDeoptimisedRoots(Heap heap)

@@ -25,7 +25,8 @@ internal sealed partial class Fiber
         }
         finally
         {
-            DropFrames();
+            // A suspended task keeps its frames until it resumes (Fiber.Suspend.cs).
+            if (!IsSuspending) DropFrames();
         }
     }
 
@@ -52,11 +53,12 @@ internal sealed partial class Fiber
         if (compiled is not null && JitRuntime.StackHasRoom(this, compiled.StackBytes))
         {
             CheckDepth(function);
+            var frames = FrameCount;
             compiled.Adapter(this, CallDepth + 1, fp);
             if (!IsDeoptimising) return;
-            var frames = FrameCount;
-            Materialise(fp);
-            Interpreter.Interpreter.Resume(this, frames);
+            MaterialiseBelow(fp, frames);
+            // A suspension unwinds on, to the task's entry; a deoptimisation continues here in the interpreter.
+            if (!IsSuspending) Interpreter.Interpreter.Resume(this, frames);
         }
         else Interpreter.Interpreter.Run(this, function, fp);
     }
@@ -100,8 +102,10 @@ internal sealed partial class Fiber
         if (depth >= Store.MaxDepth)
             throw new Diagnostics.TrapException(Diagnostics.TrapCode.CallDepthExceeded,
                 $"call depth limit of {Store.MaxDepth} frames exceeded when calling {Diagnostics.Printable.Quote(target.Module.Definition.NameOf(link.FunctionIndex))}");
+        EnsureDepth(depth);
         Sites[depth] = site;
         var savedDepth = CallDepth;
+        LinkedCalls++;
         var savedTop = SlotTop;
         var previous = EnterInstance(target, depth + 1);
         CallDepth = depth;
@@ -117,6 +121,7 @@ internal sealed partial class Fiber
         }
         finally
         {
+            LinkedCalls--;
             LeaveInstance(previous);
             CallDepth = savedDepth;
             SlotTop = savedTop;

@@ -36,36 +36,57 @@ internal sealed partial class Fiber
     /// <summary>Frame-stack slots are capped so runaway recursion in huge frames traps instead of exhausting memory.</summary>
     private const int MaxSlots = 64 * 1024 * 1024;
 
-    public Fiber(Store store, Instance instance)
+    public Fiber(Store store, Instance instance, int initialSlots = 1024)
     {
         Store = store;
         Heap = store.Heap;
-        MaxDepth = store.MaxDepth;
         Instance = instance;
-        Sites = new long[store.MaxDepth + 2];
+        Slots = new long[initialSlots];
+        SlotTags = new byte[initialSlots];
+        Frames = new FrameRecord[initialSlots >= 1024 ? 64 : 4];
+        // The call-site table starts small and grows with the depth reached (EnsureDepth); MaxDepth is its usable
+        // length, which compiled code compares depths with, so crossing it costs one slow call per doubling.
+        Sites = new long[Math.Min(store.MaxDepth, initialSlots >= 1024 ? 256 : 16) + 2];
+        MaxDepth = Sites.Length - 2;
         store.Attach(this);
+    }
+
+    /// <summary>
+    /// The depth check's slow path: when <paramref name="depth"/> is within the store's limit, grows the call-site
+    /// table to hold it and returns true; false when the limit itself is reached.
+    /// </summary>
+    public bool EnsureDepth(int depth)
+    {
+        if (depth >= Store.MaxDepth) return false;
+        if (depth < MaxDepth) return true;
+        var size = Math.Min(Store.MaxDepth, Math.Max(depth + 1, MaxDepth * 2));
+        Array.Resize(ref Sites, size + 2);
+        MaxDepth = size;
+        return true;
     }
 
     /// <summary>The store whose heap, globals and limits this fiber uses.</summary>
     public Store Store { get; }
 
-    /// <summary>The store's heap and call-depth limit, kept here too so compiled code reaches them in one load.</summary>
+    /// <summary>The store's heap, kept here too so compiled code reaches it in one load.</summary>
     public readonly Heap Heap;
 
-    public readonly int MaxDepth;
+    /// <summary>The depth the call-site table holds now (at most the store's limit); a deeper call takes the slow path,
+    /// <see cref="EnsureDepth"/>.</summary>
+    public int MaxDepth;
 
     /// <summary>The instance whose code runs now: changes for the duration of a call into another instance's export.</summary>
     public Instance Instance;
 
-    public long[] Slots = new long[1024];
+    public long[] Slots;
 
-    public byte[] SlotTags = new byte[1024];
+    public byte[] SlotTags;
 
     /// <summary>The depth of the innermost interpreter frame (compiled frames pass theirs as an argument).</summary>
     public int CallDepth;
 
     /// <summary>Sites[d] is the call site (see <see cref="CallSites"/>) of the frame at depth d while it calls.</summary>
-    public readonly long[] Sites;
+    public long[] Sites;
 
     /// <summary>First frame-stack slot above every interpreter frame and spill area; compiled code passes arguments
     /// to host functions and interpreted or indirect callees from here.</summary>
@@ -83,7 +104,7 @@ internal sealed partial class Fiber
     /// operation to resume at) and compiled functions' spill areas (no function; fp and size). The collector finds
     /// all stack roots here.
     /// </summary>
-    public FrameRecord[] Frames = new FrameRecord[64];
+    public FrameRecord[] Frames;
 
     public int FrameCount;
 
@@ -107,7 +128,7 @@ internal sealed partial class Fiber
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void EnterFrame(DecodedFunction callee, int fp)
     {
-        if (CallDepth >= MaxDepth) throw CallDepthExceeded(callee);
+        if (CallDepth >= MaxDepth && !EnsureDepth(CallDepth)) throw CallDepthExceeded(callee);
         var end = fp + callee.FrameSize + 1;
         if (end > Slots.Length) EnsureSlots(end);
         var first = fp + callee.ParameterCount;
@@ -142,7 +163,7 @@ internal sealed partial class Fiber
 
     public void CheckDepth(DecodedFunction callee)
     {
-        if (CallDepth >= MaxDepth) throw CallDepthExceeded(callee);
+        if (CallDepth >= MaxDepth && !EnsureDepth(CallDepth)) throw CallDepthExceeded(callee);
     }
 
     public TrapException CallDepthExceeded(DecodedFunction callee) =>
@@ -169,7 +190,7 @@ internal sealed partial class Fiber
         if (required <= Slots.Length) return;
         if (required > MaxSlots)
             throw new TrapException(TrapCode.CallDepthExceeded, $"the frame stack would exceed {MaxSlots} slots");
-        var size = Slots.Length;
+        var size = Math.Max(Slots.Length, 16);
         while (size < required) size *= 2;
         Array.Resize(ref Slots, size);
         Array.Resize(ref SlotTags, size);

@@ -62,6 +62,25 @@ internal sealed class Instance
         store.Attach(this);
     }
 
+    /// <summary>A new instance of <paramref name="template"/>'s module in <paramref name="store"/>, linked to the same host
+    /// functions, with the module's initial globals (a spawned task's instance). The template's imports are all host functions.</summary>
+    public Instance(Store store, Instance template)
+    {
+        Store = store;
+        Module = template.Module;
+        _hosts = template._hosts;
+        _links = template._links;
+        Code = template.Code;
+        Functions = Code.Functions;
+        var definition = Module.Definition;
+        Globals = [.. definition.Globals.Select(g => g.InitialBits)];
+        GlobalTags = new byte[Globals.Length];
+        store.Attach(this);
+    }
+
+    /// <summary>Whether every import is a host function (none is linked to another instance).</summary>
+    public bool AllImportsAreHostFunctions => Array.TrueForAll(_hosts, h => h is not null);
+
     private static Link? FindExport(Store store, string name)
     {
         for (var i = store.Instances.Count - 1; i >= 0; i--)

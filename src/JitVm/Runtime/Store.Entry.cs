@@ -59,10 +59,11 @@ internal sealed partial class Store
     }
 
     /// <summary>Ends an entry from the host, normally or by a trap: no frame outlives it.</summary>
-    internal void EndEntry(Fiber fiber)
+    internal void EndEntry(Fiber fiber, bool keepFrames = false)
     {
         EndHostViews();
-        fiber.Reset();
+        // A suspended task keeps its frames for the worker that resumes it.
+        if (!keepFrames) fiber.Reset();
         Volatile.Write(ref _runningThread, 0);
     }
 

@@ -93,6 +93,30 @@ internal sealed partial class Store
         }
     }
 
+    /// <summary>Set (from any thread) when the task this store runs is cancelled; seen at the next <see cref="Refuel"/>.</summary>
+    private volatile bool _taskCancelled;
+
+    /// <summary>Cancels the task running in this store: running code traps at its next <see cref="Refuel"/>, within one
+    /// slice (<see cref="SliceSize"/> fuel), so fuel accounting is not disturbed from another thread.</summary>
+    internal void RequestInterrupt() => _taskCancelled = true;
+
+    /// <summary>
+    /// A block's charge that the slice cannot pay: like <see cref="Refuel"/>, but a task whose quantum is used up while
+    /// another waits for a worker yields instead (<see cref="Fiber.IsSuspending"/> is then set and the slice is
+    /// returned unchanged: the charge runs again when the task resumes).
+    /// </summary>
+    internal long RefuelBlock(Fiber fiber, long slice, long cost)
+    {
+        if (fiber.Task is { } task && fiber.CanSuspend && Concurrency.Scheduler.ShouldYield(task))
+        {
+            task.YieldRequested = true;
+            fiber.FuelSlice = slice;
+            fiber.BeginSuspend();
+            return slice;
+        }
+        return Refuel(slice, cost);
+    }
+
     /// <summary>Whether anything but fuel can stop a program; kept so an entry without limits pays one test.</summary>
     private bool _interruptible;
 
@@ -141,6 +165,7 @@ internal sealed partial class Store
     {
         if (CancellationToken.IsCancellationRequested)
             throw new TrapException(TrapCode.Cancelled, "the host cancelled the program");
+        if (_taskCancelled) throw new TrapException(TrapCode.Cancelled, "the task was cancelled");
         if (_deadlineTimestamp != long.MaxValue && Stopwatch.GetTimestamp() >= _deadlineTimestamp)
             throw new TrapException(TrapCode.DeadlineExceeded, Timeout is { } timeout
                 ? $"the program ran past its deadline (timeout {timeout.TotalMilliseconds:0.###} ms per call)"

@@ -17,6 +17,7 @@ internal sealed partial class Store : IRootSet
     public Store(Isolate owner, IsolateOptions options)
     {
         Owner = owner;
+        Options = options;
         InitFuel(options.Fuel);
         Timeout = options.Timeout;
         CancellationToken = options.CancellationToken;
@@ -60,6 +61,14 @@ internal sealed partial class Store : IRootSet
         _ => false,
     };
 
+    /// <summary>The options the store was made with (spawned tasks inherit them).</summary>
+    public IsolateOptions Options { get; }
+
+    /// <summary>Pointers the runtime holds while it builds objects (a message being received): roots.</summary>
+    public Concurrency.TemporaryRoots TemporaryRoots => _temporaryRoots ??= new();
+
+    private Concurrency.TemporaryRoots? _temporaryRoots;
+
     /// <summary>The public face of this store: what host functions receive and pointer values name as their origin.</summary>
     public Isolate Owner { get; }
 
@@ -102,6 +111,7 @@ internal sealed partial class Store : IRootSet
     {
         foreach (var instance in _instances) instance.UpdateRoots(heap);
         UpdateHandleRoots(heap);
+        _temporaryRoots?.Update(heap);
         // Objects move: every pointer the host was given is stale from now on.
         EndHostViews();
         foreach (var fiber in _fibers) fiber.UpdateRoots(heap);

@@ -215,6 +215,21 @@ internal static class Verifier
                         stack = ApplySignature(stack, module.SignatureOf(callee), $"call to {Printable.Quote(module.NameOf(callee))}");
                         break;
                     }
+                    case OpCode.TaskSpawn:
+                    {
+                        var callee = FunctionIndex(instruction);
+                        var signature = module.SignatureOf(callee);
+                        stack = ApplySignature(stack, new FunctionType(signature.Parameters, [VmType.Ptr]), $"task.spawn of {Printable.Quote(module.NameOf(callee))}");
+                        break;
+                    }
+                    case OpCode.TaskJoin:
+                    {
+                        var typeIndex = instruction.Index;
+                        if ((uint)typeIndex >= (uint)module.Types.Count)
+                            throw Error(VerificationRule.InvalidIndex, _pc, $"signature #{instruction.Operand} does not exist (the module has {module.Types.Count})");
+                        stack = ApplySignature(stack, new FunctionType([VmType.Ptr], module.Types[typeIndex].Results), "task.join");
+                        break;
+                    }
                     case OpCode.CallIndirect:
                     {
                         var typeIndex = instruction.Index;

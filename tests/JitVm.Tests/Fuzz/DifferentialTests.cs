@@ -184,6 +184,8 @@ public sealed class DifferentialTests(ITestOutputHelper output)
                 MaxHeapBytes = MaxHeapBytes,
                 Tier = tier.Tier,
                 TierUpCalls = 1 + (int)((uint)seed % 40),
+                // Tasks run deterministically on the entry's thread, so every tier sees the same schedule.
+                Workers = 0,
                 Diagnostics = new DiagnosticOptions
                 {
                     GcStress = tier.Gc ? JitVm.Memory.GcStressMode.EveryN : JitVm.Memory.GcStressMode.Off,

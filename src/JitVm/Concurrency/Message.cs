@@ -1,0 +1,197 @@
+using JitVm.Diagnostics;
+using JitVm.Memory;
+
+namespace JitVm.Concurrency;
+
+/// <summary>
+/// Values on their way from one heap to another: a channel's buffered message, a spawned task's arguments, a
+/// finished task's results. Each value is one word; the objects its pointers reach are kept in a heap-independent
+/// layout, so the message belongs to no task while it waits.
+/// </summary>
+/// <remarks>
+/// Layout of <see cref="Words"/>: the objects one after another, each a length word and then its fields; a pointer
+/// field (its bit set in <see cref="PointerFields"/>) holds the offset of its target's length word, and so does a
+/// pointer value. A reference object (a channel or a task) has the length word <see cref="ReferenceMarker"/> and one
+/// field, the index of its target in <see cref="References"/>. Sharing and cycles are kept: an object reachable on
+/// several paths is written once.
+/// </remarks>
+internal sealed class Message
+{
+    /// <summary>The length word of a reference object (no plain object is this long).</summary>
+    public const long ReferenceMarker = -1;
+
+    public required long[] Words { get; init; }
+
+    public required System.Collections.BitArray PointerFields { get; init; }
+
+    public required object[] References { get; init; }
+
+    /// <summary>The values: bits, or an offset into <see cref="Words"/> when the value is a pointer.</summary>
+    public required long[] Values { get; init; }
+
+    public required bool[] ValueIsPointer { get; init; }
+
+    /// <summary>The sender's plain objects the message was copied from, until <see cref="MarkSent"/> moves them.</summary>
+    private List<long>? _sources;
+
+    /// <summary>Marks the objects the message was copied from as sent (afterwards the sender cannot use them).</summary>
+    public void MarkSent(Heap heap)
+    {
+        if (_sources is null) return;
+        foreach (var pointer in _sources) heap.MarkSent(pointer);
+        _sources = null;
+    }
+
+    /// <summary>How many objects the message holds (for statistics).</summary>
+    public int ObjectCount { get; init; }
+
+    /// <summary>Heap words the message becomes in a receiver: its objects' fields and headers.</summary>
+    public long HeapWords => Words.LongLength;
+
+    /// <summary>A message of numbers only.</summary>
+    public static Message Scalars(long[] values) => new()
+    {
+        Words = [],
+        PointerFields = new System.Collections.BitArray(0),
+        References = [],
+        Values = values,
+        ValueIsPointer = new bool[values.Length],
+    };
+
+    /// <summary>
+    /// Copies the values (and everything their pointers reach) out of <paramref name="heap"/>; <see cref="MarkSent"/>
+    /// then moves them (reference objects are copied, not moved). Traps UseAfterSend if a reached object was already sent.
+    /// </summary>
+    public static Message CopyOut(Heap heap, ReadOnlySpan<long> values, ReadOnlySpan<bool> isPointer)
+    {
+        var offsets = new Dictionary<long, long>();
+        var words = new List<long>();
+        var pointerFields = new List<int>();
+        var references = new List<object>();
+        var pending = new Queue<long>();
+        var plain = new List<long>();
+
+        long Place(long pointer)
+        {
+            if (offsets.TryGetValue(pointer, out var at)) return at;
+            if (heap.IsSent(pointer)) throw new TrapException(TrapCode.UseAfterSend, "a value being sent reaches an object that was already sent");
+            at = words.Count;
+            offsets[pointer] = at;
+            if (heap.IsReference(pointer))
+            {
+                words.Add(ReferenceMarker);
+                words.Add(references.Count);
+                references.Add(heap.ReferenceTarget(pointer)!);
+                return at;
+            }
+            var length = heap.Length(pointer);
+            words.Add(length);
+            for (var i = 0; i < length; i++) words.Add(0);
+            plain.Add(pointer);
+            pending.Enqueue(pointer);
+            return at;
+        }
+
+        var outValues = new long[values.Length];
+        var outIsPointer = new bool[values.Length];
+        for (var v = 0; v < values.Length; v++)
+        {
+            outIsPointer[v] = isPointer[v];
+            outValues[v] = isPointer[v] ? Place(values[v]) : values[v];
+        }
+        while (pending.Count > 0)
+        {
+            var pointer = pending.Dequeue();
+            var at = offsets[pointer];
+            var length = heap.Length(pointer);
+            var arena = heap.Words;
+            for (var i = 0L; i < length; i++)
+            {
+                var field = pointer + i;
+                if (heap.IsPointer(field))
+                {
+                    var target = Place(heap.Words[field]);
+                    words[(int)(at + 1 + i)] = target;
+                    pointerFields.Add((int)(at + 1 + i));
+                }
+                else words[(int)(at + 1 + i)] = arena[field];
+            }
+        }
+        var bits = new System.Collections.BitArray(words.Count);
+        foreach (var field in pointerFields) bits[field] = true;
+        return new Message
+        {
+            Words = [.. words],
+            PointerFields = bits,
+            References = [.. references],
+            Values = outValues,
+            ValueIsPointer = outIsPointer,
+            ObjectCount = offsets.Count,
+            _sources = plain,
+        };
+    }
+
+    /// <summary>
+    /// Builds the message's objects in <paramref name="heap"/> and writes each value's bits there to
+    /// <paramref name="results"/> (a pointer for a pointer value). Allocation may collect: the objects made so far are kept in
+    /// <paramref name="roots"/>, which the heap's root set must walk, and the caller must have published its own roots.
+    /// </summary>
+    public void CopyIn(Heap heap, TemporaryRoots roots, Span<long> results)
+    {
+        if (Words.Length == 0)
+        {
+            Values.CopyTo(results);
+            return;
+        }
+        // Pass 1: allocate every object (each may collect and move the earlier ones, which the roots track).
+        var objects = new List<long>();
+        var index = new Dictionary<long, int>();
+        for (long at = 0; at < Words.Length;)
+        {
+            index[at] = objects.Count;
+            var length = Words[at];
+            roots.Add(length == ReferenceMarker ? heap.AllocateReference(References[(int)Words[at + 1]]) : heap.Allocate(length));
+            objects.Add(at);
+            at += length == ReferenceMarker ? 2 : length + 1;
+        }
+        // Pass 2: fill the fields; nothing allocates now, so the pointers in the roots stay put.
+        for (var o = 0; o < objects.Count; o++)
+        {
+            var at = objects[o];
+            var length = Words[at];
+            if (length == ReferenceMarker) continue;
+            var pointer = roots[o];
+            for (var i = 0L; i < length; i++)
+            {
+                var source = (int)(at + 1 + i);
+                if (PointerFields[source]) heap.Store(pointer, i, roots[index[Words[source]]], true);
+                else heap.Store(pointer, i, Words[source], false);
+            }
+        }
+        for (var v = 0; v < Values.Length; v++) results[v] = ValueIsPointer[v] ? roots[index[Values[v]]] : Values[v];
+        roots.Clear();
+    }
+}
+
+/// <summary>Pointers held by the runtime itself while it builds objects (a message being received): collector roots.</summary>
+internal sealed class TemporaryRoots
+{
+    private long[] _pointers = new long[8];
+
+    public int Count { get; private set; }
+
+    public long this[int index] => _pointers[index];
+
+    public void Add(long pointer)
+    {
+        if (Count == _pointers.Length) Array.Resize(ref _pointers, Count * 2);
+        _pointers[Count++] = pointer;
+    }
+
+    public void Clear() => Count = 0;
+
+    public void Update(Heap heap)
+    {
+        for (var i = 0; i < Count; i++) _pointers[i] = heap.Forward(_pointers[i]);
+    }
+}

@@ -1,0 +1,353 @@
+using System.Diagnostics;
+using JitVm.Diagnostics;
+using JitVm.Hosting;
+using JitVm.Runtime;
+
+namespace JitVm.Concurrency;
+
+/// <summary>
+/// Runs the tasks of one task tree (the host isolate that spawned first, and every task spawned from it) over a small
+/// pool of worker threads, never a thread per task (spec/concurrency.md §4). A task runs until it returns, traps,
+/// blocks or uses up its quantum; a blocked or preempted task is suspended with its whole state in its fiber's frames
+/// (compiled frames deoptimise into them) and continues later, on any worker, in the interpreter.
+/// </summary>
+/// <remarks>
+/// One lock, <see cref="Gate"/>, guards every task's and channel's state and the run queue: operations are short
+/// (a queue push or pop, a state change), and a single lock makes wake-ups and deadlock detection easy to get right.
+/// Invariant for deadlock detection: <see cref="_active"/> counts the host tasks not waiting plus the spawned tasks
+/// that are runnable or running (a suspending task counts until its suspension completes). When it reaches 0 while no
+/// wait has a timer and no host endpoint is open, nothing can ever wake the waiting tasks: they are woken to trap
+/// Deadlock.
+/// </remarks>
+internal sealed class Scheduler
+{
+    /// <summary>Fuel slices (<see cref="Store.SliceSize"/> each) a task may use before it yields to waiting tasks.</summary>
+    public const int QuantumSlices = 16;
+
+    public readonly object Gate = new();
+
+    private readonly Queue<VmTask> _runQueue = new();
+    private readonly SemaphoreSlim _work = new(0);
+    private readonly HashSet<VmTask> _waiting = [];
+    private int _workers;
+    private int _active;
+    private int _timedWaits;
+    private long _nextTaskId;
+    private long _nextChannelId;
+
+    public Scheduler(int workers, int maxTasks, Isolate root)
+    {
+        MaxWorkers = Math.Max(0, workers);
+        MaxTasks = maxTasks;
+        Root = root;
+    }
+
+    /// <summary>Worker threads; 0 is the deterministic mode: spawned tasks run one at a time on the root task's thread
+    /// while it waits, so the schedule depends only on the program (spec/concurrency.md §4).</summary>
+    public int MaxWorkers { get; }
+
+    public bool IsDeterministic => MaxWorkers == 0;
+
+    /// <summary>The most tasks alive at once (spawned and not finished), host tasks not counted.</summary>
+    public int MaxTasks { get; }
+
+    /// <summary>The isolate whose options every spawned task inherits (its limits apply per task).</summary>
+    public Isolate Root { get; }
+
+    /// <summary>Spawned tasks not yet finished.</summary>
+    public int LiveTasks { get; private set; }
+
+    public long TasksSpawned { get; private set; }
+
+    public long MessagesSent;
+
+    public long BytesCopied;
+
+    public long Suspensions;
+
+    /// <summary>Host endpoints open on any channel (each can wake tasks at any time, so no deadlock is declared).</summary>
+    public int HostEndpoints { get; set; }
+
+    public long NextChannelId() => ++_nextChannelId;
+
+    /// <summary>Makes the task object for a host isolate (it counts as active while not waiting).</summary>
+    public VmTask AddHostTask(Isolate isolate)
+    {
+        lock (Gate)
+        {
+            _active++;
+            return new VmTask(this, ++_nextTaskId, isolate, null, -1, isHost: true) { Module = isolate.Module };
+        }
+    }
+
+    /// <summary>Registers a new task and queues it. Under the gate.</summary>
+    /// <exception cref="TrapException">TooManyTasks.</exception>
+    public VmTask Spawn(Isolate isolate, VmTask parent, int functionIndex, Message arguments)
+    {
+        VmTask task;
+        lock (Gate)
+        {
+            if (LiveTasks >= MaxTasks)
+                throw new TrapException(TrapCode.TooManyTasks, $"cannot spawn: {LiveTasks} tasks are alive, the limit");
+            task = new VmTask(this, ++_nextTaskId, isolate, parent, functionIndex, isHost: false) { Arguments = arguments, Module = isolate.Module };
+            isolate.Fiber.Task = task;
+            (parent.Children ??= []).Add(task);
+            LiveTasks++;
+            TasksSpawned++;
+            _active++;
+            if (parent.CancelRequested) task.CancelRequested = true;
+            _runQueue.Enqueue(task);
+        }
+        if (!IsDeterministic)
+        {
+            EnsureWorkers();
+            _work.Release();
+        }
+        return task;
+    }
+
+    private void EnsureWorkers()
+    {
+        while (true)
+        {
+            var workers = Volatile.Read(ref _workers);
+            if (workers >= MaxWorkers) return;
+            if (Interlocked.CompareExchange(ref _workers, workers + 1, workers) != workers) continue;
+            var thread = new Thread(WorkerLoop, 16 * 1024 * 1024) { IsBackground = true, Name = "jitvm-worker" };
+            thread.Start();
+        }
+    }
+
+    private int _queuedApprox;
+
+    /// <summary>Whether another task waits for a worker (so a running one should yield at the end of its quantum).</summary>
+    public bool HasQueuedWork => Volatile.Read(ref _queuedApprox) > 0;
+
+    private void WorkerLoop()
+    {
+        while (true)
+        {
+            if (!_work.Wait(TimeSpan.FromSeconds(2)))
+            {
+                // Idle: exit when no task is left; a later spawn starts workers again.
+                lock (Gate)
+                {
+                    if (_runQueue.Count == 0 && LiveTasks == 0)
+                    {
+                        Interlocked.Decrement(ref _workers);
+                        return;
+                    }
+                }
+                continue;
+            }
+            VmTask? task;
+            lock (Gate)
+            {
+                if (!_runQueue.TryDequeue(out task)) continue;
+                _queuedApprox = _runQueue.Count;
+                task.State = TaskState.Running;
+                task.SlicesThisTurn = 0;
+                task.YieldRequested = false;
+            }
+            TaskRunner.RunSlice(task);
+        }
+    }
+
+    /// <summary>After a worker's turn ends in a suspension: the task waits, or runs again when already woken or when it
+    /// only yielded.</summary>
+    public void Suspended(VmTask task)
+    {
+        lock (Gate)
+        {
+            Suspensions++;
+            if (task.YieldRequested || task.WakePending || !task.Waiting)
+            {
+                task.WakePending = false;
+                task.Waiting = false;
+                MakeRunnable(task);
+                return;
+            }
+            task.State = TaskState.Blocked;
+            _active--;
+            CheckDeadlock();
+        }
+    }
+
+    private void MakeRunnable(VmTask task)
+    {
+        task.State = TaskState.Runnable;
+        _runQueue.Enqueue(task);
+        _queuedApprox = _runQueue.Count;
+        if (!IsDeterministic) _work.Release();
+    }
+
+    /// <summary>Starts a wait for <paramref name="task"/>: returns the ticket its wakers must present. Under the gate.</summary>
+    public long BeginWait(VmTask task, long timeoutMicroseconds = -1)
+    {
+        task.WaitTicket++;
+        task.Waiting = true;
+        task.TimedOut = false;
+        _waiting.Add(task);
+        if (timeoutMicroseconds > 0)
+        {
+            _timedWaits++;
+            var ticket = task.WaitTicket;
+            var due = TimeSpan.FromTicks(Math.Min(timeoutMicroseconds, TimeSpan.MaxValue.Ticks / 10 - 1) * 10);
+            task.Timer = new Timer(_ => TimeOut(task, ticket), null, due, Timeout.InfiniteTimeSpan);
+        }
+        return task.WaitTicket;
+    }
+
+    private void TimeOut(VmTask task, long ticket)
+    {
+        lock (Gate)
+        {
+            if (!task.Waiting || task.WaitTicket != ticket) return;
+            task.TimedOut = true;
+            WakeLocked(task);
+        }
+    }
+
+    /// <summary>Wakes the waiter if its wait is still current; false when stale. Under the gate.</summary>
+    public bool Wake(Waiter waiter)
+    {
+        var task = waiter.Task;
+        if (!task.Waiting || task.WaitTicket != waiter.Ticket) return false;
+        WakeLocked(task);
+        return true;
+    }
+
+    /// <summary>Wakes the first current waiter of <paramref name="queue"/>, dropping stale ones. Under the gate.</summary>
+    public void WakeOne(Queue<Waiter> queue)
+    {
+        while (queue.TryDequeue(out var waiter))
+            if (Wake(waiter)) return;
+    }
+
+    public void WakeAll(Queue<Waiter> queue)
+    {
+        while (queue.TryDequeue(out var waiter)) Wake(waiter);
+    }
+
+    /// <summary>Ends the task's wait and makes it run again. Under the gate.</summary>
+    private void WakeLocked(VmTask task)
+    {
+        EndWait(task);
+        if (task.IsHost)
+        {
+            _active++;
+            Monitor.PulseAll(Gate);
+        }
+        else if (task.State == TaskState.Blocked)
+        {
+            _active++;
+            MakeRunnable(task);
+        }
+        else task.WakePending = true; // still unwinding into its suspension on a worker
+    }
+
+    private void EndWait(VmTask task)
+    {
+        task.Waiting = false;
+        _waiting.Remove(task);
+        if (task.Timer is { } timer)
+        {
+            timer.Dispose();
+            task.Timer = null;
+            _timedWaits--;
+        }
+    }
+
+    /// <summary>A host task waits on its own thread until woken. Under the gate (released while waiting).</summary>
+    public void WaitOnHostThread(VmTask task)
+    {
+        _active--;
+        CheckDeadlock();
+        while (task.Waiting)
+        {
+            if (IsDeterministic && _runQueue.TryDequeue(out var next))
+            {
+                // Deterministic mode: this thread is the only worker. The gate is held once here (by the waiting
+                // operation); it is released while the task runs, as a worker would not hold it.
+                _queuedApprox = _runQueue.Count;
+                next.State = TaskState.Running;
+                next.SlicesThisTurn = 0;
+                next.YieldRequested = false;
+                Monitor.Exit(Gate);
+                try
+                {
+                    TaskRunner.RunSlice(next);
+                }
+                finally
+                {
+                    Monitor.Enter(Gate);
+                }
+                continue;
+            }
+            Monitor.Wait(Gate);
+        }
+    }
+
+    /// <summary>The operation could not complete and the task must wait: whether it still may (a cancellation or a
+    /// detected deadlock ends waiting with a trap instead). Under the gate.</summary>
+    public static void ThrowIfCannotWait(VmTask task)
+    {
+        if (task.CancelRequested) throw new TrapException(TrapCode.Cancelled, $"{task.Describe()} was cancelled");
+        if (task.DeadlockDetected)
+        {
+            task.DeadlockDetected = false;
+            throw new TrapException(TrapCode.Deadlock, "deadlock: every task is waiting and nothing can wake any of them");
+        }
+    }
+
+    private void CheckDeadlock()
+    {
+        if (_active > 0 || _timedWaits > 0 || HostEndpoints > 0 || _waiting.Count == 0) return;
+        foreach (var task in _waiting.ToArray())
+        {
+            task.DeadlockDetected = true;
+            WakeLocked(task);
+        }
+    }
+
+    /// <summary>A spawned task finished or trapped: wakes its joiners. Under the gate.</summary>
+    public void Completed(VmTask task)
+    {
+        LiveTasks--;
+        _active--;
+        if (task.Joiners is { } joiners)
+            foreach (var joiner in joiners) Wake(joiner);
+        task.Joiners = null;
+        task.Completion?.TrySetResult(true);
+        CheckDeadlock();
+    }
+
+    /// <summary>Cancels the task and its descendants: waiting ones wake to trap Cancelled, running ones trap at their next
+    /// fuel check, queued ones trap when they start.</summary>
+    public void Cancel(VmTask task)
+    {
+        lock (Gate)
+        {
+            var pending = new Stack<VmTask>();
+            pending.Push(task);
+            while (pending.TryPop(out var next))
+            {
+                if (next.IsDone) continue;
+                next.CancelRequested = true;
+                if (next.Isolate is { } isolate) isolate.Store.RequestInterrupt();
+                if (next.Waiting) WakeLocked(next);
+                if (next.Children is { } children)
+                    foreach (var child in children) pending.Push(child);
+            }
+        }
+    }
+
+    /// <summary>Asks for a yield when this task has used its quantum and another waits for a worker.</summary>
+    public static bool ShouldYield(VmTask task) =>
+        !task.IsHost && ++task.SlicesThisTurn > QuantumSlices && task.Scheduler.HasQueuedWork;
+
+    public string DescribeStatistics() =>
+        $"tasks: {TasksSpawned} spawned, {LiveTasks} alive; {MessagesSent} messages, {BytesCopied} bytes copied; {Suspensions} suspensions";
+
+    internal static long Timestamp() => Stopwatch.GetTimestamp();
+}

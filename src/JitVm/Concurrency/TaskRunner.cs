@@ -1,0 +1,90 @@
+using JitVm.Bytecode;
+using JitVm.Diagnostics;
+
+namespace JitVm.Concurrency;
+
+/// <summary>One worker's turn with a task: start or resume it, and record how the turn ended.</summary>
+internal static class TaskRunner
+{
+    public static void RunSlice(VmTask task)
+    {
+        var scheduler = task.Scheduler;
+        var isolate = task.Isolate!;
+        var store = isolate.Store;
+        var fiber = isolate.Fiber;
+        var suspended = false;
+        Message? results = null;
+        TrapException? trap = null;
+        try
+        {
+            store.BeginEntry(fiber);
+            try
+            {
+                if (task.CancelRequested) throw new TrapException(TrapCode.Cancelled, $"{task.Describe()} was cancelled");
+                if (!task.Started)
+                {
+                    task.Started = true;
+                    Start(task, fiber);
+                }
+                else fiber.ResumeSuspended();
+                suspended = fiber.IsSuspending;
+                if (!suspended) results = CollectResults(task, fiber);
+            }
+            finally
+            {
+                store.EndEntry(fiber, keepFrames: suspended);
+            }
+        }
+        catch (TrapException caught)
+        {
+            trap = caught;
+            suspended = false;
+        }
+        if (suspended)
+        {
+            scheduler.Suspended(task);
+            return;
+        }
+        lock (scheduler.Gate)
+        {
+            task.Results = results;
+            task.Trap = trap;
+            task.State = trap is null ? TaskState.Finished : TaskState.Trapped;
+            // The task's heap, globals and frames are no longer needed: its results are in the message.
+            task.Isolate = null;
+            scheduler.Completed(task);
+        }
+    }
+
+    /// <summary>Moves the arguments into the task's heap and runs its function from the start.</summary>
+    private static void Start(VmTask task, Runtime.Fiber fiber)
+    {
+        var arguments = task.Arguments!;
+        task.Arguments = null;
+        var signature = fiber.Instance.Module.Definition.SignatureOf(task.FunctionIndex);
+        var width = Math.Max(signature.Parameters.Length, signature.Results.Length);
+        fiber.EnsureSlots(width + 1);
+        Span<long> values = stackalloc long[arguments.Values.Length];
+        arguments.CopyIn(fiber.Heap, fiber.Store.TemporaryRoots, values);
+        for (var i = 0; i < values.Length; i++)
+        {
+            fiber.Slots[i] = values[i];
+            fiber.SlotTags[i] = arguments.ValueIsPointer[i] ? (byte)1 : (byte)0;
+        }
+        fiber.Execute(task.FunctionIndex, width);
+    }
+
+    private static Message CollectResults(VmTask task, Runtime.Fiber fiber)
+    {
+        var signature = fiber.Instance.Module.Definition.SignatureOf(task.FunctionIndex);
+        var count = signature.Results.Length;
+        var values = new long[count];
+        var isPointer = new bool[count];
+        for (var i = 0; i < count; i++)
+        {
+            values[i] = fiber.Slots[i];
+            isPointer[i] = signature.Results[i] == VmType.Ptr || (signature.Results[i] == VmType.Word && fiber.SlotTags[i] != 0);
+        }
+        return Message.CopyOut(fiber.Heap, values, isPointer);
+    }
+}
