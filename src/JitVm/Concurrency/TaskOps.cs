@@ -63,6 +63,7 @@ internal static class TaskOps
         fiber.Store.ChargeFuel(fiber, SizeFuel.For(message.HeapWords));
         Span<long> values = stackalloc long[message.Values.Length];
         message.CopyIn(fiber.Heap, fiber.Store.TemporaryRoots, values);
+        fiber.EnsureResults(values.Length);
         for (var i = 0; i < values.Length; i++)
         {
             fiber.Results[i] = values[i];
@@ -177,6 +178,7 @@ internal static class TaskOps
             fiber.Results[0] = 0;
             fiber.ResultTags[0] = 0;
         }
+        fiber.EnsureResults(2);
         fiber.Results[1] = status;
         return true;
     }

@@ -121,10 +121,10 @@ internal sealed partial class BodyEmitter
     {
         Arg(FiberArg);
         il.Emit(OpCodes.Ldc_I4, index);
-        if (type == VmType.Word) il.Call(Helpers.ResultWord);
+        if (type == VmType.Word) il.Call(Helpers.GetResultWord);
         else
         {
-            il.Call(Helpers.ResultBits);
+            il.Call(Helpers.GetResult);
             if (type == VmType.F64) il.Call(Helpers.BitsToDouble);
         }
         Store(height, type);

@@ -222,8 +222,6 @@ internal static class FunctionCompiler
         public static readonly MethodInfo ChanClose = Runtime(nameof(JitRuntime.ChanClose));
         public static readonly MethodInfo RefuelOrYield = Runtime(nameof(JitRuntime.RefuelOrYield));
         public static readonly MethodInfo CheckedLength = Runtime(nameof(JitRuntime.CheckedLength));
-        public static readonly MethodInfo ResultBits = Runtime(nameof(JitRuntime.ResultBits));
-        public static readonly MethodInfo ResultWord = Runtime(nameof(JitRuntime.ResultWord));
         public static readonly MethodInfo IsSuspending = Runtime(nameof(JitRuntime.IsSuspending));
         public static readonly MethodInfo ExitSpillAreaDeoptimising = Runtime(nameof(JitRuntime.ExitSpillAreaDeoptimising));
         public static readonly MethodInfo MaxInt64 = typeof(Math).GetMethod(nameof(Math.Max), [typeof(long), typeof(long)])!;

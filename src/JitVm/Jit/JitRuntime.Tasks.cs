@@ -76,11 +76,6 @@ internal static partial class JitRuntime
         catch (TrapException trap) { throw fiber.Locate(trap, site, depth, fuel); }
     }
 
-    /// <summary>Result <paramref name="index"/> a task or channel instruction left in the result buffer.</summary>
-    public static long ResultBits(Fiber fiber, int index) => fiber.Results[index];
-
-    public static Word ResultWord(Fiber fiber, int index) => new(fiber.Results[index], fiber.ResultTags[index] != 0);
-
     public static bool IsSuspending(Fiber fiber) => fiber.IsSuspending;
 
     public static void ExitSpillAreaDeoptimising(Fiber fiber, int first) => fiber.ExitSpillAreaDeoptimising(first);

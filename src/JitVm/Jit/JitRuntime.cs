@@ -174,7 +174,9 @@ internal static partial class JitRuntime
 
     public static void SetResult(Fiber fiber, int index, long bits, bool isPointer)
     {
-        fiber.Results[index] = bits;
+        var results = fiber.Results;
+        if ((uint)index >= (uint)results.Length) results = fiber.EnsureResults(index + 1);
+        results[index] = bits;
         fiber.ResultTags[index] = isPointer ? (byte)1 : (byte)0;
     }
 

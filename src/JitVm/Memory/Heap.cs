@@ -100,6 +100,9 @@ internal sealed partial class Heap
         if (needed <= NurseryWords / 4)
         {
             if (_youngTop + needed > NurseryEnd) Collect(full: false);
+            // The arena starts shorter than the nursery and grows into it as it fills (never past it before the old
+            // space is used), so a heap that holds little costs little.
+            if (_youngTop + needed > _words.Length) Grow(Math.Min(NurseryEnd, Math.Max(2L * _words.Length, _youngTop + needed)));
             header = _youngTop;
             _youngTop += needed;
         }
@@ -140,14 +143,17 @@ internal sealed partial class Heap
     /// 0 under a stress mode (every allocation takes the slow path, which decides when to collect).
     /// </summary>
     private void UpdateBumpLimit() =>
-        _bumpLimit = Stress != GcStressMode.Off || _words.Length == 0 ? 0 : Math.Min(NurseryEnd, 1 + LimitWords - (_oldTop - NurseryEnd));
+        _bumpLimit = Stress != GcStressMode.Off || _words.Length == 0 ? 0 : Math.Min(Math.Min(NurseryEnd, _words.Length), 1 + LimitWords - (_oldTop - NurseryEnd));
 
     /// <summary>Whether the arena exists yet (it is created by the first allocation).</summary>
     private bool HasArena => _words.Length != 0;
 
+    /// <summary>The arena's first length, one tag word's worth: enough for a few small objects (it grows, see <see cref="Allocate"/>).</summary>
+    private const int InitialArenaWords = 64;
+
     private void CreateArena()
     {
-        _words = new long[RoundUp(NurseryEnd + 1024)];
+        _words = new long[RoundUp(Math.Min(NurseryEnd, InitialArenaWords))];
         _tags = new ulong[_words.Length / 64];
         UpdateBumpLimit();
         NoteReserved(0);

@@ -35,8 +35,8 @@ internal sealed partial class Fiber
     /// <summary>Images written so far, innermost first; their values are <see cref="_imageValues"/>[Start, Start + Count).</summary>
     private readonly List<FrameImage> _images = [];
 
-    private long[] _imageValues = new long[64];
-    private byte[] _imageTags = new byte[64];
+    private long[] _imageValues = [];
+    private byte[] _imageTags = [];
     private int _imageTop;
 
     /// <summary>The real fuel slice while <see cref="FuelSlice"/> says a deoptimisation is unwinding; kept by the
@@ -68,7 +68,7 @@ internal sealed partial class Fiber
         var start = _imageTop;
         if (start + count > _imageValues.Length)
         {
-            var size = Math.Max(_imageValues.Length * 2, start + count);
+            var size = Math.Max(Math.Max(_imageValues.Length * 2, 16), start + count);
             Array.Resize(ref _imageValues, size);
             Array.Resize(ref _imageTags, size);
         }

@@ -109,9 +109,21 @@ internal sealed partial class Fiber
     public int FrameCount;
 
     /// <summary>Where compiled functions with several results leave them for their caller.</summary>
-    public readonly long[] Results = new long[Bytecode.ModuleLimits.MaxSignatureArity];
+    public long[] Results = new long[4];
 
-    public readonly byte[] ResultTags = new byte[Bytecode.ModuleLimits.MaxSignatureArity];
+    public byte[] ResultTags = new byte[4];
+
+    /// <summary>Grows the result buffer to hold <paramref name="count"/> results (at most a signature's arity); returns it.</summary>
+    public long[] EnsureResults(int count)
+    {
+        if (count > Results.Length)
+        {
+            var size = Math.Min(Math.Max(count, Results.Length * 2), Bytecode.ModuleLimits.MaxSignatureArity);
+            Array.Resize(ref Results, size);
+            Array.Resize(ref ResultTags, size);
+        }
+        return Results;
+    }
 
     /// <summary>Compiled code makes a direct .NET call only while the stack pointer minus the callee's frame stays
     /// above this address (see <see cref="Store.BeginEntry"/>); nuint.MaxValue runs everything in the interpreter.</summary>

@@ -7,7 +7,7 @@ namespace JitVm.Runtime;
 internal sealed partial class Store
 {
     /// <summary>The pointer each live handle holds (0 for a free slot).</summary>
-    internal long[] HandleSlots = new long[16];
+    internal long[] HandleSlots = [];
 
     private readonly Stack<int> _freeHandles = new();
     private int _handleCount;

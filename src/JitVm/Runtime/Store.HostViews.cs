@@ -126,7 +126,7 @@ internal sealed partial class Store
         if (_freeHandles.Count > 0) slot = _freeHandles.Pop();
         else
         {
-            if (_handleCount == HandleSlots.Length) Array.Resize(ref HandleSlots, HandleSlots.Length * 2);
+            if (_handleCount == HandleSlots.Length) Array.Resize(ref HandleSlots, Math.Max(16, HandleSlots.Length * 2));
             slot = _handleCount++;
         }
         HandleSlots[slot] = bits;

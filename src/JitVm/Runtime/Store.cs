@@ -39,7 +39,7 @@ internal sealed partial class Store : IRootSet
         };
         DeoptStress = options.Diagnostics.DeoptStress;
         _deoptStressInterval = Math.Max(1, options.Diagnostics.DeoptStressInterval);
-        _deoptStressRandom = new Random(_deoptStressInterval);
+
     }
 
     /// <summary>Compiled frames that have become interpreter frames (deoptimised) in this store.</summary>
@@ -49,7 +49,7 @@ internal sealed partial class Store : IRootSet
     public DeoptStressMode DeoptStress { get; }
 
     private readonly int _deoptStressInterval;
-    private readonly Random _deoptStressRandom;
+    private Random? _deoptStressRandom;
     private long _safepointsSeen;
 
     /// <summary>Deopt stress: whether the safepoint compiled code has reached now deoptimises.</summary>
@@ -57,7 +57,7 @@ internal sealed partial class Store : IRootSet
     {
         DeoptStressMode.EverySafepoint => true,
         DeoptStressMode.EveryN => ++_safepointsSeen % _deoptStressInterval == 0,
-        DeoptStressMode.Random => _deoptStressRandom.Next(_deoptStressInterval) == 0,
+        DeoptStressMode.Random => (_deoptStressRandom ??= new Random(_deoptStressInterval)).Next(_deoptStressInterval) == 0,
         _ => false,
     };
 
