@@ -64,6 +64,7 @@ internal sealed class Message
     /// </summary>
     public static Message CopyOut(Heap heap, ReadOnlySpan<long> values, ReadOnlySpan<bool> isPointer)
     {
+        if (!isPointer.Contains(true)) return Scalars(values.ToArray());
         var offsets = new Dictionary<long, long>();
         var words = new List<long>();
         var pointerFields = new List<int>();
