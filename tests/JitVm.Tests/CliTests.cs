@@ -52,6 +52,59 @@ public sealed class CliTests : IDisposable
         Assert.Equal("-7\n2.5\n", output);
     }
 
+    /// <summary>The f64 argument spellings of spec/execution.md §10 and the bits each gives: <c>nan</c> is the text
+    /// format's canonical NaN, whatever its case or a <c>+</c>; only <c>-nan</c> has the sign bit.</summary>
+    [Theory]
+    [InlineData("nan", "9221120237041090560")]             // 0x7FF8000000000000
+    [InlineData("NaN", "9221120237041090560")]
+    [InlineData("+nan", "9221120237041090560")]
+    [InlineData("NAN", "9221120237041090560")]
+    [InlineData("-nan", "-2251799813685248")]              // 0xFFF8000000000000
+    [InlineData("-NaN", "-2251799813685248")]
+    [InlineData("nan:0x7ff8000000000001", "9221120237041090561")]
+    [InlineData("-nan:0x7ff8000000000001", "9221120237041090561")] // the sign before nan: is ignored
+    [InlineData("nan:0xFFF0000000000123", "-4503599627370205")]
+    [InlineData("inf", "9218868437227405312")]             // 0x7FF0000000000000
+    [InlineData("+Inf", "9218868437227405312")]
+    [InlineData("-inf", "-4503599627370496")]              // 0xFFF0000000000000
+    [InlineData("1e400", "9218868437227405312")]           // too large: +inf
+    [InlineData("-0.0", "-9223372036854775808")]
+    [InlineData("2.5", "4612811918334230528")]
+    [InlineData("3", "4613937818241073152")]
+    [InlineData("1.", "4607182418800017408")]
+    [InlineData("+1.5E-3", "4564560351926583034")]
+    public void F64ArgumentsGiveTheSpecifiedBits(string argument, string bits)
+    {
+        var path = Write("bits.jvm", ".func bits (x: f64) -> (i64)\n    local.get x\n    i64.reinterpret_f64\n    return\n.end\n");
+        var (code, output, error) = Run("run", path, "--entry", "bits", "--", argument);
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        Assert.Equal(bits + "\n", output);
+    }
+
+    /// <summary>Spellings .NET would parse but spec/execution.md §10 does not list are usage errors.</summary>
+    [Theory]
+    [InlineData("Infinity")]
+    [InlineData("-infinity")]
+    [InlineData(".5")]
+    [InlineData(" 5")]
+    [InlineData("5 ")]
+    [InlineData("1e")]
+    [InlineData("1_000.0")]
+    [InlineData("0x10")]
+    [InlineData("nan:0x7ff0000000000000")]                 // infinity's bits, not a NaN
+    [InlineData("nan:0x")]
+    [InlineData("nan:0x17ff8000000000000")]                // 17 hex digits
+    [InlineData("\u0665")]                                 // a non-ASCII digit
+    public void UnlistedF64SpellingsAreUsageErrors(string argument)
+    {
+        var path = Write("bits.jvm", ".func bits (x: f64) -> (i64)\n    local.get x\n    i64.reinterpret_f64\n    return\n.end\n");
+        var (code, output, error) = Run("run", path, "--entry", "bits", "--", argument);
+        Assert.Equal(64, code);
+        Assert.Equal("", output);
+        Assert.Contains("argument 1 of 'bits' must be a number (f64)", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void TrapPrintsKindAndVmStackAndExits70()
     {
