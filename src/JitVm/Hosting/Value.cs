@@ -94,28 +94,9 @@ public readonly record struct Value(VmType Type, long Bits, bool IsPointer = fal
             bits = (long)payload;
             return true;
         }
-        if (!IsDecimal(body)) return false;
+        if (!Text.Lexer.IsDecimalFloat(body)) return false;
         bits = BitConverter.DoubleToInt64Bits(double.Parse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture));
         return true;
-    }
-
-    /// <summary>digits [. digits*] [(e|E) sign? digits], ASCII only.</summary>
-    private static bool IsDecimal(string body)
-    {
-        var i = 0;
-        while (i < body.Length && char.IsAsciiDigit(body[i])) i++;
-        if (i == 0) return false;
-        if (i < body.Length && body[i] == '.')
-            for (i++; i < body.Length && char.IsAsciiDigit(body[i]);) i++;
-        if (i < body.Length && body[i] is 'e' or 'E')
-        {
-            i++;
-            if (i < body.Length && body[i] is '-' or '+') i++;
-            var digits = i;
-            while (i < body.Length && char.IsAsciiDigit(body[i])) i++;
-            if (i == digits) return false;
-        }
-        return i == body.Length;
     }
 
     /// <summary>The value as the CLI prints a result (pointers show as <c>&lt;ptr&gt;</c>; see <see cref="Isolate.Describe"/> for lengths).</summary>

@@ -442,7 +442,7 @@ public static class Assembler
                     ulong.TryParse(body.AsSpan(6), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var bits) &&
                     double.IsNaN(BitConverter.UInt64BitsToDouble(bits)))
                     return (long)bits;
-                if (token.Kind == TokenKind.Float &&
+                if (token.Kind == TokenKind.Float && Lexer.IsDecimalFloat(body) &&
                     double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
                     return BitConverter.DoubleToInt64Bits(value);
             }
