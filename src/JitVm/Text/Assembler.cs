@@ -252,7 +252,7 @@ public static class Assembler
             {
                 var type = ParseType(Next());
                 if (first.Text.Length > 0 && !function.NamedLocals.Add(first.Text))
-                    throw Error(first, $"local {Printable.Quote(first.Text)} is already declared in function {Printable.Quote(function.Name)}");
+                    throw Error(first, $"local or parameter {Printable.Quote(first.Text)} is declared twice in function {Printable.Quote(function.Name)}");
                 function.LocalNames.Add(first.Text);
                 function.LocalTypes.Add(type);
             }
