@@ -125,11 +125,12 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
             DefaultValueFactory = _ => DeoptStressMode.Off,
         };
         var deoptStressInterval = new Option<int>("--deopt-stress-interval") { Description = "N for --deopt-stress EveryN or Random.", DefaultValueFactory = _ => 1 };
+        var fuelUsed = new Option<bool>("--fuel-used") { Description = "After the run (returned or trapped), print 'fuel used: N' on stderr." };
         var stats = new Option<bool>("--stats") { Description = "After the run, print heap and collection figures and each function's tier, compile time and interpreted call count to stderr." };
         var programArgs = new Argument<string[]>("args") { Description = "Arguments for the entry function (integers or floats; put them after -- when negative).", Arity = ArgumentArity.ZeroOrMore };
         var run = new Command("run", "Verify a module and run one of its functions; print its results, one per line.")
         {
-            file, entry, fuel, maxDepth, maxHeap, tier, compileBudget, gcStress, gcStressInterval, verifyHeap, deoptStress, deoptStressInterval, stats, programArgs,
+            file, entry, fuel, maxDepth, maxHeap, tier, compileBudget, gcStress, gcStressInterval, verifyHeap, deoptStress, deoptStressInterval, fuelUsed, stats, programArgs,
         };
         Func<ParseResult, IsolateOptions> runOptions = result => new IsolateOptions
         {
@@ -149,7 +150,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         };
         _runOptions = runOptions;
         run.SetAction(result => Guard(result.GetValue(file)!, path => RunModule(path, result.GetValue(entry)!,
-            runOptions(result), result.GetValue(stats), result.GetValue(programArgs) ?? [])));
+            runOptions(result), result.GetValue(fuelUsed), result.GetValue(stats), result.GetValue(programArgs) ?? [])));
         root.Add(run);
 
         var verifyFile = new Argument<string>("file") { Description = "A module: assembly text or binary." };
@@ -194,7 +195,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         return root;
     }
 
-    private int RunModule(string path, string entryName, IsolateOptions options, bool stats, string[] rawArguments)
+    private int RunModule(string path, string entryName, IsolateOptions options, bool fuelUsed, bool stats, string[] rawArguments)
     {
         if (options.Fuel is < 0) return Usage("--fuel must not be negative");
         if (options.MaxCallDepth is < 1 or > IsolateOptions.MaximumCallDepth)
@@ -229,18 +230,28 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         {
             var results = isolate.Invoke(index, arguments);
             foreach (var value in results) buffered.Write(Encoding.UTF8.GetBytes(isolate.Describe(value) + "\n"));
+            buffered.Flush();
+            WriteFuelUsed();
             return ExitCodes.Ok;
         }
         catch (TrapException trap)
         {
             buffered.Flush();
             stderr.WriteLine(trap.Report());
+            WriteFuelUsed();
             return ExitCodes.Trap;
         }
         finally
         {
             buffered.Flush();
             if (stats) stderr.Write(isolate.Statistics());
+        }
+
+        // The normative form of fuel used (spec/execution.md §10.1): one line on stderr after the results or the
+        // trap report, before the statistics; only for a run that returned or trapped.
+        void WriteFuelUsed()
+        {
+            if (fuelUsed) stderr.WriteLine(FormattableString.Invariant($"fuel used: {isolate.FuelUsed}"));
         }
     }
 

@@ -3,8 +3,8 @@ using System.Globalization;
 namespace JitVm.Conformance;
 
 /// <summary>
-/// A conformance case: a program file whose comments state what running it must produce (spec/README.md and
-/// tests/JitVm.Conformance/README.md list the directives).
+/// A conformance case: a program file whose comments state what running it must produce
+/// (tests/JitVm.Conformance/README.md lists the directives).
 /// </summary>
 internal sealed class ConformanceCase
 {

@@ -52,6 +52,117 @@ public sealed class CliTests : IDisposable
         Assert.Equal("-7\n2.5\n", output);
     }
 
+    /// <summary>The f64 argument spellings of spec/execution.md §10 and the bits each gives: <c>nan</c> is the text
+    /// format's canonical NaN, whatever its case or a <c>+</c>; only <c>-nan</c> has the sign bit.</summary>
+    [Theory]
+    [InlineData("nan", "9221120237041090560")]             // 0x7FF8000000000000
+    [InlineData("NaN", "9221120237041090560")]
+    [InlineData("+nan", "9221120237041090560")]
+    [InlineData("NAN", "9221120237041090560")]
+    [InlineData("-nan", "-2251799813685248")]              // 0xFFF8000000000000
+    [InlineData("-NaN", "-2251799813685248")]
+    [InlineData("nan:0x7ff8000000000001", "9221120237041090561")]
+    [InlineData("-nan:0x7ff8000000000001", "9221120237041090561")] // the sign before nan: is ignored
+    [InlineData("nan:0xFFF0000000000123", "-4503599627370205")]
+    [InlineData("inf", "9218868437227405312")]             // 0x7FF0000000000000
+    [InlineData("+Inf", "9218868437227405312")]
+    [InlineData("-inf", "-4503599627370496")]              // 0xFFF0000000000000
+    [InlineData("1e400", "9218868437227405312")]           // too large: +inf
+    [InlineData("-0.0", "-9223372036854775808")]
+    [InlineData("2.5", "4612811918334230528")]
+    [InlineData("3", "4613937818241073152")]
+    [InlineData("1.", "4607182418800017408")]
+    [InlineData("+1.5E-3", "4564560351926583034")]
+    public void F64ArgumentsGiveTheSpecifiedBits(string argument, string bits)
+    {
+        var path = Write("bits.jvm", ".func bits (x: f64) -> (i64)\n    local.get x\n    i64.reinterpret_f64\n    return\n.end\n");
+        var (code, output, error) = Run("run", path, "--entry", "bits", "--", argument);
+        Assert.Equal("", error);
+        Assert.Equal(0, code);
+        Assert.Equal(bits + "\n", output);
+    }
+
+    /// <summary>Spellings .NET would parse but spec/execution.md §10 does not list are usage errors.</summary>
+    [Theory]
+    [InlineData("Infinity")]
+    [InlineData("-infinity")]
+    [InlineData(".5")]
+    [InlineData(" 5")]
+    [InlineData("5 ")]
+    [InlineData("1e")]
+    [InlineData("1_000.0")]
+    [InlineData("0x10")]
+    [InlineData("nan:0x7ff0000000000000")]                 // infinity's bits, not a NaN
+    [InlineData("nan:0x")]
+    [InlineData("nan:0x17ff8000000000000")]                // 17 hex digits
+    [InlineData("\u0665")]                                 // a non-ASCII digit
+    public void UnlistedF64SpellingsAreUsageErrors(string argument)
+    {
+        var path = Write("bits.jvm", ".func bits (x: f64) -> (i64)\n    local.get x\n    i64.reinterpret_f64\n    return\n.end\n");
+        var (code, output, error) = Run("run", path, "--entry", "bits", "--", argument);
+        Assert.Equal(64, code);
+        Assert.Equal("", output);
+        Assert.Contains("argument 1 of 'bits' must be a number (f64)", error, StringComparison.Ordinal);
+    }
+
+    /// <summary><c>--fuel-used</c> (spec/execution.md §10.1): exactly one stderr line <c>fuel used: N</c> after the
+    /// results, the same in every tier.</summary>
+    [Theory]
+    [InlineData("interpreter")]
+    [InlineData("jit")]
+    [InlineData("tiered")]
+    public void FuelUsedIsOneLineOnStandardErrorAfterAReturn(string tier)
+    {
+        // Blocks {pc 0-1} (2 units), {pc 2} (0, skipped by the branch) and {pc 3-4} (2): 4 units.
+        var path = Write("blocks.jvm", ".func main () -> (i64)\n    i64.const 1\n    br_if l\n    nop\nl:\n    i64.const 7\n    return\n.end\n");
+        var (code, output, error) = Run("run", path, "--tier", tier, "--fuel-used");
+        Assert.Equal(0, code);
+        Assert.Equal("7\n", output);
+        Assert.Equal("fuel used: 4\n", error.ReplaceLineEndings("\n"));
+
+        var fib = Run("run", Example("fib.jvm"), "--tier", tier, "--fuel-used", "true");
+        Assert.Equal("832040\n", fib.Out);
+        Assert.Equal("fuel used: 29617908\n", fib.Err.ReplaceLineEndings("\n"));
+    }
+
+    /// <summary>On a trap the fuel line follows the trap report; with <c>--stats</c> it precedes the statistics.</summary>
+    [Theory]
+    [InlineData("interpreter")]
+    [InlineData("jit")]
+    [InlineData("tiered")]
+    [InlineData("jit", "--gc-stress", "EveryAllocation", "--verify-heap", "--deopt-stress", "EverySafepoint")]
+    [InlineData("tiered", "--gc-stress", "EveryAllocation", "--deopt-stress", "EveryN", "--deopt-stress-interval", "2")]
+    public void FuelUsedFollowsTheTrapReport(string tier, params string[] testModes)
+    {
+        // The second example of spec/execution.md §5.2: with 125,004 units the block is paid, alloc traps, 5 used.
+        var path = Write("alloc.jvm", ".func main () -> (i64)\n    i64.const 1000000\n    alloc\n    len\n    return\n.end\n");
+        var (code, output, error) = Run(["run", path, "--tier", tier, "--fuel", "125004", "--fuel-used", "--stats", .. testModes]);
+        Assert.Equal(70, code);
+        Assert.Equal("", output);
+        var lines = error.ReplaceLineEndings("\n").Split('\n');
+        Assert.StartsWith("trap: OutOfFuel: ", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("  at main (alloc.jvm:3, pc 1: alloc)", lines[1], StringComparison.Ordinal);
+        Assert.Equal("fuel used: 5", lines[2]);
+        Assert.StartsWith("tier policy: ", lines[3], StringComparison.Ordinal);
+        Assert.Single(lines, line => line.StartsWith("fuel used: ", StringComparison.Ordinal));
+
+        var enough = Run(["run", path, "--tier", tier, "--fuel", "125005", "--fuel-used", .. testModes]);
+        Assert.Equal((0, "1000000\n", "fuel used: 125005\n"), (enough.Code, enough.Out, enough.Err.ReplaceLineEndings("\n")));
+    }
+
+    /// <summary>Without the flag there is no fuel line, and a run that never started prints none.</summary>
+    [Fact]
+    public void FuelUsedIsPrintedOnlyWhenAskedAndOnlyForARun()
+    {
+        Assert.Equal("", Run("run", Example("fib.jvm")).Err);
+        var bad = Run("run", Write("bad.jvm", ".func main () -> ()\n    i64.add\n    return\n.end\n"), "--fuel-used");
+        Assert.Equal(65, bad.Code);
+        Assert.DoesNotContain("fuel used", bad.Err, StringComparison.Ordinal);
+        var usage = Run("run", Example("fib.jvm"), "--fuel-used", "--", "1");
+        Assert.Equal(64, usage.Code);
+        Assert.DoesNotContain("fuel used", usage.Err, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void TrapPrintsKindAndVmStackAndExits70()
     {

@@ -39,7 +39,12 @@ public readonly record struct Value(VmType Type, long Bits, bool IsPointer = fal
         return text.Contains('.', StringComparison.Ordinal) || text.Contains('E', StringComparison.Ordinal) ? text : text + ".0";
     }
 
-    /// <summary>Parses a command-line argument for a parameter of the given type.</summary>
+    /// <summary>
+    /// Parses a command-line argument for a parameter of the given type, in exactly the spellings of
+    /// spec/execution.md §10: for i64 a decimal integer with an optional sign; for f64 a decimal number
+    /// (<c>2.5</c>, <c>-1e10</c>), <c>inf</c>, <c>nan</c> (the canonical NaN, bits 0x7FF8000000000000, as in the
+    /// text format), <c>-nan</c> (0xFFF8000000000000) or <c>nan:0x</c> with the NaN's exact bits.
+    /// </summary>
     public static bool TryParse(string text, VmType type, out Value value)
     {
         value = default;
@@ -50,17 +55,48 @@ public readonly record struct Value(VmType Type, long Bits, bool IsPointer = fal
                 value = I64(integer);
                 return true;
             case VmType.F64:
-                var lower = text.ToLowerInvariant();
-                double number;
-                if (lower is "inf" or "+inf") number = double.PositiveInfinity;
-                else if (lower == "-inf") number = double.NegativeInfinity;
-                else if (lower == "nan") number = double.NaN;
-                else if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out number)) return false;
-                value = F64(number);
+                if (!TryParseF64Bits(text, out var bits)) return false;
+                value = new Value(VmType.F64, bits);
                 return true;
             default:
                 return false;
         }
+    }
+
+    /// <summary>
+    /// The f64 argument grammar: sign? (decimal | inf | nan | nan:0xHEX), the words in any case. A decimal is one or
+    /// more digits, optionally a '.' and more digits, optionally e or E, a sign and digits, correctly rounded (too
+    /// large gives an infinity). NaN bits follow the text format (spec/text-format.md §2.3): .NET's double.NaN has
+    /// the sign bit set, so it is never used here.
+    /// </summary>
+    private static bool TryParseF64Bits(string text, out long bits)
+    {
+        bits = 0;
+        var negative = text.StartsWith('-');
+        var body = text.Length > 0 && text[0] is '-' or '+' ? text[1..] : text;
+        if (body.Equals("inf", StringComparison.OrdinalIgnoreCase))
+        {
+            bits = BitConverter.DoubleToInt64Bits(negative ? double.NegativeInfinity : double.PositiveInfinity);
+            return true;
+        }
+        if (body.Equals("nan", StringComparison.OrdinalIgnoreCase))
+        {
+            bits = negative ? Semantics.Arithmetic.CanonicalNaNBits | long.MinValue : Semantics.Arithmetic.CanonicalNaNBits;
+            return true;
+        }
+        if (body.StartsWith("nan:0x", StringComparison.OrdinalIgnoreCase))
+        {
+            // The sign written before nan is ignored: the bits alone decide, as in the text format.
+            var hex = body.AsSpan(6);
+            if (hex.Length is 0 or > 16 || !ulong.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var payload) ||
+                !double.IsNaN(BitConverter.UInt64BitsToDouble(payload)))
+                return false;
+            bits = (long)payload;
+            return true;
+        }
+        if (!Text.Lexer.IsDecimalFloat(body)) return false;
+        bits = BitConverter.DoubleToInt64Bits(double.Parse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture));
+        return true;
     }
 
     /// <summary>The value as the CLI prints a result (pointers show as <c>&lt;ptr&gt;</c>; see <see cref="Isolate.Describe"/> for lengths).</summary>

@@ -32,6 +32,10 @@ public static class Assembler
         public readonly List<VmType> LocalTypes = [];
         public readonly Dictionary<string, int> Labels = new(StringComparer.Ordinal);
         public readonly Dictionary<int, string> LabelNames = [];
+
+        /// <summary>Every label definition in text order with its physical line, so an error about a label points
+        /// at the line that defines it.</summary>
+        public readonly List<(string Name, int Line)> LabelLines = [];
         public readonly List<(OpCode Op, Token First, List<Token> Operands, int SourceLine)> Body = [];
     }
 
@@ -76,6 +80,7 @@ public static class Assembler
                     if (!current.Labels.TryAdd(label.Text, current.Body.Count))
                         throw Error(label, $"label {Printable.Quote(label.Text)} is defined twice in function {Printable.Quote(current.Name)}");
                     current.LabelNames.TryAdd(current.Body.Count, label.Text);
+                    current.LabelLines.Add((label.Text, label.Line));
                     continue;
                 }
                 if (token.Kind != TokenKind.Identifier)
@@ -247,7 +252,7 @@ public static class Assembler
             {
                 var type = ParseType(Next());
                 if (first.Text.Length > 0 && !function.NamedLocals.Add(first.Text))
-                    throw Error(first, $"local {Printable.Quote(first.Text)} is already declared in function {Printable.Quote(function.Name)}");
+                    throw Error(first, $"local or parameter {Printable.Quote(first.Text)} is declared twice in function {Printable.Quote(function.Name)}");
                 function.LocalNames.Add(first.Text);
                 function.LocalTypes.Add(type);
             }
@@ -319,10 +324,11 @@ public static class Assembler
             {
                 var code = new List<Instruction>(function.Body.Count);
                 var lines = new List<int>(function.Body.Count);
-                foreach (var label in function.Labels)
-                    if (label.Value == function.Body.Count)
-                        throw new ModuleFormatException(source, $"line {function.Line}",
-                            $"label {Printable.Quote(label.Key)} in function {Printable.Quote(function.Name)} is at the end of the function, where no instruction follows it");
+                // The first label (in text order) that names no instruction is reported at its own line.
+                foreach (var (name, line) in function.LabelLines)
+                    if (function.Labels[name] == function.Body.Count)
+                        throw new ModuleFormatException(source, $"line {line}",
+                            $"label {Printable.Quote(name)} in function {Printable.Quote(function.Name)} is at the end of the function, where no instruction follows it");
                 var localIndex = new Dictionary<string, int>(StringComparer.Ordinal);
                 for (var i = 0; i < function.LocalNames.Count; i++)
                     if (function.LocalNames[i].Length > 0 && !localIndex.TryAdd(function.LocalNames[i], i))
@@ -436,7 +442,7 @@ public static class Assembler
                     ulong.TryParse(body.AsSpan(6), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var bits) &&
                     double.IsNaN(BitConverter.UInt64BitsToDouble(bits)))
                     return (long)bits;
-                if (token.Kind == TokenKind.Float &&
+                if (token.Kind == TokenKind.Float && Lexer.IsDecimalFloat(body) &&
                     double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
                     return BitConverter.DoubleToInt64Bits(value);
             }

@@ -126,6 +126,27 @@ internal static class Lexer
         return codePoint is >= 0x20 and < 0x7F ? quoted : $"{quoted} (U+{codePoint:X4})";
     }
 
+    /// <summary>Whether <paramref name="body"/> (a float's text after its sign) is a decimal of the text format and
+    /// the command line: digits [. digits*] [(e|E) sign? digits], ASCII only (spec/text-format.md §2.3). .NET's
+    /// parser alone would also take "infinity", ".5" and spaces, which neither format lists.</summary>
+    public static bool IsDecimalFloat(string body)
+    {
+        var i = 0;
+        while (i < body.Length && char.IsAsciiDigit(body[i])) i++;
+        if (i == 0) return false;
+        if (i < body.Length && body[i] == '.')
+            for (i++; i < body.Length && char.IsAsciiDigit(body[i]);) i++;
+        if (i < body.Length && body[i] is 'e' or 'E')
+        {
+            i++;
+            if (i < body.Length && body[i] is '-' or '+') i++;
+            var digits = i;
+            while (i < body.Length && char.IsAsciiDigit(body[i])) i++;
+            if (i == digits) return false;
+        }
+        return i == body.Length;
+    }
+
     private static bool IsWordAt(string text, int i) =>
         string.CompareOrdinal(text, i, "inf", 0, 3) == 0 || string.CompareOrdinal(text, i, "nan", 0, 3) == 0;
 
