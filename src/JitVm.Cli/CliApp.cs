@@ -125,12 +125,13 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
             DefaultValueFactory = _ => DeoptStressMode.Off,
         };
         var deoptStressInterval = new Option<int>("--deopt-stress-interval") { Description = "N for --deopt-stress EveryN or Random.", DefaultValueFactory = _ => 1 };
+        var workers = new Option<int?>("--workers") { Description = "Worker threads for spawned tasks (default: one per processor; 0: run tasks deterministically on the main thread)." };
         var fuelUsed = new Option<bool>("--fuel-used") { Description = "After the run (returned or trapped), print 'fuel used: N' on stderr." };
         var stats = new Option<bool>("--stats") { Description = "After the run, print heap and collection figures and each function's tier, compile time and interpreted call count to stderr." };
         var programArgs = new Argument<string[]>("args") { Description = "Arguments for the entry function (integers or floats; put them after -- when negative).", Arity = ArgumentArity.ZeroOrMore };
         var run = new Command("run", "Verify a module and run one of its functions; print its results, one per line.")
         {
-            file, entry, fuel, maxDepth, maxHeap, tier, compileBudget, gcStress, gcStressInterval, verifyHeap, deoptStress, deoptStressInterval, fuelUsed, stats, programArgs,
+            file, entry, fuel, maxDepth, maxHeap, tier, compileBudget, workers, gcStress, gcStressInterval, verifyHeap, deoptStress, deoptStressInterval, fuelUsed, stats, programArgs,
         };
         Func<ParseResult, IsolateOptions> runOptions = result => new IsolateOptions
         {
@@ -139,6 +140,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
             MaxHeapBytes = result.GetValue(maxHeap),
             Tier = result.GetValue(tier),
             CompileBudget = result.GetValue(compileBudget),
+            Workers = result.GetValue(workers),
             Diagnostics = new DiagnosticOptions
             {
                 GcStress = result.GetValue(gcStress),
@@ -202,6 +204,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
             return Usage($"--max-depth must be from 1 to {IsolateOptions.MaximumCallDepth}, not {options.MaxCallDepth}");
         if (options.MaxHeapBytes < 0) return Usage("--max-heap must not be negative");
         if (options.CompileBudget < 0) return Usage("--compile-budget must not be negative");
+        if (options.Workers is < 0 or > 1024) return Usage($"--workers must be from 0 to 1024, not {options.Workers}");
         if (options.Diagnostics.GcStressInterval < 1) return Usage("--gc-stress-interval must be at least 1");
         if (options.Diagnostics.DeoptStressInterval < 1) return Usage("--deopt-stress-interval must be at least 1");
         var module = Hosting.Module.FromFile(path);
