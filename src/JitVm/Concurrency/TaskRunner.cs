@@ -40,6 +40,13 @@ internal static class TaskRunner
             trap = caught;
             suspended = false;
         }
+        catch (Exception defect) when (defect is not OutOfMemoryException)
+        {
+            // A defect in the VM must not take down the worker (and the host process with it): the task fails with
+            // it, and whoever joins the task sees it.
+            trap = new TrapException(TrapCode.HostError, $"internal error in {task.Describe()}: {defect.GetType().Name}: {defect.Message}", defect);
+            suspended = false;
+        }
         if (suspended)
         {
             scheduler.Suspended(task);
