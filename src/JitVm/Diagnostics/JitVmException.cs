@@ -43,6 +43,10 @@ public sealed class ModuleFormatException : JitVmException
     /// <summary>True when the text ended in the middle of a construct (used by the REPL to ask for more input).</summary>
     public bool IsUnexpectedEnd { get; init; }
 
+    /// <summary>For assembly text, the column (from 1) of the token the problem is at, for a caret under it; 0 when
+    /// unknown.</summary>
+    internal int Column { get; init; }
+
     private static string Compose(string? source, string? location, string detail)
     {
         var where = (source, location) switch
