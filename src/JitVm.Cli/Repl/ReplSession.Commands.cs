@@ -273,7 +273,7 @@ internal sealed partial class ReplSession
             }
         }
         _out.WriteLine($"fuel per input: {(FuelPerInput is { } limit ? limit.ToString(CultureInfo.InvariantCulture) : "unlimited")}; " +
-                       $"the last input used {_lastFuel}; the session has used {Store.FuelUsed}");
+                       $"the last input used {_lastFuel}; the session has used {_totalFuel}");
     }
 
     private void Limits(string argument)

@@ -58,6 +58,7 @@ internal sealed partial class ReplSession : IDisposable
     private SessionText? _layout;
     private int _inputs;
     private long _lastFuel;
+    private long _totalFuel;
 
     /// <summary>A value on the operand stack between inputs. A pointer (a ptr, or a word holding one) is held by a
     /// store handle, which the collector updates; its bits are read from the handle at each use.</summary>
@@ -227,7 +228,7 @@ internal sealed partial class ReplSession : IDisposable
         }
         catch (LinkException e)
         {
-            _out.WriteLine($"error: {e.Message} (the REPL provides {string.Join(", ", _hosts.Select(h => $"{h.Name} {h.Signature}"))})");
+            _out.WriteLine($"error: {e.Message}");
             return null;
         }
     }
@@ -295,14 +296,17 @@ internal sealed partial class ReplSession : IDisposable
         var index = _module.Definition.FunctionCount - 1;
         var signature = _module.Definition.SignatureOf(index);
         var width = Math.Max(Math.Max(parameters.Length, signature.Results.Length), 1);
-        var fuelBefore = Store.FuelUsed;
+        long spent = 0;
+        TrapException? trapped = null;
         long[] bits = [];
         byte[] tags = [];
         var runs = 0;
         for (var again = true; again; again = times is not null && RunAgain(times))
         {
             runs++;
-            if (FuelPerInput is { } fuel) Store.Fuel = fuel;
+            // Each run starts with its own budget (or none), whatever the run before it left.
+            Store.Fuel = FuelPerInput ?? long.MaxValue;
+            var fuelAtStart = Store.Fuel;
             using var running = new CancellationTokenSource();
             _running = running;
             Store.CancellationToken = running.Token;
@@ -322,21 +326,27 @@ internal sealed partial class ReplSession : IDisposable
             }
             catch (TrapException trap)
             {
-                _programOutput.Flush();
-                ReportTrap(trap, _layout!);
-                _lastFuel = Store.FuelUsed - fuelBefore;
-                return false;
+                trapped = trap;
             }
             finally
             {
                 Store.EndEntry(Fiber);
+                spent += fuelAtStart - Store.Fuel;
                 Store.CancellationToken = CancellationToken.None;
                 _running = null;
                 times?.Add(System.Diagnostics.Stopwatch.GetElapsedTime(started));
             }
             _programOutput.Flush();
+            if (trapped is not null)
+            {
+                ReportTrap(trapped, _layout!);
+                _lastFuel = spent;
+                _totalFuel += spent;
+                return false;
+            }
         }
-        _lastFuel = (Store.FuelUsed - fuelBefore) / runs;
+        _lastFuel = spent / runs;
+        _totalFuel += spent;
 
         // No collection can run between the entry's end and these handles: the results' pointers are still exact.
         var entries = new List<StackEntry>();
