@@ -44,6 +44,9 @@ internal static class ReplConsole
             };
             var endOfInput = new EndOfInputCommand();
             editor.KeyBindings.Add(ConsoleKey.D, ConsoleModifiers.Control, () => endOfInput);
+            // Each line is read on its own (a block is several reads), so Up and Down walk the history.
+            editor.KeyBindings.Add(ConsoleKey.UpArrow, () => new PreviousHistoryCommand());
+            editor.KeyBindings.Add(ConsoleKey.DownArrow, () => new NextHistoryCommand());
             var historyFile = HistoryFile();
             foreach (var line in LoadHistory(historyFile)) editor.History.Add(line);
             while (!session.QuitRequested)
