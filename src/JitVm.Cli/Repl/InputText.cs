@@ -13,7 +13,11 @@ internal enum DefinitionKind { Function, Global, Data, Type }
 internal sealed record Definition(DefinitionKind Kind, string Name, string Text, int Input, string Directive);
 
 /// <summary>One instruction typed at the prompt: its text and the column (from 1) where it starts on the line.</summary>
-internal readonly record struct Piece(string Text, int Column, bool IsInstruction);
+internal readonly record struct Piece(string Text, int Column, bool IsInstruction)
+{
+    /// <summary>Where the mnemonic starts (after any labels), for a caret under the instruction.</summary>
+    public int MnemonicColumn { get; init; }
+}
 
 /// <summary>
 /// How the REPL reads what is typed: whether an input is a definition and is complete, how a definition input
@@ -157,7 +161,7 @@ internal static class InputText
         {
             return [new Piece(line, 1, true)];
         }
-        var starts = new List<(int Column, bool Instruction)>();
+        var starts = new List<(int Column, bool Instruction, int Mnemonic)>();
         var operandNext = false;
         for (var i = 0; i < tokens.Count; i++)
         {
@@ -167,7 +171,7 @@ internal static class InputText
                 // Labels right before the mnemonic ("top: br top") start the piece.
                 var start = i;
                 while (start >= 2 && tokens[start - 1].Kind == TokenKind.Colon && IsLabelToken(tokens[start - 2]) && !IsStartAt(starts, tokens[start].Column)) start -= 2;
-                starts.Add((tokens[start].Column, true));
+                starts.Add((tokens[start].Column, true, token.Column));
                 operandNext = info.Operand != OperandKind.None;
                 continue;
             }
@@ -175,12 +179,12 @@ internal static class InputText
         }
         var pieces = new List<Piece>();
         if (tokens.Count == 0) return pieces;
-        if (starts.Count == 0 || starts[0].Column > tokens[0].Column) starts.Insert(0, (tokens[0].Column, false));
+        if (starts.Count == 0 || starts[0].Column > tokens[0].Column) starts.Insert(0, (tokens[0].Column, false, tokens[0].Column));
         for (var i = 0; i < starts.Count; i++)
         {
             var from = starts[i].Column - 1;
             var to = i + 1 < starts.Count ? starts[i + 1].Column - 1 : line.Length;
-            pieces.Add(new Piece(line[from..to].TrimEnd(), starts[i].Column, starts[i].Instruction));
+            pieces.Add(new Piece(line[from..to].TrimEnd(), starts[i].Column, starts[i].Instruction) { MnemonicColumn = starts[i].Mnemonic });
         }
         return pieces;
     }
@@ -188,5 +192,5 @@ internal static class InputText
     private static bool IsLabelToken(Token token) =>
         (token.Kind == TokenKind.Identifier && !token.Text.StartsWith('.')) || token.Kind == TokenKind.String;
 
-    private static bool IsStartAt(List<(int Column, bool Instruction)> starts, int column) => starts.Count > 0 && starts[^1].Column == column;
+    private static bool IsStartAt(List<(int Column, bool Instruction, int Mnemonic)> starts, int column) => starts.Count > 0 && starts[^1].Column == column;
 }

@@ -37,7 +37,7 @@ internal sealed partial class ReplSession
         {
             var piece = layout.PieceOfPc(e.Pc);
             _out.WriteLine($"error: verification failed [{e.Rule}]{(e.Instruction is { } op ? $" at {op}" : "")}: {e.Detail}");
-            if (piece >= 0) Caret(_typedLine, input.Pieces[piece].Column, Word(input.Pieces[piece].Text));
+            if (piece >= 0) CaretUnder(input.Pieces[piece]);
             return;
         }
         _out.WriteLine($"error: {e.Message}");
@@ -61,8 +61,12 @@ internal sealed partial class ReplSession
         _out.WriteLine(trap.Report());
         if (trap.VmStackTrace.FirstOrDefault(f => f.Function == InputFunction) is not { } frame || layout.Input is not { } input) return;
         var piece = layout.PieceOfPc(frame.Pc);
-        if (piece >= 0) Caret(_typedLine, input.Pieces[piece].Column, Word(input.Pieces[piece].Text));
+        if (piece >= 0) CaretUnder(input.Pieces[piece]);
     }
+
+    /// <summary>A caret run under the mnemonic of an instruction of the input line.</summary>
+    private void CaretUnder(Piece piece) =>
+        Caret(_typedLine, piece.MnemonicColumn, Word(piece.Text[Math.Clamp(piece.MnemonicColumn - piece.Column, 0, piece.Text.Length)..]));
 
     private static int Word(string text)
     {

@@ -47,6 +47,11 @@ public sealed class ModuleFormatException : JitVmException
     /// unknown.</summary>
     internal int Column { get; init; }
 
+    /// <summary>The same error at column <paramref name="column"/> (for the lexer, which knows where a literal
+    /// started when reading it failed).</summary>
+    internal ModuleFormatException WithColumn(int column) =>
+        new(Source, Location, Detail) { IsUnexpectedEnd = IsUnexpectedEnd, Column = column };
+
     private static string Compose(string? source, string? location, string detail)
     {
         var where = (source, location) switch

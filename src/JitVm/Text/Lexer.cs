@@ -92,9 +92,25 @@ internal static class Lexer
                 case '=':
                     tokens.Add(new Token(TokenKind.Equals, "=", line)); i++; continue;
                 case '"':
-                    tokens.Add(ReadString(text, ref i, line, source)); continue;
+                    try
+                    {
+                        tokens.Add(ReadString(text, ref i, line, source));
+                    }
+                    catch (ModuleFormatException e) when (e.Column == 0)
+                    {
+                        throw e.WithColumn(column);
+                    }
+                    continue;
                 case '\'':
-                    tokens.Add(ReadChar(text, ref i, line, source)); continue;
+                    try
+                    {
+                        tokens.Add(ReadChar(text, ref i, line, source));
+                    }
+                    catch (ModuleFormatException e) when (e.Column == 0)
+                    {
+                        throw e.WithColumn(column);
+                    }
+                    continue;
             }
             if (c == '-' && i + 1 < text.Length && text[i + 1] == '>')
             {
@@ -104,7 +120,14 @@ internal static class Lexer
             }
             if (char.IsAsciiDigit(c) || ((c == '-' || c == '+') && i + 1 < text.Length && (char.IsAsciiDigit(text[i + 1]) || IsWordAt(text, i + 1))))
             {
-                tokens.Add(ReadNumber(text, ref i, line, source));
+                try
+                {
+                    tokens.Add(ReadNumber(text, ref i, line, source));
+                }
+                catch (ModuleFormatException e) when (e.Column == 0)
+                {
+                    throw e.WithColumn(column);
+                }
                 continue;
             }
             if (IsIdentifierStart(c))

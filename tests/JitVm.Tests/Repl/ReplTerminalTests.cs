@@ -3,10 +3,10 @@ using Xunit;
 
 namespace JitVm.Tests.Repl;
 
-/// <summary>A fact that needs tmux: reported skipped (never passed) where tmux is not installed.</summary>
-public sealed class TmuxFactAttribute : FactAttribute
+/// <summary>A theory that needs tmux: reported skipped (never passed) where tmux is not installed.</summary>
+public sealed class TmuxTheoryAttribute : TheoryAttribute
 {
-    public TmuxFactAttribute()
+    public TmuxTheoryAttribute()
     {
         if (ReplTerminalTests.Tmux is null) Skip = "tmux is not installed (.ci/run installs it with apt-get)";
     }
@@ -42,15 +42,18 @@ public sealed class ReplTerminalTests
         return current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
     }
 
-    [TmuxFact]
-    public void TheInteractiveReplCompletesRunsAndSurvivesCtrlC()
+    [TmuxTheory]
+    [InlineData("interpreter")]
+    [InlineData("jit")]
+    [InlineData("tiered")]
+    public void TheInteractiveReplCompletesRunsAndSurvivesCtrlC(string tier)
     {
         var socket = $"jitvm-repl-test-{Environment.ProcessId}-{Guid.NewGuid():N}";
         var folder = Directory.CreateTempSubdirectory("jitvm-repl-tty-");
         var history = Path.Combine(folder.FullName, "history");
         try
         {
-            var command = $"JITVM_REPL_HISTORY='{history}' '{DotnetHost()}' '{CliDll}' repl --tier tiered; echo \"EXIT=$?\"; sleep 600";
+            var command = $"JITVM_REPL_HISTORY='{history}' '{DotnetHost()}' '{CliDll}' repl --tier {tier}; echo \"EXIT=$?\"; sleep 600";
             TmuxRun(socket, "-f", "/dev/null", "new-session", "-d", "-s", "repl", "-x", "120", "-y", "40", command);
             WaitForScreen(socket, s => s.Contains("jitvm>"), "the first prompt");
 

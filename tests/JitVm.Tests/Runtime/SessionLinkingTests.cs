@@ -92,6 +92,8 @@ public sealed class SessionLinkingTests
     [InlineData(".func f () -> ()\n\ti64.frob\n    return\n.end\n", 2)]
     [InlineData(".global g i64 = 1\n.global h flt\n", 11)]
     [InlineData(".func f () -> ()\n    nop  #\n.end\n", 10)]
+    [InlineData(".func f () -> ()\n    i64.const 99999999999999999999\n.end\n", 15)]
+    [InlineData(".data d 1, \"a\\q\"\n", 12)]
     public void AssemblerErrorsKnowTheirColumn(string text, int column)
     {
         var error = Assert.Throws<ModuleFormatException>(() => Assembler.Assemble(text));
