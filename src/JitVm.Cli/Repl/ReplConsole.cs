@@ -159,7 +159,9 @@ internal static class ReplConsole
         }
     }
 
-    /// <summary>Colours: mnemonics, directives, numbers, commands, defined names and comments.</summary>
+    /// <summary>Colours. The editor hands over words split at punctuation (<c>local.get</c> comes as <c>local</c>,
+    /// <c>.</c>, <c>get</c>), so a word is coloured as a mnemonic when it is a part of one in the instruction table, as a
+    /// directive or command when it is the word after the dot or colon of one.</summary>
     private sealed class Highlighter(ReplSession session) : IHighlighter
     {
         private static readonly Style Mnemonic = new(Color.DodgerBlue1);
@@ -171,11 +173,12 @@ internal static class ReplConsole
         public Style? Highlight(string token)
         {
             if (token.Length == 0) return null;
-            if (Vocabulary.IsMnemonic(token)) return Mnemonic;
-            if (token[0] == '.') return Directive;
-            if (token[0] == ':') return Command;
+            if (session.DefinedNames.Contains(token)) return Name;
+            if (Vocabulary.IsMnemonicPart(token)) return Mnemonic;
+            if (Vocabulary.IsDirectiveWord(token)) return Directive;
+            if (Vocabulary.IsCommandWord(token)) return Command;
             if (char.IsAsciiDigit(token[0]) || (token.Length > 1 && token[0] is '-' or '+' && char.IsAsciiDigit(token[1]))) return Number;
-            return session.DefinedNames.Contains(token) ? Name : null;
+            return null;
         }
     }
 }
