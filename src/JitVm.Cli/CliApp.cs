@@ -194,6 +194,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
             return ExitCodes.Ok;
         }));
         root.Add(disasm);
+        root.Add(Repl.ReplCommand.Build(tier, fuel, maxDepth, maxHeap));
         return root;
     }
 

@@ -43,6 +43,15 @@ public sealed class ModuleFormatException : JitVmException
     /// <summary>True when the text ended in the middle of a construct (used by the REPL to ask for more input).</summary>
     public bool IsUnexpectedEnd { get; init; }
 
+    /// <summary>For assembly text, the column (from 1) of the token the problem is at, for a caret under it; 0 when
+    /// unknown.</summary>
+    internal int Column { get; init; }
+
+    /// <summary>The same error at column <paramref name="column"/> (for the lexer, which knows where a literal
+    /// started when reading it failed).</summary>
+    internal ModuleFormatException WithColumn(int column) =>
+        new(Source, Location, Detail) { IsUnexpectedEnd = IsUnexpectedEnd, Column = column };
+
     private static string Compose(string? source, string? location, string detail)
     {
         var where = (source, location) switch

@@ -34,6 +34,17 @@ internal sealed partial class Fiber
         Instance = previous;
     }
 
+    /// <summary>Binds the fiber to another instance of its store between entries (the REPL moves its fiber to
+    /// each new session module); entries then run that instance's functions.</summary>
+    /// <exception cref="InvalidOperationException">The fiber has frames (an entry is running on it).</exception>
+    public void Rebind(Instance instance)
+    {
+        if (CallDepth != 0 || FrameCount != 0 || _crossings.Count != 0)
+            throw new InvalidOperationException("cannot rebind a fiber while it runs");
+        if (instance.Store != Store) throw new ArgumentException("the instance belongs to another store", nameof(instance));
+        Instance = instance;
+    }
+
     private void ResetInstances()
     {
         if (_baseInstance is { } first) Instance = first;

@@ -95,6 +95,9 @@ internal sealed class Instance
 
     public Store Store { get; }
 
+    /// <summary>Whether an import of this instance is resolved to a function of <paramref name="target"/>.</summary>
+    public bool LinksTo(Instance target) => _links.Any(link => link.Target == target);
+
     public Module Module { get; }
 
     /// <summary>The code this instance runs: the module's, or its deopt-stress variant (spec/execution.md §9).</summary>

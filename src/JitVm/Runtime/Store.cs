@@ -77,7 +77,17 @@ internal sealed partial class Store : IRootSet
     public int MaxDepth { get; }
 
     /// <summary>The execution policy in force (always Interpreter where dynamic code is not supported).</summary>
-    public ExecutionTier Tier { get; }
+    public ExecutionTier Tier { get; private set; }
+
+    /// <summary>Changes the execution policy between entries (the REPL's <c>:tier</c>). Code already compiled stays
+    /// in its code table and keeps running compiled (the interpreter takes a compiled entry wherever there is one),
+    /// so a caller that wants only the new policy in force links a new module.</summary>
+    /// <exception cref="InvalidOperationException">The store is running.</exception>
+    internal void ChangeTier(ExecutionTier tier)
+    {
+        if (RunningThread != 0) throw new InvalidOperationException("cannot change the tier while the isolate is running");
+        Tier = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? tier : ExecutionTier.Interpreter;
+    }
 
     public int TierUpCalls { get; }
 
@@ -91,6 +101,22 @@ internal sealed partial class Store : IRootSet
 
     internal void Attach(Instance instance) => _instances.Add(instance);
 
+    /// <summary>
+    /// Takes an instance out of the store between entries: its globals stop being roots and later links no longer
+    /// find its functions. Instances linked to it keep calling it, so only one nothing links to may be detached
+    /// (the REPL detaches the session module an input replaced, after copying its globals on).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The store is running, or a fiber is bound to the instance, or
+    /// another instance of the store links to it.</exception>
+    internal void Detach(Instance instance)
+    {
+        if (RunningThread != 0) throw new InvalidOperationException("cannot detach an instance while the isolate is running");
+        if (_fibers.Any(f => f.Instance == instance))
+            throw new InvalidOperationException("cannot detach an instance a fiber is bound to");
+        if (_instances.Any(other => other != instance && other.LinksTo(instance)))
+            throw new InvalidOperationException("cannot detach an instance another instance links to");
+        _instances.Remove(instance);
+    }
     /// <summary>Collects garbage now, outside VM code (only globals and handles hold roots then).</summary>
     public void CollectGarbage()
     {

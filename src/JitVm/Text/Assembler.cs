@@ -453,10 +453,10 @@ public static class Assembler
         {
             if (token.Quoted)
                 throw new ModuleFormatException(source, $"line {token.Line}",
-                    $"expected a type, found the quoted name {token.Describe()}; types are written as identifiers: i64, f64, ptr and word");
+                    $"expected a type, found the quoted name {token.Describe()}; types are written as identifiers: i64, f64, ptr and word") { Column = token.Column };
             return VmTypeNames.TryParse(token.Text, out var type)
                 ? type
-                : throw new ModuleFormatException(source, $"line {token.Line}", $"unknown type {token.Describe()}; the types are i64, f64, ptr and word");
+                : throw new ModuleFormatException(source, $"line {token.Line}", $"unknown type {token.Describe()}; the types are i64, f64, ptr and word") { Column = token.Column };
         }
 
         private VmType ParseType(Token token) => ParseTypeStatic(token, source);
@@ -470,6 +470,7 @@ public static class Assembler
                 throw new ModuleFormatException(source, $"line {token.Line}", $"expected {what}, found {token.Describe()}")
                 {
                     IsUnexpectedEnd = _position >= tokens.Count,
+                    Column = token.Column,
                 };
             return token;
         }
@@ -534,7 +535,7 @@ public static class Assembler
             if (token.Kind != TokenKind.EndOfLine) throw Error(token, $"unexpected {token.Describe()} at the end of the line");
         }
 
-        private ModuleFormatException Error(Token token, string detail) => new(source, $"line {token.Line}", detail);
+        private ModuleFormatException Error(Token token, string detail) => new(source, $"line {token.Line}", detail) { Column = token.Column };
 
         /// <summary>Hands out one instruction's operand tokens and complains about missing or extra ones.</summary>
         private sealed class OperandReader(Parser parser, Token first, List<Token> operands)

@@ -26,6 +26,10 @@ internal enum TokenKind
 /// </summary>
 internal readonly record struct Token(TokenKind Kind, string Text, int Line, long IntValue = 0, byte[]? Bytes = null, bool Quoted = false)
 {
+    /// <summary>The token's first character on its line, counted in UTF-16 code units from 1 (for carets under
+    /// errors); 0 when unknown.</summary>
+    public int Column { get; init; }
+
     public string Describe() => Kind switch
     {
         TokenKind.EndOfLine => "end of line",
@@ -47,14 +51,22 @@ internal static class Lexer
         var tokens = new List<Token>();
         var line = 1;
         var i = 0;
+        var lineStart = 0;
+        // Each pass adds at most one token; the next pass (or the end) stamps it with the column it started at.
+        var stamped = 0;
+        var column = 0;
         while (i < text.Length)
         {
+            if (tokens.Count > stamped) tokens[^1] = tokens[^1] with { Column = column };
+            stamped = tokens.Count;
+            column = i - lineStart + 1;
             var c = text[i];
             if (c == '\n')
             {
                 tokens.Add(new Token(TokenKind.EndOfLine, "\n", line));
                 line++;
                 i++;
+                lineStart = i;
                 continue;
             }
             if (c is ' ' or '\t' or '\r')
@@ -80,9 +92,25 @@ internal static class Lexer
                 case '=':
                     tokens.Add(new Token(TokenKind.Equals, "=", line)); i++; continue;
                 case '"':
-                    tokens.Add(ReadString(text, ref i, line, source)); continue;
+                    try
+                    {
+                        tokens.Add(ReadString(text, ref i, line, source));
+                    }
+                    catch (ModuleFormatException e) when (e.Column == 0)
+                    {
+                        throw e.WithColumn(column);
+                    }
+                    continue;
                 case '\'':
-                    tokens.Add(ReadChar(text, ref i, line, source)); continue;
+                    try
+                    {
+                        tokens.Add(ReadChar(text, ref i, line, source));
+                    }
+                    catch (ModuleFormatException e) when (e.Column == 0)
+                    {
+                        throw e.WithColumn(column);
+                    }
+                    continue;
             }
             if (c == '-' && i + 1 < text.Length && text[i + 1] == '>')
             {
@@ -92,7 +120,14 @@ internal static class Lexer
             }
             if (char.IsAsciiDigit(c) || ((c == '-' || c == '+') && i + 1 < text.Length && (char.IsAsciiDigit(text[i + 1]) || IsWordAt(text, i + 1))))
             {
-                tokens.Add(ReadNumber(text, ref i, line, source));
+                try
+                {
+                    tokens.Add(ReadNumber(text, ref i, line, source));
+                }
+                catch (ModuleFormatException e) when (e.Column == 0)
+                {
+                    throw e.WithColumn(column);
+                }
                 continue;
             }
             if (IsIdentifierStart(c))
@@ -110,9 +145,10 @@ internal static class Lexer
                 tokens.Add(new Token(TokenKind.Identifier, text[start..i], line));
                 continue;
             }
-            throw new ModuleFormatException(source, $"line {line}", $"unexpected character {DescribeCharacter(text, i)}");
+            throw new ModuleFormatException(source, $"line {line}", $"unexpected character {DescribeCharacter(text, i)}") { Column = column };
         }
-        tokens.Add(new Token(TokenKind.EndOfLine, "", line));
+        if (tokens.Count > stamped) tokens[^1] = tokens[^1] with { Column = column };
+        tokens.Add(new Token(TokenKind.EndOfLine, "", line) { Column = i - lineStart + 1 });
         return tokens;
     }
 
