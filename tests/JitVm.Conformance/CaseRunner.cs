@@ -129,6 +129,7 @@ internal static class CaseRunner
             Fuel = testCase.Fuel,
             MaxCallDepth = testCase.MaxDepth ?? IsolateOptions.DefaultMaxCallDepth,
             MaxHeapBytes = testCase.MaxHeap ?? IsolateOptions.DefaultMaxHeapBytes,
+            MaxTasks = testCase.MaxTasks ?? IsolateOptions.DefaultMaxTasks,
             Timeout = Timeout(testCase),
             CancellationToken = Cancellation(testCase),
         });
@@ -194,6 +195,7 @@ internal static class CaseRunner
             Fuel = testCase.Fuel,
             MaxCallDepth = testCase.MaxDepth ?? IsolateOptions.DefaultMaxCallDepth,
             MaxHeapBytes = testCase.MaxHeap ?? IsolateOptions.DefaultMaxHeapBytes,
+            MaxTasks = testCase.MaxTasks ?? IsolateOptions.DefaultMaxTasks,
             Timeout = Timeout(testCase),
             CancellationToken = Cancellation(testCase),
             Tier = Policy(tier),

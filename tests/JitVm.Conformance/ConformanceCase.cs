@@ -33,6 +33,9 @@ internal sealed class ConformanceCase
 
     public long? MaxHeap { get; set; }
 
+    /// <summary>IsolateOptions.MaxTasks: the most spawned tasks alive at once.</summary>
+    public int? MaxTasks { get; set; }
+
     /// <summary>The isolate's timeout per call, in milliseconds.</summary>
     public int? TimeoutMilliseconds { get; set; }
 
@@ -76,6 +79,7 @@ internal sealed class ConformanceCase
                 case "fuel": result.Fuel = long.Parse(value, CultureInfo.InvariantCulture); break;
                 case "max-depth": result.MaxDepth = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "max-heap": result.MaxHeap = long.Parse(value, CultureInfo.InvariantCulture); break;
+                case "max-tasks": result.MaxTasks = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "timeout-ms": result.TimeoutMilliseconds = int.Parse(value, CultureInfo.InvariantCulture); break;
                 case "cancelled": result.Cancelled = bool.Parse(value); break;
                 case "entry": result.Entry = value; break;

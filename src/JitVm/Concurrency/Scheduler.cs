@@ -293,11 +293,17 @@ internal sealed class Scheduler
     public static void ThrowIfCannotWait(VmTask task)
     {
         if (task.CancelRequested) throw new TrapException(TrapCode.Cancelled, $"{task.Describe()} was cancelled");
-        if (task.DeadlockDetected)
-        {
-            task.DeadlockDetected = false;
-            throw new TrapException(TrapCode.Deadlock, "deadlock: every task is waiting and nothing can wake any of them");
-        }
+        ThrowIfDeadlocked(task);
+    }
+
+    /// <summary>A wait that deadlock detection ended traps Deadlock when its operation is retried, before anything
+    /// else is looked at: the other tasks it woke may have trapped meanwhile (a joined task ends with Deadlock), and
+    /// what the retry would see must not depend on which of them ran first. Under the gate.</summary>
+    public static void ThrowIfDeadlocked(VmTask task)
+    {
+        if (!task.DeadlockDetected) return;
+        task.DeadlockDetected = false;
+        throw new TrapException(TrapCode.Deadlock, "deadlock: every task is waiting and nothing can wake any of them");
     }
 
     private void CheckDeadlock()

@@ -107,6 +107,7 @@ internal static class TaskOps
         {
             lock (scheduler.Gate)
             {
+                Scheduler.ThrowIfDeadlocked(task);
                 if (channel.Closed) throw new TrapException(TrapCode.ChannelClosed, $"send to closed channel {channel.Id}");
                 if (channel.Buffer.Count + channel.Reserved < channel.Capacity)
                 {
@@ -153,6 +154,7 @@ internal static class TaskOps
         {
             lock (scheduler.Gate)
             {
+                Scheduler.ThrowIfDeadlocked(task);
                 if (channel.Buffer.TryDequeue(out message))
                 {
                     status = 1;
@@ -191,14 +193,16 @@ internal static class TaskOps
         var task = CurrentTask(fiber);
         var module = fiber.Instance.Module.Definition;
         var wanted = module.Types[typeIndex];
-        var actual = target.Signature;
-        if (!actual.Results.SequenceEqual(wanted.Results))
+        // The root task runs no function of its own (its host calls in) and never ends as a task: joining it waits
+        // until the wait itself ends (a deadlock, a cancellation, the deadline), so there are no results to check.
+        if (!target.IsHost && target.Signature is var actual && !actual.Results.SequenceEqual(wanted.Results))
             throw new TrapException(TrapCode.SignatureMismatch, $"task.join expects results {wanted}, but {target.Describe()} runs a function with results {actual}");
         var scheduler = target.Scheduler;
         while (true)
         {
             lock (scheduler.Gate)
             {
+                Scheduler.ThrowIfDeadlocked(task);
                 if (target.IsDone) break;
                 Scheduler.ThrowIfCannotWait(task);
                 (target.Joiners ??= []).Add(new Waiter(task, scheduler.BeginWait(task)));
@@ -206,7 +210,7 @@ internal static class TaskOps
             }
         }
         if (target.Trap is { } trap)
-            throw new TrapException(TrapCode.TaskFailed, $"{target.Describe()} trapped: {trap.Code}: {trap.Message}");
+            throw new TrapException(TrapCode.TaskFailed, $"{target.Describe()} trapped: {trap.Message}");
         CopyIn(fiber, target.Results!);
         return true;
     }

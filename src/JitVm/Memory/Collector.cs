@@ -308,7 +308,9 @@ internal sealed partial class Heap
                 {
                     if (!IsPointer(field)) continue;
                     var target = _words[field];
-                    var valid = target >= 2 && (target < _youngTop || (target > NurseryEnd && target < _oldTop + 1)) && starts[(int)(target - 1)];
+                    // A pointer is one past its header, which lies below the space's top: an object of length 0 that was the
+                    // last allocated has a pointer equal to the top.
+                    var valid = target >= 2 && (target <= _youngTop || (target > NurseryEnd && target <= _oldTop)) && starts[(int)(target - 1)];
                     if (!valid) Fail(when, $"word {field} is tagged as a pointer but holds {target}, which is not the start of an object");
                     if (index >= NurseryEnd && target < NurseryEnd && (header & RememberedBit) == 0)
                         Fail(when, $"old object at {index + 1} points to young object {target} but is not in the remembered set");

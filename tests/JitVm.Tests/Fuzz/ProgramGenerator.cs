@@ -62,6 +62,8 @@ public sealed class ProgramGenerator
     private readonly List<string> _data = [];
     private readonly List<VmType> _valueTypes = [I];
     private FunctionSpec? _treeSum;
+    private readonly Dictionary<FunctionSpec, FunctionSpec> _taskBodies = [];
+    private FunctionSpec? _idleTask;
     private FunctionSpec _main = null!;
     private int _functionCount;
     private Fn _fn = null!;
@@ -106,6 +108,12 @@ public sealed class ProgramGenerator
             _helpers.Add(new FunctionSpec($"f{order}", _functionCount++, order, [.. parameters], [.. results], recursive));
         }
         if (_on.Lists) _treeSum = new FunctionSpec("tree_sum", _functionCount++, int.MaxValue, [P], [I], false);
+        if (_on.Tasks)
+        {
+            foreach (var helper in _helpers.Where(Spawnable))
+                _taskBodies[helper] = new FunctionSpec($"task_{helper.Name}", _functionCount++, int.MaxValue, [P, .. helper.Parameters], [], false);
+            _idleTask = new FunctionSpec("idle_task", _functionCount++, int.MaxValue, [P], [], false);
+        }
 
         if (_on.Globals)
         {
@@ -135,6 +143,8 @@ public sealed class ProgramGenerator
         var bodies = new List<string> { GenerateFunction(_main) };
         foreach (var helper in _helpers) bodies.Add(GenerateFunction(helper));
         if (_treeSum is not null) bodies.Add(GenerateTreeSum(_treeSum));
+        foreach (var (helper, body) in _taskBodies) bodies.Add(TaskBody(helper, body));
+        if (_idleTask is not null) bodies.Add(".func idle_task (c: ptr) -> ()\n    local.get c\n    chan.recv\n    drop\n    drop\n    return\n.end\n");
         // main first, then the helpers in call order: the index space is imports, main, helpers, tree_sum.
         foreach (var body in bodies) text.Append('\n').Append(body);
         return text.ToString();
@@ -222,6 +232,7 @@ public sealed class ProgramGenerator
                 Call(helper);
             }
             ConsumeResults(helper.Results);
+            if (_taskBodies.ContainsKey(helper) && Chance(0.6)) TaskStatement(helper);
             if (counter is not null)
             {
                 _fn.LoopDepth--;
@@ -234,6 +245,110 @@ public sealed class ProgramGenerator
                 BrIf(head);
             }
         }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Tasks and channels. Only what cannot depend on the schedule: a task's results reach main through its own
+    // channel or its join, in a fixed order, and a cancelled task is one that could only ever wait.
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// <summary>A helper a task can run: its arguments hold no pointers, so spawning it moves none of main's objects
+    /// (which would make main's later uses of them trap).</summary>
+    private static bool Spawnable(FunctionSpec helper) => helper.Parameters.All(t => t is I or F);
+
+    /// <summary>Runs <paramref name="helper"/> as a task: either spawned and joined for its results, or through its
+    /// task body, which sends each result on a channel of its own and closes it; main receives them in order, checks
+    /// the channel is then closed or empty, and joins the task.</summary>
+    private void TaskStatement(FunctionSpec helper)
+    {
+        if (Chance(0.1))
+        {
+            Op("task.self");
+            Op("len");
+            Consume(I);
+        }
+        if (_idleTask is not null && Chance(0.2))
+        {
+            // A task that only waits on a channel nobody sends to, cancelled at once: it traps Cancelled whenever it
+            // gets to run, and nothing of it is observable.
+            Const(1);
+            Op("chan.new");
+            Pop(P);
+            Push(P);
+            Emit($"task.spawn {_idleTask.Name}");
+            Op("task.cancel");
+        }
+        if (helper.Results.Length == 0 || Chance(0.3))
+        {
+            Arguments(helper, 2);
+            Pop(helper.Parameters);
+            Push(P);
+            Emit($"task.spawn {helper.Name}");
+            Pop(P);
+            foreach (var type in helper.Results) Push(type);
+            Emit($"task.join {helper.Signature}");
+            ConsumeResults(helper.Results);
+            return;
+        }
+        var body = _taskBodies[helper];
+        var channel = Hidden(P);
+        var task = Hidden(P);
+        Const(_random.Next(1, 4));
+        Op("chan.new");
+        LocalSet(channel);
+        LocalGet(channel);
+        Arguments(helper, 2);
+        Pop(body.Parameters);
+        Push(P);
+        Emit($"task.spawn {body.Name}");
+        LocalSet(task);
+        foreach (var type in helper.Results)
+        {
+            LocalGet(channel);
+            Op("chan.recv");
+            Consume(I); // the status: 1 (or, had the task trapped before sending, main would have trapped Deadlock)
+            switch (type)
+            {
+                case I: Op("word.as_i64"); break;
+                case F: Op("word.as_f64"); break;
+                case P: Op("word.as_ptr"); break;
+            }
+            Consume(type);
+        }
+        // The task may not have closed the channel yet (0 and 0 once it has, 0 and -1 before): drop both.
+        LocalGet(channel);
+        Const(0);
+        Op("chan.recv_for");
+        Drop();
+        Drop();
+        LocalGet(task);
+        Pop(P);
+        Emit($"task.join {body.Signature}");
+    }
+
+    /// <summary>task_fK (c: ptr, the helper's parameters) -> (): calls the helper, sends each result on c in order
+    /// (pointers move), then closes c.</summary>
+    private static string TaskBody(FunctionSpec helper, FunctionSpec body)
+    {
+        var text = new StringBuilder();
+        var parameters = string.Join("", helper.Parameters.Select((t, i) => $", a{i}: {t.Name()}"));
+        text.Append(CultureInfo.InvariantCulture, $".func {body.Name} (c: ptr{parameters}) -> ()\n");
+        for (var i = 0; i < helper.Results.Length; i++)
+            text.Append(CultureInfo.InvariantCulture, $"    .local r{i} {helper.Results[i].Name()}\n");
+        for (var i = 0; i < helper.Parameters.Length; i++)
+            text.Append(CultureInfo.InvariantCulture, $"    local.get a{i}\n");
+        text.Append(CultureInfo.InvariantCulture, $"    call {helper.Name}\n");
+        for (var i = helper.Results.Length - 1; i >= 0; i--)
+            text.Append(CultureInfo.InvariantCulture, $"    local.set r{i}\n");
+        for (var i = 0; i < helper.Results.Length; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"    local.get c\n    local.get r{i}\n");
+            var toWord = helper.Results[i] switch { I => "word.of_i64", F => "word.of_f64", P => "word.of_ptr", _ => null };
+            if (toWord is not null) text.Append(CultureInfo.InvariantCulture, $"    {toWord}\n");
+            text.Append("    chan.send\n");
+        }
+        text.Append("    local.get c\n    chan.close\n    return\n.end\n");
+        return text.ToString();
     }
 
     private string Render()
@@ -1850,6 +1965,7 @@ public sealed class ProgramGenerator
             MultiResults = On(0.5);
             Print = On(0.9);
             TrapPercent = random.Next(5) switch { 0 or 1 => 0, 2 => 1, 3 => 3, _ => 8 };
+            Tasks = Calls && On(0.5);
         }
 
         public bool Floats { get; }
@@ -1891,6 +2007,8 @@ public sealed class ProgramGenerator
         public bool MultiResults { get; }
 
         public bool Print { get; }
+
+        public bool Tasks { get; }
 
         public int TrapPercent { get; }
 
