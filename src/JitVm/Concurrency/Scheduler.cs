@@ -284,9 +284,23 @@ internal sealed class Scheduler
                 }
                 continue;
             }
-            Monitor.Wait(Gate);
+            // The host's limits hold while its thread waits: past the root isolate's deadline, or once its
+            // cancellation token is cancelled, the wait ends in a trap (checked at least every 50 ms).
+            var store = task.Isolate!.Store;
+            var remaining = store.TimeToDeadline();
+            if (remaining <= TimeSpan.Zero || store.CancellationToken.IsCancellationRequested)
+            {
+                EndWait(task);
+                _active++;
+                throw store.CancellationToken.IsCancellationRequested
+                    ? new TrapException(TrapCode.Cancelled, "the host cancelled the program")
+                    : new TrapException(TrapCode.DeadlineExceeded, "the program ran past its deadline while waiting");
+            }
+            Monitor.Wait(Gate, remaining < HostWaitPoll ? remaining : HostWaitPoll);
         }
     }
+
+    private static readonly TimeSpan HostWaitPoll = TimeSpan.FromMilliseconds(50);
 
     /// <summary>The operation could not complete and the task must wait: whether it still may (a cancellation or a
     /// detected deadlock ends waiting with a trap instead). Under the gate.</summary>
@@ -349,8 +363,10 @@ internal sealed class Scheduler
     }
 
     /// <summary>Asks for a yield when this task has used its quantum and another waits for a worker.</summary>
+    /// <remarks>In the deterministic mode a task always yields at the end of its quantum: the root task, waiting on
+    /// the same thread, may have been woken (by a timeout) and must get its turn.</remarks>
     public static bool ShouldYield(VmTask task) =>
-        !task.IsHost && ++task.SlicesThisTurn > QuantumSlices && task.Scheduler.HasQueuedWork;
+        !task.IsHost && ++task.SlicesThisTurn > QuantumSlices && (task.Scheduler.HasQueuedWork || task.Scheduler.IsDeterministic);
 
     public string DescribeStatistics() =>
         $"tasks: {TasksSpawned} spawned, {LiveTasks} alive; {MessagesSent} messages, {BytesCopied} bytes copied; {Suspensions} suspensions";

@@ -93,6 +93,11 @@ internal sealed partial class Store
         }
     }
 
+    /// <summary>How long the current entry may still run before its timeout or deadline (TimeSpan.MaxValue for none).</summary>
+    internal TimeSpan TimeToDeadline() => _deadlineTimestamp == long.MaxValue
+        ? TimeSpan.MaxValue
+        : Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), _deadlineTimestamp);
+
     /// <summary>Set (from any thread) when the task this store runs is cancelled; seen at the next <see cref="Refuel"/>.</summary>
     private volatile bool _taskCancelled;
 

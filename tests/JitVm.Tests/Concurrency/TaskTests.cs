@@ -121,6 +121,7 @@ public sealed class TaskTests(ITestOutputHelper output)
     [InlineData(ExecutionTier.Interpreter, null)]
     [InlineData(ExecutionTier.Jit, null)]
     [InlineData(ExecutionTier.Tiered, null)]
+    [InlineData(ExecutionTier.Tiered, 0)]
     public void CancellingALoopingTaskEndsIt(ExecutionTier tier, int? workers)
     {
         using var backstop = Backstop();
