@@ -44,6 +44,13 @@ public sealed class Module
         get => Code.Jit;
     }
 
+    /// <summary>Whether the module's code was loaded from a saved assembly (<see cref="Engine.LoadAssembly(System.Reflection.Assembly)"/>):
+    /// its isolates run that code, with no JIT, unless their tier policy is <see cref="ExecutionTier.Interpreter"/>.</summary>
+    public bool IsPrecompiled => _code?.SavedAssembly is not null;
+
+    /// <summary>Internal name of <see cref="IsPrecompiled"/> for the runtime's tier decision.</summary>
+    internal bool HasSavedCode => IsPrecompiled;
+
     /// <summary>The module's contents.</summary>
     public ModuleDefinition Definition => Verified.Definition;
 

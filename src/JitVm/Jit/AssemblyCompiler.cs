@@ -27,6 +27,14 @@ internal static class AssemblyCompiler
     /// <summary>The name of the generated type holding each function's adapter, named as its body.</summary>
     public const string AdapterTypeName = "JitVmGenerated.Adapters";
 
+    /// <summary>The name of the generated type whose <see cref="AdapterTableMethod"/> returns every adapter as a
+    /// delegate, in function order: binding through it needs no metadata tokens and no reflection over the adapters,
+    /// so it works where reflection is limited (NativeAOT).</summary>
+    public const string EntriesTypeName = "JitVmGenerated.Entries";
+
+    /// <summary>The method of <see cref="EntriesTypeName"/>: <c>SlotAdapter[] Adapters()</c>, a new array per call.</summary>
+    public const string AdapterTableMethod = "Adapters";
+
     /// <summary>
     /// The method's name: the function's, which may be any text (the CLR takes names with line breaks or NUL), except
     /// that the CLR rejects an empty name, so an unnamed function gets <c>&lt;function N&gt;</c>, made unique among the
@@ -73,26 +81,54 @@ internal static class AssemblyCompiler
                 .Emit(methods[i].Parameters);
         }
         var adapters = moduleBuilder.DefineType(AdapterTypeName, TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed);
+        var adapterMethods = new List<MethodBuilder>(methods.Length);
         for (var i = 0; i < methods.Length; i++)
         {
             var name = methods[i].Method.Name;
             var adapter = adapters.DefineMethod(name, MethodAttributes.Public | MethodAttributes.Static, typeof(void), SavedCode.AdapterParameters);
+            adapterMethods.Add(adapter);
             FunctionCompiler.EmitAdapter(new CheckedIL(adapter.GetILGenerator(), name + "$adapter", CheckedIL.CheckingEnabled),
                 definition.Types[definition.Functions[i].TypeIndex], methods[i].Method, methods[i].Parameters, methods[i].Return);
         }
-        Stamp(moduleBuilder, codeInterfaceVersion, CodeInterface.ModuleHash(definition));
+        var entries = moduleBuilder.DefineType(EntriesTypeName, TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed);
+        EmitAdapterTable(entries.DefineMethod(AdapterTableMethod, MethodAttributes.Public | MethodAttributes.Static, typeof(SlotAdapter[]), Type.EmptyTypes),
+            [.. adapterMethods]);
+        var binary = Bytecode.ModuleWriter.Write(definition);
+        Stamp(moduleBuilder, codeInterfaceVersion, CodeInterface.ModuleHash(binary), binary);
         type.CreateType();
         adapters.CreateType();
+        entries.CreateType();
         builder.Save(path);
     }
 
-    /// <summary>The stamp type: literal fields only, which <see cref="SavedCode.Load"/> reads before anything else.</summary>
-    private static void Stamp(ModuleBuilder moduleBuilder, int version, string moduleHash)
+    /// <summary>The adapter table: <c>new SlotAdapter[] { Adapters.f0, Adapters.f1, ... }</c>, in function order.</summary>
+    private static void EmitAdapterTable(MethodBuilder method, MethodBuilder[] adapters)
+    {
+        var constructor = typeof(SlotAdapter).GetConstructor([typeof(object), typeof(IntPtr)])!;
+        var il = method.GetILGenerator();
+        il.Emit(OpCodes.Ldc_I4, adapters.Length);
+        il.Emit(OpCodes.Newarr, typeof(SlotAdapter));
+        for (var i = 0; i < adapters.Length; i++)
+        {
+            il.Emit(OpCodes.Dup);
+            il.Emit(OpCodes.Ldc_I4, i);
+            il.Emit(OpCodes.Ldnull);
+            il.Emit(OpCodes.Ldftn, adapters[i]);
+            il.Emit(OpCodes.Newobj, constructor);
+            il.Emit(OpCodes.Stelem_Ref);
+        }
+        il.Emit(OpCodes.Ret);
+    }
+
+    /// <summary>The stamp type: literal fields only, which <see cref="SavedCode.Load"/> reads before anything else:
+    /// the code interface version, the module's hash and the module itself.</summary>
+    private static void Stamp(ModuleBuilder moduleBuilder, int version, string moduleHash, byte[] binary)
     {
         var stamp = moduleBuilder.DefineType(CodeInterface.StampTypeName, TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed);
         const FieldAttributes literal = FieldAttributes.Public | FieldAttributes.Static | FieldAttributes.Literal | FieldAttributes.HasDefault;
         stamp.DefineField(CodeInterface.VersionField, typeof(int), literal).SetConstant(version);
         stamp.DefineField(CodeInterface.ModuleHashField, typeof(string), literal).SetConstant(moduleHash);
+        stamp.DefineField(CodeInterface.ModuleField, typeof(string), literal).SetConstant(Convert.ToBase64String(binary));
         stamp.CreateType();
     }
 }

@@ -8,14 +8,18 @@ namespace JitVm.Jit;
 
 /// <summary>A compiled function: the typed body and the adapter that calls it with arguments from the frame stack.
 /// The JIT makes them as dynamic methods; <see cref="SavedCode.Load"/> binds them from a saved assembly.</summary>
-internal sealed class CompiledFunction(System.Reflection.MethodInfo body, SlotAdapter adapter, TimeSpan compileTime, int ilSize, int stackBytes)
+internal sealed class CompiledFunction(System.Reflection.MethodInfo? body, SlotAdapter adapter, TimeSpan compileTime, int ilSize, int stackBytes, bool saved = false)
 {
+    /// <summary>Whether the code was loaded from a saved assembly rather than made by the JIT.</summary>
+    public bool Saved { get; } = saved;
+
     /// <summary>An upper bound of the .NET stack a call through <see cref="Adapter"/> takes before the body makes
     /// a call of its own (see <see cref="FunctionCompiler.FrameBytes"/>): a caller checks there is room for it.</summary>
     public int StackBytes { get; } = stackBytes;
 
-    /// <summary>The body, with the calling convention of <see cref="FunctionCompiler"/>.</summary>
-    public System.Reflection.MethodInfo Body { get; } = body;
+    /// <summary>The body, with the calling convention of <see cref="FunctionCompiler"/>; null only for saved code bound
+    /// without dynamic code, where no compiled caller or typed-export stub is ever emitted to call it.</summary>
+    public System.Reflection.MethodInfo? Body { get; } = body;
 
     /// <summary>Calls the body with arguments read from slots [fp, ...) and writes its results back there.</summary>
     public SlotAdapter Adapter { get; } = adapter;

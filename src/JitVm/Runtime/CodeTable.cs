@@ -59,6 +59,12 @@ internal sealed class CodeTable
             throw new InvalidOperationException($"function {Diagnostics.Printable.Quote(function.Name)} already has compiled code");
     }
 
+    /// <summary>The saved assembly whose code <see cref="Jit.SavedCode.Load"/> installed in this table, if any.</summary>
+    public System.Reflection.Assembly? SavedAssembly { get; private set; }
+
+    /// <summary>Records that this table's code was loaded from <paramref name="assembly"/> (after it was installed).</summary>
+    internal void MarkSaved(System.Reflection.Assembly assembly) => SavedAssembly = assembly;
+
     /// <summary>The interpreter form of a defined function, decoded on first use and then shared.</summary>
     public DecodedFunction Decoded(int definedIndex)
     {
