@@ -62,37 +62,42 @@ internal static class AssemblyCompiler
             typeof(System.Runtime.CompilerServices.IgnoresAccessChecksToAttribute).GetConstructor([typeof(string)])!, [typeof(JitRuntime).Assembly.GetName().Name!]));
         var type = moduleBuilder.DefineType(TypeName, TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed);
         var definition = module.Definition;
-        var methods = new (MethodBuilder Method, Type[] Parameters, Type Return)[definition.Functions.Count];
+        // A function the JIT would never compile (CompileLimits.TooLargeToCompile) gets no body and no adapter: it stays
+        // interpreted, and compiled callers reach it through the runtime's call helper, as they do under the JIT.
+        var methods = new (MethodBuilder Method, Type[] Parameters, Type Return)?[definition.Functions.Count];
         for (var i = 0; i < methods.Length; i++)
         {
+            if (CompileLimits.TooLargeToCompile(module.Decoded(i)) is not null) continue;
             var signature = definition.Types[definition.Functions[i].TypeIndex];
             var parameters = FunctionCompiler.ParameterTypes(signature);
             var returnType = FunctionCompiler.ReturnType(signature);
             methods[i] = (type.DefineMethod(MethodName(definition, i), MethodAttributes.Public | MethodAttributes.Static, returnType, parameters), parameters, returnType);
         }
-        var imports = definition.Imports.Count;
         for (var i = 0; i < methods.Length; i++)
         {
+            if (methods[i] is not { } method) continue;
             var function = module.Decoded(i);
-            var il = new CheckedIL(methods[i].Method.GetILGenerator(), function.Name, CheckedIL.CheckingEnabled);
+            var il = new CheckedIL(method.Method.GetILGenerator(), function.Name, CheckedIL.CheckingEnabled);
             new BodyEmitter(module.Verified, function, false, il,
-                    callee => new CalleeMethod(methods[callee].Method, methods[callee].Parameters, methods[callee].Return,
-                        module.Decoded(callee).FrameBytes))
-                .Emit(methods[i].Parameters);
+                    callee => methods[callee] is { } target
+                        ? new CalleeMethod(target.Method, target.Parameters, target.Return, module.Decoded(callee).FrameBytes)
+                        : null)
+                .Emit(method.Parameters);
         }
         var adapters = moduleBuilder.DefineType(AdapterTypeName, TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed);
-        var adapterMethods = new List<MethodBuilder>(methods.Length);
+        var adapterMethods = new MethodBuilder?[methods.Length];
         for (var i = 0; i < methods.Length; i++)
         {
-            var name = methods[i].Method.Name;
+            if (methods[i] is not { } method) continue;
+            var name = method.Method.Name;
             var adapter = adapters.DefineMethod(name, MethodAttributes.Public | MethodAttributes.Static, typeof(void), SavedCode.AdapterParameters);
-            adapterMethods.Add(adapter);
+            adapterMethods[i] = adapter;
             FunctionCompiler.EmitAdapter(new CheckedIL(adapter.GetILGenerator(), name + "$adapter", CheckedIL.CheckingEnabled),
-                definition.Types[definition.Functions[i].TypeIndex], methods[i].Method, methods[i].Parameters, methods[i].Return);
+                definition.Types[definition.Functions[i].TypeIndex], method.Method, method.Parameters, method.Return);
         }
         var entries = moduleBuilder.DefineType(EntriesTypeName, TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed);
         EmitAdapterTable(entries.DefineMethod(AdapterTableMethod, MethodAttributes.Public | MethodAttributes.Static, typeof(SlotAdapter[]), Type.EmptyTypes),
-            [.. adapterMethods]);
+            adapterMethods);
         var binary = Bytecode.ModuleWriter.Write(definition);
         Stamp(moduleBuilder, codeInterfaceVersion, CodeInterface.ModuleHash(binary), binary);
         type.CreateType();
@@ -101,8 +106,9 @@ internal static class AssemblyCompiler
         builder.Save(path);
     }
 
-    /// <summary>The adapter table: <c>new SlotAdapter[] { Adapters.f0, Adapters.f1, ... }</c>, in function order.</summary>
-    private static void EmitAdapterTable(MethodBuilder method, MethodBuilder[] adapters)
+    /// <summary>The adapter table: <c>new SlotAdapter[] { Adapters.f0, Adapters.f1, ... }</c>, in function order, null
+    /// for a function left to the interpreter.</summary>
+    private static void EmitAdapterTable(MethodBuilder method, MethodBuilder?[] adapters)
     {
         var constructor = typeof(SlotAdapter).GetConstructor([typeof(object), typeof(IntPtr)])!;
         var il = method.GetILGenerator();
@@ -110,10 +116,11 @@ internal static class AssemblyCompiler
         il.Emit(OpCodes.Newarr, typeof(SlotAdapter));
         for (var i = 0; i < adapters.Length; i++)
         {
+            if (adapters[i] is null) continue;
             il.Emit(OpCodes.Dup);
             il.Emit(OpCodes.Ldc_I4, i);
             il.Emit(OpCodes.Ldnull);
-            il.Emit(OpCodes.Ldftn, adapters[i]);
+            il.Emit(OpCodes.Ldftn, adapters[i]!);
             il.Emit(OpCodes.Newobj, constructor);
             il.Emit(OpCodes.Stelem_Ref);
         }

@@ -36,26 +36,37 @@ internal static class SavedCode
         var name = DisplayName(assembly);
         CheckStamp(assembly, module, name);
         var code = module.Code;
-        var compiled = new CompiledFunction[module.Definition.Functions.Count];
+        var compiled = new CompiledFunction?[module.Definition.Functions.Count];
         var adapters = AdapterTable(assembly, name);
+        if (adapters.Length != compiled.Length)
+            throw new LinkException($"{name} holds {adapters.Length} adapters, but the module defines {compiled.Length} functions: compile it again");
+        // The bodies, in definition order, are those of the functions that have an adapter (the others stay interpreted).
         var bodies = DynamicCode.Supported ? Methods(assembly, AssemblyCompiler.TypeName, name) : null;
-        if (adapters.Length != compiled.Length || (bodies is not null && bodies.Length != compiled.Length))
-            throw new LinkException($"{name} holds {bodies?.Length ?? adapters.Length} functions and {adapters.Length} adapters, but the module defines {compiled.Length} functions: compile it again");
-        for (var i = 0; i < compiled.Length; i++)
+        var withCode = adapters.Count(a => a is not null);
+        if (bodies is not null && bodies.Length != withCode)
+            throw new LinkException($"{name} holds {bodies.Length} function bodies and {withCode} adapters: compile it again");
+        for (int i = 0, b = 0; i < compiled.Length; i++)
         {
             var function = code.Decoded(i);
-            var body = bodies?[i];
-            if ((body is not null && !HasSignature(body, FunctionCompiler.ParameterTypes(function.Signature), FunctionCompiler.ReturnType(function.Signature))) ||
-                adapters[i] is null)
+            if (adapters[i] is not { } adapter)
+            {
+                if (CompileLimits.TooLargeToCompile(function) is null)
+                    throw new LinkException($"{name} does not hold compiled code for function {Printable.Quote(function.Name)}: compile it again");
+                continue;
+            }
+            var body = bodies?[b++];
+            if (body is not null && !HasSignature(body, FunctionCompiler.ParameterTypes(function.Signature), FunctionCompiler.ReturnType(function.Signature)))
                 throw new LinkException($"{name} does not hold compiled code for function {Printable.Quote(function.Name)} with signature {function.Signature}: compile it again");
-            compiled[i] = new CompiledFunction(body, adapters[i], TimeSpan.Zero,
+            compiled[i] = new CompiledFunction(body, adapter, TimeSpan.Zero,
                 body?.GetMethodBody()?.GetILAsByteArray()?.Length ?? 0, function.FrameBytes + FunctionCompiler.AdapterFrameBytes, saved: true);
         }
         // Checked for every function before installing any, so a refusal leaves the table as it was.
         for (var i = 0; i < compiled.Length; i++)
             if (code.Decoded(i).Compiled is not null)
                 throw new InvalidOperationException($"function {Printable.Quote(code.Decoded(i).Name)} already has compiled code; {name} is not loaded");
-        for (var i = 0; i < compiled.Length; i++) code.Install(i, compiled[i]);
+        for (var i = 0; i < compiled.Length; i++)
+            if (compiled[i] is { } entry) code.Install(i, entry);
+            else code.Decoded(i).NotCompiledReason = CompileLimits.TooLargeToCompile(code.Decoded(i));
         code.MarkSaved(assembly);
     }
 
