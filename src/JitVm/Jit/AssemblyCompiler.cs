@@ -56,6 +56,14 @@ internal static class AssemblyCompiler
     [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.JitNeedsDynamicCode)]
     public static void Save(Module module, string path, string assemblyName, int codeInterfaceVersion = CodeInterface.Version)
     {
+        using var file = File.Create(path);
+        Save(module, file, assemblyName, codeInterfaceVersion);
+    }
+
+    /// <summary>Saves <paramref name="module"/>'s code as assembly <paramref name="assemblyName"/> to <paramref name="stream"/>.</summary>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.JitNeedsDynamicCode)]
+    public static void Save(Module module, Stream stream, string assemblyName, int codeInterfaceVersion = CodeInterface.Version)
+    {
         var builder = new PersistedAssemblyBuilder(new AssemblyName(assemblyName), typeof(object).Assembly);
         var moduleBuilder = builder.DefineDynamicModule(assemblyName);
         builder.SetCustomAttribute(new CustomAttributeBuilder(
@@ -103,7 +111,7 @@ internal static class AssemblyCompiler
         type.CreateType();
         adapters.CreateType();
         entries.CreateType();
-        builder.Save(path);
+        builder.Save(stream);
     }
 
     /// <summary>The adapter table: <c>new SlotAdapter[] { Adapters.f0, Adapters.f1, ... }</c>, in function order, null
