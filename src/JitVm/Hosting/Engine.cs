@@ -132,8 +132,8 @@ public sealed class Engine
         var name = assembly.GetName().Name;
         return Load(name, () =>
         {
-            var module = Module.FromBinary(Jit.SavedCode.CarriedModule(assembly), name);
-            Jit.SavedCode.Load(assembly, module);
+            var module = Module.FromBinary(Jit.SavedCode.CarriedModule(assembly, out var hash), name);
+            Jit.SavedCode.Load(assembly, module, hash);
             return module;
         });
     }

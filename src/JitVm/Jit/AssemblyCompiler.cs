@@ -16,7 +16,7 @@ namespace JitVm.Jit;
 /// <remarks>
 /// The assembly is stamped (<see cref="CodeInterface.StampTypeName"/>) with the code interface version and the hash
 /// of the module, and holds, next to each body, its <see cref="SlotAdapter"/> in <see cref="AdapterTypeName"/> under
-/// the same name, so <see cref="SavedCode.Load"/> binds every function without emitting any code. Both types define
+/// the same name, so <see cref="SavedCode.Load(System.Reflection.Assembly, Module)"/> binds every function without emitting any code. Both types define
 /// their methods in function order, which is how they are bound.
 /// </remarks>
 internal static class AssemblyCompiler
@@ -135,7 +135,7 @@ internal static class AssemblyCompiler
         il.Emit(OpCodes.Ret);
     }
 
-    /// <summary>The stamp type: literal fields only, which <see cref="SavedCode.Load"/> reads before anything else:
+    /// <summary>The stamp type: literal fields only, which <see cref="SavedCode.Load(System.Reflection.Assembly, Module)"/> reads before anything else:
     /// the code interface version, the module's hash and the module itself.</summary>
     private static void Stamp(ModuleBuilder moduleBuilder, int version, string moduleHash, byte[] binary)
     {

@@ -6,7 +6,7 @@ namespace JitVm.Jit;
 /// The versioned interface between compiled code and the runtime. Code the JIT emits into dynamic methods is
 /// always current, but an assembly saved by <see cref="AssemblyCompiler"/> keeps the IL of the runtime it was
 /// compiled against: it is stamped with <see cref="Version"/> and with a hash of the module it was compiled from,
-/// and <see cref="SavedCode.Load"/>, the only way saved code reaches the runtime, refuses an assembly whose stamp
+/// and <see cref="SavedCode.Load(System.Reflection.Assembly, Hosting.Module)"/>, the only way saved code reaches the runtime, refuses an assembly whose stamp
 /// does not match before it binds any method (so a stale assembly is a clear load error, never a
 /// MissingMethodException or, worse, code that runs with a different meaning).
 /// </summary>
@@ -50,7 +50,7 @@ internal static class CodeInterface
     public const string ModuleHashField = "ModuleHash";
 
     /// <summary>The stamp's <c>string</c> field holding the module itself, its binary form in base64, so an assembly
-    /// needs no source to run; <see cref="SavedCode.CarriedModule"/> checks it against <see cref="ModuleHashField"/>.</summary>
+    /// needs no source to run; <see cref="SavedCode.CarriedModule(System.Reflection.Assembly)"/> checks it against <see cref="ModuleHashField"/>.</summary>
     public const string ModuleField = "Module";
 
     /// <summary>The SHA-256 of the module's binary form, in upper-case hex: saved code is bound to exactly the

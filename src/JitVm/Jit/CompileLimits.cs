@@ -5,7 +5,7 @@ namespace JitVm.Jit;
 
 /// <summary>
 /// The limits past which a function is never compiled (it stays interpreted): shared by the JIT and by
-/// <see cref="AssemblyCompiler"/>, and free of dynamic code, so <see cref="SavedCode.Load"/> can tell a function a saved
+/// <see cref="AssemblyCompiler"/>, and free of dynamic code, so <see cref="SavedCode.Load(System.Reflection.Assembly, Hosting.Module)"/> can tell a function a saved
 /// assembly rightly left out from one it lacks where no code can be generated.
 /// </summary>
 internal static class CompileLimits

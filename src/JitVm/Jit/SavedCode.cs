@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using JitVm.Diagnostics;
 using JitVm.Hosting;
+using JitVm.Interpreter;
 using Module = JitVm.Hosting.Module;
 
 namespace JitVm.Jit;
@@ -31,20 +32,24 @@ internal static class SavedCode
     /// them, and reflection over the assembly's methods may not be available.</remarks>
     /// <exception cref="InvalidOperationException">A function of the module already has compiled code.</exception>
     [RequiresUnreferencedCode(ReflectsOverTheAssembly)]
-    public static void Load(Assembly assembly, Module module)
+    public static void Load(Assembly assembly, Module module) => Load(assembly, module, null);
+
+    /// <summary>As <see cref="Load(Assembly, Module)"/>; <paramref name="moduleHash"/>, when given, is the module's
+    /// hash as the caller computed it from the very bytes the module was read from.</summary>
+    [RequiresUnreferencedCode(ReflectsOverTheAssembly)]
+    internal static void Load(Assembly assembly, Module module, string? moduleHash)
     {
         var name = DisplayName(assembly);
-        CheckStamp(assembly, module, name);
+        CheckStamp(assembly, module, name, moduleHash);
         var code = module.Code;
         var compiled = new CompiledFunction?[module.Definition.Functions.Count];
         var adapters = AdapterTable(assembly, name);
         if (adapters.Length != compiled.Length)
             throw new LinkException($"{name} holds {adapters.Length} adapters, but the module defines {compiled.Length} functions: compile it again");
-        // The bodies, in definition order, are those of the functions that have an adapter (the others stay interpreted).
-        var bodies = DynamicCode.Supported ? Methods(assembly, AssemblyCompiler.TypeName, name) : null;
+        // The bodies, in definition order, are those of the functions that have an adapter (the others stay
+        // interpreted). They are bound on first use, by reflection, which loading does not need.
+        var bodies = new Lazy<MethodInfo[]?>(() => DynamicCode.Supported ? Methods(assembly, AssemblyCompiler.TypeName, name) : null);
         var withCode = adapters.Count(a => a is not null);
-        if (bodies is not null && bodies.Length != withCode)
-            throw new LinkException($"{name} holds {bodies.Length} function bodies and {withCode} adapters: compile it again");
         for (int i = 0, b = 0; i < compiled.Length; i++)
         {
             var function = code.Decoded(i);
@@ -54,11 +59,8 @@ internal static class SavedCode
                     throw new LinkException($"{name} does not hold compiled code for function {Printable.Quote(function.Name)}: compile it again");
                 continue;
             }
-            var body = bodies?[b++];
-            if (body is not null && !HasSignature(body, FunctionCompiler.ParameterTypes(function.Signature), FunctionCompiler.ReturnType(function.Signature)))
-                throw new LinkException($"{name} does not hold compiled code for function {Printable.Quote(function.Name)} with signature {function.Signature}: compile it again");
-            compiled[i] = new CompiledFunction(body, adapter, TimeSpan.Zero,
-                body?.GetMethodBody()?.GetILAsByteArray()?.Length ?? 0, function.FrameBytes + FunctionCompiler.AdapterFrameBytes, saved: true);
+            var index = b++;
+            compiled[i] = new CompiledFunction(() => Body(bodies.Value, index, withCode, function, name), adapter, function.FrameBytes + FunctionCompiler.AdapterFrameBytes);
         }
         // Checked for every function before installing any, so a refusal leaves the table as it was.
         for (var i = 0; i < compiled.Length; i++)
@@ -78,7 +80,11 @@ internal static class SavedCode
     /// <exception cref="LinkException">The assembly is not saved JitVm code, was compiled for another code interface
     /// version, carries no module, or carries one whose hash differs from its stamp.</exception>
     [RequiresUnreferencedCode(ReflectsOverTheAssembly)]
-    public static byte[] CarriedModule(Assembly assembly)
+    public static byte[] CarriedModule(Assembly assembly) => CarriedModule(assembly, out _);
+
+    /// <summary>As <see cref="CarriedModule(Assembly)"/>, with the module's hash.</summary>
+    [RequiresUnreferencedCode(ReflectsOverTheAssembly)]
+    public static byte[] CarriedModule(Assembly assembly, out string hash)
     {
         var name = DisplayName(assembly);
         var stamp = CheckVersion(assembly, name);
@@ -93,15 +99,28 @@ internal static class SavedCode
         if (!string.Equals(stamped, actual, StringComparison.Ordinal))
             throw new LinkException($"{name} carries a module whose SHA-256 ({Short(actual)}) is not the one stamped on it ({Short(stamped)}): " +
                                     "the assembly was altered or damaged; compile it again");
+        hash = actual;
         return binary;
+    }
+
+    /// <summary>Body <paramref name="index"/> of the saved bodies, checked against its function's signature.</summary>
+    private static MethodInfo? Body(MethodInfo[]? bodies, int index, int expected, DecodedFunction function, string name)
+    {
+        if (bodies is null) return null;
+        if (bodies.Length != expected)
+            throw new LinkException($"{name} holds {bodies.Length} function bodies and {expected} adapters: compile it again");
+        var body = bodies[index];
+        if (!HasSignature(body, FunctionCompiler.ParameterTypes(function.Signature), FunctionCompiler.ReturnType(function.Signature)))
+            throw new LinkException($"{name} does not hold compiled code for function {Printable.Quote(function.Name)} with signature {function.Signature}: compile it again");
+        return body;
     }
 
     /// <summary>The version, then the module hash: a stale assembly is reported as such even when its module differs too.</summary>
     [RequiresUnreferencedCode(ReflectsOverTheAssembly)]
-    private static void CheckStamp(Assembly assembly, Module module, string name)
+    private static void CheckStamp(Assembly assembly, Module module, string name, string? moduleHash)
     {
         var stamp = CheckVersion(assembly, name);
-        var expected = CodeInterface.ModuleHash(module.Definition);
+        var expected = moduleHash ?? CodeInterface.ModuleHash(module.Definition);
         if (Literal(stamp, CodeInterface.ModuleHashField) is not string hash || !string.Equals(hash, expected, StringComparison.Ordinal))
             throw new LinkException($"{name} was compiled from a different module (SHA-256 {Short(Literal(stamp, CodeInterface.ModuleHashField) as string)}) " +
                                     $"than the one it is loaded for ({Short(expected)}): compile it again from this module");
