@@ -33,8 +33,11 @@ internal static class ExitCodes
     /// <summary>EX_SOFTWARE: the guest program trapped; the report went to stderr.</summary>
     public const int Trap = 70;
 
-    /// <summary>EX_CANTCREAT: <c>asm</c> could not write its output file.</summary>
+    /// <summary>EX_CANTCREAT: <c>asm</c> or <c>aot</c> could not write its output file.</summary>
     public const int CannotCreate = 73;
+
+    /// <summary>EX_CONFIG: <c>aot --r2r</c> cannot get the ReadyToRun compiler (crossgen2) on this machine.</summary>
+    public const int Unavailable = 78;
 }
 
 /// <summary>
@@ -89,7 +92,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
     {
         var root = new RootCommand("JitVm: run, verify, assemble and disassemble modules for the JitVm stack machine.");
 
-        var file = new Argument<string>("file") { Description = "A module: assembly text (.jvm) or binary (.jvmb)." };
+        var file = new Argument<string>("file") { Description = "A module: assembly text (.jvm), binary (.jvmb), or an assembly written by 'jitvm aot' (.dll)." };
         var entry = new Option<string>("--entry") { Description = "The function to run.", DefaultValueFactory = _ => "main" };
         var fuel = new Option<long?>("--fuel") { Description = "Instruction budget; the run traps OutOfFuel when it is spent." };
         var maxDepth = new Option<int>("--max-depth")
@@ -195,6 +198,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         }));
         root.Add(disasm);
         root.Add(Repl.ReplCommand.Build(tier, fuel, maxDepth, maxHeap));
+        root.Add(AotCommand.Build(Guard, stderr));
         return root;
     }
 
@@ -208,7 +212,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         if (options.Workers is < 0 or > 1024) return Usage($"--workers must be from 0 to 1024, not {options.Workers}");
         if (options.Diagnostics.GcStressInterval < 1) return Usage("--gc-stress-interval must be at least 1");
         if (options.Diagnostics.DeoptStressInterval < 1) return Usage("--deopt-stress-interval must be at least 1");
-        var module = Hosting.Module.FromFile(path);
+        var module = AotCommand.LoadForRun(path);
         var index = module.FindFunction(entryName);
         if (index < 0)
         {

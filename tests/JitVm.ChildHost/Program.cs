@@ -22,6 +22,7 @@ public static class Program
             Console.Error.WriteLine("usage: JitVm.ChildHost <scenario>... (thread:<KiB>, used:<KiB>:<used KiB>, preused, exhausted, nested[:<KiB>], bigframe, mutual[:<KiB>])");
             return 64;
         }
+        if (args is [NoDynamicCode.Flag, var saved, var file]) return NoDynamicCode.Run(saved, file);
         foreach (var scenario in args)
             foreach (var tier in Tiers)
                 Console.WriteLine($"{scenario} {tier.ToString().ToLowerInvariant()}: {Run(scenario, tier)}");

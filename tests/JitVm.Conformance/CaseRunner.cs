@@ -45,6 +45,10 @@ public enum Tier
 
     /// <summary>Tiered under GC stress, compiled frames deoptimised at every <see cref="CaseRunner.CombinedDeoptInterval"/>th safepoint.</summary>
     TieredDeoptGcStress,
+
+    /// <summary>Ahead of time: the module compiled into a saved assembly (as <c>jitvm aot</c> does), loaded with
+    /// <see cref="Engine.LoadAssembly(System.Reflection.Assembly)"/>, every function running the assembly's code.</summary>
+    Saved,
 }
 
 /// <summary>What one run of a case produced, in a form that can be compared across tiers.</summary>
@@ -66,6 +70,9 @@ internal static class CaseRunner
     /// every kind of safepoint in the cases.</summary>
     internal const int CombinedDeoptInterval = 3;
 
+    /// <summary>Whether the tier runs a test mode (GC or deoptimisation stress).</summary>
+    public static bool IsTestMode(Tier tier) => IsStress(tier) || Deopt(tier).Mode != DeoptStressMode.Off;
+
     private static bool IsStress(Tier tier) => tier is Tier.InterpreterGcStress or Tier.JitGcStress or Tier.TieredGcStress
         or Tier.InterpreterDeoptGcStress or Tier.JitDeoptGcStress or Tier.TieredDeoptGcStress;
 
@@ -78,7 +85,8 @@ internal static class CaseRunner
         _ => (DeoptStressMode.Off, 1),
     };
 
-    /// <summary>The tier without any test mode: a stress tier must behave exactly like it.</summary>
+    /// <summary>The tier without any test mode: a stress tier must behave exactly like it, and so must saved code
+    /// like the tiered policy it runs under (which compiles with the JIT instead).</summary>
     public static Tier Plain(Tier tier) => Policy(tier) switch
     {
         ExecutionTier.Jit => Tier.Jit,
@@ -89,7 +97,7 @@ internal static class CaseRunner
     private static ExecutionTier Policy(Tier tier) => tier switch
     {
         Tier.Jit or Tier.JitGcStress or Tier.JitDeoptStress or Tier.JitDeoptGcStress => ExecutionTier.Jit,
-        Tier.Tiered or Tier.TieredGcStress or Tier.TieredDeoptStress or Tier.TieredDeoptGcStress => ExecutionTier.Tiered,
+        Tier.Tiered or Tier.TieredGcStress or Tier.TieredDeoptStress or Tier.TieredDeoptGcStress or Tier.Saved => ExecutionTier.Tiered,
         _ => ExecutionTier.Interpreter,
     };
 
@@ -134,23 +142,24 @@ internal static class CaseRunner
             CancellationToken = Cancellation(testCase),
         });
 
-    /// <summary>Runs the case's entry with the code of an assembly saved by the JIT's emitter (see AssemblyCompiler),
-    /// installed in the module's code table through SavedCode.Load, as an isolate with tier Jit runs it.</summary>
-    public static CaseOutcome RunSaved(ConformanceCase testCase)
+    /// <summary>Runs the case's entry from a saved assembly: the module compiled by AssemblyCompiler (what
+    /// <c>jitvm aot</c> writes), loaded in a collectible context and then through the public
+    /// <see cref="Engine.LoadAssembly(System.Reflection.Assembly)"/>, so the module run is the one the assembly carries.</summary>
+    private static CaseOutcome RunSaved(ConformanceCase testCase, Module source)
     {
-        var module = Module.FromText(testCase.Text, Path.GetFileName(testCase.Path));
         var directory = Directory.CreateTempSubdirectory("jitvm-case-").FullName;
         var context = new System.Runtime.Loader.AssemblyLoadContext(testCase.Name, isCollectible: true);
         try
         {
             var path = Path.Combine(directory, "Case.dll");
-            Jit.AssemblyCompiler.Save(module, path, "Case");
+            Jit.AssemblyCompiler.Save(source, path, "Case");
             var assembly = context.LoadFromAssemblyPath(path);
-            Jit.SavedCode.Load(assembly, module);
+            var module = new Engine().LoadAssembly(assembly);
+            if (!module.IsPrecompiled) throw new InvalidOperationException($"{testCase.Name}: the loaded module is not precompiled");
             for (var i = 0; i < module.Definition.Functions.Count; i++)
-                if (module.Decoded(i).Compiled?.Body.Module.Assembly != assembly)
+                if (module.Decoded(i).Compiled is not { Saved: true } compiled || compiled.Adapter.Method.Module.Assembly != assembly)
                     throw new InvalidOperationException($"{testCase.Name}: function {i} does not run the saved code");
-            return Execute(testCase, module, (isolate, index, arguments) => isolate.Invoke(index, arguments), Tier.Jit);
+            return Execute(testCase, module, (isolate, index, arguments) => isolate.Invoke(index, arguments), Tier.Saved);
         }
         finally
         {
@@ -166,7 +175,8 @@ internal static class CaseRunner
 
     public static CaseOutcome Run(ConformanceCase testCase, Tier tier)
     {
-        return Load(testCase, out var module) ?? Execute(testCase, module!, (isolate, index, arguments) => isolate.Invoke(index, arguments), tier);
+        return Load(testCase, out var module) ?? (tier == Tier.Saved ? RunSaved(testCase, module!)
+            : Execute(testCase, module!, (isolate, index, arguments) => isolate.Invoke(index, arguments), tier));
     }
 
     private static CaseOutcome? Load(ConformanceCase testCase, out Module? module)

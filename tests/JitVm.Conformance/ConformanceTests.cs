@@ -18,7 +18,7 @@ public sealed class ConformanceTests
             foreach (var tier in Enum.GetValues<Tier>())
                 // Examples allocate millions of objects and pass millions of safepoints; collecting at every
                 // allocation or deoptimising at every safepoint would take hours.
-                if (!(name.StartsWith("examples/", StringComparison.Ordinal) && tier >= Tier.InterpreterGcStress))
+                if (!(name.StartsWith("examples/", StringComparison.Ordinal) && CaseRunner.IsTestMode(tier)))
                     data.Add(name, tier);
         return data;
     }
@@ -71,7 +71,7 @@ public sealed class ConformanceTests
         if (testCase.ExpectedFuel is { } fuel) Assert.Equal(fuel, outcome.FuelUsed);
 
         // A test mode changes when the VM collects or deoptimises, never what the program observes: a stress tier
-        // gives the plain tier's output, trap, VM stack and fuel exactly.
+        // gives the plain tier's output, trap, VM stack and fuel exactly; so does saved code, against the JIT's.
         var plain = CaseRunner.Plain(tier);
         if (plain != tier)
         {
@@ -100,25 +100,6 @@ public sealed class ConformanceTests
         Assert.True(binary.AsSpan().SequenceEqual(again), $"round trip changed the binary ({binary.Length} vs {again.Length} bytes); disassembly:\n{text}");
     }
 
-    /// <summary>
-    /// The JIT's IL for the whole case, saved as a real assembly, loaded by the CLR and run, behaves exactly like
-    /// the interpreter: invalid IL for any instruction fails here.
-    /// </summary>
-    [Theory]
-    [MemberData(nameof(CaseFiles))]
-    public void CaseRunsTheSameFromASavedAssembly(string name)
-    {
-        var testCase = Load(name);
-        if (testCase.ExpectsFailureToLoad) return;
-        var expected = CaseRunner.Run(testCase, Tier.Interpreter);
-        var actual = CaseRunner.RunSaved(testCase);
-        // How far a program gets before a nonzero timeout depends on the machine's speed: compare everything else.
-        if (testCase.TimeoutMilliseconds is > 0)
-            (expected, actual) = (expected with { FuelUsed = 0 }, actual with { FuelUsed = 0 });
-        Assert.Equal(expected.ToString(), actual.ToString());
-    }
-
-    /// <summary>Every instruction in the table is exercised by at least one case that runs.</summary>
     [Fact]
     public void EveryInstructionIsCovered()
     {

@@ -6,7 +6,7 @@ using Module = JitVm.Hosting.Module;
 namespace JitVm.Tests.PublicApi;
 
 /// <summary>Typed exports and typed host functions of every supported arity and type, in every tier.</summary>
-public sealed class TypedInteropTests
+public class TypedInteropTests
 {
     private const string Program = """
         .import weigh (i64 f64 i64 f64 i64 f64 i64 f64) -> (f64)
@@ -92,8 +92,11 @@ public sealed class TypedInteropTests
 
     public static TheoryData<ExecutionTier> Tiers() => [.. Enum.GetValues<ExecutionTier>()];
 
-    private static Isolate Create(ExecutionTier tier, List<string> heard, Action? tick = null) =>
-        new(Module.FromText(Program, "typed.jvm"),
+    /// <summary>The module the tests run: the program's text, verified.</summary>
+    protected virtual Module Load(string text, string name) => Module.FromText(text, name);
+
+    private Isolate Create(ExecutionTier tier, List<string> heard, Action? tick = null) =>
+        new(Load(Program, "typed.jvm"),
         [
             HostFunction.FromFunc<long, double, long, double, long, double, long, double, double>("weigh",
                 (a, b, c, d, e, f, g, h) => a + (2 * b) + (3 * c) + (4 * d) + (5 * e) + (6 * f) + (7 * g) + (8 * h)),

@@ -49,7 +49,8 @@ public sealed class SavedAssemblyTests
         {
             var compiled = module.Decoded(i).Compiled;
             Assert.NotNull(compiled);
-            Assert.Same(assembly, compiled.Body.Module.Assembly);
+            Assert.Same(assembly, compiled.Body!.Module.Assembly);
+            Assert.True(compiled.Saved);
             Assert.Same(assembly, compiled.Adapter.Method.Module.Assembly);
             Assert.Equal(TimeSpan.Zero, compiled.CompileTime);
             Assert.True(compiled.IlSize > 0);

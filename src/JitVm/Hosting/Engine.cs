@@ -108,6 +108,62 @@ public sealed class Engine
         return Load(file, Path.GetFileName(path));
     }
 
+    /// <summary>
+    /// Loads a module compiled ahead of time by <c>jitvm aot</c> from the assembly it was saved in: the module the
+    /// assembly carries, with the assembly's code installed as every function's compiled code. Isolates of the module
+    /// run that code, with the same results, traps, VM stacks and fuel as the other tiers, and compile nothing: this
+    /// works without dynamic code (NativeAOT), where other modules are interpreted. The assembly's stamp is checked
+    /// before any of its code runs: its code interface version must be this runtime's, and the module it carries must
+    /// have the SHA-256 stamped next to it.
+    /// </summary>
+    /// <remarks>The carried module was verified when it was compiled; loading runs the verifier's single pass over
+    /// it again, since that pass computes what the interpreter and the compiled code's deoptimisation rely on. A
+    /// trimmed or NativeAOT host must keep the whole saved assembly (a trimmer root), since it is bound by name.
+    /// Each call makes a new <see cref="Module"/>, which needs the assembly's code to itself: loading the same
+    /// assembly twice gives two modules that share its code.</remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="assembly"/> is null.</exception>
+    /// <exception cref="LinkException">The assembly is not one <c>jitvm aot</c> wrote, was compiled for another
+    /// version of the runtime's code interface, or carries a module that does not match its stamp.</exception>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026",
+        Justification = "The saved assembly's generated types are found by name; a trimmed host keeps the assembly whole (documented), and a missing type is a LinkException.")]
+    public Module LoadAssembly(System.Reflection.Assembly assembly)
+    {
+        ArgumentNullException.ThrowIfNull(assembly);
+        var name = assembly.GetName().Name;
+        return Load(name, () =>
+        {
+            var module = Module.FromBinary(Jit.SavedCode.CarriedModule(assembly, out var hash), name);
+            Jit.SavedCode.Load(assembly, module, hash);
+            return module;
+        });
+    }
+
+    /// <summary>
+    /// Loads the assembly file <paramref name="path"/> written by <c>jitvm aot</c> (plain or ReadyToRun) into a load
+    /// context of its own, then its module as <see cref="LoadAssembly(System.Reflection.Assembly)"/> does. The
+    /// assembly stays loaded for the life of the process.
+    /// </summary>
+    /// <exception cref="LinkException">The file is not an assembly <c>jitvm aot</c> wrote (or not an assembly at all),
+    /// was compiled for another version of the runtime's code interface, or carries a module that does not match its stamp.</exception>
+    /// <exception cref="IOException">The file cannot be opened or read (including <see cref="FileNotFoundException"/>).</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresUnreferencedCode("Loads an assembly from a file, which a trimmed or NativeAOT host cannot do: reference the saved assembly and call LoadAssembly(Assembly).")]
+    public Module LoadAssembly(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var full = Path.GetFullPath(path);
+        if (!File.Exists(full)) throw new FileNotFoundException($"no such file: '{path}'", path);
+        System.Reflection.Assembly assembly;
+        try
+        {
+            assembly = new System.Runtime.Loader.AssemblyLoadContext(Path.GetFileName(full)).LoadFromAssemblyPath(full);
+        }
+        catch (BadImageFormatException e)
+        {
+            throw new LinkException($"{Path.GetFileName(full)} is not a .NET assembly ({e.Message}): compile the module with 'jitvm aot'");
+        }
+        return LoadAssembly(assembly);
+    }
+
     /// <summary>Verifies a module built in code.</summary>
     public Module Load(Bytecode.ModuleDefinition definition) => Load(definition.SourceName, () => Module.FromDefinition(definition));
 

@@ -167,7 +167,7 @@ public sealed partial class Isolate
         foreach (var function in Instance.Functions)
         {
             var compiled = function.Compiled;
-            var tier = compiled is not null ? "jit" : "interpreter";
+            var tier = compiled is null ? "interpreter" : compiled.Saved ? "aot" : "jit";
             var time = compiled is null ? "-" : $"{compiled.CompileTime.TotalMicroseconds:0} us";
             text.AppendLine($"{Printable.Bare(function.Name),-24} {tier,-12} {time,10} {(compiled?.IlSize.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"),9} {function.InterpretedCalls,18}");
             if (function.NotCompiledReason is { } reason) text.AppendLine($"  not compiled: {reason}");

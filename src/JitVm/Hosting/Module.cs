@@ -44,6 +44,13 @@ public sealed class Module
         get => Code.Jit;
     }
 
+    /// <summary>Whether the module's code was loaded from a saved assembly (<see cref="Engine.LoadAssembly(System.Reflection.Assembly)"/>):
+    /// its isolates run that code, with no JIT, unless their tier policy is <see cref="ExecutionTier.Interpreter"/>.</summary>
+    public bool IsPrecompiled => _code?.SavedAssembly is not null;
+
+    /// <summary>Internal name of <see cref="IsPrecompiled"/> for the runtime's tier decision.</summary>
+    internal bool HasSavedCode => IsPrecompiled;
+
     /// <summary>The module's contents.</summary>
     public ModuleDefinition Definition => Verified.Definition;
 
@@ -87,6 +94,26 @@ public sealed class Module
             throw new ModuleFormatException(sourceName, $"byte 0x{valid:x}",
                 "invalid UTF-8: the input is neither a binary module (it does not start with the \\0jvm magic) nor UTF-8 assembly text");
         return Assembler.Assemble(new string(chars, 0, written), sourceName);
+    }
+
+    /// <summary>
+    /// Compiles every function ahead of time, with the JIT's own emitter, into a .NET assembly written to
+    /// <paramref name="path"/> that also carries the module, stamped with the runtime's code interface version and the
+    /// module's SHA-256 (what <c>jitvm aot</c> writes). <see cref="Engine.LoadAssembly(string)"/> or, for an assembly a
+    /// host references, <see cref="Engine.LoadAssembly(System.Reflection.Assembly)"/> runs it, with no JIT. Functions the
+    /// JIT never compiles (too large, spec/execution.md §8.3) are left out and run in the interpreter.
+    /// </summary>
+    /// <param name="path">The assembly file to write (conventionally NAME.dll).</param>
+    /// <param name="assemblyName">The assembly's simple name; by default the file name without its extension.</param>
+    /// <exception cref="ArgumentException"><paramref name="assemblyName"/> (or the file name it defaults to) is empty.</exception>
+    /// <exception cref="IOException">The file cannot be written.</exception>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode("Saving compiled code uses System.Reflection.Emit's PersistedAssemblyBuilder.")]
+    public void SaveAssembly(string path, string? assemblyName = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var name = assemblyName ?? Path.GetFileNameWithoutExtension(path);
+        if (string.IsNullOrEmpty(name)) throw new ArgumentException("the assembly needs a name: give one, or a file name with one", nameof(assemblyName));
+        JitVm.Jit.AssemblyCompiler.Save(this, path, name);
     }
 
     /// <summary>The module in the binary format.</summary>

@@ -158,7 +158,7 @@ internal static class Interpreter
                         var compiled = jitting ? callee.Compiled : null;
                         // Past the stack limit nothing is compiled either: compiling, and the CLR compiling the result at
                         // its first call, would use the stack kept for the interpreter.
-                        if (compiled is null && tiering && System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported && Jit.JitRuntime.StackHasRoom(fiber, 0)) compiled = fiber.Instance.Code.Jit.TierUpOnCall(fiber.Store, callee);
+                        if (compiled is null && tiering && Jit.DynamicCode.Supported && Jit.JitRuntime.StackHasRoom(fiber, 0)) compiled = fiber.Instance.Code.Jit.TierUpOnCall(fiber.Store, callee);
                         if (compiled is not null && Jit.JitRuntime.StackHasRoom(fiber, compiled.StackBytes))
                         {
                             fiber.CheckDepth(callee);

@@ -16,7 +16,7 @@ namespace JitVm.Jit;
 /// <remarks>
 /// The assembly is stamped (<see cref="CodeInterface.StampTypeName"/>) with the code interface version and the hash
 /// of the module, and holds, next to each body, its <see cref="SlotAdapter"/> in <see cref="AdapterTypeName"/> under
-/// the same name, so <see cref="SavedCode.Load"/> binds every function without emitting any code. Both types define
+/// the same name, so <see cref="SavedCode.Load(System.Reflection.Assembly, Module)"/> binds every function without emitting any code. Both types define
 /// their methods in function order, which is how they are bound.
 /// </remarks>
 internal static class AssemblyCompiler
@@ -26,6 +26,14 @@ internal static class AssemblyCompiler
 
     /// <summary>The name of the generated type holding each function's adapter, named as its body.</summary>
     public const string AdapterTypeName = "JitVmGenerated.Adapters";
+
+    /// <summary>The name of the generated type whose <see cref="AdapterTableMethod"/> returns every adapter as a
+    /// delegate, in function order: binding through it needs no metadata tokens and no reflection over the adapters,
+    /// so it works where reflection is limited (NativeAOT).</summary>
+    public const string EntriesTypeName = "JitVmGenerated.Entries";
+
+    /// <summary>The method of <see cref="EntriesTypeName"/>: <c>SlotAdapter[] Adapters()</c>, a new array per call.</summary>
+    public const string AdapterTableMethod = "Adapters";
 
     /// <summary>
     /// The method's name: the function's, which may be any text (the CLR takes names with line breaks or NUL), except
@@ -48,51 +56,94 @@ internal static class AssemblyCompiler
     [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.JitNeedsDynamicCode)]
     public static void Save(Module module, string path, string assemblyName, int codeInterfaceVersion = CodeInterface.Version)
     {
+        using var file = File.Create(path);
+        Save(module, file, assemblyName, codeInterfaceVersion);
+    }
+
+    /// <summary>Saves <paramref name="module"/>'s code as assembly <paramref name="assemblyName"/> to <paramref name="stream"/>.</summary>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.JitNeedsDynamicCode)]
+    public static void Save(Module module, Stream stream, string assemblyName, int codeInterfaceVersion = CodeInterface.Version)
+    {
         var builder = new PersistedAssemblyBuilder(new AssemblyName(assemblyName), typeof(object).Assembly);
         var moduleBuilder = builder.DefineDynamicModule(assemblyName);
         builder.SetCustomAttribute(new CustomAttributeBuilder(
             typeof(System.Runtime.CompilerServices.IgnoresAccessChecksToAttribute).GetConstructor([typeof(string)])!, [typeof(JitRuntime).Assembly.GetName().Name!]));
         var type = moduleBuilder.DefineType(TypeName, TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed);
         var definition = module.Definition;
-        var methods = new (MethodBuilder Method, Type[] Parameters, Type Return)[definition.Functions.Count];
+        // A function the JIT would never compile (JitLimits.WhyNeverCompiled) gets no body and no adapter: it stays
+        // interpreted, and compiled callers reach it through the runtime's call helper, as they do under the JIT.
+        var methods = new (MethodBuilder Method, Type[] Parameters, Type Return)?[definition.Functions.Count];
         for (var i = 0; i < methods.Length; i++)
         {
+            if (JitLimits.WhyNeverCompiled(module.Decoded(i)) is not null) continue;
             var signature = definition.Types[definition.Functions[i].TypeIndex];
             var parameters = FunctionCompiler.ParameterTypes(signature);
             var returnType = FunctionCompiler.ReturnType(signature);
             methods[i] = (type.DefineMethod(MethodName(definition, i), MethodAttributes.Public | MethodAttributes.Static, returnType, parameters), parameters, returnType);
         }
-        var imports = definition.Imports.Count;
         for (var i = 0; i < methods.Length; i++)
         {
+            if (methods[i] is not { } method) continue;
             var function = module.Decoded(i);
-            var il = new CheckedIL(methods[i].Method.GetILGenerator(), function.Name, CheckedIL.CheckingEnabled);
+            var il = new CheckedIL(method.Method.GetILGenerator(), function.Name, CheckedIL.CheckingEnabled);
             new BodyEmitter(module.Verified, function, false, il,
-                    callee => new CalleeMethod(methods[callee].Method, methods[callee].Parameters, methods[callee].Return,
-                        module.Decoded(callee).FrameBytes))
-                .Emit(methods[i].Parameters);
+                    callee => methods[callee] is { } target
+                        ? new CalleeMethod(target.Method, target.Parameters, target.Return, module.Decoded(callee).FrameBytes)
+                        : null)
+                .Emit(method.Parameters);
         }
         var adapters = moduleBuilder.DefineType(AdapterTypeName, TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed);
+        var adapterMethods = new MethodBuilder?[methods.Length];
         for (var i = 0; i < methods.Length; i++)
         {
-            var name = methods[i].Method.Name;
+            if (methods[i] is not { } method) continue;
+            var name = method.Method.Name;
             var adapter = adapters.DefineMethod(name, MethodAttributes.Public | MethodAttributes.Static, typeof(void), SavedCode.AdapterParameters);
+            adapterMethods[i] = adapter;
             FunctionCompiler.EmitAdapter(new CheckedIL(adapter.GetILGenerator(), name + "$adapter", CheckedIL.CheckingEnabled),
-                definition.Types[definition.Functions[i].TypeIndex], methods[i].Method, methods[i].Parameters, methods[i].Return);
+                definition.Types[definition.Functions[i].TypeIndex], method.Method, method.Parameters, method.Return);
         }
-        Stamp(moduleBuilder, codeInterfaceVersion, CodeInterface.ModuleHash(definition));
+        var entries = moduleBuilder.DefineType(EntriesTypeName, TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed);
+        EmitAdapterTable(entries.DefineMethod(AdapterTableMethod, MethodAttributes.Public | MethodAttributes.Static, typeof(SlotAdapter[]), Type.EmptyTypes),
+            adapterMethods);
+        var binary = Bytecode.ModuleWriter.Write(definition);
+        Stamp(moduleBuilder, codeInterfaceVersion, CodeInterface.ModuleHash(binary), binary);
         type.CreateType();
         adapters.CreateType();
-        builder.Save(path);
+        entries.CreateType();
+        builder.Save(stream);
     }
 
-    /// <summary>The stamp type: literal fields only, which <see cref="SavedCode.Load"/> reads before anything else.</summary>
-    private static void Stamp(ModuleBuilder moduleBuilder, int version, string moduleHash)
+    /// <summary>The adapter table: <c>new SlotAdapter[] { Adapters.f0, Adapters.f1, ... }</c>, in function order, null
+    /// for a function left to the interpreter.</summary>
+    private static void EmitAdapterTable(MethodBuilder method, MethodBuilder?[] adapters)
+    {
+        var constructor = typeof(SlotAdapter).GetConstructor([typeof(object), typeof(IntPtr)])!;
+        var il = method.GetILGenerator();
+        il.Emit(OpCodes.Ldc_I4, adapters.Length);
+        il.Emit(OpCodes.Newarr, typeof(SlotAdapter));
+        for (var i = 0; i < adapters.Length; i++)
+        {
+            if (adapters[i] is null) continue;
+            il.Emit(OpCodes.Dup);
+            il.Emit(OpCodes.Ldc_I4, i);
+            il.Emit(OpCodes.Ldnull);
+            il.Emit(OpCodes.Ldftn, adapters[i]!);
+            il.Emit(OpCodes.Newobj, constructor);
+            il.Emit(OpCodes.Stelem_Ref);
+        }
+        il.Emit(OpCodes.Ret);
+    }
+
+    /// <summary>The stamp type: literal fields only, which <see cref="SavedCode.Load(System.Reflection.Assembly, Module)"/> reads before anything else:
+    /// the code interface version, the module's hash and the module itself.</summary>
+    private static void Stamp(ModuleBuilder moduleBuilder, int version, string moduleHash, byte[] binary)
     {
         var stamp = moduleBuilder.DefineType(CodeInterface.StampTypeName, TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed);
         const FieldAttributes literal = FieldAttributes.Public | FieldAttributes.Static | FieldAttributes.Literal | FieldAttributes.HasDefault;
         stamp.DefineField(CodeInterface.VersionField, typeof(int), literal).SetConstant(version);
         stamp.DefineField(CodeInterface.ModuleHashField, typeof(string), literal).SetConstant(moduleHash);
+        stamp.DefineField(CodeInterface.ModuleField, typeof(string), literal).SetConstant(Convert.ToBase64String(binary));
         stamp.CreateType();
     }
 }

@@ -6,7 +6,7 @@ namespace JitVm.Jit;
 /// The versioned interface between compiled code and the runtime. Code the JIT emits into dynamic methods is
 /// always current, but an assembly saved by <see cref="AssemblyCompiler"/> keeps the IL of the runtime it was
 /// compiled against: it is stamped with <see cref="Version"/> and with a hash of the module it was compiled from,
-/// and <see cref="SavedCode.Load"/>, the only way saved code reaches the runtime, refuses an assembly whose stamp
+/// and <see cref="SavedCode.Load(System.Reflection.Assembly, Hosting.Module)"/>, the only way saved code reaches the runtime, refuses an assembly whose stamp
 /// does not match before it binds any method (so a stale assembly is a clear load error, never a
 /// MissingMethodException or, worse, code that runs with a different meaning).
 /// </summary>
@@ -46,11 +46,17 @@ internal static class CodeInterface
     /// <summary>The stamp's <c>int</c> field holding the code interface version the assembly was compiled for.</summary>
     public const string VersionField = "Version";
 
-    /// <summary>The stamp's <c>string</c> field holding <see cref="ModuleHash"/> of the module it was compiled from.</summary>
+    /// <summary>The stamp's <c>string</c> field holding <see cref="ModuleHash(Bytecode.ModuleDefinition)"/> of the module it was compiled from.</summary>
     public const string ModuleHashField = "ModuleHash";
+
+    /// <summary>The stamp's <c>string</c> field holding the module itself, its binary form in base64, so an assembly
+    /// needs no source to run; <see cref="SavedCode.CarriedModule(System.Reflection.Assembly)"/> checks it against <see cref="ModuleHashField"/>.</summary>
+    public const string ModuleField = "Module";
 
     /// <summary>The SHA-256 of the module's binary form, in upper-case hex: saved code is bound to exactly the
     /// module it was compiled from (its function indices, signatures and the decoded operations its deopt images name).</summary>
-    public static string ModuleHash(Bytecode.ModuleDefinition definition) =>
-        Convert.ToHexString(SHA256.HashData(Bytecode.ModuleWriter.Write(definition)));
+    public static string ModuleHash(Bytecode.ModuleDefinition definition) => ModuleHash(Bytecode.ModuleWriter.Write(definition));
+
+    /// <summary>The SHA-256 of a module's binary form <paramref name="binary"/>, in upper-case hex.</summary>
+    public static string ModuleHash(byte[] binary) => Convert.ToHexString(SHA256.HashData(binary));
 }

@@ -124,8 +124,8 @@ internal static class FunctionCompiler
         {
             var decoded = code.Decoded(definedIndex);
             if (bodies.TryGetValue(definedIndex, out var body)) return new CalleeMethod(body.Method, body.Parameters, body.Return, decoded.FrameBytes);
-            if (decoded.Compiled is { } compiled)
-                return new CalleeMethod(compiled.Body, ParameterTypes(decoded.Signature), ReturnType(decoded.Signature), decoded.FrameBytes);
+            if (decoded.Compiled is { Body: { } compiledBody })
+                return new CalleeMethod(compiledBody, ParameterTypes(decoded.Signature), ReturnType(decoded.Signature), decoded.FrameBytes);
             return null;
         }
 

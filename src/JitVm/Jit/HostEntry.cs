@@ -35,7 +35,8 @@ internal static class HostEntry
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldc_I4_1);
         for (var i = 0; i < parameters.Length; i++) il.Emit(OpCodes.Ldarg, i + 1);
-        il.Emit(OpCodes.Call, compiled.Body);
+        // Every body has its method where dynamic code runs (only saved code bound without it has none).
+        il.Emit(OpCodes.Call, compiled.Body ?? throw new InvalidOperationException($"{functionName} has no compiled body to call"));
         if (value is not null) il.Emit(OpCodes.Stloc, value);
         // A deoptimised body left interpreter frames: they run to the end, and the result is in slot 0.
         var deoptimised = il.DefineLabel();

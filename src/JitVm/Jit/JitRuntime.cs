@@ -411,7 +411,7 @@ internal static partial class JitRuntime
             throw; // Not reached: the filter lets every trap pass.
         }
         fiber.Sites[depth] = site;
-        var compiled = target.Compiled ?? (fiber.Store.Tier == ExecutionTier.Tiered ? fiber.Instance.Code.Jit.TierUpOnCall(fiber.Store, target) : null);
+        var compiled = target.Compiled ?? (fiber.Store.Tier == ExecutionTier.Tiered && DynamicCode.Supported ? fiber.Instance.Code.Jit.TierUpOnCall(fiber.Store, target) : null);
         if (compiled is not null && StackHasRoom(fiber, compiled.StackBytes)) compiled.Adapter(fiber, depth + 1, fp);
         else CallInterpreted(fiber, target.FunctionIndex - fiber.Instance.ImportCount, fp, depth);
     }

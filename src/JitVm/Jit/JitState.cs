@@ -7,25 +7,62 @@ using JitVm.Interpreter;
 namespace JitVm.Jit;
 
 /// <summary>A compiled function: the typed body and the adapter that calls it with arguments from the frame stack.
-/// The JIT makes them as dynamic methods; <see cref="SavedCode.Load"/> binds them from a saved assembly.</summary>
-internal sealed class CompiledFunction(System.Reflection.MethodInfo body, SlotAdapter adapter, TimeSpan compileTime, int ilSize, int stackBytes)
+/// The JIT makes them as dynamic methods; <see cref="SavedCode.Load(System.Reflection.Assembly, Module)"/> binds them from a saved assembly.</summary>
+internal sealed class CompiledFunction
 {
+    private readonly Lazy<System.Reflection.MethodInfo?> _body;
+    private int _ilSize;
+
+    public CompiledFunction(System.Reflection.MethodInfo body, SlotAdapter adapter, TimeSpan compileTime, int ilSize, int stackBytes)
+        : this(new Lazy<System.Reflection.MethodInfo?>(body), adapter, compileTime, ilSize, stackBytes, saved: false)
+    {
+    }
+
+    /// <summary>Saved code: the body is resolved on first use (only the JIT and typed-export stubs need it), and
+    /// its IL size then too.</summary>
+    public CompiledFunction(Func<System.Reflection.MethodInfo?> body, SlotAdapter adapter, int stackBytes)
+        : this(new Lazy<System.Reflection.MethodInfo?>(body), adapter, TimeSpan.Zero, -1, stackBytes, saved: true)
+    {
+    }
+
+    private CompiledFunction(Lazy<System.Reflection.MethodInfo?> body, SlotAdapter adapter, TimeSpan compileTime, int ilSize, int stackBytes, bool saved)
+    {
+        _body = body;
+        Adapter = adapter;
+        CompileTime = compileTime;
+        _ilSize = ilSize;
+        StackBytes = stackBytes;
+        Saved = saved;
+    }
+
+    /// <summary>Whether the code was loaded from a saved assembly rather than made by the JIT.</summary>
+    public bool Saved { get; }
+
     /// <summary>An upper bound of the .NET stack a call through <see cref="Adapter"/> takes before the body makes
     /// a call of its own (see <see cref="FunctionCompiler.FrameBytes"/>): a caller checks there is room for it.</summary>
-    public int StackBytes { get; } = stackBytes;
+    public int StackBytes { get; }
 
-    /// <summary>The body, with the calling convention of <see cref="FunctionCompiler"/>.</summary>
-    public System.Reflection.MethodInfo Body { get; } = body;
+    /// <summary>The body, with the calling convention of <see cref="FunctionCompiler"/>; null only for saved code
+    /// without dynamic code, where no compiled caller or typed-export stub is ever emitted to call it.</summary>
+    public System.Reflection.MethodInfo? Body => _body.Value;
 
     /// <summary>Calls the body with arguments read from slots [fp, ...) and writes its results back there.</summary>
-    public SlotAdapter Adapter { get; } = adapter;
+    public SlotAdapter Adapter { get; }
 
     /// <summary>Time spent emitting IL for this function's compile group, shared equally (the CLR JIT runs later, at
     /// first call); zero for code loaded from a saved assembly.</summary>
-    public TimeSpan CompileTime { get; } = compileTime;
+    public TimeSpan CompileTime { get; }
 
-    /// <summary>The size of the body's IL in bytes.</summary>
-    public int IlSize { get; } = ilSize;
+    /// <summary>The size of the body's IL in bytes (0 when the saved body is not available).</summary>
+    public int IlSize
+    {
+        [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only statistics; a body that cannot be read counts 0 bytes.")]
+        get
+        {
+            if (_ilSize < 0) _ilSize = Body?.GetMethodBody()?.GetILAsByteArray()?.Length ?? 0;
+            return _ilSize;
+        }
+    }
 }
 
 /// <summary>Runs a compiled function with its arguments in frame-stack slots from <paramref name="fp"/>; results replace them.</summary>

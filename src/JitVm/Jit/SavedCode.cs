@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using JitVm.Diagnostics;
 using JitVm.Hosting;
+using JitVm.Interpreter;
 using Module = JitVm.Hosting.Module;
 
 namespace JitVm.Jit;
@@ -25,49 +26,127 @@ internal static class SavedCode
     /// interface version or from another module, or does not hold every function; nothing of the assembly runs and
     /// no method of it is resolved before its stamp is checked.
     /// </summary>
+    /// <remarks>The adapters come from the assembly's adapter table (<see cref="AssemblyCompiler.EntriesTypeName"/>),
+    /// which works without dynamic code. Where the JIT runs (<see cref="DynamicCode.Supported"/>) the bodies are bound
+    /// too, by reflection, for the JIT's direct calls into them and the typed exports' stubs; without it nothing needs
+    /// them, and reflection over the assembly's methods may not be available.</remarks>
     /// <exception cref="InvalidOperationException">A function of the module already has compiled code.</exception>
     [RequiresUnreferencedCode(ReflectsOverTheAssembly)]
-    public static void Load(Assembly assembly, Module module)
+    public static void Load(Assembly assembly, Module module) => Load(assembly, module, null);
+
+    /// <summary>As <see cref="Load(Assembly, Module)"/>; <paramref name="moduleHash"/>, when given, is the module's
+    /// hash as the caller computed it from the very bytes the module was read from.</summary>
+    [RequiresUnreferencedCode(ReflectsOverTheAssembly)]
+    internal static void Load(Assembly assembly, Module module, string? moduleHash)
     {
         var name = DisplayName(assembly);
-        CheckStamp(assembly, module, name);
-        var definition = module.Definition;
+        CheckStamp(assembly, module, name, moduleHash);
         var code = module.Code;
-        var bodies = Methods(assembly, AssemblyCompiler.TypeName, name);
-        var adapters = Methods(assembly, AssemblyCompiler.AdapterTypeName, name);
-        var compiled = new CompiledFunction[definition.Functions.Count];
-        if (bodies.Length != compiled.Length || adapters.Length != compiled.Length)
-            throw new LinkException($"{name} holds {bodies.Length} functions and {adapters.Length} adapters, but the module defines {compiled.Length} functions: compile it again");
-        for (var i = 0; i < compiled.Length; i++)
+        var compiled = new CompiledFunction?[module.Definition.Functions.Count];
+        var adapters = AdapterTable(assembly, name);
+        if (adapters.Length != compiled.Length)
+            throw new LinkException($"{name} holds {adapters.Length} adapters, but the module defines {compiled.Length} functions: compile it again");
+        // The bodies, in definition order, are those of the functions that have an adapter (the others stay
+        // interpreted). They are bound on first use, by reflection, which loading does not need.
+        var bodies = new Lazy<MethodInfo[]?>(() => DynamicCode.Supported ? Methods(assembly, AssemblyCompiler.TypeName, name) : null);
+        var withCode = adapters.Count(a => a is not null);
+        for (int i = 0, b = 0; i < compiled.Length; i++)
         {
             var function = code.Decoded(i);
-            var (body, adapter) = (bodies[i], adapters[i]);
-            if (!HasSignature(body, FunctionCompiler.ParameterTypes(function.Signature), FunctionCompiler.ReturnType(function.Signature)) ||
-                !HasSignature(adapter, AdapterParameters, typeof(void)))
-                throw new LinkException($"{name} does not hold compiled code for function {Printable.Quote(function.Name)} with signature {function.Signature}: compile it again");
-            compiled[i] = new CompiledFunction(body, adapter.CreateDelegate<SlotAdapter>(), TimeSpan.Zero,
-                body.GetMethodBody()?.GetILAsByteArray()?.Length ?? 0, function.FrameBytes + FunctionCompiler.AdapterFrameBytes);
+            if (adapters[i] is not { } adapter)
+            {
+                if (JitLimits.WhyNeverCompiled(function) is null)
+                    throw new LinkException($"{name} does not hold compiled code for function {Printable.Quote(function.Name)}: compile it again");
+                continue;
+            }
+            var index = b++;
+            compiled[i] = new CompiledFunction(() => Body(bodies.Value, index, withCode, function, name), adapter, function.FrameBytes + FunctionCompiler.AdapterFrameBytes);
         }
         // Checked for every function before installing any, so a refusal leaves the table as it was.
         for (var i = 0; i < compiled.Length; i++)
             if (code.Decoded(i).Compiled is not null)
                 throw new InvalidOperationException($"function {Printable.Quote(code.Decoded(i).Name)} already has compiled code; {name} is not loaded");
-        for (var i = 0; i < compiled.Length; i++) code.Install(i, compiled[i]);
+        for (var i = 0; i < compiled.Length; i++)
+            if (compiled[i] is { } entry) code.Install(i, entry);
+            else code.Decoded(i).NotCompiledReason = JitLimits.WhyNeverCompiled(code.Decoded(i));
+        code.MarkSaved(assembly);
+    }
+
+    /// <summary>
+    /// The module a saved assembly carries, in the binary format, after checking its stamp: the code interface
+    /// version first, then that the module's bytes have the hash stamped next to them (so an assembly whose module
+    /// was altered or damaged is refused, however the rest of it looks).
+    /// </summary>
+    /// <exception cref="LinkException">The assembly is not saved JitVm code, was compiled for another code interface
+    /// version, carries no module, or carries one whose hash differs from its stamp.</exception>
+    [RequiresUnreferencedCode(ReflectsOverTheAssembly)]
+    public static byte[] CarriedModule(Assembly assembly) => CarriedModule(assembly, out _);
+
+    /// <summary>As <see cref="CarriedModule(Assembly)"/>, with the module's hash.</summary>
+    [RequiresUnreferencedCode(ReflectsOverTheAssembly)]
+    public static byte[] CarriedModule(Assembly assembly, out string hash)
+    {
+        var name = DisplayName(assembly);
+        var stamp = CheckVersion(assembly, name);
+        if (Literal(stamp, CodeInterface.ModuleField) is not string text)
+            throw new LinkException($"{name} carries no module: it was saved for checking only; compile it again with 'jitvm aot'");
+        var binary = new byte[text.Length * 3 / 4 + 3];
+        if (!Convert.TryFromBase64String(text, binary, out var length))
+            throw new LinkException($"{name} carries a damaged module (its text is not base64): compile it again");
+        binary = binary[..length];
+        var stamped = Literal(stamp, CodeInterface.ModuleHashField) as string;
+        var actual = CodeInterface.ModuleHash(binary);
+        if (!string.Equals(stamped, actual, StringComparison.Ordinal))
+            throw new LinkException($"{name} carries a module whose SHA-256 ({Short(actual)}) is not the one stamped on it ({Short(stamped)}): " +
+                                    "the assembly was altered or damaged; compile it again");
+        hash = actual;
+        return binary;
+    }
+
+    /// <summary>Body <paramref name="index"/> of the saved bodies, checked against its function's signature.</summary>
+    private static MethodInfo? Body(MethodInfo[]? bodies, int index, int expected, DecodedFunction function, string name)
+    {
+        if (bodies is null) return null;
+        if (bodies.Length != expected)
+            throw new LinkException($"{name} holds {bodies.Length} function bodies and {expected} adapters: compile it again");
+        var body = bodies[index];
+        if (!HasSignature(body, FunctionCompiler.ParameterTypes(function.Signature), FunctionCompiler.ReturnType(function.Signature)))
+            throw new LinkException($"{name} does not hold compiled code for function {Printable.Quote(function.Name)} with signature {function.Signature}: compile it again");
+        return body;
     }
 
     /// <summary>The version, then the module hash: a stale assembly is reported as such even when its module differs too.</summary>
     [RequiresUnreferencedCode(ReflectsOverTheAssembly)]
-    private static void CheckStamp(Assembly assembly, Module module, string name)
+    private static void CheckStamp(Assembly assembly, Module module, string name, string? moduleHash)
+    {
+        var stamp = CheckVersion(assembly, name);
+        var expected = moduleHash ?? CodeInterface.ModuleHash(module.Definition);
+        if (Literal(stamp, CodeInterface.ModuleHashField) is not string hash || !string.Equals(hash, expected, StringComparison.Ordinal))
+            throw new LinkException($"{name} was compiled from a different module (SHA-256 {Short(Literal(stamp, CodeInterface.ModuleHashField) as string)}) " +
+                                    $"than the one it is loaded for ({Short(expected)}): compile it again from this module");
+    }
+
+    [RequiresUnreferencedCode(ReflectsOverTheAssembly)]
+    private static Type? CheckVersion(Assembly assembly, string name)
     {
         var stamp = assembly.GetType(CodeInterface.StampTypeName, throwOnError: false);
         if (Literal(stamp, CodeInterface.VersionField) is not int version)
             throw new LinkException($"{name} is not compiled JitVm code: it has no code interface version stamp");
         if (version != CodeInterface.Version)
             throw new LinkException($"{name} was compiled for JitVm code interface version {version}; this runtime has version {CodeInterface.Version}: compile it again");
-        var expected = CodeInterface.ModuleHash(module.Definition);
-        if (Literal(stamp, CodeInterface.ModuleHashField) is not string hash || !string.Equals(hash, expected, StringComparison.Ordinal))
-            throw new LinkException($"{name} was compiled from a different module (SHA-256 {Short(Literal(stamp, CodeInterface.ModuleHashField) as string)}) " +
-                                    $"than the one it is loaded for ({Short(expected)}): compile it again from this module");
+        return stamp;
+    }
+
+    /// <summary>The adapters from the assembly's table, in function order (running the table's code, which only
+    /// makes delegates: the stamp is checked before).</summary>
+    [RequiresUnreferencedCode(ReflectsOverTheAssembly)]
+    private static SlotAdapter[] AdapterTable(Assembly assembly, string name)
+    {
+        var table = assembly.GetType(AssemblyCompiler.EntriesTypeName, throwOnError: false)?.GetMethod(AssemblyCompiler.AdapterTableMethod, BindingFlags.Public | BindingFlags.Static, Type.EmptyTypes);
+        if (table is null || table.ReturnType != typeof(SlotAdapter[]))
+            throw new LinkException($"{name} has no adapter table {AssemblyCompiler.EntriesTypeName}.{AssemblyCompiler.AdapterTableMethod}" +
+                                    " (compile it again; a trimmed host must keep the whole saved assembly, as a trimmer root)");
+        return (SlotAdapter[])table.Invoke(null, null)!;
     }
 
     /// <summary>A literal field's value, read from metadata without running or resolving anything.</summary>

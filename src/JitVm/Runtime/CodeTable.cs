@@ -49,7 +49,7 @@ internal sealed class CodeTable
 
     /// <summary>
     /// Publishes loaded compiled code as defined function <paramref name="definedIndex"/>'s entry (see
-    /// <see cref="Jit.SavedCode.Load"/>). An entry is never replaced: running code and compiled callers may already
+    /// <see cref="Jit.SavedCode.Load(System.Reflection.Assembly, Module)"/>). An entry is never replaced: running code and compiled callers may already
     /// have bound to the one there, so a function that has one is refused.
     /// </summary>
     internal void Install(int definedIndex, Jit.CompiledFunction compiled)
@@ -58,6 +58,12 @@ internal sealed class CodeTable
         if (Interlocked.CompareExchange(ref function.Compiled, compiled, null) is not null)
             throw new InvalidOperationException($"function {Diagnostics.Printable.Quote(function.Name)} already has compiled code");
     }
+
+    /// <summary>The saved assembly whose code <see cref="Jit.SavedCode.Load(System.Reflection.Assembly, Module)"/> installed in this table, if any.</summary>
+    public System.Reflection.Assembly? SavedAssembly { get; private set; }
+
+    /// <summary>Records that this table's code was loaded from <paramref name="assembly"/> (after it was installed).</summary>
+    internal void MarkSaved(System.Reflection.Assembly assembly) => SavedAssembly = assembly;
 
     /// <summary>The interpreter form of a defined function, decoded on first use and then shared.</summary>
     public DecodedFunction Decoded(int definedIndex)

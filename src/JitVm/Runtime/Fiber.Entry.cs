@@ -40,14 +40,18 @@ internal sealed partial class Fiber
     private void RunFunction(DecodedFunction function, int fp, bool entry)
     {
         var tier = Store.Tier;
-        // With no room for compiled frames at all, the function runs in the interpreter and compiles nothing. (The tier
-        // is already Interpreter without dynamic code; the AOT analyzer needs the check where the JIT is reached.)
+        // With no room for compiled frames at all, the function runs in the interpreter and compiles nothing. Without
+        // dynamic code the only compiled code is what a saved assembly installed (the tier is Interpreter otherwise).
         CompiledFunction? compiled = null;
-        if (tier != ExecutionTier.Interpreter && JitRuntime.StackHasRoom(this, 0) && System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+        if (tier != ExecutionTier.Interpreter && JitRuntime.StackHasRoom(this, 0))
         {
-            var code = Instance.Code.Jit;
-            if (entry && tier == ExecutionTier.Jit) code.CompileAll(Store);
-            compiled = function.Compiled ?? (entry ? code.TierUpOnEntry(Store, function) : code.TierUpOnCall(Store, function));
+            if (DynamicCode.Supported)
+            {
+                var code = Instance.Code.Jit;
+                if (entry && tier == ExecutionTier.Jit) code.CompileAll(Store);
+                compiled = function.Compiled ?? (entry ? code.TierUpOnEntry(Store, function) : code.TierUpOnCall(Store, function));
+            }
+            else compiled = function.Compiled;
         }
         if (entry) Store.ArmInterrupts(this);
         if (compiled is not null && JitRuntime.StackHasRoom(this, compiled.StackBytes))

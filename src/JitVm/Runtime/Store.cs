@@ -25,7 +25,9 @@ internal sealed partial class Store : IRootSet
         if (MaxDepth is < 1 or > IsolateOptions.MaximumCallDepth)
             throw new ArgumentOutOfRangeException(nameof(options), MaxDepth,
                 $"the call-depth limit (MaxCallDepth) must be from 1 to {IsolateOptions.MaximumCallDepth:N0}");
-        Tier = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported ? options.Tier : ExecutionTier.Interpreter;
+        // Without dynamic code only the interpreter runs, unless the module's code was loaded from a saved assembly:
+        // then the policy says whether that code runs (interpreter: it does not), and nothing is ever compiled.
+        Tier = Jit.DynamicCode.Supported || owner.Module.HasSavedCode ? options.Tier : ExecutionTier.Interpreter;
         TierUpCalls = options.TierUpCalls;
         InitCompileBudget(options.CompileBudget);
         Logger = options.Logger;

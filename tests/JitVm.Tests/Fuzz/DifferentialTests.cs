@@ -20,6 +20,9 @@
 // pc, instruction, line per frame) and the same FuelUsed. A program that fails to load (a generator bug) or any
 // exception other than TrapException escaping Invoke also fails the test. A failure names the seed and shows the
 // program text and the outcome of each tier; ProgramGenerator.Generate(seed) gives the same text again.
+// The saved tier runs the program ahead of time: its module compiled into a saved assembly (what `jitvm aot` writes),
+// loaded with Engine.LoadAssembly from a collectible context. (Saved code is the JIT's emitter's; the stress modes
+// test that code through the JIT tiers, so the saved tier checks the saving, loading and binding.)
 
 using System.Collections.Concurrent;
 using System.Diagnostics;
@@ -42,17 +45,18 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     /// <summary>The interpreter is the reference; every other policy is compared with it, and every policy again
     /// under GC stress (a collection every few allocations, the heap verified around each), under deoptimisation
     /// stress, and under both.</summary>
-    private static readonly (ExecutionTier Tier, bool Gc, bool Deopt)[] Tiers =
+    private static readonly (ExecutionTier Tier, bool Gc, bool Deopt, bool Saved)[] Tiers =
     [
-        (ExecutionTier.Interpreter, false, false),
-        .. Enum.GetValues<ExecutionTier>().Where(t => t != ExecutionTier.Interpreter).Select(t => (t, false, false)),
-        .. Enum.GetValues<ExecutionTier>().Select(t => (t, true, false)),
-        .. Enum.GetValues<ExecutionTier>().Select(t => (t, false, true)),
-        .. Enum.GetValues<ExecutionTier>().Select(t => (t, true, true)),
+        (ExecutionTier.Interpreter, false, false, false),
+        .. Enum.GetValues<ExecutionTier>().Where(t => t != ExecutionTier.Interpreter).Select(t => (t, false, false, false)),
+        .. Enum.GetValues<ExecutionTier>().Select(t => (t, true, false, false)),
+        .. Enum.GetValues<ExecutionTier>().Select(t => (t, false, true, false)),
+        .. Enum.GetValues<ExecutionTier>().Select(t => (t, true, true, false)),
+        (ExecutionTier.Tiered, false, false, true),
     ];
 
-    private static string Name((ExecutionTier Tier, bool Gc, bool Deopt) tier) =>
-        tier.Tier + (tier.Gc ? "+GcStress" : "") + (tier.Deopt ? "+DeoptStress" : "");
+    private static string Name((ExecutionTier Tier, bool Gc, bool Deopt, bool Saved) tier) =>
+        (tier.Saved ? "Saved" : tier.Tier.ToString()) + (tier.Gc ? "+GcStress" : "") + (tier.Deopt ? "+DeoptStress" : "");
 
     private readonly ITestOutputHelper _output = output;
 
@@ -146,8 +150,21 @@ public sealed class DifferentialTests(ITestOutputHelper output)
                 return $"seed {seed}: the generated program does not load (a generator bug):\n{exception.Message}\n\n{Numbered(text)}";
             }
             // One module per tier, shared by its two isolates, so no tier can reuse another tier's compiled code.
-            full[t] = Run(module, Tiers[t], Fuel, seed);
-            small[t] = Run(module, Tiers[t], smallFuel, seed);
+            var context = Tiers[t].Saved ? new System.Runtime.Loader.AssemblyLoadContext($"seed{seed}", isCollectible: true) : null;
+            try
+            {
+                if (context is not null) module = Saved(module, context);
+                full[t] = Run(module, Tiers[t], Fuel, seed);
+                small[t] = Run(module, Tiers[t], smallFuel, seed);
+            }
+            catch (Exception exception) when (context is not null)
+            {
+                return $"seed {seed}: compiling or loading the saved assembly threw {exception}\n\n{Numbered(text)}";
+            }
+            finally
+            {
+                context?.Unload();
+            }
         }
         tally.AddOrUpdate(full[0].Summary, 1, (_, n) => n + 1);
 
@@ -164,7 +181,19 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         return null;
     }
 
-    private static Outcome Run(Module module, (ExecutionTier Tier, bool Gc, bool Deopt) tier, long fuel, int seed)
+    /// <summary>The module compiled ahead of time into an assembly in memory, loaded in <paramref name="context"/>,
+    /// and the module it carries with its code installed.</summary>
+    private static Module Saved(Module module, System.Runtime.Loader.AssemblyLoadContext context)
+    {
+        using var image = new MemoryStream();
+        Jit.AssemblyCompiler.Save(module, image, "Generated");
+        image.Position = 0;
+        var loaded = new Engine().LoadAssembly(context.LoadFromStream(image));
+        if (!loaded.IsPrecompiled) throw new InvalidOperationException("the loaded module is not precompiled");
+        return loaded;
+    }
+
+    private static Outcome Run(Module module, (ExecutionTier Tier, bool Gc, bool Deopt, bool Saved) tier, long fuel, int seed)
     {
         // Alone, deoptimisation stress strikes at every safepoint; with GC stress (which makes runs far slower) at
         // every few, counted for odd seeds and at random (seeded by the interval) for even ones.
