@@ -126,10 +126,12 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         };
         var deoptStressInterval = new Option<int>("--deopt-stress-interval") { Description = "N for --deopt-stress EveryN or Random.", DefaultValueFactory = _ => 1 };
         var stats = new Option<bool>("--stats") { Description = "After the run, print heap and collection figures and each function's tier, compile time and interpreted call count to stderr." };
+        var reportJson = new Option<string?>("--report-json") { Description = "Write the run's timings, allocations, collections and peak memory to this file as JSON (spec/execution.md §10.3)." };
+        var repeat = new Option<int>("--repeat") { Description = "With --report-json: after the first call, time N more calls of the entry in fresh isolates (their output is discarded).", DefaultValueFactory = _ => 0 };
         var programArgs = new Argument<string[]>("args") { Description = "Arguments for the entry function (integers or floats; put them after -- when negative).", Arity = ArgumentArity.ZeroOrMore };
         var run = new Command("run", "Verify a module and run one of its functions; print its results, one per line.")
         {
-            file, entry, fuel, maxDepth, maxHeap, tier, compileBudget, gcStress, gcStressInterval, verifyHeap, deoptStress, deoptStressInterval, stats, programArgs,
+            file, entry, fuel, maxDepth, maxHeap, tier, compileBudget, gcStress, gcStressInterval, verifyHeap, deoptStress, deoptStressInterval, stats, reportJson, repeat, programArgs,
         };
         Func<ParseResult, IsolateOptions> runOptions = result => new IsolateOptions
         {
@@ -149,7 +151,8 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         };
         _runOptions = runOptions;
         run.SetAction(result => Guard(result.GetValue(file)!, path => RunModule(path, result.GetValue(entry)!,
-            runOptions(result), result.GetValue(stats), result.GetValue(programArgs) ?? [])));
+            runOptions(result), result.GetValue(stats), result.GetValue(programArgs) ?? [],
+            result.GetValue(reportJson) is { } report ? new RunReport(report, result.GetValue(repeat)) : null)));
         root.Add(run);
 
         var verifyFile = new Argument<string>("file") { Description = "A module: assembly text or binary." };
@@ -191,11 +194,13 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
             return ExitCodes.Ok;
         }));
         root.Add(disasm);
+        root.Add(Compare.CompareCommand.Create(stdout, stderr, Guard));
         return root;
     }
 
-    private int RunModule(string path, string entryName, IsolateOptions options, bool stats, string[] rawArguments)
+    private int RunModule(string path, string entryName, IsolateOptions options, bool stats, string[] rawArguments, RunReport? report)
     {
+        if (report is { Repeat: < 0 }) return Usage("--repeat must not be negative");
         if (options.Fuel is < 0) return Usage("--fuel must not be negative");
         if (options.MaxCallDepth is < 1 or > IsolateOptions.MaximumCallDepth)
             return Usage($"--max-depth must be from 1 to {IsolateOptions.MaximumCallDepth}, not {options.MaxCallDepth}");
@@ -204,6 +209,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         if (options.Diagnostics.GcStressInterval < 1) return Usage("--gc-stress-interval must be at least 1");
         if (options.Diagnostics.DeoptStressInterval < 1) return Usage("--deopt-stress-interval must be at least 1");
         var module = Hosting.Module.FromFile(path);
+        report?.Verified();
         var index = module.FindFunction(entryName);
         if (index < 0)
         {
@@ -225,10 +231,13 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
 
         var buffered = new BufferedStream(stdout, 1 << 16);
         var isolate = new Isolate(module, StandardImports.Create(buffered), options);
+        report?.Linked();
         try
         {
-            var results = isolate.Invoke(index, arguments);
+            var results = report is null ? isolate.Invoke(index, arguments) : report.FirstCall(isolate, index, arguments);
             foreach (var value in results) buffered.Write(Encoding.UTF8.GetBytes(isolate.Describe(value) + "\n"));
+            buffered.Flush();
+            report?.RunRepeats(() => new Isolate(module, StandardImports.Create(Stream.Null), options), index, arguments);
             return ExitCodes.Ok;
         }
         catch (TrapException trap)
@@ -241,6 +250,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         {
             buffered.Flush();
             if (stats) stderr.Write(isolate.Statistics());
+            report?.Write(stderr);
         }
     }
 
