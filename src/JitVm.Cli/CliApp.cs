@@ -33,8 +33,14 @@ internal static class ExitCodes
     /// <summary>EX_SOFTWARE: the guest program trapped; the report went to stderr.</summary>
     public const int Trap = 70;
 
-    /// <summary>EX_CANTCREAT: <c>asm</c> could not write its output file.</summary>
+    /// <summary>EX_CANTCREAT: <c>asm</c> could not write its output file (or <c>compare</c> its chart).</summary>
     public const int CannotCreate = 73;
+
+    /// <summary><c>compare</c>: a configuration that ran disagreed with the first one.</summary>
+    public const int Disagree = 1;
+
+    /// <summary><c>compare</c>: stopped by Ctrl+C (SIGINT, so 128 + 2 as shells report it); the rows finished so far were written.</summary>
+    public const int Interrupted = 130;
 }
 
 /// <summary>
@@ -152,7 +158,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         _runOptions = runOptions;
         run.SetAction(result => Guard(result.GetValue(file)!, path => RunModule(path, result.GetValue(entry)!,
             runOptions(result), result.GetValue(stats), result.GetValue(programArgs) ?? [],
-            result.GetValue(reportJson) is { } report ? new RunReport(report, result.GetValue(repeat)) : null)));
+            RunReport.From(result.GetValue(reportJson), result.GetValue(repeat)))));
         root.Add(run);
 
         var verifyFile = new Argument<string>("file") { Description = "A module: assembly text or binary." };
@@ -201,6 +207,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
     private int RunModule(string path, string entryName, IsolateOptions options, bool stats, string[] rawArguments, RunReport? report)
     {
         if (report is { Repeat: < 0 }) return Usage("--repeat must not be negative");
+        if (report is { Path: null }) return Usage("--repeat needs --report-json (it only adds timed calls to the report)");
         if (options.Fuel is < 0) return Usage("--fuel must not be negative");
         if (options.MaxCallDepth is < 1 or > IsolateOptions.MaximumCallDepth)
             return Usage($"--max-depth must be from 1 to {IsolateOptions.MaximumCallDepth}, not {options.MaxCallDepth}");

@@ -14,8 +14,15 @@ namespace JitVm.Cli;
 /// <remarks>Timestamps are taken only around the phases, never inside a call, so reporting adds nothing to the
 /// time it measures. The JSON is written with <see cref="Utf8JsonWriter"/>, not reflection, so the run path
 /// loads no serializer.</remarks>
-internal sealed class RunReport(string path, int repeat)
+internal sealed class RunReport(string? path, int repeat)
 {
+    /// <summary>The report <c>run</c> was asked for, or null for neither option. A <paramref name="path"/> of null
+    /// with a <paramref name="repeat"/> gives a report without a file, which <c>run</c> rejects as a usage error.</summary>
+    public static RunReport? From(string? path, int repeat) => path is null && repeat == 0 ? null : new RunReport(path, repeat);
+
+    /// <summary>Where the report goes.</summary>
+    public string? Path { get; } = path;
+
     private readonly long _started = Stopwatch.GetTimestamp();
     private long _verified, _linked, _firstCallDone;
     private long _firstCallAllocated;
@@ -110,7 +117,7 @@ internal sealed class RunReport(string path, int repeat)
         var peak = process.PeakWorkingSet64;
         try
         {
-            using var file = File.Create(path);
+            using var file = File.Create(Path!);
             using var json = new Utf8JsonWriter(file, new JsonWriterOptions { Indented = true });
             json.WriteStartObject();
             json.WriteString("schema", "jitvm-run-report/1");
@@ -143,7 +150,7 @@ internal sealed class RunReport(string path, int repeat)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"jitvm: cannot write the report '{path}': {e.Message}");
+            stderr.WriteLine($"jitvm: cannot write the report '{Path}': {e.Message}");
         }
     }
 

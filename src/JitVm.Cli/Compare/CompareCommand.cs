@@ -9,12 +9,6 @@ namespace JitVm.Cli.Compare;
 /// </summary>
 internal static class CompareCommand
 {
-    /// <summary>Exit code when configurations that ran disagree (spec/execution.md §10.2).</summary>
-    public const int Disagree = 1;
-
-    /// <summary>Exit code when Ctrl+C (SIGINT) stopped the comparison; the rows finished so far were printed.</summary>
-    public const int Interrupted = 130;
-
     public static Command Create(Stream stdout, TextWriter stderr, Func<string, Func<string, int>, int> guard)
     {
         var file = new Argument<string>("file") { Description = "A module: assembly text (.jvm) or binary (.jvmb)." };

@@ -68,9 +68,9 @@ internal static class CompareConsole
             if (interrupted)
             {
                 stderr.WriteLine($"jitvm: compare interrupted; {rows.Count} of {request.Configurations.Count} configurations finished");
-                return CompareCommand.Interrupted;
+                return ExitCodes.Interrupted;
             }
-            return agree ? ExitCodes.Ok : CompareCommand.Disagree;
+            return agree ? ExitCodes.Ok : ExitCodes.Disagree;
         }
         finally
         {
@@ -106,22 +106,20 @@ internal static class CompareConsole
             ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
         });
         // Redirected output has no window width; wide enough that rows do not wrap in a file or a pipe.
-        if (!terminal) console.Profile.Width = 260;
+        if (!terminal) console.Profile.Width = 200;
+        // One column per configuration that ran and one row per figure: six configurations fit a terminal's
+        // width where fourteen figures side by side would not. Configurations that did not run are listed below.
+        var ran = report.Rows.Where(r => r.Available).ToList();
         var table = new Table().Border(TableBorder.Rounded).Title(Markup.Escape("jitvm compare: " + report.Title()));
-        for (var i = 0; i < CompareReport.Columns.Length; i++)
-        {
-            var column = new TableColumn(Markup.Escape(CompareReport.Columns[i]));
-            if (i is > 0 and < 13) column.RightAligned();
-            table.AddColumn(column);
-        }
-        foreach (var row in report.Rows)
-        {
-            var cells = CompareReport.Cells(row).Select(Markup.Escape).ToArray();
-            var colour = !row.Available ? "grey" : row.Agrees == false ? "red bold" : "green";
-            cells[^1] = $"[{colour}]{cells[^1]}[/]";
-            table.AddRow(cells);
-        }
-        table.Caption(Markup.Escape(report.Summary()));
+        table.AddColumn(new TableColumn(""));
+        foreach (var row in ran) table.AddColumn(new TableColumn(Markup.Escape(row.Configuration.Title)).RightAligned());
+        var cells = ran.Select(CompareReport.Cells).ToList();
+        for (var i = 1; i < CompareReport.Columns.Length - 1; i++)
+            table.AddRow([Markup.Escape(CompareReport.Columns[i]), .. cells.Select(c => Markup.Escape(c[i]))]);
+        table.AddRow(["result", .. ran.Select(r => r.Agrees == false ? "[red bold]DIFFERS[/]" : "[green]agrees[/]")]);
+        table.AddRow(["output", .. ran.Select(r => Markup.Escape(CompareReport.Outcome(r)))]);
+        var notes = report.Rows.Where(r => !r.Available).Select(r => $"[grey]{Markup.Escape(r.Configuration.Title)}: not available ({Markup.Escape(r.Unavailable!)})[/]");
+        table.Caption(string.Join("\n", [Markup.Escape(report.Summary()), .. notes]));
         console.Write(table);
         writer.Flush();
     }

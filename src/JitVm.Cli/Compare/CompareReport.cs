@@ -53,9 +53,15 @@ internal sealed class CompareReport(CompareRequest request, IReadOnlyList<Config
     public static string Verdict(ConfigurationResult row)
     {
         if (!row.Available) return $"not available ({row.Unavailable})";
+        return (row.Agrees == false ? "DIFFERS: " : "agrees: ") + Outcome(row);
+    }
+
+    /// <summary>The last line of output, or the exit code and first error line, with a note when figures are missing.</summary>
+    public static string Outcome(ConfigurationResult row)
+    {
         var outcome = row.ExitCode == 0 ? row.LastLine : $"exit {row.ExitCode}: {row.ErrorLine}";
         var note = row.Report is null ? "; no timings reported" : row.Report.RepeatTrap is { } trap ? $"; a repeated call trapped {trap}" : "";
-        return (row.Agrees == false ? "DIFFERS: " : "agrees: ") + outcome + note;
+        return outcome + note;
     }
 
     public string Summary()
