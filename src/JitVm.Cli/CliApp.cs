@@ -33,11 +33,17 @@ internal static class ExitCodes
     /// <summary>EX_SOFTWARE: the guest program trapped; the report went to stderr.</summary>
     public const int Trap = 70;
 
-    /// <summary>EX_CANTCREAT: <c>asm</c> or <c>aot</c> could not write its output file.</summary>
+    /// <summary>EX_CANTCREAT: <c>asm</c> or <c>aot</c> could not write its output file (or <c>compare</c> its chart).</summary>
     public const int CannotCreate = 73;
 
     /// <summary>EX_CONFIG: <c>aot --r2r</c> cannot get the ReadyToRun compiler (crossgen2) on this machine.</summary>
     public const int Unavailable = 78;
+
+    /// <summary><c>compare</c>: a configuration that ran disagreed with the first one.</summary>
+    public const int Disagree = 1;
+
+    /// <summary><c>compare</c>: stopped by Ctrl+C (SIGINT, so 128 + 2 as shells report it); the rows finished so far were written.</summary>
+    public const int Interrupted = 130;
 }
 
 /// <summary>
@@ -131,10 +137,12 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         var workers = new Option<int?>("--workers") { Description = "Worker threads for spawned tasks (default: one per processor; 0: run tasks deterministically on the main thread)." };
         var fuelUsed = new Option<bool>("--fuel-used") { Description = "After the run (returned or trapped), print 'fuel used: N' on stderr." };
         var stats = new Option<bool>("--stats") { Description = "After the run, print heap and collection figures and each function's tier, compile time and interpreted call count to stderr." };
+        var reportJson = new Option<string?>("--report-json") { Description = "Write the run's timings, allocations, collections and peak memory to this file as JSON (spec/execution.md §10.3)." };
+        var repeat = new Option<int>("--repeat") { Description = "With --report-json: after the first call, time N more calls of the entry in fresh isolates (their output is discarded).", DefaultValueFactory = _ => 0 };
         var programArgs = new Argument<string[]>("args") { Description = "Arguments for the entry function (integers or floats; put them after -- when negative).", Arity = ArgumentArity.ZeroOrMore };
         var run = new Command("run", "Verify a module and run one of its functions; print its results, one per line.")
         {
-            file, entry, fuel, maxDepth, maxHeap, tier, compileBudget, workers, gcStress, gcStressInterval, verifyHeap, deoptStress, deoptStressInterval, fuelUsed, stats, programArgs,
+            file, entry, fuel, maxDepth, maxHeap, tier, compileBudget, workers, gcStress, gcStressInterval, verifyHeap, deoptStress, deoptStressInterval, fuelUsed, stats, reportJson, repeat, programArgs,
         };
         Func<ParseResult, IsolateOptions> runOptions = result => new IsolateOptions
         {
@@ -155,7 +163,8 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         };
         _runOptions = runOptions;
         run.SetAction(result => Guard(result.GetValue(file)!, path => RunModule(path, result.GetValue(entry)!,
-            runOptions(result), result.GetValue(fuelUsed), result.GetValue(stats), result.GetValue(programArgs) ?? [])));
+            runOptions(result), result.GetValue(fuelUsed), result.GetValue(stats), result.GetValue(programArgs) ?? [],
+            RunReport.From(result.GetValue(reportJson), result.GetValue(repeat)))));
         root.Add(run);
 
         var verifyFile = new Argument<string>("file") { Description = "A module: assembly text or binary." };
@@ -199,11 +208,14 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         root.Add(disasm);
         root.Add(Repl.ReplCommand.Build(tier, fuel, maxDepth, maxHeap));
         root.Add(AotCommand.Build(Guard, stderr));
+        root.Add(Compare.CompareCommand.Create(stdout, stderr, Guard));
         return root;
     }
 
-    private int RunModule(string path, string entryName, IsolateOptions options, bool fuelUsed, bool stats, string[] rawArguments)
+    private int RunModule(string path, string entryName, IsolateOptions options, bool fuelUsed, bool stats, string[] rawArguments, RunReport? report)
     {
+        if (report is { Repeat: < 0 }) return Usage("--repeat must not be negative");
+        if (report is { Path: null }) return Usage("--repeat needs --report-json (it only adds timed calls to the report)");
         if (options.Fuel is < 0) return Usage("--fuel must not be negative");
         if (options.MaxCallDepth is < 1 or > IsolateOptions.MaximumCallDepth)
             return Usage($"--max-depth must be from 1 to {IsolateOptions.MaximumCallDepth}, not {options.MaxCallDepth}");
@@ -213,6 +225,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         if (options.Diagnostics.GcStressInterval < 1) return Usage("--gc-stress-interval must be at least 1");
         if (options.Diagnostics.DeoptStressInterval < 1) return Usage("--deopt-stress-interval must be at least 1");
         var module = AotCommand.LoadForRun(path);
+        report?.Verified();
         var index = module.FindFunction(entryName);
         if (index < 0)
         {
@@ -234,11 +247,13 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
 
         var buffered = new BufferedStream(stdout, 1 << 16);
         var isolate = new Isolate(module, StandardImports.Create(buffered), options);
+        report?.Linked();
         try
         {
-            var results = isolate.Invoke(index, arguments);
+            var results = report is null ? isolate.Invoke(index, arguments) : report.FirstCall(isolate, index, arguments);
             foreach (var value in results) buffered.Write(Encoding.UTF8.GetBytes(isolate.Describe(value) + "\n"));
             buffered.Flush();
+            report?.RunRepeats(() => new Isolate(module, StandardImports.Create(Stream.Null), options), index, arguments);
             WriteFuelUsed();
             return ExitCodes.Ok;
         }
@@ -253,6 +268,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         {
             buffered.Flush();
             if (stats) stderr.Write(isolate.Statistics());
+            report?.Write(stderr);
         }
 
         // The normative form of fuel used (spec/execution.md §10.1): one line on stderr after the results or the

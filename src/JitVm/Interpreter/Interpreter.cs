@@ -24,7 +24,6 @@ namespace JitVm.Interpreter;
 internal static class Interpreter
 {
     /// <summary>Runs <paramref name="entry"/> with the arguments already in slots [fp, fp + params); results end in slots [fp, ...).</summary>
-    /// <remarks>Compiled fully optimised at once: a dispatch loop gains nothing from starting in unoptimised code.</remarks>
     public static void Run(Fiber fiber, DecodedFunction entry, int entryFp) => Loop(fiber, entry, entryFp, fiber.FrameCount);
 
     /// <summary>Continues the interpreter frames above the first <paramref name="baseFrames"/> records (frames a
@@ -33,7 +32,11 @@ internal static class Interpreter
 
     /// <summary>The dispatch loop: enters <paramref name="entry"/> at <paramref name="entryFp"/>, or with no entry
     /// continues the innermost frame record, and returns when the frame stack is back to <paramref name="baseFrames"/> records.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <remarks>Deliberately not <c>AggressiveOptimization</c>: that made the CLR compile this whole switch fully
+    /// optimised at the first call (about 170 ms of CPU, most of <c>jitvm run</c>'s start-up) and kept ReadyToRun
+    /// from precompiling it. Without it the packed tool runs precompiled code from the first instruction, and a JIT
+    /// build starts in quick code that on-stack replacement and tiering optimise while it runs (perf/RESULTS.md,
+    /// "Start-up").</remarks>
     private static void Loop(Fiber fiber, DecodedFunction? entry, int entryFp, int baseFrames)
     {
         var function = entry ?? fiber.Frames[fiber.FrameCount - 1].Function!;
