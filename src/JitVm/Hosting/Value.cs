@@ -17,6 +17,9 @@ public readonly record struct Value(VmType Type, long Bits, bool IsPointer = fal
     /// <summary>For a pointer value, the isolate that gave it out (null for numbers and for values the host made).</summary>
     internal Isolate? Origin { get; init; }
 
+    /// <summary>For the value of a <see cref="HostChannel"/>, the channel it stands for (only spawning accepts it).</summary>
+    internal object? Capability { get; init; }
+
     /// <summary>An i64 value.</summary>
     public static Value I64(long value) => new(VmType.I64, value);
 
