@@ -58,6 +58,81 @@ internal sealed class Message
         ValueIsPointer = new bool[values.Length],
     };
 
+    /// <summary>A message the host makes: numbers, and references (a channel or a task) where
+    /// <paramref name="references"/> has one; a reference value's bits are ignored.</summary>
+    public static Message FromHost(long[] values, object?[] references)
+    {
+        var words = new List<long>();
+        var targets = new List<object>();
+        var isPointer = new bool[values.Length];
+        var outValues = new long[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (references[i] is not { } target)
+            {
+                outValues[i] = values[i];
+                continue;
+            }
+            isPointer[i] = true;
+            outValues[i] = words.Count;
+            words.Add(ReferenceMarker);
+            words.Add(targets.Count);
+            targets.Add(target);
+        }
+        return new Message
+        {
+            Words = [.. words],
+            PointerFields = new System.Collections.BitArray(words.Count),
+            References = [.. targets],
+            Values = outValues,
+            ValueIsPointer = isPointer,
+            ObjectCount = targets.Count,
+        };
+    }
+
+    /// <summary>A message of one object holding <paramref name="bytes"/>, little-endian in whole words (the last one
+    /// zero-padded), no word tagged.</summary>
+    public static Message FromBytes(ReadOnlySpan<byte> bytes)
+    {
+        var length = (bytes.Length + 7) / 8;
+        var words = new long[length + 1];
+        words[0] = length;
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(words.AsSpan(1)).Clear();
+        bytes.CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(words.AsSpan(1)));
+        if (!BitConverter.IsLittleEndian)
+            for (var i = 1; i < words.Length; i++) words[i] = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(words[i]);
+        return new Message
+        {
+            Words = words,
+            PointerFields = new System.Collections.BitArray(words.Length),
+            References = [],
+            Values = [0],
+            ValueIsPointer = [true],
+            ObjectCount = 1,
+        };
+    }
+
+    /// <summary>For a message of one value: whether the host can take it, and why not (it is an object holding
+    /// pointers, or a reference, or more than one object).</summary>
+    public string? WhyNotForHost()
+    {
+        if (Values.Length != 1 || !ValueIsPointer[0]) return null;
+        if (Words[0] == ReferenceMarker) return "a task or channel reference";
+        if (Words[0] + 1 != Words.Length) return "an object that points to other objects";
+        for (var i = 1; i < Words.Length; i++)
+            if (PointerFields[i]) return "an object holding a pointer";
+        return null;
+    }
+
+    /// <summary>The bytes of a one-object message (see <see cref="WhyNotForHost"/>): its words, little-endian.</summary>
+    public byte[] ObjectBytes()
+    {
+        var bytes = new byte[(Words.Length - 1) * 8];
+        for (var i = 1; i < Words.Length; i++)
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan((i - 1) * 8), Words[i]);
+        return bytes;
+    }
+
     /// <summary>
     /// Copies the values (and everything their pointers reach) out of <paramref name="heap"/>; <see cref="MarkSent"/>
     /// then moves them (reference objects are copied, not moved). Traps UseAfterSend if a reached object was already sent.

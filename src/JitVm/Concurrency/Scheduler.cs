@@ -68,7 +68,24 @@ internal sealed class Scheduler
     /// <summary>Host endpoints open on any channel (each can wake tasks at any time, so no deadlock is declared).</summary>
     public int HostEndpoints { get; set; }
 
-    public long NextChannelId() => ++_nextChannelId;
+    public long NextChannelId() => Interlocked.Increment(ref _nextChannelId);
+
+    /// <summary>A host opens an endpoint on <paramref name="channel"/>: until it is released, no wait is a deadlock.
+    /// Under the gate.</summary>
+    public void AddHostEndpoint(VmChannel channel)
+    {
+        channel.HostEndpoints++;
+        HostEndpoints++;
+    }
+
+    /// <summary>A host endpoint is released: if it was the last thing that could wake the waiting tasks, they are
+    /// deadlocked now. Under the gate.</summary>
+    public void ReleaseHostEndpoint(VmChannel channel)
+    {
+        channel.HostEndpoints--;
+        HostEndpoints--;
+        CheckDeadlock();
+    }
 
     /// <summary>Makes the task object for a host isolate (it counts as active while not waiting).</summary>
     public VmTask AddHostTask(Isolate isolate)
@@ -82,14 +99,14 @@ internal sealed class Scheduler
 
     /// <summary>Registers a new task and queues it. Under the gate.</summary>
     /// <exception cref="TrapException">TooManyTasks.</exception>
-    public VmTask Spawn(Isolate isolate, VmTask parent, int functionIndex, Message arguments)
+    public VmTask Spawn(Isolate isolate, VmTask parent, int functionIndex, Message arguments, TaskCompletionSource<bool>? completion = null)
     {
         VmTask task;
         lock (Gate)
         {
             if (LiveTasks >= MaxTasks)
                 throw new TrapException(TrapCode.TooManyTasks, $"cannot spawn: {LiveTasks} tasks are alive, the limit");
-            task = new VmTask(this, ++_nextTaskId, isolate, parent, functionIndex, isHost: false) { Arguments = arguments, Module = isolate.Module };
+            task = new VmTask(this, ++_nextTaskId, isolate, parent, functionIndex, isHost: false) { Arguments = arguments, Module = isolate.Module, Completion = completion };
             isolate.Fiber.Task = task;
             (parent.Children ??= []).Add(task);
             LiveTasks++;
@@ -211,7 +228,8 @@ internal sealed class Scheduler
     /// <summary>Wakes the waiter if its wait is still current; false when stale. Under the gate.</summary>
     public bool Wake(Waiter waiter)
     {
-        var task = waiter.Task;
+        if (waiter.Host is { } host) return host.TrySetResult(true);
+        var task = waiter.Task!;
         if (!task.Waiting || task.WaitTicket != waiter.Ticket) return false;
         WakeLocked(task);
         return true;

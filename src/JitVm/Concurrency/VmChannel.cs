@@ -31,5 +31,14 @@ internal sealed class VmChannel(Scheduler scheduler, long id, int capacity)
     public int HostEndpoints;
 }
 
-/// <summary>A task's registration to be woken; stale once the task has stopped waiting for it (see <see cref="VmTask.WaitTicket"/>).</summary>
-internal readonly record struct Waiter(VmTask Task, long Ticket);
+/// <summary>
+/// A registration to be woken: a task's (stale once the task has stopped waiting for it, see
+/// <see cref="VmTask.WaitTicket"/>), or a host's asynchronous wait on a channel, which is woken by completing
+/// <see cref="Host"/> (stale once it is completed or cancelled). A host waiter holds no thread and is not a task: it
+/// is not counted by deadlock detection, which the host endpoint it belongs to already suspends.
+/// </summary>
+internal readonly record struct Waiter(VmTask? Task, long Ticket, TaskCompletionSource<bool>? Host = null)
+{
+    /// <summary>A host's wait: completing <paramref name="host"/> wakes it.</summary>
+    public static Waiter ForHost(TaskCompletionSource<bool> host) => new(null, 0, host);
+}

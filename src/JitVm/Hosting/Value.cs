@@ -14,8 +14,15 @@ namespace JitVm.Hosting;
 /// <param name="IsPointer">For a word, whether it carries the pointer tag (always true for ptr values).</param>
 public readonly record struct Value(VmType Type, long Bits, bool IsPointer = false)
 {
+    /// <summary>The isolate that gave a pointer value out, or the channel a <see cref="HostChannel"/>'s value stands
+    /// for; one field for both, so that a value stays as small as it was (values live in deep host-call frames).</summary>
+    private readonly object? _owner;
+
     /// <summary>For a pointer value, the isolate that gave it out (null for numbers and for values the host made).</summary>
-    internal Isolate? Origin { get; init; }
+    internal Isolate? Origin { get => _owner as Isolate; init => _owner = value; }
+
+    /// <summary>For the value of a <see cref="HostChannel"/>, the channel it stands for (only spawning accepts it).</summary>
+    internal object? Capability { get => _owner is Isolate ? null : _owner; init => _owner = value; }
 
     /// <summary>An i64 value.</summary>
     public static Value I64(long value) => new(VmType.I64, value);

@@ -65,7 +65,7 @@ internal static class Interpreter
                     case OpKind.Charge:
                         if (fuel < op.K)
                         {
-                            if (op.A == 0) fuel = fiber.Store.Refuel(fuel, op.K);
+                            if (op.A == 0) fuel = fiber.Task is null ? fiber.Store.Refuel(fuel, op.K) : fiber.Store.RefuelBlock(fiber, fuel, op.K, canYield: false);
                             else
                             {
                                 fuel = fiber.Store.RefuelBlock(fiber, fuel, op.K);

@@ -242,7 +242,7 @@ internal static partial class JitRuntime
     {
         try
         {
-            return fiber.Store.Refuel(fuel, cost);
+            return fiber.Task is null ? fiber.Store.Refuel(fuel, cost) : fiber.Store.RefuelBlock(fiber, fuel, cost, canYield: false);
         }
         catch (TrapException trap)
         {

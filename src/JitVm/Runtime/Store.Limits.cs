@@ -110,10 +110,18 @@ internal sealed partial class Store
     /// another waits for a worker yields instead (<see cref="Fiber.IsSuspending"/> is then set and the slice is
     /// returned unchanged: the charge runs again when the task resumes).
     /// </summary>
-    internal long RefuelBlock(Fiber fiber, long slice, long cost)
+    internal long RefuelBlock(Fiber fiber, long slice, long cost, bool canYield = true)
     {
         if (fiber.Task is { } task && fiber.CanSuspend && Concurrency.Scheduler.ShouldYield(task))
         {
+            if (!canYield)
+            {
+                // Not a block where the task can yield: grant just this block's cost, so every block after it refuels
+                // too until one that can (a loop header or a function's entry, which every endless run passes).
+                var granted = Refuel(slice, cost);
+                _fuelReserve += granted - cost;
+                return cost;
+            }
             task.YieldRequested = true;
             fiber.FuelSlice = slice;
             fiber.BeginSuspend();

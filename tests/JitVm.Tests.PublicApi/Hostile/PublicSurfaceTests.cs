@@ -30,6 +30,8 @@ public sealed class PublicSurfaceTests
         "JitVm.Hosting.HandleScope", "JitVm.Hosting.HostCallback", "JitVm.Hosting.HostFunction", "JitVm.Hosting.Isolate",
         "JitVm.Hosting.IsolateOptions", "JitVm.Hosting.LinkException", "JitVm.Hosting.Module", "JitVm.Hosting.Pointer",
         "JitVm.Hosting.StandardImports", "JitVm.Hosting.Value",
+        "JitVm.Hosting.ChannelMessage", "JitVm.Hosting.HostChannel", "JitVm.Hosting.TaskStatistics", "JitVm.Hosting.VmTaskHandle",
+        "JitVm.Hosting.VmTaskState",
         "JitVm.Memory.GcStatistics", "JitVm.Memory.GcStressMode",
         "JitVm.Text.Assembler", "JitVm.Text.Disassembler",
         "JitVm.Verification.VerificationException", "JitVm.Verification.VerificationRule",
