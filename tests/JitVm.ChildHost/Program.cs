@@ -207,7 +207,7 @@ public static class Program
         }
         catch (TrapException trap)
         {
-            return $"trap {trap.Code}";
+            return Environment.GetEnvironmentVariable("JITVM_CHILD_DETAIL") == "1" ? $"trap {trap.Code}: {trap.Message}" : $"trap {trap.Code}";
         }
     }
 }

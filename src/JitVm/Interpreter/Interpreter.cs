@@ -347,51 +347,19 @@ internal static class Interpreter
                         if (tags[fp + op.A] == 0) throw Traps.PointerRequired.Create();
                         break;
                     case OpKind.TaskSpawn:
-                        fiber.Publish(fuel, ip);
-                        s[fp + op.A] = TaskOps.Spawn(fiber, op.B, fp + op.A);
-                        fuel = fiber.FuelSlice;
-                        break;
                     case OpKind.TaskJoin:
-                        fiber.Publish(fuel, ip);
-                        if (!TaskOps.Join(fiber, s[fp + op.A], op.B)) { SuspendAt(fiber, ip - 1); return; }
-                        s = fiber.Slots;
-                        tags = fiber.SlotTags;
-                        for (var i = 0; i < op.C; i++)
-                        {
-                            s[fp + op.A + i] = fiber.Results[i];
-                            tags[fp + op.A + i] = fiber.ResultTags[i];
-                        }
-                        fuel = fiber.FuelSlice;
-                        break;
                     case OpKind.TaskSelf:
-                        fiber.Publish(fuel, ip);
-                        s[fp + op.A] = TaskOps.Self(fiber);
-                        break;
                     case OpKind.TaskCancel:
-                        fiber.Publish(fuel, ip);
-                        TaskOps.Cancel(fiber, s[fp + op.A]);
-                        break;
                     case OpKind.ChanNew:
-                        fiber.Publish(fuel, ip);
-                        s[fp + op.A] = TaskOps.NewChannel(fiber, s[fp + op.A]);
-                        break;
                     case OpKind.ChanSend:
-                        fiber.Publish(fuel, ip);
-                        if (!TaskOps.Send(fiber, s[fp + op.A], s[fp + op.B], tags[fp + op.B] != 0)) { SuspendAt(fiber, ip - 1); return; }
-                        fuel = fiber.FuelSlice;
-                        break;
                     case OpKind.ChanRecv:
                     case OpKind.ChanRecvFor:
-                        fiber.Publish(fuel, ip);
-                        if (!TaskOps.Receive(fiber, s[fp + op.A], op.Kind == OpKind.ChanRecv ? -1 : Math.Max(0, s[fp + op.B]))) { SuspendAt(fiber, ip - 1); return; }
-                        s[fp + op.A] = fiber.Results[0];
-                        tags[fp + op.A] = fiber.ResultTags[0];
-                        s[fp + op.A + 1] = fiber.Results[1];
-                        fuel = fiber.FuelSlice;
-                        break;
                     case OpKind.ChanClose:
                         fiber.Publish(fuel, ip);
-                        TaskOps.Close(fiber, s[fp + op.A]);
+                        if (!TaskOperation(fiber, op, fp)) { SuspendAt(fiber, ip - 1); return; }
+                        s = fiber.Slots;
+                        tags = fiber.SlotTags;
+                        fuel = fiber.FuelSlice;
                         break;
                     default:
                         throw new InvalidOperationException($"the interpreter has no case for {op.Kind}");
@@ -412,6 +380,53 @@ internal static class Interpreter
             fiber.CallDepth = baseDepth;
             fiber.SlotTop = slotTop;
             if (!fiber.IsSuspending) fiber.FrameCount = baseFrames;
+        }
+    }
+
+    /// <summary>
+    /// A task or channel operation (their semantics are <see cref="TaskOps"/>'s, shared with compiled code), out of
+    /// the dispatch loop so its frame stays small: the loop's frame is paid once per interpreter activation, and nested
+    /// host entries stack many. The frame's state is published; false when the task must suspend at the operation.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool TaskOperation(Fiber fiber, in Op op, int fp)
+    {
+        var s = fiber.Slots;
+        var tags = fiber.SlotTags;
+        switch (op.Kind)
+        {
+            case OpKind.TaskSpawn:
+                s[fp + op.A] = TaskOps.Spawn(fiber, op.B, fp + op.A);
+                return true;
+            case OpKind.TaskJoin:
+                if (!TaskOps.Join(fiber, s[fp + op.A], op.B)) return false;
+                for (var i = 0; i < op.C; i++)
+                {
+                    s[fp + op.A + i] = fiber.Results[i];
+                    tags[fp + op.A + i] = fiber.ResultTags[i];
+                }
+                return true;
+            case OpKind.TaskSelf:
+                s[fp + op.A] = TaskOps.Self(fiber);
+                return true;
+            case OpKind.TaskCancel:
+                TaskOps.Cancel(fiber, s[fp + op.A]);
+                return true;
+            case OpKind.ChanNew:
+                s[fp + op.A] = TaskOps.NewChannel(fiber, s[fp + op.A]);
+                return true;
+            case OpKind.ChanSend:
+                return TaskOps.Send(fiber, s[fp + op.A], s[fp + op.B], tags[fp + op.B] != 0);
+            case OpKind.ChanRecv:
+            case OpKind.ChanRecvFor:
+                if (!TaskOps.Receive(fiber, s[fp + op.A], op.Kind == OpKind.ChanRecv ? -1 : Math.Max(0, s[fp + op.B]))) return false;
+                s[fp + op.A] = fiber.Results[0];
+                tags[fp + op.A] = fiber.ResultTags[0];
+                s[fp + op.A + 1] = fiber.Results[1];
+                return true;
+            default:
+                TaskOps.Close(fiber, s[fp + op.A]);
+                return true;
         }
     }
 
