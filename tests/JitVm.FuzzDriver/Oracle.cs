@@ -132,8 +132,10 @@ public static class Oracle
             DeoptStress = deoptStress ? DeoptStressMode.EverySafepoint : DeoptStressMode.Off,
         },
         NurseryBytes = gcStress ? 512 : new IsolateOptions().NurseryBytes,
-        // Tasks run deterministically on the entry's thread, so every tier sees the same schedule.
+        // Tasks run deterministically on the entry's thread, so every tier sees the same schedule. Fuel is per task, so
+        // a mutant that spawns without end would do MaxTasks times the fuel's work: keep the tree small.
         Workers = 0,
+        MaxTasks = 64,
     };
 
     /// <summary><c>main</c> when it takes only numbers, else the first defined function that does; -1 when none.</summary>

@@ -73,7 +73,7 @@ for (var k = first; k < first + cases; k++)
 {
     var random = new Random(CaseSeed(seed, k));
     var index = (int)(k % seedCount);
-    Console.Error.WriteLine($"case {k}");
+    Console.Error.WriteLine(Environment.GetEnvironmentVariable("JITVM_FUZZ_TRACE") == "1" ? $"case {k} ({(mode == "bytes" ? corpus.Binaries[index].Name : corpus.Sources[index].Name)})" : $"case {k}");
     Interlocked.Exchange(ref started, Environment.TickCount64);
     Interlocked.Exchange(ref running, k);
     string seedName;
@@ -93,6 +93,7 @@ for (var k = first; k < first + cases; k++)
         mutant = System.Text.Encoding.UTF8.GetBytes(text);
         load = () => JitVm.Hosting.Module.FromText(text, "mutant.jvm");
     }
+    if (Environment.GetEnvironmentVariable("JITVM_FUZZ_TRACE") == "1") File.WriteAllBytes(Path.Combine(Path.GetTempPath(), $"jitvm-fuzz-case-{k}"), mutant);
     var result = Oracle.Check(load, (int)(k % int.MaxValue), random);
     Interlocked.Exchange(ref running, -1);
     var key = result.Trap is { } code ? $"trapped {code}" : result.Verdict.ToString();

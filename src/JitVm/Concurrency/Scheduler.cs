@@ -114,6 +114,8 @@ internal sealed class Scheduler
             _active++;
             if (parent.CancelRequested) task.CancelRequested = true;
             _runQueue.Enqueue(task);
+            // Running tasks read this to decide whether to yield at the end of their quantum.
+            _queuedApprox = _runQueue.Count;
         }
         if (!IsDeterministic)
         {
@@ -340,7 +342,20 @@ internal sealed class Scheduler
 
     private void CheckDeadlock()
     {
-        if (_active > 0 || _timedWaits > 0 || HostEndpoints > 0 || _waiting.Count == 0) return;
+        if (_active > 0 || HostEndpoints > 0 || _waiting.Count == 0) return;
+        if (_timedWaits > 0)
+        {
+            // Only timers can wake anything. In the deterministic mode time is the program's, not the clock's: every
+            // timed wait ends now, as if its timeout had passed, so the schedule never depends on how long it took.
+            if (IsDeterministic)
+                foreach (var task in _waiting.ToArray())
+                    if (task.Timer is not null)
+                    {
+                        task.TimedOut = true;
+                        WakeLocked(task);
+                    }
+            return;
+        }
         foreach (var task in _waiting.ToArray())
         {
             task.DeadlockDetected = true;

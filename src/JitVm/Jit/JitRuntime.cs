@@ -168,6 +168,9 @@ internal static partial class JitRuntime
     public static void CopyResultsToSlots(Fiber fiber, int fp, int count)
     {
         fiber.EnsureSlots(fp + count + 1);
+        // A callee that deoptimised set none of its results (the caller deoptimises too and ignores them), so the
+        // buffer may not have grown to the count yet.
+        fiber.EnsureResults(count);
         Array.Copy(fiber.Results, 0, fiber.Slots, fp, count);
         Array.Copy(fiber.ResultTags, 0, fiber.SlotTags, fp, count);
     }
@@ -180,9 +183,19 @@ internal static partial class JitRuntime
         fiber.ResultTags[index] = isPointer ? (byte)1 : (byte)0;
     }
 
-    public static long GetResult(Fiber fiber, int index) => fiber.Results[index];
+    /// <summary>Result <paramref name="index"/> of the last multi-result call; 0 past the buffer, which only a callee that
+    /// deoptimised (and so set no results, which its caller then ignores) leaves that short.</summary>
+    public static long GetResult(Fiber fiber, int index)
+    {
+        var results = fiber.Results;
+        return (uint)index < (uint)results.Length ? results[index] : 0;
+    }
 
-    public static Word GetResultWord(Fiber fiber, int index) => new(fiber.Results[index], fiber.ResultTags[index] != 0);
+    public static Word GetResultWord(Fiber fiber, int index)
+    {
+        var results = fiber.Results;
+        return (uint)index < (uint)results.Length ? new(results[index], fiber.ResultTags[index] != 0) : default;
+    }
 
     // Rotates stay out of line: with a constant count, the inlined rotate followed by a branch on the result is
     // miscompiled by the CLR JIT in .NET 10.0.12 (dotnet/runtime#129288: the branch reads a stale zero flag).
