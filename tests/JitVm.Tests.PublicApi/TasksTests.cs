@@ -202,6 +202,28 @@ public sealed class TasksTests
         Assert.Equal(2, (await isolate.Spawn("divide", Value.I64(4), Value.I64(2)).Completion).Single().AsI64);
     }
 
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public async Task SpawnedTasksShareOnePoolOfTaskFuel(ExecutionTier tier)
+    {
+        var isolate = new Isolate(Module.FromText(Source, "tasks.jvm"), options: new IsolateOptions { Tier = tier, Workers = 2, TaskFuel = 1_000_000 });
+        // sum_to(n) costs a few fuel per step: the first task fits in the pool, and what it did not spend goes back.
+        Assert.Equal(500500, (await isolate.Spawn("sum_to", Value.I64(1000)).Completion).Single().AsI64);
+        Assert.Equal(5050, (await isolate.Spawn("sum_to", Value.I64(100)).Completion).Single().AsI64);
+        // An endless loop uses up what is left, and then every later task traps at its first block.
+        var spin = await Assert.ThrowsAsync<TrapException>(() => isolate.Spawn("spin").Completion);
+        Assert.Equal(TrapCode.OutOfFuel, spin.Code);
+        Assert.Contains("TaskFuel", spin.Message);
+        var after = await Assert.ThrowsAsync<TrapException>(() => isolate.Spawn("sum_to", Value.I64(10)).Completion);
+        Assert.Equal(TrapCode.OutOfFuel, after.Code);
+        // The root's own fuel is separate.
+        Assert.Equal(55, isolate.Invoke("sum_to", Value.I64(10)).Single().AsI64);
+    }
+
+    [Fact]
+    public void TaskFuelCannotBeNegative() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IsolateOptions { TaskFuel = -1 });
+
     [Fact]
     public async Task CancelMakesALoopingTaskTrapCancelled()
     {

@@ -40,7 +40,12 @@ internal sealed class Scheduler
         MaxWorkers = Math.Max(0, workers);
         MaxTasks = maxTasks;
         Root = root;
+        var options = root.Store.Options;
+        TaskFuel = (options.TaskFuel ?? options.Fuel) is { } fuel ? new FuelPool(fuel) : null;
     }
+
+    /// <summary>The fuel every spawned task of the tree draws from; null when it is unlimited.</summary>
+    public FuelPool? TaskFuel { get; }
 
     /// <summary>Worker threads; 0 is the deterministic mode: spawned tasks run one at a time on the root task's thread
     /// while it waits, so the schedule depends only on the program (spec/concurrency.md §4).</summary>

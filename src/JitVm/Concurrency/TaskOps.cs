@@ -43,7 +43,7 @@ internal static class TaskOps
         if (!instance.AllImportsAreHostFunctions)
             throw new TrapException(TrapCode.HostError, "task.spawn needs a module whose imports are all host functions (this one is linked to another module)");
         var scheduler = parent.Scheduler;
-        var child = Isolate.ForTask(instance, scheduler.Root.Store.Options);
+        var child = Isolate.ForTask(instance, scheduler);
         var task = scheduler.Spawn(child, parent, functionIndex, arguments);
         return fiber.Heap.AllocateReference(task);
     }

@@ -52,6 +52,7 @@ internal static class TaskRunner
             scheduler.Suspended(task);
             return;
         }
+        store.ReturnFuelToPool(fiber);
         lock (scheduler.Gate)
         {
             task.Results = results;

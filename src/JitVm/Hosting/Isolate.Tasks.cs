@@ -61,7 +61,7 @@ public sealed partial class Isolate
         if (!Instance.AllImportsAreHostFunctions)
             throw new InvalidOperationException("spawning needs a module whose imports are all host functions (this one is linked to another module)");
         var completion = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var child = ForTask(Instance, scheduler.Root.Store.Options);
+        var child = ForTask(Instance, scheduler);
         var task = scheduler.Spawn(child, root, index, Message.FromHost(bits, references), completion);
         return new VmTaskHandle(task, completion.Task, definition.NameOf(index));
     }

@@ -81,6 +81,17 @@ public sealed record IsolateOptions
     /// <c>TooManyTasks</c>.</summary>
     public int MaxTasks { get; init; } = DefaultMaxTasks;
 
+    /// <summary>The fuel the spawned tasks of the tree this isolate roots may use all together (spec/concurrency.md §4,
+    /// "Limits"); a task that needs fuel when it is used up traps <c>OutOfFuel</c>. Null (the default) means as much as
+    /// <see cref="Fuel"/>, so a bounded isolate bounds its whole tree however many tasks are spawned one after another;
+    /// unlimited when <see cref="Fuel"/> is too.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative.</exception>
+    public long? TaskFuel
+    {
+        get;
+        init => field = value is < 0 ? throw new ArgumentOutOfRangeException(nameof(value), "task fuel cannot be negative") : value;
+    }
+
     /// <summary>The default nursery of a spawned task: 32 KiB.</summary>
     public const long DefaultTaskNurseryBytes = 32 * 1024;
 

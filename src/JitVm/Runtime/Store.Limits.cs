@@ -48,13 +48,42 @@ internal sealed partial class Store
         }
     }
 
-    /// <summary>Sets the fuel granted at creation.</summary>
-    private void InitFuel(long? fuel)
+    /// <summary>Where a spawned task's store draws fuel when its reserve is empty; null for a store whose whole
+    /// balance was granted up front (a root isolate's, or a task's when its tree's task fuel is unlimited).</summary>
+    private FuelPool? _fuelPool;
+
+    /// <summary>Sets the fuel granted at creation: <paramref name="fuel"/>, or none up front when the store draws
+    /// from <paramref name="pool"/>.</summary>
+    private void InitFuel(long? fuel, FuelPool? pool)
     {
-        var amount = fuel ?? long.MaxValue;
+        var amount = pool is null ? fuel ?? long.MaxValue : 0;
         if (amount < 0) throw new ArgumentOutOfRangeException(nameof(fuel), "fuel cannot be negative");
         _fuelGranted = _fuelReserve = amount;
+        _fuelPool = pool;
     }
+
+    /// <summary>Tops the reserve up from the pool so that it and <paramref name="held"/> make at least
+    /// <paramref name="wanted"/>, as far as the pool allows.</summary>
+    private void DrawFromPool(long held, long wanted)
+    {
+        if (_fuelPool is null || held + _fuelReserve >= wanted) return;
+        var drawn = _fuelPool.Draw(wanted - held - _fuelReserve);
+        _fuelReserve += drawn;
+        _fuelGranted += drawn;
+    }
+
+    /// <summary>A task's end: what its store holds goes back to the tree's pool, for the tasks still running.</summary>
+    internal void ReturnFuelToPool(Fiber fiber)
+    {
+        if (_fuelPool is null) return;
+        var unspent = _fuelReserve + Math.Max(0, fiber.FuelSlice);
+        _fuelReserve = 0;
+        fiber.FuelSlice = 0;
+        _fuelGranted -= unspent;
+        _fuelPool.Return(unspent);
+    }
+
+    private string OutOfFuelWhere => _fuelPool is null ? "" : " (the fuel of the tree's spawned tasks, IsolateOptions.TaskFuel)";
 
     /// <summary>Fuel consumed since the isolate was created.</summary>
     public long FuelUsed => _fuelGranted - Fuel;
@@ -183,11 +212,12 @@ internal sealed partial class Store
             throw new TrapException(TrapCode.DeadlineExceeded, Timeout is { } timeout
                 ? $"the program ran past its deadline (timeout {timeout.TotalMilliseconds:0.###} ms per call)"
                 : "the program ran past its deadline");
+        DrawFromPool(slice, Math.Max(SliceSize, cost));
         var balance = slice + _fuelReserve;
         if (balance < cost)
             throw new TrapException(TrapCode.OutOfFuel, instruction is null
-                ? $"out of fuel: the block needs {cost} and {balance} remain"
-                : $"out of fuel: {instruction} of {words} words needs {cost} more and {balance} remain");
+                ? $"out of fuel: the block needs {cost} and {balance} remain{OutOfFuelWhere}"
+                : $"out of fuel: {instruction} of {words} words needs {cost} more and {balance} remain{OutOfFuelWhere}");
         var next = Math.Min(balance, Math.Max(SliceSize, cost));
         _fuelReserve = balance - next;
         return next;
@@ -214,9 +244,10 @@ internal sealed partial class Store
             fiber.FuelSlice -= amount;
             return;
         }
+        DrawFromPool(fiber.FuelSlice, amount);
         var balance = fiber.FuelSlice + _fuelReserve;
         if (balance < amount)
-            throw new TrapException(TrapCode.OutOfFuel, $"out of fuel: the host function needs {amount} and {balance} remain");
+            throw new TrapException(TrapCode.OutOfFuel, $"out of fuel: the host function needs {amount} and {balance} remain{OutOfFuelWhere}");
         _fuelReserve = balance - amount;
         fiber.FuelSlice = 0;
     }

@@ -14,11 +14,15 @@ internal sealed partial class Store : IRootSet
     private readonly List<Fiber> _fibers = [];
     private readonly List<Instance> _instances = [];
 
-    public Store(Isolate owner, IsolateOptions options)
+    /// <param name="owner">The isolate whose store this is.</param>
+    /// <param name="options">The limits and modes it runs under.</param>
+    /// <param name="taskFuel">For a spawned task's store, the pool its tree's tasks draw fuel from (null: no pool,
+    /// the options' fuel is this store's own).</param>
+    public Store(Isolate owner, IsolateOptions options, FuelPool? taskFuel = null)
     {
         Owner = owner;
         Options = options;
-        InitFuel(options.Fuel);
+        InitFuel(options.Fuel, taskFuel);
         Timeout = options.Timeout;
         CancellationToken = options.CancellationToken;
         MaxDepth = options.MaxCallDepth;
