@@ -234,7 +234,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         }
         var signature = module.Definition.SignatureOf(index);
         if (rawArguments.Length != signature.Parameters.Length)
-            return Usage($"'{entryName}' takes {signature.Parameters.Length} argument(s) {signature}, but {rawArguments.Length} were given");
+            return Usage(JitVm.Diagnostics.Printable.ArgumentCountMismatch(JitVm.Diagnostics.Printable.Quote(entryName), signature, rawArguments.Length));
         var arguments = new Value[rawArguments.Length];
         for (var i = 0; i < arguments.Length; i++)
         {

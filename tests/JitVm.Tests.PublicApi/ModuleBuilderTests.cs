@@ -558,7 +558,7 @@ public sealed class ModuleBuilderTests
         f.DeclareLocal(VmType.I64, "b");
         Fails(() => f.DeclareLocal(VmType.I64, "b"), "local or parameter 'b' is declared twice in function 'f'");
         Fails(() => builder.Function("h", [VmType.I64, VmType.I64], [], parameterNames: ["p", "p"]), "local or parameter 'p' is declared twice in function 'h'");
-        Fails(() => builder.Function("h", [VmType.I64], [], parameterNames: ["p", "q"]), "function 'h' has 1 parameters but 2 parameter names were given");
+        Fails(() => builder.Function("h", [VmType.I64], [], parameterNames: ["p", "q"]), "function 'h' has 1 parameter but 2 parameter names were given");
         Fails(() => builder.Function("h", [VmType.I64], [], parameterNames: ["nan"]), "parameter name 'nan' cannot be written in the text format");
         Fails(() => builder.Function("my func", [], []), "function name 'my func' is not an identifier");
         Fails(() => builder.Global("1st", VmType.I64), "global name '1st' is not an identifier");

@@ -242,7 +242,7 @@ public sealed class TasksTests
         var isolate = NewIsolate();
         Assert.Contains("returns a ptr", Assert.Throws<ArgumentException>(() => isolate.Spawn("make")).Message, StringComparison.Ordinal);
         Assert.Contains("no function named", Assert.Throws<ArgumentException>(() => isolate.Spawn("nope")).Message, StringComparison.Ordinal);
-        Assert.Contains("takes 1 arguments", Assert.Throws<ArgumentException>(() => isolate.Spawn("sum_to")).Message, StringComparison.Ordinal);
+        Assert.Contains("takes 1 argument (i64)", Assert.Throws<ArgumentException>(() => isolate.Spawn("sum_to")).Message, StringComparison.Ordinal);
         Assert.Contains("must be i64", Assert.Throws<ArgumentException>(() => isolate.Spawn("sum_to", Value.F64(1))).Message, StringComparison.Ordinal);
         using var foreign = NewIsolate().CreateChannel(1);
         Assert.Contains("another isolate", Assert.Throws<ArgumentException>(() => isolate.Spawn("take", foreign.Value)).Message, StringComparison.Ordinal);

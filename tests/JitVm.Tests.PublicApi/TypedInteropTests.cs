@@ -163,10 +163,35 @@ public class TypedInteropTests
         var isolate = Create(ExecutionTier.Tiered, []);
         Assert.False(isolate.TryGetDelegate<Func<long, long>>("sum8", out _, out var problem));
         Assert.Contains("(i64 i64 i64 i64 i64 i64 i64 i64) -> (i64)", problem, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", problem, StringComparison.Ordinal);
         Assert.False(isolate.TryGetDelegate<Func<int>>("ticks", out _, out problem));
         Assert.Contains("not Int32", problem, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", problem, StringComparison.Ordinal);
+        Assert.False(isolate.TryGetDelegate<Func<long>>("no_such_function", out _, out problem));
+        Assert.DoesNotContain("(Parameter", problem, StringComparison.Ordinal);
         Assert.True(isolate.TryGetDelegate<Func<long>>("ticks", out var ticks, out _));
         Assert.Equal(0, ticks());
+    }
+
+    [Fact]
+    public void InvokeNamesArgumentMistakesInPlainEnglish()
+    {
+        var isolate = new Isolate(Module.FromText("""
+            .func one (x: i64) -> (i64)
+                local.get x
+                return
+            .end
+            .func two (a: i64, b: i64) -> (i64)
+                local.get a
+                return
+            .end
+            """, "args.jvm"));
+        Assert.Equal("'one' takes 1 argument (i64) -> (i64), but 2 were given",
+            Assert.Throws<ArgumentException>(() => isolate.Invoke("one", Value.I64(1), Value.I64(2))).Message);
+        Assert.Equal("'two' takes 2 arguments (i64 i64) -> (i64), but 1 was given",
+            Assert.Throws<ArgumentException>(() => isolate.Invoke("two", Value.I64(1))).Message);
+        Assert.Equal("argument 0 of 'one' must be i64, but an f64 was given",
+            Assert.Throws<ArgumentException>(() => isolate.Invoke("one", Value.F64(1))).Message);
     }
 
     [Fact]

@@ -130,7 +130,7 @@ public sealed class ModuleBuilder
         string?[]? names = parameterNames is null ? null : [.. parameterNames];
         if (names is not null && names.Length != type.Parameters.Length)
             throw new ArgumentException(
-                $"function '{name}' has {type.Parameters.Length} parameters but {names.Length} parameter names were given (use null for an unnamed parameter)",
+                $"function '{name}' has {Diagnostics.Printable.Count(type.Parameters.Length, "parameter")} but {Diagnostics.Printable.Count(names.Length, "parameter name")} {(names.Length == 1 ? "was" : "were")} given (use null for an unnamed parameter)",
                 nameof(parameterNames));
         if (_functionNames.Contains(name)) throw DuplicateFunction(name);
         var function = new FunctionBuilder(this, name, type, export, _functions.Count, names);

@@ -18,6 +18,30 @@ namespace JitVm.Diagnostics;
 /// </remarks>
 internal static class Printable
 {
+    /// <summary>The message for a call from the host with the wrong number of arguments: "'f' takes 2 arguments
+    /// (i64 i64) -> (i64), but 1 was given".</summary>
+    public static string ArgumentCountMismatch(string quotedName, Bytecode.FunctionType signature, int given) =>
+        $"{quotedName} takes {Count(signature.Parameters.Length, "argument")} {signature}, but {given} {(given == 1 ? "was" : "were")} given";
+
+    /// <summary>The message for a host's argument of the wrong type: "argument 0 of 'f' must be i64, but an f64 was given".</summary>
+    public static string ArgumentTypeMismatch(int index, string quotedName, Bytecode.VmType wanted, Bytecode.VmType given) =>
+        $"argument {index} of {quotedName} must be {Bytecode.VmTypeNames.Name(wanted)}, but {WithArticle(given)} was given";
+
+    /// <summary>"1 argument", "2 arguments".</summary>
+    public static string Count(long count, string noun) => count == 1 ? $"1 {noun}" : $"{count} {noun}s";
+
+    /// <summary>A type's name after "a" or "an" as English wants it: "an i64", "an f64", "a ptr", "a word".</summary>
+    public static string WithArticle(Bytecode.VmType type) => type is Bytecode.VmType.I64 or Bytecode.VmType.F64
+        ? "an " + Bytecode.VmTypeNames.Name(type)
+        : "a " + Bytecode.VmTypeNames.Name(type);
+
+    /// <summary>An argument exception's message without the " (Parameter 'x')" .NET adds: for a reason handed back
+    /// as text rather than thrown.</summary>
+    public static string WithoutParameterName(ArgumentException exception) =>
+        exception.ParamName is { } name && exception.Message.EndsWith($" (Parameter '{name}')", StringComparison.Ordinal)
+            ? exception.Message[..^$" (Parameter '{name}')".Length]
+            : exception.Message;
+
     /// <summary>The text in single quotes, as messages show names: <c>'fib'</c>, <c>'a\nb'</c>, <c>'it\'s'</c>.
     /// Backslashes and single quotes are escaped too, so the rendering is unambiguous.</summary>
     public static string Quote(string text) => "'" + Render(text, Mode.QuoteAndBackslash) + "'";

@@ -35,7 +35,7 @@ public sealed partial class Isolate
         if (signature.Results.Contains(VmType.Ptr))
             throw new ArgumentException($"{name} returns a ptr {signature}; a task the host spawns may return only numbers", nameof(function));
         if (arguments.Length != signature.Parameters.Length)
-            throw new ArgumentException($"{name} takes {signature.Parameters.Length} arguments {signature}, but {arguments.Length} were given", nameof(arguments));
+            throw new ArgumentException(Printable.ArgumentCountMismatch(name, signature, arguments.Length), nameof(arguments));
         var root = TaskOps.CurrentTask(Fiber);
         var scheduler = root.Scheduler;
         var bits = new long[arguments.Length];
@@ -51,7 +51,7 @@ public sealed partial class Isolate
                 references[i] = channel;
             }
             else if (argument.Type != wanted)
-                throw new ArgumentException($"argument {i} of {name} must be {wanted.Name()}, but a {argument.Type.Name()} was given", nameof(arguments));
+                throw new ArgumentException(Printable.ArgumentTypeMismatch(i, name, wanted, argument.Type), nameof(arguments));
             else if (argument.IsPointer || argument.Type == VmType.Ptr)
                 throw new ArgumentException($"argument {i} of {name} is a pointer; a task the host spawns takes numbers and channels (HostChannel.Value)", nameof(arguments));
             else bits[i] = argument.Bits;

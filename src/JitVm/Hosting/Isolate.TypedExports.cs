@@ -1,4 +1,5 @@
 using JitVm.Bytecode;
+using JitVm.Diagnostics;
 
 namespace JitVm.Hosting;
 
@@ -123,7 +124,7 @@ public sealed partial class Isolate
         catch (ArgumentException e)
         {
             function = null;
-            problem = e.Message;
+            problem = Printable.WithoutParameterName(e);
             return false;
         }
     }

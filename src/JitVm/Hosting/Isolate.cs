@@ -122,10 +122,10 @@ public sealed partial class Isolate
         var definition = Module.Definition;
         var signature = definition.SignatureOf(functionIndex);
         if (arguments.Length != signature.Parameters.Length)
-            throw new ArgumentException($"{Printable.Quote(definition.NameOf(functionIndex))} takes {signature.Parameters.Length} arguments {signature}, but {arguments.Length} were given");
+            throw new ArgumentException(Printable.ArgumentCountMismatch(Printable.Quote(definition.NameOf(functionIndex)), signature, arguments.Length));
         for (var i = 0; i < arguments.Length; i++)
             if (arguments[i].Type != signature.Parameters[i])
-                throw new ArgumentException($"argument {i} of {Printable.Quote(definition.NameOf(functionIndex))} must be {signature.Parameters[i].Name()}, but a {arguments[i].Type.Name()} was given");
+                throw new ArgumentException(Printable.ArgumentTypeMismatch(i, Printable.Quote(definition.NameOf(functionIndex)), signature.Parameters[i], arguments[i].Type));
         var bits = new long[arguments.Length];
         for (var i = 0; i < arguments.Length; i++)
         {

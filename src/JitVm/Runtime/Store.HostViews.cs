@@ -1,4 +1,5 @@
 using JitVm.Bytecode;
+using JitVm.Diagnostics;
 using JitVm.Hosting;
 
 namespace JitVm.Runtime;
@@ -70,9 +71,9 @@ internal sealed partial class Store
     internal long ResolvePointer(Value value, string what)
     {
         if (value.Type != VmType.Ptr && !value.IsPointer)
-            throw new ArgumentException($"{what} is a {value.Type.Name()} value, not a pointer");
+            throw new ArgumentException($"{what} is {Printable.WithArticle(value.Type)} value, not a pointer");
         if (value.Type is not (VmType.Ptr or VmType.Word))
-            throw new ArgumentException($"{what} is a {value.Type.Name()} value marked as a pointer; only ptr values and words can hold pointers");
+            throw new ArgumentException($"{what} is {Printable.WithArticle(value.Type)} value marked as a pointer; only ptr values and words can hold pointers");
         if (value.Origin is null)
             throw new ArgumentException($"{what} was not given out by the VM: a pointer Value made by the host (such as new Value(VmType.Ptr, 5, true)) names no object. " +
                                         "Pointers come only from results of Invoke, Handle.Value and Pointer.Value");
