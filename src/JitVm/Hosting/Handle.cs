@@ -53,6 +53,17 @@ public sealed class Handle : IDisposable
         }
     }
 
+    /// <summary>The object's current heap index, for <paramref name="isolate"/>'s accessors; <paramref name="what"/>
+    /// names the handle in the error.</summary>
+    /// <exception cref="ObjectDisposedException">The handle was disposed.</exception>
+    /// <exception cref="ArgumentException">The handle belongs to another isolate.</exception>
+    internal long TargetIn(Isolate isolate, string what)
+    {
+        ObjectDisposedException.ThrowIf(_slot < 0, this);
+        if (_isolate != isolate) throw new ArgumentException($"{what} is a handle of another isolate; objects never cross isolates", what);
+        return _isolate.HandleSlots[_slot];
+    }
+
     /// <summary>The object's current heap index, for tests of the collector.</summary>
     internal long Bits => _isolate.HandleSlots[_slot];
 

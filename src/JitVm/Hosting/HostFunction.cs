@@ -5,7 +5,7 @@ namespace JitVm.Hosting;
 /// <summary>
 /// The body of a host function. <paramref name="values"/> holds the arguments on entry (in parameter order, as raw
 /// 64-bit values: integers, float bits, and for pointers - ptr arguments and words holding a pointer - tokens that
-/// <see cref="Isolate.ReadBytes"/> accepts during the call); the callback writes the results into the same span,
+/// <see cref="Isolate.ReadBytes(long, long, Span{byte})"/> accepts during the call); the callback writes the results into the same span,
 /// from index 0. A ptr result must be a token given out during the call (a pointer argument, or the
 /// <see cref="Value.Bits"/> of <see cref="Handle.Value"/>); anything else is the trap <c>HostError</c>. The span is
 /// as long as the larger of the parameter and result counts.

@@ -47,7 +47,7 @@ public readonly struct Pointer
     /// <summary>
     /// The object's bytes, read in place without copying (word i holds bytes 8i to 8i+7, least significant first, as
     /// <c>load.u8</c> reads them). Only objects that hold no pointers can be read as bytes (their bits are not
-    /// observable), exactly as <c>load.u8</c> and <see cref="Isolate.ReadBytes"/> require. Valid only until the host
+    /// observable), exactly as <c>load.u8</c> and <see cref="Isolate.ReadBytes(long, long, Span{byte})"/> require. Valid only until the host
     /// function returns.
     /// </summary>
     /// <exception cref="TrapException"><see cref="TrapCode.TagMismatch"/>: a word of the object holds a pointer.</exception>

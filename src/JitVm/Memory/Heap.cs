@@ -122,6 +122,29 @@ internal sealed partial class Heap
     }
 
     /// <summary>
+    /// Allocates like <see cref="Allocate"/> but never collects: in the old space, within the heap limit as it
+    /// stands. For the host while a host function runs, when the collector must not run (no frame has published its
+    /// roots); the next allocation of the program may collect as usual.
+    /// </summary>
+    public long AllocateWithoutCollecting(long length)
+    {
+        if (length < 0) throw new TrapException(TrapCode.OutOfBounds, $"cannot allocate an object of negative length {length}");
+        if (length > LargestObjectWords)
+            throw new TrapException(TrapCode.OutOfMemory, $"an object of {length} words (8 bytes each, plus an 8-byte header) can never fit the heap limit of {LimitBytes} bytes");
+        var needed = length + 1;
+        if (_words.Length == 0) CreateArena();
+        if (UsedBytes / 8 + needed > LimitWords) throw OutOfMemory(length);
+        if (_oldTop + needed >= _words.Length) Grow(_oldTop + needed + 1);
+        var header = _oldTop;
+        _oldTop += needed;
+        _words[header] = length;
+        ObjectCount++;
+        AllocatedBytes += needed * 8;
+        UpdateBumpLimit();
+        return header + 1;
+    }
+
+    /// <summary>
     /// The allocation fast path compiled code inlines: a small object bumped into the nursery when it fits, the
     /// heap stays within its limit and no stress mode is on; 0 when <see cref="Allocate"/> must do the work.
     /// </summary>
@@ -293,6 +316,20 @@ internal sealed partial class Heap
         if ((ulong)start >= (ulong)length || (ulong)count > (ulong)(length - start))
             throw new TrapException(TrapCode.OutOfBounds, $"bytes {start}..{start + count - 1} are outside the object's {length} bytes");
         for (long i = 0; i < count; i++) destination[(int)i] = (byte)LoadByte(pointer, start + i);
+    }
+
+    /// <summary>Copies bytes from a span into the object, with the same checks as <see cref="StoreByte"/>, all made
+    /// before any byte is written.</summary>
+    public void WriteBytes(long pointer, long start, ReadOnlySpan<byte> source)
+    {
+        if (source.Length == 0) return;
+        var length = Length(pointer) * 8;
+        if (length == 0) throw AccessFault(pointer, start, 0, "bytes");
+        if ((ulong)start >= (ulong)length || (ulong)source.Length > (ulong)(length - start))
+            throw new TrapException(TrapCode.OutOfBounds, $"bytes {start}..{start + source.Length - 1} are outside the object's {length} bytes");
+        for (var word = pointer + (start >> 3); word <= pointer + ((start + source.Length - 1) >> 3); word++)
+            if (IsPointer(word)) throw new TrapException(TrapCode.TagMismatch, $"store.u8 would touch word {word - pointer}, which holds a pointer");
+        for (var i = 0; i < source.Length; i++) StoreByte(pointer, start + i, source[i]);
     }
 
     private long ByteWord(long pointer, long index, string what)

@@ -58,6 +58,29 @@ internal sealed partial class Store
         return here;
     }
 
+    /// <summary>
+    /// The protocol of every host access to the heap and globals outside an entry (Isolate.Allocate, ReadI64,
+    /// GetGlobal, ...), written once: from another thread while the store runs it is refused; between calls the
+    /// caller owns the store for the access (so no second thread can enter meanwhile) and false is returned; inside a
+    /// host function the store called (the same thread) true is returned: the access is nested in a run, so it must
+    /// not collect (no frame has published its roots).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The store is running on another thread.</exception>
+    internal bool EnterHostAccess()
+    {
+        var thread = Environment.CurrentManagedThreadId;
+        var owner = Interlocked.CompareExchange(ref _runningThread, thread, 0);
+        if (owner == 0) return false;
+        if (owner == thread) return true;
+        throw new InvalidOperationException($"the isolate is running on thread {owner}; reach its heap and globals between calls or from a host function it called");
+    }
+
+    /// <summary>Ends an access <see cref="EnterHostAccess"/> began.</summary>
+    internal void ExitHostAccess(bool nested)
+    {
+        if (!nested) Volatile.Write(ref _runningThread, 0);
+    }
+
     /// <summary>Ends an entry from the host, normally or by a trap: no frame outlives it.</summary>
     internal void EndEntry(Fiber fiber, bool keepFrames = false)
     {
