@@ -11,6 +11,10 @@ public sealed class Handle : IDisposable
     private readonly Isolate _isolate;
     private int _slot;
 
+    /// <summary>The isolate's handle generation when the handle was made: a reset or dispose of the isolate starts a
+    /// new one, and frees every handle of the old one at once.</summary>
+    private readonly int _generation;
+
     /// <summary>The value <see cref="Value"/> last gave out, and the view epoch it belongs to.</summary>
     private Value _value;
 
@@ -20,6 +24,15 @@ public sealed class Handle : IDisposable
     {
         _isolate = isolate;
         _slot = slot;
+        _generation = isolate.HandleGeneration;
+    }
+
+    /// <summary>The object's current heap index.</summary>
+    /// <exception cref="ObjectDisposedException">The handle was disposed, or its isolate reset or disposed since.</exception>
+    private long Target()
+    {
+        ObjectDisposedException.ThrowIf(_slot < 0 || _generation != _isolate.HandleGeneration, this);
+        return _isolate.HandleSlots[_slot];
     }
 
     /// <summary>
@@ -32,10 +45,10 @@ public sealed class Handle : IDisposable
     {
         get
         {
-            ObjectDisposedException.ThrowIf(_slot < 0, this);
+            var target = Target();
             if (_valueEpoch != _isolate.ViewEpoch)
             {
-                _value = _isolate.PointerValue(Bytecode.VmType.Ptr, _isolate.HandleSlots[_slot]);
+                _value = _isolate.PointerValue(Bytecode.VmType.Ptr, target);
                 _valueEpoch = _isolate.ViewEpoch;
             }
             return _value;
@@ -48,8 +61,7 @@ public sealed class Handle : IDisposable
     {
         get
         {
-            ObjectDisposedException.ThrowIf(_slot < 0, this);
-            return _isolate.Heap.Length(_isolate.HandleSlots[_slot]);
+            return _isolate.Heap.Length(Target());
         }
     }
 
@@ -59,9 +71,8 @@ public sealed class Handle : IDisposable
     /// <exception cref="ArgumentException">The handle belongs to another isolate.</exception>
     internal long TargetIn(Isolate isolate, string what)
     {
-        ObjectDisposedException.ThrowIf(_slot < 0, this);
         if (_isolate != isolate) throw new ArgumentException($"{what} is a handle of another isolate; objects never cross isolates", what);
-        return _isolate.HandleSlots[_slot];
+        return Target();
     }
 
     /// <summary>The object's current heap index, for tests of the collector.</summary>
@@ -71,7 +82,8 @@ public sealed class Handle : IDisposable
     public void Dispose()
     {
         if (_slot < 0) return;
-        _isolate.FreeHandle(_slot);
+        // A handle of an earlier generation was freed with all the others when the isolate was reset.
+        if (_generation == _isolate.HandleGeneration) _isolate.FreeHandle(_slot);
         _slot = -1;
     }
 }

@@ -201,6 +201,8 @@ public sealed partial class Isolate
 
     internal long[] HandleSlots => Store.HandleSlots;
 
+    internal int HandleGeneration => Store.HandleGeneration;
+
     internal Value PointerValue(VmType type, long bits) => Store.PointerValue(type, bits);
 
     internal Value ResultValue(VmType type, long bits, bool isPointer) => Store.ResultValue(type, bits, isPointer);

@@ -68,8 +68,9 @@ internal sealed partial class Fiber
     /// <summary>The store whose heap, globals and limits this fiber uses.</summary>
     public Store Store { get; }
 
-    /// <summary>The store's heap, kept here too so compiled code reaches it in one load.</summary>
-    public readonly Heap Heap;
+    /// <summary>The store's heap, kept here too so compiled code reaches it in one load. Changes only between
+    /// entries, when the store is reset (<see cref="Store.ResetToInitialState"/>).</summary>
+    public Heap Heap;
 
     /// <summary>The depth the call-site table holds now (at most the store's limit); a deeper call takes the slow path,
     /// <see cref="EnsureDepth"/>.</summary>

@@ -62,6 +62,14 @@ internal sealed class Instance
         store.Attach(this);
     }
 
+    /// <summary>Puts every global back to the module's initial value (a reset of the store).</summary>
+    internal void ResetGlobals()
+    {
+        var globals = Module.Definition.Globals;
+        for (var i = 0; i < Globals.Length; i++) Globals[i] = globals[i].InitialBits;
+        Array.Clear(GlobalTags);
+    }
+
     /// <summary>A new instance of <paramref name="template"/>'s module in <paramref name="store"/>, linked to the same host
     /// functions, with the module's initial globals (a spawned task's instance). The template's imports are all host functions.</summary>
     public Instance(Store store, Instance template)

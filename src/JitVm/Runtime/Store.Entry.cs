@@ -49,6 +49,7 @@ internal sealed partial class Store
         var (here, limit) = MeasureEntryStack();
         var thread = Environment.CurrentManagedThreadId;
         var owner = Interlocked.CompareExchange(ref _runningThread, thread, 0);
+        if (owner == DisposedOwner) throw Disposed();
         if (owner != 0)
             throw new InvalidOperationException(owner == thread
                 ? "the isolate is already running on this thread; a host function cannot call back into the isolate that called it"
@@ -72,6 +73,7 @@ internal sealed partial class Store
         var owner = Interlocked.CompareExchange(ref _runningThread, thread, 0);
         if (owner == 0) return false;
         if (owner == thread) return true;
+        if (owner == DisposedOwner) throw Disposed();
         throw new InvalidOperationException($"the isolate is running on thread {owner}; reach its heap and globals between calls or from a host function it called");
     }
 

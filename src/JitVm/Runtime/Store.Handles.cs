@@ -13,6 +13,19 @@ internal sealed partial class Store
     private int _handleCount;
     private readonly List<HandleScope> _scopes = [];
 
+    /// <summary>Counts resets: a <see cref="Handle"/> of an earlier generation is disposed.</summary>
+    internal int HandleGeneration;
+
+    /// <summary>Frees every handle at once (a reset or dispose of the isolate): handles made before are disposed.</summary>
+    private void FreeAllHandles()
+    {
+        HandleGeneration++;
+        HandleSlots = [];
+        _handleCount = 0;
+        _freeHandles.Clear();
+        _scopes.Clear();
+    }
+
     /// <summary>Opens a scope: handles created until it is disposed are disposed with it.</summary>
     public HandleScope OpenHandleScope()
     {

@@ -38,6 +38,7 @@ internal sealed partial class Store
         {
             ArgumentOutOfRangeException.ThrowIfNegative(value);
             var owner = Volatile.Read(ref _runningThread);
+            if (owner == DisposedOwner) throw Disposed();
             if (owner != 0 && owner != Environment.CurrentManagedThreadId)
                 throw new InvalidOperationException($"the isolate is running on thread {owner}; set its fuel between calls or from a host function it called");
             var granted = _fuelGranted + (value - Fuel);

@@ -35,14 +35,7 @@ internal sealed partial class Store : IRootSet
         TierUpCalls = options.TierUpCalls;
         InitCompileBudget(options.CompileBudget);
         Logger = options.Logger;
-        Heap = new Heap(options.MaxHeapBytes, options.NurseryBytes)
-        {
-            Roots = this,
-            Stress = options.Diagnostics.GcStress,
-            StressInterval = Math.Max(1, options.Diagnostics.GcStressInterval),
-            VerifyEveryCollection = options.Diagnostics.VerifyHeap,
-            Logger = options.Logger,
-        };
+        Heap = CreateHeap(options);
         DeoptStress = options.Diagnostics.DeoptStress;
         _deoptStressInterval = Math.Max(1, options.Diagnostics.DeoptStressInterval);
 
@@ -78,7 +71,16 @@ internal sealed partial class Store : IRootSet
     /// <summary>The public face of this store: what host functions receive and pointer values name as their origin.</summary>
     public Isolate Owner { get; }
 
-    public Heap Heap { get; }
+    public Heap Heap { get; private set; }
+
+    private Heap CreateHeap(IsolateOptions options) => new(options.MaxHeapBytes, options.NurseryBytes)
+    {
+        Roots = this,
+        Stress = options.Diagnostics.GcStress,
+        StressInterval = Math.Max(1, options.Diagnostics.GcStressInterval),
+        VerifyEveryCollection = options.Diagnostics.VerifyHeap,
+        Logger = options.Logger,
+    };
 
     public int MaxDepth { get; }
 
@@ -126,8 +128,9 @@ internal sealed partial class Store : IRootSet
     /// <summary>Collects garbage now, outside VM code (only globals and handles hold roots then).</summary>
     public void CollectGarbage()
     {
-        if (Interlocked.CompareExchange(ref _runningThread, Environment.CurrentManagedThreadId, 0) != 0)
-            throw new InvalidOperationException("cannot collect while the isolate is running");
+        var owner = Interlocked.CompareExchange(ref _runningThread, Environment.CurrentManagedThreadId, 0);
+        if (owner == DisposedOwner) throw Disposed();
+        if (owner != 0) throw new InvalidOperationException("cannot collect while the isolate is running");
         try
         {
             Heap.Collect(full: true);

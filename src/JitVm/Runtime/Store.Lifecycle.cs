@@ -1,0 +1,81 @@
+using JitVm.Diagnostics;
+
+namespace JitVm.Runtime;
+
+/// <summary>Resetting a store to the state a new one starts in, and disposing it.</summary>
+internal sealed partial class Store
+{
+    /// <summary><see cref="_runningThread"/> of a disposed store: no thread id is negative, so every entry and host
+    /// access fails at the ownership test it makes anyway, and the fast path pays nothing for disposal.</summary>
+    private const int DisposedOwner = -1;
+
+    /// <summary>Whether the store was disposed.</summary>
+    internal bool IsDisposed => Volatile.Read(ref _runningThread) == DisposedOwner;
+
+    /// <summary>The exception for any use of a disposed store.</summary>
+    internal ObjectDisposedException Disposed() => new(nameof(Hosting.Isolate), "the isolate was disposed");
+
+    /// <summary>
+    /// Between entries, puts the store back where a new one with the same options starts: an empty heap, the
+    /// module's initial globals in every instance, no handles (every handle made before is disposed), no pointer
+    /// value or <see cref="Hosting.Pointer"/> given out before still valid, the options' fuel (fuel used counts from
+    /// zero), timeout, deadline and cancellation token, and no task tree (its tasks are cancelled). Compiled code
+    /// belongs to the module and is kept.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The store is running.</exception>
+    /// <exception cref="ObjectDisposedException">The store was disposed.</exception>
+    internal void ResetToInitialState()
+    {
+        TakeForLifecycle("reset");
+        try
+        {
+            ClearState();
+            InitFuel(Options.Fuel, _fuelPool);
+            Timeout = Options.Timeout;
+            Deadline = null;
+            CancellationToken = Options.CancellationToken;
+            FramesDeoptimised = 0;
+            _safepointsSeen = 0;
+            _taskCancelled = false;
+        }
+        finally
+        {
+            Volatile.Write(ref _runningThread, 0);
+        }
+    }
+
+    /// <summary>Releases the heap and handles and makes every later use of the store throw
+    /// <see cref="ObjectDisposedException"/>. A second dispose does nothing.</summary>
+    /// <exception cref="InvalidOperationException">The store is running.</exception>
+    internal void Dispose()
+    {
+        if (IsDisposed) return;
+        TakeForLifecycle("dispose");
+        ClearState();
+        Volatile.Write(ref _runningThread, DisposedOwner);
+    }
+
+    private void TakeForLifecycle(string what)
+    {
+        var owner = Interlocked.CompareExchange(ref _runningThread, Environment.CurrentManagedThreadId, 0);
+        if (owner == DisposedOwner) throw Disposed();
+        if (owner != 0) throw new InvalidOperationException($"cannot {what} the isolate while it runs (on thread {owner}); {what} it between calls");
+    }
+
+    private void ClearState()
+    {
+        foreach (var fiber in _fibers)
+            if (fiber.Task is { IsHost: true } root)
+            {
+                root.Scheduler.Cancel(root);
+                fiber.Task = null;
+            }
+        FreeAllHandles();
+        EndHostViews();
+        _issued.Clear();
+        _temporaryRoots = null;
+        Heap = CreateHeap(Options);
+        foreach (var fiber in _fibers) fiber.Heap = Heap;
+        foreach (var instance in _instances) instance.ResetGlobals();
+    }
+}
