@@ -49,5 +49,33 @@ internal static class NoDynamicCode
     }
 
     private static Isolate Create(Module module, Stream output, ExecutionTier tier) =>
-        new(module, StandardImports.Create(output), new IsolateOptions { Tier = tier });
+        new(module, StandardImports.Create(output), new IsolateOptions { Tier = tier, LoggerFactory = WarningsToStderr.Instance });
+
+    /// <summary>Writes warnings, with their category, to stderr: the JIT's absence is one.</summary>
+    private sealed class WarningsToStderr : Microsoft.Extensions.Logging.ILoggerFactory
+    {
+        public static readonly WarningsToStderr Instance = new();
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Category(categoryName);
+
+        public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Category(string name) : Microsoft.Extensions.Logging.ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => logLevel >= Microsoft.Extensions.Logging.LogLevel.Warning;
+
+            public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (IsEnabled(logLevel)) Console.Error.WriteLine($"{name} {logLevel} {eventId.Id}: {formatter(state, exception)}");
+            }
+        }
+    }
 }

@@ -270,6 +270,10 @@ public sealed class AotTests : IDisposable
             file tiered: policy interpreter; precompiled False; {Trap} the interpreter; {Interpreted}
 
             """, output);
+        // The JIT's absence is logged, once per module, for the module files run under a policy that compiles.
+        var warnings = error.Split('\n').Where(line => line.StartsWith("JitVm.Jit Warning 104: the JIT is unavailable", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, warnings.Length);
+        Assert.All(warnings, line => Assert.Contains("runs trap_divide.jvm in the interpreter", line, StringComparison.Ordinal));
     }
 
     /// <summary>Runs a child process to its end; stderr is read on a thread of its own so neither pipe can fill up.</summary>

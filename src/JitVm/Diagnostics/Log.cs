@@ -40,10 +40,18 @@ internal static partial class Log
     [LoggerMessage(EventId = 150, Level = LogLevel.Debug, Message = "{Kind} collection {Number}: {LiveBytes} bytes in use after, {UsedBytes} before, pause {Microseconds:0} us")]
     public static partial void Collected(ILogger logger, string kind, int number, long liveBytes, long usedBytes, double microseconds);
 
-    public static void Trapped(ILogger logger, TrapCode code, string function, int pc, string detail)
+    public static void Trapped(ILogger logger, TrapCode code, string function, int pc, string module, string isolate, string detail)
     {
-        if (logger.IsEnabled(LogLevel.Debug)) LogTrapped(logger, code, Printable.Quote(function), pc, Printable.Escape(detail));
+        if (logger.IsEnabled(LogLevel.Debug)) LogTrapped(logger, code, Printable.Quote(function), pc, Printable.Escape(module), Printable.Escape(isolate), Printable.Escape(detail));
     }
+
+    public static void JitUnavailable(ILogger logger, string module, string isolate, string tier)
+    {
+        if (logger.IsEnabled(LogLevel.Warning)) LogJitUnavailable(logger, Printable.Escape(module), Printable.Escape(isolate), tier);
+    }
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "the JIT is unavailable in this process (dynamic code is not supported: a NativeAOT application, such as a .NET 10 file-based app by default): {Isolate} runs {Module} in the interpreter, not under the {Tier} policy it asked for")]
+    private static partial void LogJitUnavailable(ILogger logger, string module, string isolate, string tier);
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "loaded and verified {Module}: {Functions} function(s), {Instructions} instruction(s) in {Microseconds:0} us")]
     private static partial void LogModuleLoaded(ILogger logger, string module, int functions, int instructions, double microseconds);
@@ -60,6 +68,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "tier-up: {Function} after {Calls} interpreted call(s){Loop}")]
     private static partial void LogTierUp(ILogger logger, string function, int calls, string loop);
 
-    [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "trap {Code} in {Function} at pc {Pc}: {Detail}")]
-    private static partial void LogTrapped(ILogger logger, TrapCode code, string function, int pc, string detail);
+    [LoggerMessage(EventId = 200, Level = LogLevel.Debug, Message = "trap {Code} in {Function} at pc {Pc} of {Module} in {Isolate}: {Detail}")]
+    private static partial void LogTrapped(ILogger logger, TrapCode code, string function, int pc, string module, string isolate, string detail);
 }

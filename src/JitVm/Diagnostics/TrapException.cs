@@ -73,12 +73,20 @@ public sealed class TrapException : JitVmException
     /// </summary>
     internal bool FuelRecorded { get; set; }
 
-        internal void SetStack(IReadOnlyList<VmStackFrame> frames, int elided)
+    /// <summary>The isolate whose frames <see cref="VmStackTrace"/> shows, once it is recorded.</summary>
+    private object? _stackOwner;
+
+    internal void SetStack(IReadOnlyList<VmStackFrame> frames, int elided, object owner)
     {
         _stack = frames;
         ElidedFrames = elided;
         HasStack = true;
+        _stackOwner = owner;
     }
+
+    /// <summary>Whether the trap happened in VM code of an isolate other than <paramref name="isolate"/> (which a host
+    /// function of <paramref name="isolate"/> entered).</summary>
+    internal bool IsFromAnotherIsolate(object isolate) => HasStack && _stackOwner != isolate;
 
     /// <inheritdoc />
     public override string Message => Location is { } where ? $"{Code}: {Detail} ({where})" : $"{Code}: {Detail}";

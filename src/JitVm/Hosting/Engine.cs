@@ -9,7 +9,7 @@ namespace JitVm.Hosting;
 /// <summary>Settings shared by everything an <see cref="Engine"/> creates.</summary>
 public sealed class EngineOptions
 {
-    /// <summary>Limits and policy given to isolates created without options of their own (the logger is replaced by one from <see cref="LoggerFactory"/>).</summary>
+    /// <summary>Limits and policy given to isolates created without options of their own (they log through <see cref="LoggerFactory"/>, one category per subsystem, unless they set a logger of their own).</summary>
     public IsolateOptions IsolateDefaults { get; init; } = new();
 
     /// <summary>Where the engine and its isolates log (module loading, compilation, tier-up, collections, traps); silent by default.</summary>
@@ -46,7 +46,7 @@ public sealed class Engine
     public Engine(EngineOptions? options = null)
     {
         Options = options ?? new EngineOptions();
-        _logger = Options.LoggerFactory.CreateLogger("JitVm");
+        _logger = Options.LoggerFactory.CreateLogger("JitVm.Engine");
     }
 
     /// <summary>The engine's settings.</summary>
@@ -170,12 +170,12 @@ public sealed class Engine
     /// <summary>Creates an isolate of <paramref name="module"/>, linking its imports to <paramref name="hostFunctions"/>.</summary>
     /// <param name="module">The module to run.</param>
     /// <param name="hostFunctions">The functions the module may import.</param>
-    /// <param name="options">Limits and policy; the engine's defaults when null. The engine's logger is used unless these set one.</param>
+    /// <param name="options">Limits and policy; the engine's defaults when null. The engine's logger factory is used unless these set a logger or a factory.</param>
     /// <exception cref="LinkException">An import is missing or has another signature.</exception>
     public Isolate CreateIsolate(Module module, IEnumerable<HostFunction>? hostFunctions = null, IsolateOptions? options = null)
     {
         var chosen = options ?? Options.IsolateDefaults;
-        if (chosen.Logger is NullLogger) chosen = chosen with { Logger = _logger };
+        if (chosen.Logger is NullLogger && chosen.LoggerFactory is null) chosen = chosen with { LoggerFactory = Options.LoggerFactory };
         return new Isolate(module, hostFunctions, chosen);
     }
 

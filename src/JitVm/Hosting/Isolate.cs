@@ -48,6 +48,12 @@ public sealed partial class Isolate
     /// <summary>The module this isolate runs.</summary>
     public Module Module { get; }
 
+    private static int s_isolatesCreated;
+
+    /// <summary>The isolate's name in log events: <see cref="IsolateOptions.Name"/>, or <c>isolate N</c>, N counting
+    /// the isolates of the process from 1 (each spawned task counts as one).</summary>
+    public string Name => field ??= Store.Options.Name ?? $"isolate {Interlocked.Increment(ref s_isolatesCreated)}";
+
     internal Store Store { get; }
 
     internal Instance Instance { get; }

@@ -63,8 +63,19 @@ public sealed record IsolateOptions
     /// <exception cref="ArgumentNullException">The value is null.</exception>
     public DiagnosticOptions Diagnostics { get; init => field = value ?? throw new ArgumentNullException(nameof(value)); } = new();
 
-    /// <summary>Where compilation, tier-up and trap events are logged; silent by default.</summary>
+    /// <summary>Where compilation, tier-up, collection and trap events are logged, all under one category; silent by
+    /// default. <see cref="LoggerFactory"/>, when set, takes precedence.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>Where the isolate's events are logged, one category per subsystem: <c>JitVm.Jit</c> (compilation,
+    /// tier-up, functions that stay interpreted, the compile budget, and the JIT being unavailable in the process),
+    /// <c>JitVm.Gc</c> (collections) and <c>JitVm.Traps</c> (traps, naming the module and the isolate); null (the
+    /// default) to log everything to <see cref="Logger"/>.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>A name for the isolate in log events and <see cref="Isolate.Name"/>; null (the default) names it
+    /// <c>isolate N</c>, N counting the isolates of the process from 1.</summary>
+    public string? Name { get; init; }
 
     /// <summary>Most bytes the isolate's heap objects may occupy (8 per word including each header).</summary>
     public long MaxHeapBytes { get; init; } = DefaultMaxHeapBytes;

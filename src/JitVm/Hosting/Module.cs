@@ -51,6 +51,11 @@ public sealed class Module
     /// <summary>Internal name of <see cref="IsPrecompiled"/> for the runtime's tier decision.</summary>
     internal bool HasSavedCode => IsPrecompiled;
 
+    private int _jitUnavailableNoted;
+
+    /// <summary>True the first time it is asked: the JIT's absence is logged once per module, not per isolate.</summary>
+    internal bool NoteJitUnavailable() => Interlocked.Exchange(ref _jitUnavailableNoted, 1) == 0;
+
     /// <summary>The module's contents.</summary>
     public ModuleDefinition Definition => Verified.Definition;
 

@@ -20,14 +20,16 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Func<TResult> typed)
         {
+            Exception failure;
             try
             {
                 return typed();
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [0], site, depth, fuel));
     }
@@ -38,6 +40,7 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Action typed)
         {
+            Exception failure;
             try
             {
                 typed();
@@ -45,8 +48,9 @@ internal static partial class JitRuntime
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         CallHostWith(fiber, import, [0], site, depth, fuel);
     }
@@ -57,14 +61,16 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Func<T1, TResult> typed)
         {
+            Exception failure;
             try
             {
                 return typed(a1);
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [TypedValues.ToBits(a1)], site, depth, fuel));
     }
@@ -75,6 +81,7 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Action<T1> typed)
         {
+            Exception failure;
             try
             {
                 typed(a1);
@@ -82,8 +89,9 @@ internal static partial class JitRuntime
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         CallHostWith(fiber, import, [TypedValues.ToBits(a1)], site, depth, fuel);
     }
@@ -94,14 +102,16 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Func<T1, T2, TResult> typed)
         {
+            Exception failure;
             try
             {
                 return typed(a1, a2);
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2)], site, depth, fuel));
     }
@@ -112,6 +122,7 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Action<T1, T2> typed)
         {
+            Exception failure;
             try
             {
                 typed(a1, a2);
@@ -119,8 +130,9 @@ internal static partial class JitRuntime
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2)], site, depth, fuel);
     }
@@ -131,14 +143,16 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Func<T1, T2, T3, TResult> typed)
         {
+            Exception failure;
             try
             {
                 return typed(a1, a2, a3);
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3)], site, depth, fuel));
     }
@@ -149,6 +163,7 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Action<T1, T2, T3> typed)
         {
+            Exception failure;
             try
             {
                 typed(a1, a2, a3);
@@ -156,8 +171,9 @@ internal static partial class JitRuntime
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3)], site, depth, fuel);
     }
@@ -168,14 +184,16 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Func<T1, T2, T3, T4, TResult> typed)
         {
+            Exception failure;
             try
             {
                 return typed(a1, a2, a3, a4);
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4)], site, depth, fuel));
     }
@@ -186,6 +204,7 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Action<T1, T2, T3, T4> typed)
         {
+            Exception failure;
             try
             {
                 typed(a1, a2, a3, a4);
@@ -193,8 +212,9 @@ internal static partial class JitRuntime
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4)], site, depth, fuel);
     }
@@ -205,14 +225,16 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Func<T1, T2, T3, T4, T5, TResult> typed)
         {
+            Exception failure;
             try
             {
                 return typed(a1, a2, a3, a4, a5);
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5)], site, depth, fuel));
     }
@@ -223,6 +245,7 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Action<T1, T2, T3, T4, T5> typed)
         {
+            Exception failure;
             try
             {
                 typed(a1, a2, a3, a4, a5);
@@ -230,8 +253,9 @@ internal static partial class JitRuntime
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5)], site, depth, fuel);
     }
@@ -242,14 +266,16 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Func<T1, T2, T3, T4, T5, T6, TResult> typed)
         {
+            Exception failure;
             try
             {
                 return typed(a1, a2, a3, a4, a5, a6);
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6)], site, depth, fuel));
     }
@@ -260,6 +286,7 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Action<T1, T2, T3, T4, T5, T6> typed)
         {
+            Exception failure;
             try
             {
                 typed(a1, a2, a3, a4, a5, a6);
@@ -267,8 +294,9 @@ internal static partial class JitRuntime
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6)], site, depth, fuel);
     }
@@ -279,14 +307,16 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Func<T1, T2, T3, T4, T5, T6, T7, TResult> typed)
         {
+            Exception failure;
             try
             {
                 return typed(a1, a2, a3, a4, a5, a6, a7);
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6), TypedValues.ToBits(a7)], site, depth, fuel));
     }
@@ -297,6 +327,7 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Action<T1, T2, T3, T4, T5, T6, T7> typed)
         {
+            Exception failure;
             try
             {
                 typed(a1, a2, a3, a4, a5, a6, a7);
@@ -304,8 +335,9 @@ internal static partial class JitRuntime
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6), TypedValues.ToBits(a7)], site, depth, fuel);
     }
@@ -316,14 +348,16 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Func<T1, T2, T3, T4, T5, T6, T7, T8, TResult> typed)
         {
+            Exception failure;
             try
             {
                 return typed(a1, a2, a3, a4, a5, a6, a7, a8);
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         return TypedValues.FromBits<TResult>(CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6), TypedValues.ToBits(a7), TypedValues.ToBits(a8)], site, depth, fuel));
     }
@@ -334,6 +368,7 @@ internal static partial class JitRuntime
         fiber.Store.EndHostViews();
         if (fiber.Instance.TypedImport(import) is Action<T1, T2, T3, T4, T5, T6, T7, T8> typed)
         {
+            Exception failure;
             try
             {
                 typed(a1, a2, a3, a4, a5, a6, a7, a8);
@@ -341,8 +376,9 @@ internal static partial class JitRuntime
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
-                throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+                failure = e;
             }
+            throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
         }
         CallHostWith(fiber, import, [TypedValues.ToBits(a1), TypedValues.ToBits(a2), TypedValues.ToBits(a3), TypedValues.ToBits(a4), TypedValues.ToBits(a5), TypedValues.ToBits(a6), TypedValues.ToBits(a7), TypedValues.ToBits(a8)], site, depth, fuel);
     }
@@ -351,6 +387,7 @@ internal static partial class JitRuntime
     /// element, so the result has a place); returns the first value, the result if there is one.</summary>
     private static long CallHostWith(Fiber fiber, int import, Span<long> values, long site, int depth, long fuel)
     {
+        Exception failure;
         try
         {
             fiber.Instance.CallImportWith(fiber, import, values, site, depth);
@@ -358,18 +395,22 @@ internal static partial class JitRuntime
         }
         catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
         {
-            throw fiber.Locate(fiber.Instance.HostFailure(import, e), site, depth, fuel);
+            failure = e;
         }
+        throw fiber.Locate(fiber.Instance.HostFailure(import, failure), site, depth, fuel);
     }
 
     /// <summary>
-    /// The filter of the handlers above: a trap passes through (its location recorded here unless a deeper frame
-    /// did), so nested entries never rethrow it once per host boundary; any other exception is caught, to become
-    /// the trap <see cref="Diagnostics.TrapCode.HostError"/>.
+    /// The filter of the handlers above: a trap of this isolate passes through (its location recorded here unless a
+    /// deeper frame did); a trap another isolate raised in its own code (a host function entered it) and any other
+    /// exception are caught, to become this isolate's trap (<see cref="Runtime.Instance.HostFailure"/>). The
+    /// handlers throw that only after the catch, once the host function's frames are unwound, so a trap crossing
+    /// several isolates never nests one exception dispatch per boundary on the .NET stack.
     /// </summary>
     private static bool HostFailed(Fiber fiber, Exception exception, long site, int depth, long fuel)
     {
         if (exception is not Diagnostics.TrapException trap) return true;
+        if (trap.IsFromAnotherIsolate(fiber.Store.Owner)) return true;
         fiber.Locate(trap, site, depth, fuel);
         return false;
     }

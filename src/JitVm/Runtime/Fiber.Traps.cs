@@ -37,11 +37,12 @@ internal sealed partial class Fiber
         if (!trap.HasStack)
         {
             var (frames, elided) = Trace(site, depth);
-            trap.SetStack(frames, elided);
+            trap.SetStack(frames, elided, Store.Owner);
             if (!trap.FuelRecorded) FuelSlice = fuel;
-            var logger = Store.Logger;
+            var logger = Store.TrapLogger;
             if (logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
-                Log.Trapped(logger, trap.Code, trap.Location?.Function ?? "?", trap.Location?.Pc ?? -1, trap.Detail);
+                Log.Trapped(logger, trap.Code, trap.Location?.Function ?? "?", trap.Location?.Pc ?? -1,
+                    Instance.Module.Definition.SourceName ?? "module", Store.Owner.Name, trap.Detail);
         }
         return trap;
     }

@@ -150,17 +150,21 @@ internal sealed class Instance
         var width = Math.Max(host.Signature.Parameters.Length, host.Signature.Results.Length);
         fiber.EnsureSlots(fp + width + 1);
         Store.EndHostViews();
+        // A trap of this isolate's own passes through untouched; anything else (a host exception, or a trap another
+        // isolate raised in its code) becomes this isolate's trap here. It is thrown after the catch, once the host
+        // function's frames are unwound, so a trap crossing several isolates never nests one exception dispatch per
+        // boundary on the .NET stack.
+        Exception? failure = null;
         try
         {
             if (host.Typed is null && host.HandlesPointers) Store.CallUntypedHost(host, fiber.SlotTags, fp, fiber.Slots.AsSpan(fp, width));
             else host.Callback(Store.Owner, fiber.Slots.AsSpan(fp, width));
         }
-        // A trap (the host's own, or one from an isolate the host function entered) passes through untouched:
-        // rethrowing it at every host boundary would nest one exception dispatch per boundary on the .NET stack.
-        catch (Exception exception) when (exception is not TrapException)
+        catch (Exception exception) when (exception is not TrapException trap || trap.IsFromAnotherIsolate(Store.Owner))
         {
-            throw HostFailure(import, exception);
+            failure = exception;
         }
+        if (failure is not null) throw HostFailure(import, failure);
         for (var i = 0; i < host.Signature.Results.Length; i++) fiber.SlotTags[fp + i] = 0;
     }
 
@@ -191,8 +195,17 @@ internal sealed class Instance
     /// here (including anything the host charged or assigned): the trap is marked so locating it keeps that.</remarks>
     public TrapException HostFailure(int import, Exception exception)
     {
-        var trap = exception as TrapException ?? new TrapException(TrapCode.HostError,
-            $"host function {Printable.Quote(Module.Definition.Imports[import].Name)} threw {exception.GetType().Name}: {exception.Message}", exception);
+        var name = Printable.Quote(Module.Definition.Imports[import].Name);
+        var trap = exception switch
+        {
+            // A trap another isolate raised in VM code (it has that isolate's stack): this isolate traps the same
+            // way at its own call of the host function, with the other isolate's trap, and its stack, as the cause.
+            TrapException { HasStack: true } nested => new TrapException(nested.Code,
+                $"host function {name} called into another isolate, which trapped: {nested.Detail}", nested),
+            // A trap the host function raised itself stays as it is.
+            TrapException raised => raised,
+            _ => new TrapException(TrapCode.HostError, $"host function {name} threw {exception.GetType().Name}: {exception.Message}", exception),
+        };
         trap.FuelRecorded = true;
         return trap;
     }

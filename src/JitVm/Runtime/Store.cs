@@ -32,9 +32,14 @@ internal sealed partial class Store : IRootSet
         // Without dynamic code only the interpreter runs, unless the module's code was loaded from a saved assembly:
         // then the policy says whether that code runs (interpreter: it does not), and nothing is ever compiled.
         Tier = Jit.DynamicCode.Supported || owner.Module.HasSavedCode ? options.Tier : ExecutionTier.Interpreter;
+        if (Tier != options.Tier && owner.Module.NoteJitUnavailable())
+            Diagnostics.Log.JitUnavailable(options.LoggerFactory?.CreateLogger("JitVm.Jit") ?? options.Logger,
+                owner.Module.Definition.SourceName ?? "module", options.Name ?? "an isolate", options.Tier.ToString());
         TierUpCalls = options.TierUpCalls;
         InitCompileBudget(options.CompileBudget);
-        Logger = options.Logger;
+        Logger = options.LoggerFactory?.CreateLogger("JitVm.Jit") ?? options.Logger;
+        GcLogger = options.LoggerFactory?.CreateLogger("JitVm.Gc") ?? options.Logger;
+        TrapLogger = options.LoggerFactory?.CreateLogger("JitVm.Traps") ?? options.Logger;
         Heap = CreateHeap(options);
         DeoptStress = options.Diagnostics.DeoptStress;
         _deoptStressInterval = Math.Max(1, options.Diagnostics.DeoptStressInterval);
@@ -79,7 +84,7 @@ internal sealed partial class Store : IRootSet
         Stress = options.Diagnostics.GcStress,
         StressInterval = Math.Max(1, options.Diagnostics.GcStressInterval),
         VerifyEveryCollection = options.Diagnostics.VerifyHeap,
-        Logger = options.Logger,
+        Logger = GcLogger,
     };
 
     public int MaxDepth { get; }
@@ -99,7 +104,14 @@ internal sealed partial class Store : IRootSet
 
     public int TierUpCalls { get; }
 
+    /// <summary>The JIT's events: compilation, tier-up, functions left interpreted, the compile budget.</summary>
     public Microsoft.Extensions.Logging.ILogger Logger { get; }
+
+    /// <summary>The collector's events.</summary>
+    public Microsoft.Extensions.Logging.ILogger GcLogger { get; }
+
+    /// <summary>Trap events.</summary>
+    public Microsoft.Extensions.Logging.ILogger TrapLogger { get; }
 
     public IReadOnlyList<Fiber> Fibers => _fibers;
 
