@@ -65,6 +65,48 @@ public sealed class HostMemoryTests
             load.i
             return
         .end
+        ; Upper-cases the ASCII letters of a string (word 0: byte length, then the bytes) in place.
+        .func shout (s: ptr) -> (ptr)
+            .local i i64
+            .local c i64
+        loop:
+            local.get i
+            local.get s
+            i64.const 0
+            load.i
+            i64.lt_s
+            br_ifz done
+            local.get s
+            local.get i
+            i64.const 8
+            i64.add
+            load.u8
+            local.tee c
+            i64.const 97
+            i64.lt_s
+            br_if next
+            local.get c
+            i64.const 122
+            i64.gt_s
+            br_if next
+            local.get s
+            local.get i
+            i64.const 8
+            i64.add
+            local.get c
+            i64.const 32
+            i64.sub
+            store.u8
+        next:
+            local.get i
+            i64.const 1
+            i64.add
+            local.set i
+            br loop
+        done:
+            local.get s
+            return
+        .end
         .func bump () -> (i64)
             global.get counter
             i64.const 1
@@ -249,5 +291,33 @@ public sealed class HostMemoryTests
         isolate.Invoke("via_host", Value.I64(1));
         Assert.IsType<InvalidOperationException>(refused);
         Assert.Contains("running on thread", refused!.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void StringsCrossTheBoundaryAsLengthAndUtf8(ExecutionTier tier)
+    {
+        var isolate = Create(tier);
+        foreach (var text in new[] { "", "a", "hello, wörld", "exactly8", "ünïcödé — 漢字 🎲" })
+        {
+            using var handle = isolate.AllocateString(text);
+            Assert.Equal(System.Text.Encoding.UTF8.GetByteCount(text), isolate.ReadI64(handle, 0));
+            using var result = isolate.CreateHandle(isolate.Invoke("shout", handle.Value).Single());
+            Assert.Equal(string.Concat(text.Select(c => c is >= 'a' and <= 'z' ? char.ToUpperInvariant(c) : c)), isolate.ReadString(result));
+        }
+        using var raw = isolate.AllocateString([0xFF, 0x41]);
+        Assert.Equal([0xFF, 0x41], isolate.ReadStringBytes(raw));
+        Assert.Equal("\uFFFDA", isolate.ReadString(raw));
+    }
+
+    [Fact]
+    public void AStringWhoseLengthWordLiesIsRefused()
+    {
+        var isolate = Create(ExecutionTier.Interpreter);
+        using var handle = isolate.AllocateString("four");
+        isolate.WriteI64(handle, 0, 9);
+        Assert.Equal(TrapCode.OutOfBounds, Assert.Throws<TrapException>(() => isolate.ReadString(handle)).Code);
+        isolate.WriteI64(handle, 0, -1);
+        Assert.Equal(TrapCode.OutOfBounds, Assert.Throws<TrapException>(() => isolate.ReadString(handle)).Code);
     }
 }

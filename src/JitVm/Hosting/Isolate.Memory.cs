@@ -46,6 +46,53 @@ public sealed partial class Isolate
         return handle;
     }
 
+    /// <summary>
+    /// Allocates <paramref name="text"/> as a VM string (spec/embedding.md §9.2): an object whose word 0 holds the
+    /// byte length <c>n</c> of its UTF-8 encoding and whose bytes 8 to <c>8 + n - 1</c> hold that encoding.
+    /// </summary>
+    /// <exception cref="TrapException"><see cref="TrapCode.OutOfMemory"/>: the heap limit leaves no room.</exception>
+    /// <exception cref="InvalidOperationException">The isolate is running on another thread.</exception>
+    public Handle AllocateString(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return AllocateString(System.Text.Encoding.UTF8.GetBytes(text));
+    }
+
+    /// <summary>Allocates already encoded UTF-8 <paramref name="utf8"/> as a VM string (see <see cref="AllocateString(string)"/>);
+    /// the bytes are copied as they are.</summary>
+    /// <exception cref="TrapException"><see cref="TrapCode.OutOfMemory"/>: the heap limit leaves no room.</exception>
+    /// <exception cref="InvalidOperationException">The isolate is running on another thread.</exception>
+    public Handle AllocateString(ReadOnlySpan<byte> utf8)
+    {
+        var handle = Allocate(1 + (utf8.Length + 7L) / 8);
+        WriteI64(handle, 0, utf8.Length);
+        WriteBytes(handle, 8, utf8);
+        return handle;
+    }
+
+    /// <summary>The UTF-8 bytes of a VM string (see <see cref="AllocateString(string)"/>), copied out.</summary>
+    /// <exception cref="TrapException"><see cref="TrapCode.OutOfBounds"/> when word 0 is negative or larger than the
+    /// object holds, <see cref="TrapCode.TagMismatch"/> when a word read holds a pointer.</exception>
+    /// <exception cref="ObjectDisposedException">The handle was disposed.</exception>
+    /// <exception cref="InvalidOperationException">The isolate is running on another thread.</exception>
+    public byte[] ReadStringBytes(Handle source)
+    {
+        var length = ReadI64(source, 0);
+        if (length < 0 || length > (source.Length - 1) * 8)
+            throw new TrapException(TrapCode.OutOfBounds, $"the string's length word says {length} bytes, but the object holds {(source.Length - 1) * 8} after it");
+        var bytes = new byte[length];
+        ReadBytes(source, 8, bytes);
+        return bytes;
+    }
+
+    /// <summary>A VM string (see <see cref="AllocateString(string)"/>) decoded from UTF-8; invalid sequences become
+    /// U+FFFD, as <see cref="System.Text.Encoding.UTF8"/> decodes them.</summary>
+    /// <exception cref="TrapException"><see cref="TrapCode.OutOfBounds"/> or <see cref="TrapCode.TagMismatch"/>, as
+    /// <see cref="ReadStringBytes"/>.</exception>
+    /// <exception cref="ObjectDisposedException">The handle was disposed.</exception>
+    /// <exception cref="InvalidOperationException">The isolate is running on another thread.</exception>
+    public string ReadString(Handle source) => System.Text.Encoding.UTF8.GetString(ReadStringBytes(source));
+
     /// <summary>Reads word <paramref name="index"/> of the object as a signed integer, as <c>load.i</c> does.</summary>
     /// <exception cref="TrapException"><see cref="TrapCode.OutOfBounds"/>, or <see cref="TrapCode.TagMismatch"/> when
     /// the word holds a pointer.</exception>
