@@ -49,6 +49,13 @@ static void RunScript(Engine engine, string script, int frames, TimeSpan loadTim
     isolate.Timeout = loadTimeout;
     var traps = Report("init", Run(init)) ? 1 : 0;
     isolate.Timeout = frameTimeout;
+    if (module.FindFunction("greet") >= 0)
+    {
+        // Strings cross the boundary as VM strings (a byte length, then UTF-8), built in the isolate's heap; the
+        // handle keeps the object alive until the host no longer needs it.
+        using var pilot = isolate.AllocateString("Ada Lovelace, pilot");
+        if (Report("greet", Run(() => isolate.Invoke("greet", pilot.Value)))) traps++;
+    }
 
     var reportEvery = Math.Max(1, frames / 5);
     long totalFuel = 0;
@@ -68,6 +75,8 @@ static void RunScript(Engine engine, string script, int frames, TimeSpan loadTim
     Console.WriteLine($"{frames} frames in {clock.Elapsed.TotalMilliseconds:0.0} ms " +
                       $"({clock.Elapsed.TotalMicroseconds / frames:0.0} µs/frame), fuel {totalFuel} " +
                       $"({totalFuel / frames}/frame), {traps} traps, {isolate.HeapUsedBytes} heap bytes in use");
+    // Globals are readable by name: the script's own frame counter agrees with the host's loop.
+    Console.WriteLine($"the script counted {isolate.GetGlobal("frame").AsI64} frames");
     Console.WriteLine();
 }
 

@@ -21,6 +21,7 @@ internal sealed class World
         HostFunction.FromAction<long, double, double>("move", Move),
         HostFunction.FromAction<long>("log_i64", value => Console.WriteLine($"    [script log] {value}")),
         HostFunction.FromAction<Pointer, long>("say", Say),
+        HostFunction.FromAction<Pointer>("say_string", SayString),
     ];
 
     public string Describe() =>
@@ -52,5 +53,15 @@ internal sealed class World
         if (length < 0 || length > text.ByteLength)
             throw new TrapException(TrapCode.OutOfBounds, $"say: {length} bytes asked for, the object holds {text.ByteLength}");
         Console.WriteLine($"    [script says] {Encoding.UTF8.GetString(text.Bytes[..(int)length])}");
+    }
+
+    // A VM string, the layout Isolate.AllocateString makes: word 0 its byte length, then its UTF-8 bytes.
+    private static void SayString(Pointer text)
+    {
+        var bytes = text.Bytes;
+        var length = BitConverter.ToInt64(bytes[..8]);
+        if (length < 0 || length > bytes.Length - 8)
+            throw new TrapException(TrapCode.OutOfBounds, $"say_string: the length word says {length} bytes, the object holds {bytes.Length - 8}");
+        Console.WriteLine($"    [script says] {Encoding.UTF8.GetString(bytes.Slice(8, (int)length))}");
     }
 }
