@@ -252,7 +252,7 @@ internal sealed class Message
 /// <summary>Pointers held by the runtime itself while it builds objects (a message being received): collector roots.</summary>
 internal sealed class TemporaryRoots
 {
-    private long[] _pointers = new long[8];
+    private long[] _pointers = new long[2];
 
     public int Count { get; private set; }
 
@@ -260,7 +260,7 @@ internal sealed class TemporaryRoots
 
     public void Add(long pointer)
     {
-        if (Count == _pointers.Length) Array.Resize(ref _pointers, Count * 2);
+        if (Count == _pointers.Length) Array.Resize(ref _pointers, Math.Max(2, Count * 2));
         _pointers[Count++] = pointer;
     }
 

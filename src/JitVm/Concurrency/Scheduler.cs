@@ -42,7 +42,12 @@ internal sealed class Scheduler
         Root = root;
         var options = root.Store.Options;
         TaskFuel = (options.TaskFuel ?? options.Fuel) is { } fuel ? new FuelPool(fuel) : null;
+        TaskOptions = options with { NurseryBytes = options.TaskNurseryBytes, Timeout = null };
     }
+
+    /// <summary>The options of every spawned task's store, made once (the record is immutable): the root's, with the
+    /// task nursery and no timeout (a timeout is per host entry; the deadline applies).</summary>
+    public IsolateOptions TaskOptions { get; }
 
     /// <summary>The fuel every spawned task of the tree draws from; null when it is unlimited.</summary>
     public FuelPool? TaskFuel { get; }

@@ -62,7 +62,7 @@ internal static class TaskOps
     {
         fiber.Store.ChargeFuel(fiber, SizeFuel.For(message.HeapWords));
         Span<long> values = stackalloc long[message.Values.Length];
-        message.CopyIn(fiber.Heap, fiber.Store.TemporaryRoots, values);
+        fiber.Store.CopyIn(message, values);
         fiber.EnsureResults(values.Length);
         for (var i = 0; i < values.Length; i++)
         {
@@ -174,13 +174,13 @@ internal static class TaskOps
                 if (!Wait(fiber, task)) return false;
             }
         }
+        fiber.EnsureResults(2);
         if (message is not null) CopyIn(fiber, message);
         else
         {
             fiber.Results[0] = 0;
             fiber.ResultTags[0] = 0;
         }
-        fiber.EnsureResults(2);
         fiber.Results[1] = status;
         return true;
     }

@@ -9,13 +9,15 @@ internal sealed partial class Store
     /// <summary>The pointer each live handle holds (0 for a free slot).</summary>
     internal long[] HandleSlots = [];
 
-    private readonly Stack<int> _freeHandles = new();
+    // Made at the first freed handle and the first scope: most stores (every task's) never have either.
+    private Stack<int>? _freeHandles;
     private int _handleCount;
-    private readonly List<HandleScope> _scopes = [];
+    private List<HandleScope>? _scopes;
 
     /// <summary>Opens a scope: handles created until it is disposed are disposed with it.</summary>
     public HandleScope OpenHandleScope()
     {
+        _scopes ??= [];
         var scope = new HandleScope(Owner, _scopes.Count);
         _scopes.Add(scope);
         return scope;
@@ -23,7 +25,7 @@ internal sealed partial class Store
 
     internal void CloseHandleScope(HandleScope scope, int depth)
     {
-        if (depth >= _scopes.Count || _scopes[depth] != scope) return;
+        if (_scopes is null || depth >= _scopes.Count || _scopes[depth] != scope) return;
         for (var i = _scopes.Count - 1; i >= depth; i--)
         {
             foreach (var handle in _scopes[i].Handles) handle.Dispose();
@@ -41,7 +43,7 @@ internal sealed partial class Store
     internal void FreeHandle(int slot)
     {
         HandleSlots[slot] = 0;
-        _freeHandles.Push(slot);
+        (_freeHandles ??= new()).Push(slot);
     }
 
     private void UpdateHandleRoots(Heap heap)
