@@ -154,8 +154,18 @@ internal sealed class Scheduler
 
     private void WorkerLoop()
     {
+        var justRan = false;
         while (true)
         {
+            // After a turn, the queue is looked at before waiting: a task the turn woke (a message's receiver, a
+            // joiner) runs next on this thread, warm, rather than waiting for another worker's wake-up. Its signal
+            // stays counted, so a worker it wakes may find the queue empty, and goes back to waiting.
+            if (justRan && TryTakeTask() is { } next)
+            {
+                TaskRunner.RunSlice(next);
+                continue;
+            }
+            justRan = false;
             if (!_work.Wait(TimeSpan.FromSeconds(2)))
             {
                 // Idle: exit when no task is left; a later spawn starts workers again.
@@ -169,17 +179,26 @@ internal sealed class Scheduler
                 }
                 continue;
             }
-            VmTask? task;
-            lock (Gate)
-            {
-                if (!_runQueue.TryDequeue(out task)) continue;
-                _queuedApprox = _runQueue.Count;
-                task.State = TaskState.Running;
-                task.SlicesThisTurn = 0;
-                task.YieldRequested = false;
-            }
+            if (TryTakeTask() is not { } task) continue;
             TaskRunner.RunSlice(task);
+            justRan = true;
         }
+    }
+
+    /// <summary>Takes the first runnable task and marks it running, or returns null when none is queued.</summary>
+    private VmTask? TryTakeTask()
+    {
+        lock (Gate) return TakeTaskLocked();
+    }
+
+    private VmTask? TakeTaskLocked()
+    {
+        if (!_runQueue.TryDequeue(out var task)) return null;
+        _queuedApprox = _runQueue.Count;
+        task.State = TaskState.Running;
+        task.SlicesThisTurn = 0;
+        task.YieldRequested = false;
+        return task;
     }
 
     /// <summary>After a worker's turn ends in a suspension: the task waits, or runs again when already woken or when it
@@ -288,21 +307,24 @@ internal sealed class Scheduler
         }
     }
 
-    /// <summary>A host task waits on its own thread until woken. Under the gate (released while waiting).</summary>
+    /// <summary>A host task waits on its own thread until woken, running queued tasks on it meanwhile. Under the gate
+    /// (released while waiting or running a task).</summary>
+    /// <remarks>In the deterministic mode this thread is the only worker. Otherwise it helps the workers: a task the
+    /// host's own operation woke (the receiver of its message, the task it spawned and joins) runs at once on this
+    /// thread instead of waiting for a worker to wake up, and every task it runs yields at the end of its quantum
+    /// (<see cref="ShouldYield"/>), so the host sees its own wake-up within a quantum. Tasks so run keep the order of
+    /// the run queue; which thread runs a task is invisible to it.</remarks>
     public void WaitOnHostThread(VmTask task)
     {
         _active--;
         CheckDeadlock();
         while (task.Waiting)
         {
-            if (IsDeterministic && _runQueue.TryDequeue(out var next))
+            if (task.IsHost && TakeTaskLocked() is { } next)
             {
-                // Deterministic mode: this thread is the only worker. The gate is held once here (by the waiting
-                // operation); it is released while the task runs, as a worker would not hold it.
-                _queuedApprox = _runQueue.Count;
-                next.State = TaskState.Running;
-                next.SlicesThisTurn = 0;
-                next.YieldRequested = false;
+                // The gate is held once here (by the waiting operation); it is released while the task runs, as a
+                // worker would not hold it.
+                next.OnHostThread = true;
                 Monitor.Exit(Gate);
                 try
                 {
@@ -311,6 +333,7 @@ internal sealed class Scheduler
                 finally
                 {
                     Monitor.Enter(Gate);
+                    next.OnHostThread = false;
                 }
                 continue;
             }
@@ -406,10 +429,10 @@ internal sealed class Scheduler
     }
 
     /// <summary>Asks for a yield when this task has used its quantum and another waits for a worker.</summary>
-    /// <remarks>In the deterministic mode a task always yields at the end of its quantum: the root task, waiting on
-    /// the same thread, may have been woken (by a timeout) and must get its turn.</remarks>
+    /// <remarks>A task run on the waiting host's thread (always, in the deterministic mode) always yields at the end of
+    /// its quantum: the host task may have been woken and must get its turn.</remarks>
     public static bool ShouldYield(VmTask task) =>
-        !task.IsHost && ++task.SlicesThisTurn > QuantumSlices && (task.Scheduler.HasQueuedWork || task.Scheduler.IsDeterministic);
+        !task.IsHost && ++task.SlicesThisTurn > QuantumSlices && (task.Scheduler.HasQueuedWork || task.OnHostThread || task.Scheduler.IsDeterministic);
 
     public string DescribeStatistics() =>
         $"tasks: {TasksSpawned} spawned, {LiveTasks} alive; {MessagesSent} messages, {BytesCopied} bytes copied; {Suspensions} suspensions";
