@@ -162,7 +162,7 @@ internal sealed class Scheduler
             // stays counted, so a worker it wakes may find the queue empty, and goes back to waiting.
             if (justRan && TryTakeTask() is { } next)
             {
-                TaskRunner.RunSlice(next);
+                RunTurn(next);
                 continue;
             }
             justRan = false;
@@ -180,8 +180,24 @@ internal sealed class Scheduler
                 continue;
             }
             if (TryTakeTask() is not { } task) continue;
-            TaskRunner.RunSlice(task);
+            RunTurn(task);
             justRan = true;
+        }
+    }
+
+    /// <summary>Turns running now (tasks taken from the queue and not yet back), on workers and on a waiting host's thread.</summary>
+    private int _turns;
+
+    /// <summary>Runs a task taken with <see cref="TakeTaskLocked"/> until its turn ends.</summary>
+    private void RunTurn(VmTask task)
+    {
+        try
+        {
+            TaskRunner.RunSlice(task);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _turns);
         }
     }
 
@@ -194,6 +210,7 @@ internal sealed class Scheduler
     private VmTask? TakeTaskLocked()
     {
         if (!_runQueue.TryDequeue(out var task)) return null;
+        Interlocked.Increment(ref _turns);
         _queuedApprox = _runQueue.Count;
         task.State = TaskState.Running;
         task.SlicesThisTurn = 0;
@@ -309,7 +326,8 @@ internal sealed class Scheduler
 
     /// <summary>A host task waits on its own thread until woken, running queued tasks on it meanwhile. Under the gate
     /// (released while waiting or running a task).</summary>
-    /// <remarks>In the deterministic mode this thread is the only worker. Otherwise it helps the workers: a task the
+    /// <remarks>In the deterministic mode this thread is the only worker. Otherwise it helps the workers while fewer
+    /// than <see cref="MaxWorkers"/> turns run (so the tree keeps to about that many threads at once): a task the
     /// host's own operation woke (the receiver of its message, the task it spawned and joins) runs at once on this
     /// thread instead of waiting for a worker to wake up, and every task it runs yields at the end of its quantum
     /// (<see cref="ShouldYield"/>), so the host sees its own wake-up within a quantum. Tasks so run keep the order of
@@ -320,7 +338,7 @@ internal sealed class Scheduler
         CheckDeadlock();
         while (task.Waiting)
         {
-            if (task.IsHost && TakeTaskLocked() is { } next)
+            if (task.IsHost && (IsDeterministic || Volatile.Read(ref _turns) < MaxWorkers) && TakeTaskLocked() is { } next)
             {
                 // The gate is held once here (by the waiting operation); it is released while the task runs, as a
                 // worker would not hold it.
@@ -328,7 +346,7 @@ internal sealed class Scheduler
                 Monitor.Exit(Gate);
                 try
                 {
-                    TaskRunner.RunSlice(next);
+                    RunTurn(next);
                 }
                 finally
                 {
