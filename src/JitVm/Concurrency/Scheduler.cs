@@ -258,16 +258,30 @@ internal sealed class Scheduler
             _timedWaits++;
             var ticket = task.WaitTicket;
             var due = TimeSpan.FromTicks(Math.Min(timeoutMicroseconds, TimeSpan.MaxValue.Ticks / 10 - 1) * 10);
-            task.Timer = new Timer(_ => TimeOut(task, ticket), null, due, Timeout.InfiniteTimeSpan);
+            var end = DateTime.UtcNow.Ticks + Math.Min(due.Ticks, DateTime.MaxValue.Ticks - DateTime.UtcNow.Ticks);
+            task.Timer = new Timer(_ => TimeOut(task, ticket, end), null, TimerDue(due), Timeout.InfiniteTimeSpan);
         }
         return task.WaitTicket;
     }
 
-    private void TimeOut(VmTask task, long ticket)
+    /// <summary>The longest due time a <see cref="Timer"/> takes (about 49.7 days); a longer wait re-arms its timer
+    /// each time it fires until its end (<see cref="TimeOut"/>).</summary>
+    private static readonly TimeSpan MaxTimerDue = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
+    private static TimeSpan TimerDue(TimeSpan due) => due < MaxTimerDue ? due : MaxTimerDue;
+
+    // end: when the wait's timeout ends, in DateTime.UtcNow ticks.
+    private void TimeOut(VmTask task, long ticket, long end)
     {
         lock (Gate)
         {
             if (!task.Waiting || task.WaitTicket != ticket) return;
+            var remaining = end - DateTime.UtcNow.Ticks;
+            if (remaining > TimeSpan.TicksPerMillisecond && task.Timer is { } timer)
+            {
+                timer.Change(TimerDue(TimeSpan.FromTicks(remaining)), Timeout.InfiniteTimeSpan);
+                return;
+            }
             task.TimedOut = true;
             WakeLocked(task);
         }
