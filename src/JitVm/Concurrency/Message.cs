@@ -48,15 +48,19 @@ internal sealed class Message
     /// <summary>Heap words the message becomes in a receiver: its objects' fields and headers.</summary>
     public long HeapWords => Words.LongLength;
 
-    /// <summary>A message of numbers only.</summary>
+    /// <summary>A message of numbers only. Its empty parts, never written, are shared by every such message.</summary>
     public static Message Scalars(long[] values) => new()
     {
         Words = [],
-        PointerFields = new System.Collections.BitArray(0),
+        PointerFields = NoPointerFields,
         References = [],
         Values = values,
-        ValueIsPointer = new bool[values.Length],
+        ValueIsPointer = values.Length == 1 ? OneNumber : new bool[values.Length],
     };
+
+    private static readonly System.Collections.BitArray NoPointerFields = new(0);
+
+    private static readonly bool[] OneNumber = [false];
 
     /// <summary>A message the host makes: numbers, and references (a channel or a task) where
     /// <paramref name="references"/> has one; a reference value's bits are ignored.</summary>
@@ -252,7 +256,7 @@ internal sealed class Message
 /// <summary>Pointers held by the runtime itself while it builds objects (a message being received): collector roots.</summary>
 internal sealed class TemporaryRoots
 {
-    private long[] _pointers = new long[8];
+    private long[] _pointers = new long[2];
 
     public int Count { get; private set; }
 
@@ -260,7 +264,7 @@ internal sealed class TemporaryRoots
 
     public void Add(long pointer)
     {
-        if (Count == _pointers.Length) Array.Resize(ref _pointers, Count * 2);
+        if (Count == _pointers.Length) Array.Resize(ref _pointers, Math.Max(2, Count * 2));
         _pointers[Count++] = pointer;
     }
 

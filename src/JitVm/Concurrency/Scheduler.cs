@@ -42,7 +42,12 @@ internal sealed class Scheduler
         Root = root;
         var options = root.Store.Options;
         TaskFuel = (options.TaskFuel ?? options.Fuel) is { } fuel ? new FuelPool(fuel) : null;
+        TaskOptions = options with { NurseryBytes = options.TaskNurseryBytes, Timeout = null };
     }
+
+    /// <summary>The options of every spawned task's store, made once (the record is immutable): the root's, with the
+    /// task nursery and no timeout (a timeout is per host entry; the deadline applies).</summary>
+    public IsolateOptions TaskOptions { get; }
 
     /// <summary>The fuel every spawned task of the tree draws from; null when it is unlimited.</summary>
     public FuelPool? TaskFuel { get; }
@@ -149,8 +154,18 @@ internal sealed class Scheduler
 
     private void WorkerLoop()
     {
+        var justRan = false;
         while (true)
         {
+            // After a turn, the queue is looked at before waiting: a task the turn woke (a message's receiver, a
+            // joiner) runs next on this thread, warm, rather than waiting for another worker's wake-up. Its signal
+            // stays counted, so a worker it wakes may find the queue empty, and goes back to waiting.
+            if (justRan && TryTakeTask() is { } next)
+            {
+                RunTurn(next);
+                continue;
+            }
+            justRan = false;
             if (!_work.Wait(TimeSpan.FromSeconds(2)))
             {
                 // Idle: exit when no task is left; a later spawn starts workers again.
@@ -164,17 +179,43 @@ internal sealed class Scheduler
                 }
                 continue;
             }
-            VmTask? task;
-            lock (Gate)
-            {
-                if (!_runQueue.TryDequeue(out task)) continue;
-                _queuedApprox = _runQueue.Count;
-                task.State = TaskState.Running;
-                task.SlicesThisTurn = 0;
-                task.YieldRequested = false;
-            }
+            if (TryTakeTask() is not { } task) continue;
+            RunTurn(task);
+            justRan = true;
+        }
+    }
+
+    /// <summary>Turns running now (tasks taken from the queue and not yet back), on workers and on a waiting host's thread.</summary>
+    private int _turns;
+
+    /// <summary>Runs a task taken with <see cref="TakeTaskLocked"/> until its turn ends.</summary>
+    private void RunTurn(VmTask task)
+    {
+        try
+        {
             TaskRunner.RunSlice(task);
         }
+        finally
+        {
+            Interlocked.Decrement(ref _turns);
+        }
+    }
+
+    /// <summary>Takes the first runnable task and marks it running, or returns null when none is queued.</summary>
+    private VmTask? TryTakeTask()
+    {
+        lock (Gate) return TakeTaskLocked();
+    }
+
+    private VmTask? TakeTaskLocked()
+    {
+        if (!_runQueue.TryDequeue(out var task)) return null;
+        Interlocked.Increment(ref _turns);
+        _queuedApprox = _runQueue.Count;
+        task.State = TaskState.Running;
+        task.SlicesThisTurn = 0;
+        task.YieldRequested = false;
+        return task;
     }
 
     /// <summary>After a worker's turn ends in a suspension: the task waits, or runs again when already woken or when it
@@ -217,16 +258,30 @@ internal sealed class Scheduler
             _timedWaits++;
             var ticket = task.WaitTicket;
             var due = TimeSpan.FromTicks(Math.Min(timeoutMicroseconds, TimeSpan.MaxValue.Ticks / 10 - 1) * 10);
-            task.Timer = new Timer(_ => TimeOut(task, ticket), null, due, Timeout.InfiniteTimeSpan);
+            var end = DateTime.UtcNow.Ticks + Math.Min(due.Ticks, DateTime.MaxValue.Ticks - DateTime.UtcNow.Ticks);
+            task.Timer = new Timer(_ => TimeOut(task, ticket, end), null, TimerDue(due), Timeout.InfiniteTimeSpan);
         }
         return task.WaitTicket;
     }
 
-    private void TimeOut(VmTask task, long ticket)
+    /// <summary>The longest due time a <see cref="Timer"/> takes (about 49.7 days); a longer wait re-arms its timer
+    /// each time it fires until its end (<see cref="TimeOut"/>).</summary>
+    private static readonly TimeSpan MaxTimerDue = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
+    private static TimeSpan TimerDue(TimeSpan due) => due < MaxTimerDue ? due : MaxTimerDue;
+
+    // end: when the wait's timeout ends, in DateTime.UtcNow ticks.
+    private void TimeOut(VmTask task, long ticket, long end)
     {
         lock (Gate)
         {
             if (!task.Waiting || task.WaitTicket != ticket) return;
+            var remaining = end - DateTime.UtcNow.Ticks;
+            if (remaining > TimeSpan.TicksPerMillisecond && task.Timer is { } timer)
+            {
+                timer.Change(TimerDue(TimeSpan.FromTicks(remaining)), Timeout.InfiniteTimeSpan);
+                return;
+            }
             task.TimedOut = true;
             WakeLocked(task);
         }
@@ -283,29 +338,34 @@ internal sealed class Scheduler
         }
     }
 
-    /// <summary>A host task waits on its own thread until woken. Under the gate (released while waiting).</summary>
+    /// <summary>A host task waits on its own thread until woken, running queued tasks on it meanwhile. Under the gate
+    /// (released while waiting or running a task).</summary>
+    /// <remarks>In the deterministic mode this thread is the only worker. Otherwise it helps the workers while fewer
+    /// than <see cref="MaxWorkers"/> turns run (so the tree keeps to about that many threads at once): a task the
+    /// host's own operation woke (the receiver of its message, the task it spawned and joins) runs at once on this
+    /// thread instead of waiting for a worker to wake up, and every task it runs yields at the end of its quantum
+    /// (<see cref="ShouldYield"/>), so the host sees its own wake-up within a quantum. Tasks so run keep the order of
+    /// the run queue; which thread runs a task is invisible to it.</remarks>
     public void WaitOnHostThread(VmTask task)
     {
         _active--;
         CheckDeadlock();
         while (task.Waiting)
         {
-            if (IsDeterministic && _runQueue.TryDequeue(out var next))
+            if (task.IsHost && (IsDeterministic || Volatile.Read(ref _turns) < MaxWorkers) && TakeTaskLocked() is { } next)
             {
-                // Deterministic mode: this thread is the only worker. The gate is held once here (by the waiting
-                // operation); it is released while the task runs, as a worker would not hold it.
-                _queuedApprox = _runQueue.Count;
-                next.State = TaskState.Running;
-                next.SlicesThisTurn = 0;
-                next.YieldRequested = false;
+                // The gate is held once here (by the waiting operation); it is released while the task runs, as a
+                // worker would not hold it.
+                next.OnHostThread = true;
                 Monitor.Exit(Gate);
                 try
                 {
-                    TaskRunner.RunSlice(next);
+                    RunTurn(next);
                 }
                 finally
                 {
                     Monitor.Enter(Gate);
+                    next.OnHostThread = false;
                 }
                 continue;
             }
@@ -401,10 +461,10 @@ internal sealed class Scheduler
     }
 
     /// <summary>Asks for a yield when this task has used its quantum and another waits for a worker.</summary>
-    /// <remarks>In the deterministic mode a task always yields at the end of its quantum: the root task, waiting on
-    /// the same thread, may have been woken (by a timeout) and must get its turn.</remarks>
+    /// <remarks>A task run on the waiting host's thread (always, in the deterministic mode) always yields at the end of
+    /// its quantum: the host task may have been woken and must get its turn.</remarks>
     public static bool ShouldYield(VmTask task) =>
-        !task.IsHost && ++task.SlicesThisTurn > QuantumSlices && (task.Scheduler.HasQueuedWork || task.Scheduler.IsDeterministic);
+        !task.IsHost && ++task.SlicesThisTurn > QuantumSlices && (task.Scheduler.HasQueuedWork || task.OnHostThread || task.Scheduler.IsDeterministic);
 
     public string DescribeStatistics() =>
         $"tasks: {TasksSpawned} spawned, {LiveTasks} alive; {MessagesSent} messages, {BytesCopied} bytes copied; {Suspensions} suspensions";

@@ -62,7 +62,7 @@ internal static class TaskOps
     {
         fiber.Store.ChargeFuel(fiber, SizeFuel.For(message.HeapWords));
         Span<long> values = stackalloc long[message.Values.Length];
-        message.CopyIn(fiber.Heap, fiber.Store.TemporaryRoots, values);
+        fiber.Store.CopyIn(message, values);
         fiber.EnsureResults(values.Length);
         for (var i = 0; i < values.Length; i++)
         {
@@ -103,6 +103,9 @@ internal static class TaskOps
         var channel = ChannelAt(fiber, channelPointer);
         var task = CurrentTask(fiber);
         var scheduler = channel.Scheduler;
+        // A number needs no copy out of the heap: its message is made first and delivered in the same turn of the
+        // lock that finds room for it.
+        var number = isPointer ? null : Message.Scalars([bits]);
         while (true)
         {
             lock (scheduler.Gate)
@@ -111,6 +114,11 @@ internal static class TaskOps
                 if (channel.Closed) throw new TrapException(TrapCode.ChannelClosed, $"send to closed channel {channel.Id}");
                 if (channel.Buffer.Count + channel.Reserved < channel.Capacity)
                 {
+                    if (number is not null)
+                    {
+                        Deliver(scheduler, channel, number);
+                        return true;
+                    }
                     channel.Reserved++;
                     break;
                 }
@@ -133,12 +141,18 @@ internal static class TaskOps
         lock (scheduler.Gate)
         {
             channel.Reserved--;
-            channel.Buffer.Enqueue(message);
-            scheduler.MessagesSent++;
-            scheduler.BytesCopied += message.HeapWords * 8;
-            scheduler.WakeOne(channel.Receivers);
+            Deliver(scheduler, channel, message);
         }
         return true;
+    }
+
+    /// <summary>Buffers a sent message and wakes the first waiting receiver. Under the gate.</summary>
+    private static void Deliver(Scheduler scheduler, VmChannel channel, Message message)
+    {
+        channel.Buffer.Enqueue(message);
+        scheduler.MessagesSent++;
+        scheduler.BytesCopied += message.HeapWords * 8;
+        scheduler.WakeOne(channel.Receivers);
     }
 
     /// <summary>chan.recv (<paramref name="timeoutMicroseconds"/> &lt; 0) and chan.recv_for: the word and the status
@@ -174,13 +188,13 @@ internal static class TaskOps
                 if (!Wait(fiber, task)) return false;
             }
         }
+        fiber.EnsureResults(2);
         if (message is not null) CopyIn(fiber, message);
         else
         {
             fiber.Results[0] = 0;
             fiber.ResultTags[0] = 0;
         }
-        fiber.EnsureResults(2);
         fiber.Results[1] = status;
         return true;
     }

@@ -73,7 +73,7 @@ internal static class TaskRunner
         var width = Math.Max(signature.Parameters.Length, signature.Results.Length);
         fiber.EnsureSlots(width + 1);
         Span<long> values = stackalloc long[arguments.Values.Length];
-        arguments.CopyIn(fiber.Heap, fiber.Store.TemporaryRoots, values);
+        fiber.Store.CopyIn(arguments, values);
         for (var i = 0; i < values.Length; i++)
         {
             fiber.Slots[i] = values[i];

@@ -102,6 +102,9 @@ internal sealed class VmTask
     /// <summary>Asked to give its worker to others at the next block boundary (its quantum is used up).</summary>
     public bool YieldRequested { get; set; }
 
+    /// <summary>Running on the thread of a waiting host task, which it must give back at the end of its quantum.</summary>
+    public bool OnHostThread { get; set; }
+
     /// <summary>Fuel slices granted since the task was last scheduled (see <see cref="Scheduler.QuantumSlices"/>).</summary>
     public int SlicesThisTurn { get; set; }
 

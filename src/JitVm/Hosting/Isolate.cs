@@ -32,18 +32,15 @@ public sealed partial class Isolate
         Module = module;
         Store = new Store(this, options, taskFuel);
         Instance = new Instance(Store, template);
-        Fiber = new Fiber(Store, Instance, initialSlots: 16);
+        Fiber = new Fiber(Store, Instance, initialSlots: 8);
     }
 
     /// <summary>The isolate of a spawned task: <paramref name="template"/>'s module and host functions, fresh globals, a
     /// small heap and frame stack that grow as needed, fuel drawn from the tree's pool, and the other limits of the
     /// root's options applied to the task alone (a timeout is per host entry, so tasks have none; the deadline
     /// applies).</summary>
-    internal static Isolate ForTask(Instance template, Concurrency.Scheduler scheduler)
-    {
-        var rootOptions = scheduler.Root.Store.Options;
-        return new(template.Module, template, rootOptions with { NurseryBytes = rootOptions.TaskNurseryBytes, Timeout = null }, scheduler.TaskFuel);
-    }
+    internal static Isolate ForTask(Instance template, Concurrency.Scheduler scheduler) =>
+        new(template.Module, template, scheduler.TaskOptions, scheduler.TaskFuel);
 
     /// <summary>The module this isolate runs.</summary>
     public Module Module { get; }

@@ -80,7 +80,8 @@ public sealed record IsolateOptions
     /// <summary>Most bytes the isolate's heap objects may occupy (8 per word including each header).</summary>
     public long MaxHeapBytes { get; init; } = DefaultMaxHeapBytes;
 
-    /// <summary>Worker threads that run spawned tasks (spec/concurrency.md §4); null means one per processor. 0 is the
+    /// <summary>Worker threads that run spawned tasks (spec/concurrency.md §4); null means one per processor. The root
+    /// task's thread also runs them while it waits and fewer tasks than this are running. 0 is the
     /// deterministic mode: spawned tasks run one at a time on the root task's thread while it waits, so the schedule, and
     /// everything a program prints, depends only on the program.</summary>
     public int? Workers { get; init; }

@@ -155,7 +155,7 @@ internal sealed partial class Heap
             }
             _rememberedOverflowed = false;
         }
-        else
+        else if (_remembered is not null)
         {
             foreach (var pointer in _remembered)
             {
@@ -163,7 +163,7 @@ internal sealed partial class Heap
                 ForwardFields(pointer);
             }
         }
-        _remembered.Clear();
+        _remembered?.Clear();
         for (var scan = promotedFrom; scan < _oldTop;)
         {
             ForwardFields(scan + 1);
@@ -233,7 +233,7 @@ internal sealed partial class Heap
         _youngTop = 1;
         _to = null;
         _toTags = null;
-        _remembered.Clear();
+        _remembered?.Clear();
         _rememberedOverflowed = false;
         // Collect fully again when the old space has doubled (as Lua's and OCaml's major pacing), within the limit.
         _majorAt = Math.Min(NurseryEnd + Math.Max(2 * (_oldTop - NurseryEnd), InitialOldWords), NurseryEnd + LimitWords + 1);

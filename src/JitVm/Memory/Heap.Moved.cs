@@ -27,26 +27,28 @@ internal sealed partial class Heap
     /// <summary>The most references one heap can hold at once.</summary>
     public const int MaxReferences = (int)ReferenceIndexMask;
 
+    // The table and its lists are made at the first reference and start small: most heaps (a task's) hold a few
+    // references or none.
     private object?[] _references = [];
-    private readonly Stack<int> _freeReferences = new();
+    private Stack<int>? _freeReferences;
     private int _referenceTop;
-    private readonly List<(long Pointer, int Index)> _youngReferences = [];
+    private List<(long Pointer, int Index)>? _youngReferences;
 
     /// <summary>Allocates a reference object naming <paramref name="target"/> (may collect first, like any allocation).</summary>
     public long AllocateReference(object target)
     {
         var pointer = Allocate(0);
         int index;
-        if (_freeReferences.Count > 0) index = _freeReferences.Pop();
+        if (_freeReferences is { Count: > 0 }) index = _freeReferences.Pop();
         else
         {
             if (_referenceTop == MaxReferences) throw new TrapException(TrapCode.OutOfMemory, $"the heap already holds {MaxReferences} task and channel references");
-            if (_referenceTop == _references.Length) Array.Resize(ref _references, Math.Max(8, _references.Length * 2));
+            if (_referenceTop == _references.Length) Array.Resize(ref _references, Math.Max(2, _references.Length * 2));
             index = _referenceTop++;
         }
         _references[index] = target;
         _words[pointer - 1] = ReferenceBit | ((long)index << ReferenceShift);
-        if (pointer < NurseryEnd) _youngReferences.Add((pointer, index));
+        if (pointer < NurseryEnd) (_youngReferences ??= new(2)).Add((pointer, index));
         return pointer;
     }
 
@@ -110,6 +112,7 @@ internal sealed partial class Heap
     /// <summary>After a minor collection: frees the entries of young references that died (those not forwarded).</summary>
     private void SweepYoungReferences()
     {
+        if (_youngReferences is null) return;
         foreach (var (pointer, index) in _youngReferences)
             if (_words[pointer - 1] >= 0) FreeReference(index);
         _youngReferences.Clear();
@@ -118,15 +121,16 @@ internal sealed partial class Heap
     /// <summary>After a full collection: frees every entry no copied reference object holds.</summary>
     private void SweepAllReferences()
     {
-        _youngReferences.Clear();
+        _youngReferences?.Clear();
         if (_referenceTop == 0) return;
         var live = _liveReferences;
-        _freeReferences.Clear();
+        var free = _freeReferences ??= new();
+        free.Clear();
         for (var i = 0; i < _referenceTop; i++)
         {
             if (live is not null && i < live.Length && live[i]) continue;
             _references[i] = null;
-            _freeReferences.Push(i);
+            free.Push(i);
         }
         _liveReferences?.SetAll(false);
     }
@@ -134,9 +138,9 @@ internal sealed partial class Heap
     private void FreeReference(int index)
     {
         _references[index] = null;
-        _freeReferences.Push(index);
+        (_freeReferences ??= new()).Push(index);
     }
 
     /// <summary>References in use now (statistics and tests).</summary>
-    public int ReferencesInUse => _referenceTop - _freeReferences.Count;
+    public int ReferencesInUse => _referenceTop - (_freeReferences?.Count ?? 0);
 }

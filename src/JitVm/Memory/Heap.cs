@@ -27,7 +27,8 @@ internal sealed partial class Heap
     private ulong[] _tags;
     private long _youngTop = 1;
     private long _oldTop;
-    private readonly List<long> _remembered = [];
+    /// <summary>The remembered list (see <see cref="RecordWrite"/>); made at the first remembered object.</summary>
+    private List<long>? _remembered;
     private long _bumpLimit;
     private readonly long _smallObjectWords;
 
@@ -171,13 +172,15 @@ internal sealed partial class Heap
     /// <summary>Whether the arena exists yet (it is created by the first allocation).</summary>
     private bool HasArena => _words.Length != 0;
 
-    /// <summary>The arena's first length, one tag word's worth: enough for a few small objects (it grows, see <see cref="Allocate"/>).</summary>
-    private const int InitialArenaWords = 64;
+    /// <summary>The arena's first length: word 0 and a few small objects, such as the channel references a task is
+    /// spawned with (it grows, see <see cref="Allocate"/>, to whole tag words). Only this first arena may end inside
+    /// a tag word; its tag array covers that partial word.</summary>
+    private const int InitialArenaWords = 8;
 
     private void CreateArena()
     {
-        _words = new long[RoundUp(Math.Min(NurseryEnd, InitialArenaWords))];
-        _tags = new ulong[_words.Length / 64];
+        _words = new long[Math.Min(NurseryEnd, InitialArenaWords)];
+        _tags = new ulong[(_words.Length + 63) / 64];
         UpdateBumpLimit();
         NoteReserved(0);
     }
@@ -191,6 +194,7 @@ internal sealed partial class Heap
         header |= RememberedBit;
         // The list is bounded, so a program storing young pointers into many old objects cannot make it grow
         // with the heap; past the bound the header bits alone say what is remembered (see CollectMinor).
+        _remembered ??= [];
         if (_remembered.Count < RememberedListCapacity) _remembered.Add(pointer);
         else _rememberedOverflowed = true;
     }
@@ -233,7 +237,7 @@ internal sealed partial class Heap
     /// <summary>Bytes of .NET arrays the heap holds now: the arena, its tag bits, the spare arena kept for the next
     /// full collection, and the remembered set.</summary>
     public long ReservedBytes =>
-        (_words.LongLength + _tags.LongLength + (_spare?.LongLength ?? 0) + (_spareTags?.LongLength ?? 0) + _remembered.Capacity) * 8;
+        (_words.LongLength + _tags.LongLength + (_spare?.LongLength ?? 0) + (_spareTags?.LongLength ?? 0) + (_remembered?.Capacity ?? 0)) * 8;
 
     /// <summary>
     /// The most <see cref="ReservedBytes"/> the heap has held at once, counting a full collection's to-space while

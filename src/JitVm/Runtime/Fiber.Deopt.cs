@@ -32,12 +32,38 @@ internal sealed partial class Fiber
         public int Count;
     }
 
-    /// <summary>Images written so far, innermost first; their values are <see cref="_imageValues"/>[Start, Start + Count).</summary>
-    private readonly List<FrameImage> _images = [];
+    /// <summary>The images of one deoptimisation: <see cref="Images"/> written so far, innermost first, whose values
+    /// are <see cref="Values"/>[Start, Start + Count).</summary>
+    private sealed class ImageBuffers
+    {
+        public readonly List<FrameImage> Images = [];
+        public long[] Values = [];
+        public byte[] Tags = [];
+        public int Top;
+    }
 
-    private long[] _imageValues = [];
-    private byte[] _imageTags = [];
-    private int _imageTop;
+    /// <summary>Image buffers are held by a fiber only while its compiled frames unwind (from the first image to
+    /// <see cref="Materialise"/> or <see cref="DiscardDeoptimised"/>, all on one thread); otherwise they belong to
+    /// the thread, which reuses them for every fiber it runs, so a suspended task holds none.</summary>
+    [ThreadStatic] private static ImageBuffers? t_spareImageBuffers;
+
+    private ImageBuffers? _imageBuffers;
+
+    private ImageBuffers TakeImageBuffers()
+    {
+        var buffers = t_spareImageBuffers ?? new ImageBuffers();
+        t_spareImageBuffers = null;
+        return _imageBuffers = buffers;
+    }
+
+    private void ReleaseImageBuffers()
+    {
+        if (_imageBuffers is not { } buffers) return;
+        buffers.Images.Clear();
+        buffers.Top = 0;
+        _imageBuffers = null;
+        t_spareImageBuffers = buffers;
+    }
 
     /// <summary>The real fuel slice while <see cref="FuelSlice"/> says a deoptimisation is unwinding; kept by the
     /// frame that started it (<see cref="_deoptFuelKept"/>), so frames further out, which reloaded the negative slice,
@@ -65,21 +91,23 @@ internal sealed partial class Fiber
     /// <summary>Reserves <paramref name="count"/> values for the next image; returns the index of the first.</summary>
     public int BeginImage(int count)
     {
-        var start = _imageTop;
-        if (start + count > _imageValues.Length)
+        var buffers = _imageBuffers ?? TakeImageBuffers();
+        var start = buffers.Top;
+        if (start + count > buffers.Values.Length)
         {
-            var size = Math.Max(Math.Max(_imageValues.Length * 2, 16), start + count);
-            Array.Resize(ref _imageValues, size);
-            Array.Resize(ref _imageTags, size);
+            var size = Math.Max(Math.Max(buffers.Values.Length * 2, 16), start + count);
+            Array.Resize(ref buffers.Values, size);
+            Array.Resize(ref buffers.Tags, size);
         }
-        _imageTop = start + count;
+        buffers.Top = start + count;
         return start;
     }
 
     public void SetImageValue(int index, long bits, bool isPointer)
     {
-        _imageValues[index] = bits;
-        _imageTags[index] = isPointer ? (byte)1 : (byte)0;
+        var buffers = _imageBuffers!;
+        buffers.Values[index] = bits;
+        buffers.Tags[index] = isPointer ? (byte)1 : (byte)0;
     }
 
     /// <summary>
@@ -90,7 +118,8 @@ internal sealed partial class Fiber
     public void EndImage(int definedIndex, int ip, int start, long fuel)
     {
         KeepDeoptFuel(fuel);
-        _images.Add(new FrameImage { Function = Instance.Functions[definedIndex], Ip = ip, Start = start, Count = _imageTop - start });
+        var buffers = _imageBuffers!;
+        buffers.Images.Add(new FrameImage { Function = Instance.Functions[definedIndex], Ip = ip, Start = start, Count = buffers.Top - start });
         FuelSlice = DeoptimisingSlice;
     }
 
@@ -101,29 +130,31 @@ internal sealed partial class Fiber
     /// </summary>
     public void Materialise(int fp)
     {
-        for (var i = _images.Count - 1; i >= 0; i--)
+        if (_imageBuffers is { } buffers)
         {
-            var image = _images[i];
-            // Room for the whole interpreter frame: the innermost continues at once and uses its operand stack.
-            EnsureSlots(fp + image.Function.FrameSize + 1);
-            Array.Copy(_imageValues, image.Start, Slots, fp, image.Count);
-            Array.Copy(_imageTags, image.Start, SlotTags, fp, image.Count);
-            CallDepth++;
-            PushRecord(image.Function, fp);
-            Frames[FrameCount - 1].Ip = image.Ip;
-            fp += image.Count;
+            var images = buffers.Images;
+            for (var i = images.Count - 1; i >= 0; i--)
+            {
+                var image = images[i];
+                // Room for the whole interpreter frame: the innermost continues at once and uses its operand stack.
+                EnsureSlots(fp + image.Function.FrameSize + 1);
+                Array.Copy(buffers.Values, image.Start, Slots, fp, image.Count);
+                Array.Copy(buffers.Tags, image.Start, SlotTags, fp, image.Count);
+                CallDepth++;
+                PushRecord(image.Function, fp);
+                Frames[FrameCount - 1].Ip = image.Ip;
+                fp += image.Count;
+            }
+            Store.FramesDeoptimised += images.Count;
+            ReleaseImageBuffers();
         }
-        Store.FramesDeoptimised += _images.Count;
-        _images.Clear();
-        _imageTop = 0;
         // A suspension goes on unwinding to the task's entry; a plain deoptimisation ends here.
         if (!IsSuspending) FuelSlice = TakeDeoptFuel();
     }
 
     private void DiscardDeoptimised()
     {
-        _images.Clear();
-        _imageTop = 0;
+        ReleaseImageBuffers();
         if (FuelSlice < 0) FuelSlice = _deoptFuel;
         _deoptFuelKept = false;
         IsSuspending = false;
@@ -131,7 +162,8 @@ internal sealed partial class Fiber
 
     private void UpdateDeoptimisedRoots(Heap heap)
     {
-        for (var i = 0; i < _imageTop; i++)
-            if (_imageTags[i] != 0) _imageValues[i] = heap.Forward(_imageValues[i]);
+        if (_imageBuffers is not { } buffers) return;
+        for (var i = 0; i < buffers.Top; i++)
+            if (buffers.Tags[i] != 0) buffers.Values[i] = heap.Forward(buffers.Values[i]);
     }
 }

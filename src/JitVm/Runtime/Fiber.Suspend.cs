@@ -52,9 +52,9 @@ internal sealed partial class Fiber
             Materialise(fp);
             return;
         }
-        var imageCount = _images.Count;
         var imageWords = 0;
-        foreach (var image in _images) imageWords += image.Count;
+        if (_imageBuffers is { } buffers)
+            foreach (var image in buffers.Images) imageWords += image.Count;
         var from = Frames[insertAt].Fp;
         var to = fp + imageWords;
         ref var innermost = ref Frames[FrameCount - 1];
@@ -73,7 +73,6 @@ internal sealed partial class Fiber
             PushRecord(record.Function, record.Fp, record.SpillCount);
             Frames[FrameCount - 1].Ip = record.Ip;
         }
-        _ = imageCount;
     }
 
     /// <summary>

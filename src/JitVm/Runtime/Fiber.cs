@@ -43,10 +43,10 @@ internal sealed partial class Fiber
         Instance = instance;
         Slots = new long[initialSlots];
         SlotTags = new byte[initialSlots];
-        Frames = new FrameRecord[initialSlots >= 1024 ? 64 : 4];
+        Frames = new FrameRecord[initialSlots >= 1024 ? 64 : 2];
         // The call-site table starts small and grows with the depth reached (EnsureDepth); MaxDepth is its usable
         // length, which compiled code compares depths with, so crossing it costs one slow call per doubling.
-        Sites = new long[Math.Min(store.MaxDepth, initialSlots >= 1024 ? 256 : 16) + 2];
+        Sites = new long[Math.Min(store.MaxDepth, initialSlots >= 1024 ? 256 : 4) + 2];
         MaxDepth = Sites.Length - 2;
         store.Attach(this);
     }
@@ -109,10 +109,11 @@ internal sealed partial class Fiber
 
     public int FrameCount;
 
-    /// <summary>Where compiled functions with several results leave them for their caller.</summary>
-    public long[] Results = new long[4];
+    /// <summary>Where compiled functions with several results (and task.join and chan.recv) leave them for their
+    /// caller; empty until the first such result, and every writer grows it first (<see cref="EnsureResults"/>).</summary>
+    public long[] Results = [];
 
-    public byte[] ResultTags = new byte[4];
+    public byte[] ResultTags = [];
 
     /// <summary>Grows the result buffer to hold <paramref name="count"/> results (at most a signature's arity); returns it.</summary>
     public long[] EnsureResults(int count)

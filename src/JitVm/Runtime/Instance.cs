@@ -81,8 +81,8 @@ internal sealed class Instance
         Code = template.Code;
         Functions = Code.Functions;
         var definition = Module.Definition;
-        Globals = [.. definition.Globals.Select(g => g.InitialBits)];
-        GlobalTags = new byte[Globals.Length];
+        Globals = definition.Globals.Count == 0 ? [] : [.. definition.Globals.Select(g => g.InitialBits)];
+        GlobalTags = Globals.Length == 0 ? [] : new byte[Globals.Length];
         store.Attach(this);
     }
 

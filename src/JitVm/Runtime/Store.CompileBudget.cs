@@ -18,12 +18,12 @@ internal sealed partial class Store
     public long CompileBudgetUsed => Volatile.Read(ref _compileBudgetUsed);
 
     /// <summary>The code tables for which the <see cref="ExecutionTier.Jit"/> policy has compiled what this store's
-    /// budget allows, so later entries do not walk their module again.</summary>
-    private readonly HashSet<object> _eagerCompilationDone = new(ReferenceEqualityComparer.Instance);
+    /// budget allows, so later entries do not walk their module again (made at the first).</summary>
+    private HashSet<object>? _eagerCompilationDone;
 
-    internal bool EagerCompilationDone(object codeTable) => _eagerCompilationDone.Contains(codeTable);
+    internal bool EagerCompilationDone(object codeTable) => _eagerCompilationDone?.Contains(codeTable) == true;
 
-    internal void MarkEagerCompilationDone(object codeTable) => _eagerCompilationDone.Add(codeTable);
+    internal void MarkEagerCompilationDone(object codeTable) => (_eagerCompilationDone ??= new(ReferenceEqualityComparer.Instance)).Add(codeTable);
 
     private void InitCompileBudget(long? budget)
     {

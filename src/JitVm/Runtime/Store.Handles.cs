@@ -9,9 +9,10 @@ internal sealed partial class Store
     /// <summary>The pointer each live handle holds (0 for a free slot).</summary>
     internal long[] HandleSlots = [];
 
-    private readonly Stack<int> _freeHandles = new();
+    // Made at the first freed handle and the first scope: most stores (every task's) never have either.
+    private Stack<int>? _freeHandles;
     private int _handleCount;
-    private readonly List<HandleScope> _scopes = [];
+    private List<HandleScope>? _scopes;
 
     /// <summary>Counts resets: a <see cref="Handle"/> of an earlier generation is disposed.</summary>
     internal int HandleGeneration;
@@ -29,6 +30,7 @@ internal sealed partial class Store
     /// <summary>Opens a scope: handles created until it is disposed are disposed with it.</summary>
     public HandleScope OpenHandleScope()
     {
+        _scopes ??= [];
         var scope = new HandleScope(Owner, _scopes.Count);
         _scopes.Add(scope);
         return scope;
@@ -36,7 +38,7 @@ internal sealed partial class Store
 
     internal void CloseHandleScope(HandleScope scope, int depth)
     {
-        if (depth >= _scopes.Count || _scopes[depth] != scope) return;
+        if (_scopes is null || depth >= _scopes.Count || _scopes[depth] != scope) return;
         for (var i = _scopes.Count - 1; i >= depth; i--)
         {
             foreach (var handle in _scopes[i].Handles) handle.Dispose();
@@ -54,7 +56,7 @@ internal sealed partial class Store
     internal void FreeHandle(int slot)
     {
         HandleSlots[slot] = 0;
-        _freeHandles.Push(slot);
+        (_freeHandles ??= new()).Push(slot);
     }
 
     private void UpdateHandleRoots(Heap heap)

@@ -23,8 +23,9 @@ internal sealed partial class Store
 
     /// <summary>The pointers (heap indices) given to the host in epoch <see cref="_issuedEpoch"/>; a token is an
     /// index here. The list is emptied lazily, by the first token of a new epoch, so ending an epoch (every host
-    /// call) is one increment: a token of another epoch never reads it.</summary>
-    private readonly List<long> _issued = [];
+    /// call) is one increment: a token of another epoch never reads it. Made at the first token (a task's store
+    /// usually never gives the host one).</summary>
+    private List<long>? _issued;
 
     private long _issuedEpoch = -1;
 
@@ -37,6 +38,7 @@ internal sealed partial class Store
     /// <summary>Gives the host the pointer <paramref name="bits"/> as a token valid until the epoch ends.</summary>
     internal long IssueToken(long bits)
     {
+        _issued ??= [];
         if (_issuedEpoch != ViewEpoch)
         {
             _issued.Clear();
@@ -59,7 +61,7 @@ internal sealed partial class Store
     {
         var index = token & TokenIndexMask;
         bits = 0;
-        if (token < 0 || (token >> TokenIndexBits) != (ViewEpoch & TokenEpochMask) || _issuedEpoch != ViewEpoch || index >= _issued.Count) return false;
+        if (token < 0 || (token >> TokenIndexBits) != (ViewEpoch & TokenEpochMask) || _issuedEpoch != ViewEpoch || _issued is null || index >= _issued.Count) return false;
         bits = _issued[(int)index];
         return true;
     }
@@ -115,7 +117,7 @@ internal sealed partial class Store
         for (var i = 0; i < parameters.Length; i++)
             if (parameters[i] == VmType.Ptr || (parameters[i] == VmType.Word && tags[fp + i] != 0))
             {
-                if (i >= results.Length) values[i] = _issued[argumentToken];
+                if (i >= results.Length) values[i] = _issued![argumentToken];
                 argumentToken++;
             }
     }
@@ -124,7 +126,7 @@ internal sealed partial class Store
     internal Handle HandleFor(long bits)
     {
         int slot;
-        if (_freeHandles.Count > 0) slot = _freeHandles.Pop();
+        if (_freeHandles is { Count: > 0 }) slot = _freeHandles.Pop();
         else
         {
             if (_handleCount == HandleSlots.Length) Array.Resize(ref HandleSlots, Math.Max(16, HandleSlots.Length * 2));
@@ -132,7 +134,7 @@ internal sealed partial class Store
         }
         HandleSlots[slot] = bits;
         var handle = new Handle(Owner, slot);
-        if (_scopes.Count > 0) _scopes[^1].Handles.Add(handle);
+        if (_scopes is { Count: > 0 }) _scopes[^1].Handles.Add(handle);
         return handle;
     }
 }

@@ -11,8 +11,9 @@ namespace JitVm.Runtime;
 /// </summary>
 internal sealed partial class Store : IRootSet
 {
-    private readonly List<Fiber> _fibers = [];
-    private readonly List<Instance> _instances = [];
+    // Room for one of each at first: most stores (every task's) never have more.
+    private readonly List<Fiber> _fibers = new(1);
+    private readonly List<Instance> _instances = new(1);
 
     /// <param name="owner">The isolate whose store this is.</param>
     /// <param name="options">The limits and modes it runs under.</param>
@@ -68,10 +69,31 @@ internal sealed partial class Store : IRootSet
     /// <summary>The options the store was made with (spawned tasks inherit them).</summary>
     public IsolateOptions Options { get; }
 
-    /// <summary>Pointers the runtime holds while it builds objects (a message being received): roots.</summary>
-    public Concurrency.TemporaryRoots TemporaryRoots => _temporaryRoots ??= new();
-
+    /// <summary>Pointers the runtime holds while it builds objects (a message being received): roots, set only
+    /// during <see cref="CopyIn"/>; otherwise the roots list belongs to the thread, which reuses it for every store.</summary>
     private Concurrency.TemporaryRoots? _temporaryRoots;
+
+    [ThreadStatic] private static Concurrency.TemporaryRoots? t_spareTemporaryRoots;
+
+    /// <summary>Builds <paramref name="message"/>'s objects in the heap and writes its values to
+    /// <paramref name="results"/> (see <see cref="Concurrency.Message.CopyIn"/>); the objects made so far are roots
+    /// while it runs. The caller has published its own roots.</summary>
+    public void CopyIn(Concurrency.Message message, Span<long> results)
+    {
+        var roots = t_spareTemporaryRoots ?? new();
+        t_spareTemporaryRoots = null;
+        _temporaryRoots = roots;
+        try
+        {
+            message.CopyIn(Heap, roots, results);
+        }
+        finally
+        {
+            roots.Clear();
+            _temporaryRoots = null;
+            t_spareTemporaryRoots = roots;
+        }
+    }
 
     /// <summary>The public face of this store: what host functions receive and pointer values name as their origin.</summary>
     public Isolate Owner { get; }
