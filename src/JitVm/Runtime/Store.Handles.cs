@@ -23,8 +23,8 @@ internal sealed partial class Store
         HandleGeneration++;
         HandleSlots = [];
         _handleCount = 0;
-        _freeHandles.Clear();
-        _scopes.Clear();
+        _freeHandles = null;
+        _scopes = null;
     }
 
     /// <summary>Opens a scope: handles created until it is disposed are disposed with it.</summary>

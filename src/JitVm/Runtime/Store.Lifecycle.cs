@@ -72,7 +72,7 @@ internal sealed partial class Store
             }
         FreeAllHandles();
         EndHostViews();
-        _issued.Clear();
+        _issued = null;
         _temporaryRoots = null;
         Heap = CreateHeap(Options);
         foreach (var fiber in _fibers) fiber.Heap = Heap;
