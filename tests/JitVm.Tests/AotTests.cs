@@ -154,6 +154,23 @@ public sealed class AotTests : IDisposable
         Assert.Contains("is not the one stamped on it", error, StringComparison.Ordinal);
     }
 
+    /// <summary>The table of stack bounds the stamp carries (one per function, so loading analyses none) is damaged:
+    /// the assembly is refused, as one whose module was altered is.</summary>
+    [Fact]
+    public void AnAssemblyWhoseStackBoundsWereDamagedIsRefused()
+    {
+        var assembly = Aot(Example("fib.jvm"), "bounds.dll");
+        var module = Module.FromFile(Example("fib.jvm"));
+        var bounds = new byte[4 * module.Definition.Functions.Count];
+        for (var i = 0; i < module.Definition.Functions.Count; i++)
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bounds.AsSpan(4 * i), module.Decoded(i).FrameBytes + FunctionCompiler.AdapterFrameBytes);
+        Patch(assembly, Encoding.Unicode.GetBytes(Convert.ToBase64String(bounds)), 0, '!');
+        var (code, output, error) = Run("run", assembly);
+        Assert.Equal(65, code);
+        Assert.Equal("", output);
+        Assert.Equal("error: bounds.dll carries a damaged table of stack bounds (0 bytes for 2 functions): compile it again\n", error);
+    }
+
     /// <summary>An assembly compiled for another code interface version (another JitVm) is refused before its module
     /// is even read.</summary>
     [Fact]
