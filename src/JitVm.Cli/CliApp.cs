@@ -61,7 +61,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
 
     public int Run(string[] args)
     {
-        var root = BuildCommands(args is [var first, ..] && Array.IndexOf(CommandNames, first) >= 0 ? first : null);
+        var root = BuildCommands();
         var output = new StreamWriter(stdout, new UTF8Encoding(false), leaveOpen: true) { AutoFlush = true };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -89,24 +89,13 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
     /// tests can see what each option sets even where the run behaves the same.</summary>
     internal IsolateOptions RunOptions(params string[] args)
     {
-        var parse = BuildCommands("run").Parse(["run", .. args]);
+        var parse = BuildCommands().Parse(["run", .. args]);
         if (parse.Errors.Count > 0) throw new ArgumentException(string.Join("; ", parse.Errors.Select(e => e.Message)), nameof(args));
         return _runOptions!(parse);
     }
 
-    /// <summary>The subcommands, in the order <c>jitvm --help</c> lists them.</summary>
-    internal static readonly string[] CommandNames = ["run", "verify", "asm", "disasm", "repl", "aot", "compare"];
-
-    /// <summary>
-    /// The command tree. With <paramref name="only"/> (the first argument, when it names a subcommand) the root gets
-    /// that subcommand alone: parsing, errors, help and the action are the same as in the whole tree, since a command
-    /// line that starts with a subcommand's name can only be that subcommand's, and start-up does not pay for
-    /// building (and JIT-compiling the option types of) commands that cannot run. Otherwise every subcommand is
-    /// built, so <c>jitvm --help</c>, typos and suggestions see them all.
-    /// </summary>
-    private RootCommand BuildCommands(string? only = null)
+    private RootCommand BuildCommands()
     {
-        bool Wanted(string name) => only is null || only == name;
         var root = new RootCommand("JitVm: run, verify, assemble and disassemble modules for the JitVm stack machine.");
 
         var file = new Argument<string>("file") { Description = "A module: assembly text (.jvm), binary (.jvmb), or an assembly written by 'jitvm aot' (.dll)." };
@@ -176,7 +165,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         run.SetAction(result => Guard(result.GetValue(file)!, path => RunModule(path, result.GetValue(entry)!,
             runOptions(result), result.GetValue(fuelUsed), result.GetValue(stats), result.GetValue(programArgs) ?? [],
             RunReport.From(result.GetValue(reportJson), result.GetValue(repeat)))));
-        if (Wanted("run")) root.Add(run);
+        root.Add(run);
 
         var verifyFile = new Argument<string>("file") { Description = "A module: assembly text or binary." };
         var verify = new Command("verify", "Check that a module is well formed and passes verification.") { verifyFile };
@@ -186,7 +175,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
             WriteLine($"{Path.GetFileName(path)}: ok ({module.Definition.Functions.Count} functions, {module.Definition.Functions.Sum(f => f.Code.Length)} instructions)");
             return ExitCodes.Ok;
         }));
-        if (Wanted("verify")) root.Add(verify);
+        root.Add(verify);
 
         var asmFile = new Argument<string>("file") { Description = "An assembly text module (.jvm)." };
         var asmOutput = new Option<string>("--output", "-o") { Description = "Where to write the binary module.", Required = true };
@@ -206,7 +195,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
             }
             return ExitCodes.Ok;
         }));
-        if (Wanted("asm")) root.Add(asm);
+        root.Add(asm);
 
         var disasmFile = new Argument<string>("file") { Description = "A module: binary or assembly text." };
         var disasm = new Command("disasm", "Print a module as assembly text (the module is read, not verified).") { disasmFile };
@@ -216,10 +205,10 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
             Write(Disassembler.Disassemble(definition));
             return ExitCodes.Ok;
         }));
-        if (Wanted("disasm")) root.Add(disasm);
-        if (Wanted("repl")) root.Add(Repl.ReplCommand.Build(tier, fuel, maxDepth, maxHeap));
-        if (Wanted("aot")) root.Add(AotCommand.Build(Guard, stderr));
-        if (Wanted("compare")) root.Add(Compare.CompareCommand.Create(stdout, stderr, Guard));
+        root.Add(disasm);
+        root.Add(Repl.ReplCommand.Build(tier, fuel, maxDepth, maxHeap));
+        root.Add(AotCommand.Build(Guard, stderr));
+        root.Add(Compare.CompareCommand.Create(stdout, stderr, Guard));
         return root;
     }
 

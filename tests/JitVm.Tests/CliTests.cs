@@ -287,24 +287,4 @@ public sealed class CliTests : IDisposable
         Assert.Equal(0, code);
         Assert.Contains("Usage", output, StringComparison.Ordinal);
     }
-
-    /// <summary>A command line that starts with a subcommand's name builds that subcommand alone (start-up): the list
-    /// of names it is chosen from must be every subcommand the whole tree has, and each must still parse and help.</summary>
-    [Fact]
-    public void EverySubcommandIsOneOfTheNamesTheTreeIsBuiltFor()
-    {
-        var (code, output, _) = Run("--help");
-        Assert.Equal(0, code);
-        var commands = output[output.IndexOf("Commands:", StringComparison.Ordinal)..].Split('\n').Skip(1)
-            .Select(line => line.Trim()).Where(line => line.Length > 0).Select(line => line.Split(' ')[0]).ToArray();
-        Assert.Equal(CliApp.CommandNames.Order(StringComparer.Ordinal), commands.Order(StringComparer.Ordinal));
-        foreach (var name in CliApp.CommandNames)
-        {
-            var help = Run(name, "--help");
-            Assert.Equal(0, help.Code);
-            Assert.Contains($" {name} ", help.Out[help.Out.IndexOf("Usage:", StringComparison.Ordinal)..], StringComparison.Ordinal);
-        }
-        var typo = Run("rnu", Example("fib.jvm"));
-        Assert.Equal(ExitCodes.Usage, typo.Code);
-    }
 }
