@@ -67,6 +67,8 @@ internal static class SavedCode
                 continue;
             }
             var index = b++;
+            if (stackBytes is not null && stackBytes[i] <= 0)
+                throw new LinkException($"{name} carries a damaged table of stack bounds (function {Printable.Quote(function.Name)} has {stackBytes[i]}): compile it again");
             compiled[i] = new CompiledFunction(() => Body(bodies.Value, index, withCode, function, name), adapter,
                 stackBytes?[i] ?? function.FrameBytes + FunctionCompiler.AdapterFrameBytes);
         }
@@ -84,7 +86,8 @@ internal static class SavedCode
     /// The stack bound of each function's compiled code (<see cref="CompiledFunction.StackBytes"/>), as the stamp's
     /// <see cref="CodeInterface.StackBytesField"/> carries it: computed when the code was compiled, by the emitter that
     /// made it, so loading needs no analysis of the function. Null when the stamp has no such field (the bound is then
-    /// computed from the function); a field of the wrong size or with a bound that is not positive is refused.
+    /// computed from the function); a field that is not base64 or has another size is refused here, and a bound that
+    /// is not positive for a function with code by the caller.
     /// </summary>
     private static int[]? StackBytes(Type? stamp, int count, string name)
     {
@@ -93,11 +96,7 @@ internal static class SavedCode
         if (!Convert.TryFromBase64String(text, bytes, out var length) || length != 4 * count)
             throw new LinkException($"{name} carries a damaged table of stack bounds ({length} bytes for {count} functions): compile it again");
         var bounds = new int[count];
-        for (var i = 0; i < count; i++)
-        {
-            bounds[i] = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(4 * i));
-            if (bounds[i] < 0) throw new LinkException($"{name} carries a damaged table of stack bounds (function #{i} has {bounds[i]}): compile it again");
-        }
+        for (var i = 0; i < count; i++) bounds[i] = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(4 * i));
         return bounds;
     }
 
