@@ -26,7 +26,7 @@ internal static class AotLoad
     private const int Warmup = 2;
     private const int Samples = 15;
 
-    public static int Run()
+    public static int Run(bool r2rOnly = false)
     {
         var directory = Directory.CreateTempSubdirectory("jitvm-aot-load-").FullName;
         try
@@ -37,7 +37,7 @@ internal static class AotLoad
             Console.WriteLine($"module: {Functions} functions, each `() -> (i64)` of 4 instructions; {binary.Length} bytes in the binary format");
             Console.WriteLine($"{Warmup} warm-up and {Samples} measured samples per path; every sample loads an assembly the process has not loaded before");
             var r2r = Compile(source, directory, "r2r", "--r2r");
-            var il = Compile(source, directory, "il");
+            var il = r2rOnly ? [] : Compile(source, directory, "il");
             Console.WriteLine();
             Console.WriteLine("| path | median | min | max | process CPU time, median | CLR JIT compilations per sample (median) |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|");
@@ -49,6 +49,7 @@ internal static class AotLoad
                          ("JIT policy (read, verify, compile all, call)", _ => Jitted(binary)),
                      })
             {
+                if (r2rOnly && !name.StartsWith("ReadyToRun", StringComparison.Ordinal)) continue;
                 var times = new List<double>();
                 var cpu = new List<double>();
                 var jitted = new List<long>();
@@ -67,6 +68,7 @@ internal static class AotLoad
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {name} | {times[times.Count / 2]:0.00} ms | {times[0]:0.00} ms | {times[^1]:0.00} ms | {cpu[cpu.Count / 2]:0.00} ms | {jitted[jitted.Count / 2]} |"));
             }
+            failed |= !Breakdown(r2r);
             if (failed) Console.WriteLine("FAIL: some function returned a wrong result");
             return failed ? 1 : 0;
         }
@@ -118,6 +120,67 @@ internal static class AotLoad
         var ok = CallEach(new Isolate(module));
         var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         return (elapsed, ProcessorMs() - processor, System.Runtime.JitInfo.GetCompiledMethodCount() - jitted, ok && module.IsPrecompiled);
+    }
+
+    /// <summary>
+    /// Where a ReadyToRun sample's time goes: the same steps as <see cref="Engine.LoadAssembly(System.Reflection.Assembly)"/>
+    /// and one call of each function, timed one by one (medians over the samples; each loads one of the assemblies
+    /// again into a new load context, which the CLR treats as an assembly it has not loaded).
+    /// </summary>
+    private static bool Breakdown(string[] paths)
+    {
+        var jitted = new List<long>();
+        string[] phases = ["load into a new context", "stamp, base64, hash", "read the carried module", "module-wide checks",
+            "bind the saved code (runs the adapter table)", "create an isolate", "call each function once", "call each function again"];
+        var times = phases.Select(_ => new List<double>()).ToArray();
+        var ok = true;
+        for (var i = 0; i < paths.Length; i++)
+        {
+            var step = 0;
+            var before = System.Runtime.JitInfo.GetCompiledMethodCount();
+            var mark = Stopwatch.GetTimestamp();
+            void Lap()
+            {
+                var now = Stopwatch.GetTimestamp();
+                if (i >= Warmup) times[step].Add(Stopwatch.GetElapsedTime(mark, now).TotalMilliseconds);
+                step++;
+                mark = now;
+            }
+            // A copy under another path: the CLR maps an image once per path, and a second load of a path already
+            // loaded elsewhere runs without its ReadyToRun code.
+            var copy = Path.ChangeExtension(paths[i], ".again.dll");
+            File.Copy(paths[i], copy);
+            mark = Stopwatch.GetTimestamp();
+            var assembly = new AssemblyLoadContext("breakdown" + i).LoadFromAssemblyPath(copy);
+            Lap();
+            var binary = Jit.SavedCode.CarriedModule(assembly, out var hash);
+            Lap();
+            var definition = Bytecode.ModuleReader.Read(binary, "thousand");
+            Lap();
+            var module = Module.FromCarried(definition);
+            Lap();
+            Jit.SavedCode.Load(assembly, module, hash);
+            Lap();
+            var isolate = new Isolate(module);
+            Lap();
+            ok &= CallEach(isolate) && module.IsPrecompiled;
+            Lap();
+            ok &= CallEach(isolate);
+            Lap();
+            if (i >= Warmup) jitted.Add(System.Runtime.JitInfo.GetCompiledMethodCount() - before);
+        }
+        Console.WriteLine();
+        jitted.Sort();
+        Console.WriteLine($"ReadyToRun sample, step by step (median over the samples, wall time; CLR JIT compilations per sample, median: {jitted[jitted.Count / 2]}):");
+        Console.WriteLine();
+        Console.WriteLine("| step | median | min |");
+        Console.WriteLine("|---|---:|---:|");
+        for (var s = 0; s < phases.Length; s++)
+        {
+            times[s].Sort();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {phases[s]} | {times[s][times[s].Count / 2]:0.000} ms | {times[s][0]:0.000} ms |"));
+        }
+        return ok;
     }
 
     private static (double, double, long, bool) Jitted(byte[] binary)

@@ -13,8 +13,9 @@ if (args.Contains("--pauses")) return GcCheck.Pauses();
 // `--scaling`: assemble/read/verify/decode/compile times of pathological and normal modules at sizes n, 10n, 100n.
 if (args.Contains("--scaling")) return LoadScaling.Run();
 
-// `--aot-load`: load a 1,000-function module and call each function once, from ReadyToRun and IL saved assemblies and on the JIT path.
-if (args.Contains("--aot-load")) return AotLoad.Run();
+// `--aot-load`: load a 1,000-function module and call each function once, from ReadyToRun and IL saved assemblies and on the JIT path
+// (`--aot-load --r2r-only`: the ReadyToRun path and its step-by-step breakdown only).
+if (args.Contains("--aot-load")) return AotLoad.Run(r2rOnly: args.Contains("--r2r-only"));
 #endif
 
 // Reports go to perf/JitVm.Benchmarks/BenchmarkDotNet.Artifacts (not the current directory) unless --artifacts is given.

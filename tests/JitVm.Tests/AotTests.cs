@@ -154,6 +154,36 @@ public sealed class AotTests : IDisposable
         Assert.Contains("is not the one stamped on it", error, StringComparison.Ordinal);
     }
 
+    /// <summary>The table of stack bounds the stamp carries (one per function, so loading analyses none) is damaged:
+    /// the assembly is refused, as one whose module was altered is.</summary>
+    [Fact]
+    public void AnAssemblyWhoseStackBoundsWereDamagedIsRefused()
+    {
+        var assembly = Aot(Example("fib.jvm"), "bounds.dll");
+        var module = Module.FromFile(Example("fib.jvm"));
+        var bounds = new byte[4 * module.Definition.Functions.Count];
+        for (var i = 0; i < module.Definition.Functions.Count; i++)
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(bounds.AsSpan(4 * i), module.Decoded(i).FrameBytes + FunctionCompiler.AdapterFrameBytes);
+        var text = Encoding.Unicode.GetBytes(Convert.ToBase64String(bounds));
+        Patch(assembly, text, 0, '!');
+        var (code, output, error) = Run("run", assembly);
+        Assert.Equal(65, code);
+        Assert.Equal("", output);
+        Assert.Equal("error: bounds.dll carries a damaged table of stack bounds (0 bytes for 2 functions): compile it again\n", error);
+
+        // A bound of 0 for a function with code (its first three bytes zeroed; the bounds are far below 2^24).
+        Assert.True(bounds[3] == 0 && bounds[2] == 0, "the first bound is not below 2^16");
+        var zeroed = Aot(Example("fib.jvm"), "zeroed.dll");
+        var image = File.ReadAllBytes(zeroed);
+        var at = image.AsSpan().IndexOf(text);
+        Assert.True(at >= 0, "the bounds are not in the assembly");
+        for (var i = 0; i < 4; i++) image[at + (2 * i)] = (byte)'A';
+        File.WriteAllBytes(zeroed, image);
+        (code, _, error) = Run("run", zeroed);
+        Assert.Equal(65, code);
+        Assert.Matches("^error: zeroed.dll carries a damaged table of stack bounds \\(function '.*' has 0\\): compile it again\n$", error);
+    }
+
     /// <summary>An assembly compiled for another code interface version (another JitVm) is refused before its module
     /// is even read.</summary>
     [Fact]

@@ -93,6 +93,27 @@ public sealed class SavedCodeTests
             Assert.IsType<System.Reflection.Emit.DynamicMethod>(jitted.Decoded(i).Compiled!.Body);
     }
 
+    /// <summary>
+    /// Loading a saved assembly decodes no function and runs no function's verification pass (the carried module's
+    /// hash shows it is the module verified when the assembly was compiled): calls into saved code need neither, and a
+    /// function is decoded, and analysed, when the interpreter first runs it, with the same results.
+    /// </summary>
+    [Fact]
+    public void LoadingDecodesNothingAndTheInterpreterDecodesOnFirstUse()
+    {
+        using var saved = new SavedAssembly(Example("fib.jvm"), "Lazy");
+        var module = new Engine().LoadAssembly(saved.Assembly);
+        var count = module.Definition.Functions.Count;
+        Assert.All(Enumerable.Range(0, count), i => Assert.False(module.Code.Entry(i).IsDecoded));
+        var compiled = new Isolate(module, StandardImports.Create(Stream.Null), new IsolateOptions { Tier = ExecutionTier.Jit });
+        Assert.Equal(6765L, compiled.Invoke("fib", Value.I64(20))[0].Bits);
+        Assert.All(Enumerable.Range(0, count), i => Assert.False(module.Code.Entry(i).IsDecoded));
+        var interpreted = new Isolate(module, StandardImports.Create(Stream.Null), new IsolateOptions { Tier = ExecutionTier.Interpreter });
+        Assert.Equal(6765L, interpreted.Invoke("fib", Value.I64(20))[0].Bits);
+        Assert.True(module.Code.Entry(module.FindFunction("fib") - module.Definition.Imports.Count).IsDecoded);
+        Assert.Equal(compiled.FuelUsed, interpreted.FuelUsed);
+    }
+
     /// <summary>A typed export's stub calls the installed body directly, as it calls the JIT's.</summary>
     [Fact]
     public void TypedExportsCallSavedCode()

@@ -116,8 +116,9 @@ public sealed class Engine
     /// before any of its code runs: its code interface version must be this runtime's, and the module it carries must
     /// have the SHA-256 stamped next to it.
     /// </summary>
-    /// <remarks>The carried module was verified when it was compiled; loading runs the verifier's single pass over
-    /// it again, since that pass computes what the interpreter and the compiled code's deoptimisation rely on. A
+    /// <remarks>The carried module was verified when it was compiled, and its hash shows it is that module: loading
+    /// checks only the module-wide rules again, and runs a function's verification pass (which computes what the
+    /// interpreter and deoptimisation rely on) when the function is first interpreted, deoptimised or compiled. A
     /// trimmed or NativeAOT host must keep the whole saved assembly (a trimmer root), since it is bound by name.
     /// Each call makes a new <see cref="Module"/>, which needs the assembly's code to itself: loading the same
     /// assembly twice gives two modules that share its code.</remarks>
@@ -132,7 +133,7 @@ public sealed class Engine
         var name = assembly.GetName().Name;
         return Load(name, () =>
         {
-            var module = Module.FromBinary(Jit.SavedCode.CarriedModule(assembly, out var hash), name);
+            var module = Module.FromCarried(Bytecode.ModuleReader.Read(Jit.SavedCode.CarriedModule(assembly, out var hash), name));
             Jit.SavedCode.Load(assembly, module, hash);
             return module;
         });

@@ -75,6 +75,11 @@ public sealed class Module
     /// <exception cref="VerificationException">The module breaks a verification rule.</exception>
     public static Module FromDefinition(ModuleDefinition definition) => new(Verifier.Verify(definition));
 
+    /// <summary>The module a saved assembly carries, whose bytes matched the hash stamped when it was verified and
+    /// compiled: module-wide rules are checked now, each function's verification pass when it is first decoded
+    /// (<see cref="Verifier.VerifyCarried"/>).</summary>
+    internal static Module FromCarried(ModuleDefinition definition) => new(Verifier.VerifyCarried(definition));
+
     /// <summary>Loads a file: binary when it starts with the module magic, assembly text otherwise.</summary>
     /// <exception cref="ModuleFormatException">The file is malformed.</exception>
     /// <exception cref="VerificationException">The module breaks a verification rule.</exception>

@@ -42,9 +42,47 @@ internal struct Op
     public override readonly string ToString() => $"{Kind} a={A} b={B} c={C} k={K}";
 }
 
-/// <summary>A function in the interpreter's form, built once per module and shared by every isolate.</summary>
+/// <summary>
+/// A function in the interpreter's form, built once per module and shared by every isolate. Most are decoded when
+/// made (<see cref="Decoder.Decode"/>). A function of a module loaded with saved code (<see cref="Deferred"/>) is
+/// decoded, and its verification pass run, only when something first reads its decoded form (the interpreter, deopt,
+/// the JIT): a call into its compiled code needs only its name, index, signature and <see cref="Compiled"/> entry.
+/// </summary>
 internal sealed class DecodedFunction
 {
+    /// <summary>A function decoded when made: every member is set by the initializer.</summary>
+    public DecodedFunction()
+    {
+    }
+
+    /// <summary>See <see cref="Deferred"/>. (The decoded members are left to <see cref="Decode"/>; their getters never
+    /// return them unset.)</summary>
+#pragma warning disable CS8618
+    [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+    private DecodedFunction(VerifiedModule module, int definedIndex)
+#pragma warning restore CS8618
+    {
+        _deferred = module;
+        Module = module.Definition;
+        Name = Module.Functions[definedIndex].Name;
+        FunctionIndex = Module.Imports.Count + definedIndex;
+        ParameterCount = Signature.Parameters.Length;
+    }
+
+    /// <summary>Defined function <paramref name="definedIndex"/> of <paramref name="module"/>, to be decoded on first use.</summary>
+    public static DecodedFunction Deferred(VerifiedModule module, int definedIndex) => new(module, definedIndex);
+
+    /// <summary>The module to decode from, until decoded; null for a function decoded when made.</summary>
+    private VerifiedModule? _deferred;
+
+    // The decoded form. _code is written last (and read first): once it is non-null every other field is set.
+    private Op[]? _code;
+    private FunctionAnalysis _analysis = null!;
+    private int[] _sourcePc = null!;
+    private int[][] _tables = null!;
+    private int _localCount;
+    private int _frameSize;
+
     public required string Name { get; init; }
 
     /// <summary>The module the function belongs to.</summary>
@@ -52,23 +90,50 @@ internal sealed class DecodedFunction
 
     public required int FunctionIndex { get; init; }
 
-    public required FunctionAnalysis Analysis { get; init; }
+    public required FunctionAnalysis Analysis { get => Ready()._analysis; init => _analysis = value; }
 
-    public required Op[] Code { get; init; }
+    public required Op[] Code { get => Volatile.Read(ref _code) ?? Decode()._code!; init => _code = value; }
 
     /// <summary>The source pc of each operation, for trap locations.</summary>
-    public required int[] SourcePc { get; init; }
+    public required int[] SourcePc { get => Ready()._sourcePc; init => _sourcePc = value; }
 
     /// <summary>br_table targets (as operation indices), referenced by <see cref="Op.C"/>.</summary>
-    public required int[][] Tables { get; init; }
+    public required int[][] Tables { get => Ready()._tables; init => _tables = value; }
 
     public required int ParameterCount { get; init; }
 
-    public required int LocalCount { get; init; }
+    public required int LocalCount { get => Ready()._localCount; init => _localCount = value; }
 
-    public required int FrameSize { get; init; }
+    public required int FrameSize { get => Ready()._frameSize; init => _frameSize = value; }
 
-    public FunctionType Signature => Analysis.Signature;
+    /// <summary>The function's signature (the module's, so reading it decodes nothing).</summary>
+    public FunctionType Signature => _signature ??= Module.Types[Module.Functions[FunctionIndex - Module.Imports.Count].TypeIndex];
+
+    private FunctionType? _signature;
+
+    /// <summary>Whether the decoded form exists yet (always, except for a <see cref="Deferred"/> function not used yet).</summary>
+    public bool IsDecoded => Volatile.Read(ref _code) is not null;
+
+    private DecodedFunction Ready() => Volatile.Read(ref _code) is null ? Decode() : this;
+
+    /// <summary>Decodes a deferred function (once: a racing thread waits for the first), copying the decoder's result in.</summary>
+    private DecodedFunction Decode()
+    {
+        lock (this)
+        {
+            if (_code is not null) return this;
+            var module = _deferred ?? throw new InvalidOperationException($"internal error: function {Name} has no decoded form");
+            var decoded = Decoder.Decode(module, FunctionIndex - Module.Imports.Count);
+            _analysis = decoded._analysis;
+            _sourcePc = decoded._sourcePc;
+            _tables = decoded._tables;
+            _localCount = decoded._localCount;
+            _frameSize = decoded._frameSize;
+            Volatile.Write(ref _code, decoded._code);
+            _deferred = null;
+        }
+        return this;
+    }
 
     /// <summary>True when the function contains a loop (a backward branch); tiered mode compiles such functions at once.</summary>
     public bool HasLoops => Array.IndexOf(Analysis.IsLoopHeader, true) >= 0;

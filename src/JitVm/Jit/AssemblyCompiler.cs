@@ -107,7 +107,11 @@ internal static class AssemblyCompiler
         EmitAdapterTable(entries.DefineMethod(AdapterTableMethod, MethodAttributes.Public | MethodAttributes.Static, typeof(SlotAdapter[]), Type.EmptyTypes),
             adapterMethods);
         var binary = Bytecode.ModuleWriter.Write(definition);
-        Stamp(moduleBuilder, codeInterfaceVersion, CodeInterface.ModuleHash(binary), binary);
+        var stackBytes = new byte[4 * methods.Length];
+        for (var i = 0; i < methods.Length; i++)
+            if (methods[i] is not null)
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(stackBytes.AsSpan(4 * i), module.Decoded(i).FrameBytes + FunctionCompiler.AdapterFrameBytes);
+        Stamp(moduleBuilder, codeInterfaceVersion, CodeInterface.ModuleHash(binary), binary, stackBytes);
         type.CreateType();
         adapters.CreateType();
         entries.CreateType();
@@ -136,14 +140,15 @@ internal static class AssemblyCompiler
     }
 
     /// <summary>The stamp type: literal fields only, which <see cref="SavedCode.Load(System.Reflection.Assembly, Module)"/> reads before anything else:
-    /// the code interface version, the module's hash and the module itself.</summary>
-    private static void Stamp(ModuleBuilder moduleBuilder, int version, string moduleHash, byte[] binary)
+    /// the code interface version, the module's hash, the module itself and each function's stack bound.</summary>
+    private static void Stamp(ModuleBuilder moduleBuilder, int version, string moduleHash, byte[] binary, byte[] stackBytes)
     {
         var stamp = moduleBuilder.DefineType(CodeInterface.StampTypeName, TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed);
         const FieldAttributes literal = FieldAttributes.Public | FieldAttributes.Static | FieldAttributes.Literal | FieldAttributes.HasDefault;
         stamp.DefineField(CodeInterface.VersionField, typeof(int), literal).SetConstant(version);
         stamp.DefineField(CodeInterface.ModuleHashField, typeof(string), literal).SetConstant(moduleHash);
         stamp.DefineField(CodeInterface.ModuleField, typeof(string), literal).SetConstant(Convert.ToBase64String(binary));
+        stamp.DefineField(CodeInterface.StackBytesField, typeof(string), literal).SetConstant(Convert.ToBase64String(stackBytes));
         stamp.CreateType();
     }
 }

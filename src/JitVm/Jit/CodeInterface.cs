@@ -53,6 +53,11 @@ internal static class CodeInterface
     /// needs no source to run; <see cref="SavedCode.CarriedModule(System.Reflection.Assembly)"/> checks it against <see cref="ModuleHashField"/>.</summary>
     public const string ModuleField = "Module";
 
+    /// <summary>The stamp's <c>string</c> field holding, in base64, one little-endian <c>int</c> per defined function:
+    /// the stack bound of its compiled code (<see cref="CompiledFunction.StackBytes"/>, 0 for a function left to the
+    /// interpreter), so loading binds a function without analysing it. Optional: without it the bounds are computed.</summary>
+    public const string StackBytesField = "StackBytes";
+
     /// <summary>The SHA-256 of the module's binary form, in upper-case hex: saved code is bound to exactly the
     /// module it was compiled from (its function indices, signatures and the decoded operations its deopt images name).</summary>
     public static string ModuleHash(Bytecode.ModuleDefinition definition) => ModuleHash(Bytecode.ModuleWriter.Write(definition));

@@ -40,19 +40,26 @@ internal static class SavedCode
     internal static void Load(Assembly assembly, Module module, string? moduleHash)
     {
         var name = DisplayName(assembly);
-        CheckStamp(assembly, module, name, moduleHash);
+        var stamp = CheckStamp(assembly, module, name, moduleHash);
         var code = module.Code;
-        var compiled = new CompiledFunction?[module.Definition.Functions.Count];
+        var count = module.Definition.Functions.Count;
+        var compiled = new CompiledFunction?[count];
         var adapters = AdapterTable(assembly, name);
-        if (adapters.Length != compiled.Length)
-            throw new LinkException($"{name} holds {adapters.Length} adapters, but the module defines {compiled.Length} functions: compile it again");
-        // The bodies, in definition order, are those of the functions that have an adapter (the others stay
-        // interpreted). They are bound on first use, by reflection, which loading does not need.
+        if (adapters.Length != count)
+            throw new LinkException($"{name} holds {adapters.Length} adapters, but the module defines {count} functions: compile it again");
+        var stackBytes = StackBytes(stamp, count, name);
+        // Each function's entry is taken without decoding it (CodeTable.Entry): a call into saved code needs only the
+        // adapter and the stack bound, which the stamp carries; the function is decoded, and its verification pass
+        // run, when the interpreter, a deoptimisation or the JIT first needs it. The bodies, in definition order, are
+        // those of the functions that have an adapter (the others stay interpreted); they are bound on first use,
+        // by reflection, which loading does not need.
         var bodies = new Lazy<MethodInfo[]?>(() => DynamicCode.Supported ? Methods(assembly, AssemblyCompiler.TypeName, name) : null);
-        var withCode = adapters.Count(a => a is not null);
+        var withCode = 0;
+        foreach (var adapter in adapters)
+            if (adapter is not null) withCode++;
         for (int i = 0, b = 0; i < compiled.Length; i++)
         {
-            var function = code.Decoded(i);
+            var function = code.Entry(i);
             if (adapters[i] is not { } adapter)
             {
                 if (JitLimits.WhyNeverCompiled(function) is null)
@@ -60,16 +67,37 @@ internal static class SavedCode
                 continue;
             }
             var index = b++;
-            compiled[i] = new CompiledFunction(() => Body(bodies.Value, index, withCode, function, name), adapter, function.FrameBytes + FunctionCompiler.AdapterFrameBytes);
+            if (stackBytes is not null && stackBytes[i] <= 0)
+                throw new LinkException($"{name} carries a damaged table of stack bounds (function {Printable.Quote(function.Name)} has {stackBytes[i]}): compile it again");
+            compiled[i] = new CompiledFunction(() => Body(bodies.Value, index, withCode, function, name), adapter,
+                stackBytes?[i] ?? function.FrameBytes + FunctionCompiler.AdapterFrameBytes);
         }
         // Checked for every function before installing any, so a refusal leaves the table as it was.
         for (var i = 0; i < compiled.Length; i++)
-            if (code.Decoded(i).Compiled is not null)
-                throw new InvalidOperationException($"function {Printable.Quote(code.Decoded(i).Name)} already has compiled code; {name} is not loaded");
+            if (code.Entry(i).Compiled is not null)
+                throw new InvalidOperationException($"function {Printable.Quote(code.Entry(i).Name)} already has compiled code; {name} is not loaded");
         for (var i = 0; i < compiled.Length; i++)
             if (compiled[i] is { } entry) code.Install(i, entry);
-            else code.Decoded(i).NotCompiledReason = JitLimits.WhyNeverCompiled(code.Decoded(i));
+            else code.Entry(i).NotCompiledReason = JitLimits.WhyNeverCompiled(code.Entry(i));
         code.MarkSaved(assembly);
+    }
+
+    /// <summary>
+    /// The stack bound of each function's compiled code (<see cref="CompiledFunction.StackBytes"/>), as the stamp's
+    /// <see cref="CodeInterface.StackBytesField"/> carries it: computed when the code was compiled, by the emitter that
+    /// made it, so loading needs no analysis of the function. Null when the stamp has no such field (the bound is then
+    /// computed from the function); a field that is not base64 or has another size is refused here, and a bound that
+    /// is not positive for a function with code by the caller.
+    /// </summary>
+    private static int[]? StackBytes(Type? stamp, int count, string name)
+    {
+        if (Literal(stamp, CodeInterface.StackBytesField) is not string text) return null;
+        var bytes = new byte[text.Length * 3 / 4 + 3];
+        if (!Convert.TryFromBase64String(text, bytes, out var length) || length != 4 * count)
+            throw new LinkException($"{name} carries a damaged table of stack bounds ({length} bytes for {count} functions): compile it again");
+        var bounds = new int[count];
+        for (var i = 0; i < count; i++) bounds[i] = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(4 * i));
+        return bounds;
     }
 
     /// <summary>
@@ -117,13 +145,14 @@ internal static class SavedCode
 
     /// <summary>The version, then the module hash: a stale assembly is reported as such even when its module differs too.</summary>
     [RequiresUnreferencedCode(ReflectsOverTheAssembly)]
-    private static void CheckStamp(Assembly assembly, Module module, string name, string? moduleHash)
+    private static Type? CheckStamp(Assembly assembly, Module module, string name, string? moduleHash)
     {
         var stamp = CheckVersion(assembly, name);
         var expected = moduleHash ?? CodeInterface.ModuleHash(module.Definition);
         if (Literal(stamp, CodeInterface.ModuleHashField) is not string hash || !string.Equals(hash, expected, StringComparison.Ordinal))
             throw new LinkException($"{name} was compiled from a different module (SHA-256 {Short(Literal(stamp, CodeInterface.ModuleHashField) as string)}) " +
                                     $"than the one it is loaded for ({Short(expected)}): compile it again from this module");
+        return stamp;
     }
 
     [RequiresUnreferencedCode(ReflectsOverTheAssembly)]

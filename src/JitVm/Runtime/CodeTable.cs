@@ -54,7 +54,7 @@ internal sealed class CodeTable
     /// </summary>
     internal void Install(int definedIndex, Jit.CompiledFunction compiled)
     {
-        var function = Decoded(definedIndex);
+        var function = Entry(definedIndex);
         if (Interlocked.CompareExchange(ref function.Compiled, compiled, null) is not null)
             throw new InvalidOperationException($"function {Diagnostics.Printable.Quote(function.Name)} already has compiled code");
     }
@@ -64,6 +64,19 @@ internal sealed class CodeTable
 
     /// <summary>Records that this table's code was loaded from <paramref name="assembly"/> (after it was installed).</summary>
     internal void MarkSaved(System.Reflection.Assembly assembly) => SavedAssembly = assembly;
+
+    /// <summary>
+    /// Defined function <paramref name="definedIndex"/>'s entry in this table without decoding it: the one already
+    /// there, or else a <see cref="DecodedFunction.Deferred"/> one, decoded when its decoded form is first read.
+    /// Loading saved code installs its compiled entries here, so a load decodes (and verifies) no function.
+    /// </summary>
+    public DecodedFunction Entry(int definedIndex)
+    {
+        var entry = Volatile.Read(ref _decoded[definedIndex]);
+        if (entry is not null) return entry;
+        entry = DecodedFunction.Deferred(Module.Verified, definedIndex);
+        return Interlocked.CompareExchange(ref _decoded[definedIndex], entry, null) ?? entry;
+    }
 
     /// <summary>The interpreter form of a defined function, decoded on first use and then shared.</summary>
     public DecodedFunction Decoded(int definedIndex)

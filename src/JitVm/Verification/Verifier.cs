@@ -12,6 +12,30 @@ internal static class Verifier
 {
     public static VerifiedModule Verify(ModuleDefinition module)
     {
+        VerifyModuleLevel(module);
+        var analyses = new FunctionAnalysis[module.Functions.Count];
+        for (var i = 0; i < analyses.Length; i++) analyses[i] = VerifyFunction(module, i);
+        return new VerifiedModule(module, analyses);
+    }
+
+    /// <summary>
+    /// The module a saved assembly carries, which was verified when the assembly was compiled and whose bytes have
+    /// the hash stamped then (spec/execution.md §10): the module-wide rules are checked again (they are cheap), and
+    /// each function's pass runs when its analysis is first needed (to interpret or deoptimise it), not at load.
+    /// </summary>
+    public static VerifiedModule VerifyCarried(ModuleDefinition module)
+    {
+        VerifyModuleLevel(module);
+        return VerifiedModule.Deferred(module);
+    }
+
+    /// <summary>The pass over defined function <paramref name="definedIndex"/>, and what it proved.</summary>
+    public static FunctionAnalysis VerifyFunction(ModuleDefinition module, int definedIndex) =>
+        new FunctionVerifier(module, module.Functions[definedIndex]).Run();
+
+    /// <summary>The rules about the module as a whole: signatures, names, globals and data segments.</summary>
+    private static void VerifyModuleLevel(ModuleDefinition module)
+    {
         var source = module.SourceName;
         VerificationException ModuleError(VerificationRule rule, string detail) => new(rule, source, null, -1, null, 0, detail);
 
@@ -47,10 +71,6 @@ internal static class Verifier
         names.Clear();
         foreach (var segment in module.Data)
             if (!names.Add(segment.Name)) throw ModuleError(VerificationRule.DuplicateName, $"data segment name {Printable.Quote(segment.Name)} is used twice");
-
-        var analyses = new FunctionAnalysis[module.Functions.Count];
-        for (var i = 0; i < analyses.Length; i++) analyses[i] = new FunctionVerifier(module, module.Functions[i]).Run();
-        return new VerifiedModule(module, analyses);
     }
 
     /// <summary>The state that flows along one control-flow edge. <see cref="Assigned"/> is never changed once an
