@@ -42,6 +42,34 @@ public sealed class ModuleBuilderTests
         for (var i = 0; i < 40; i++) Assert.Equal(55, CallI64(isolate, "fib", 10));
     }
 
+    /// <summary>A string routine the way a compiler emits it with the version 2 instructions: copy the bytes of one
+    /// buffer into another with mem.copy, patch a 32-bit field at an unaligned offset, and compare with mem.compare.</summary>
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void Version2InstructionsAreEmittedThroughTheBuilder(ExecutionTier tier)
+    {
+        var builder = new ModuleBuilder();
+        var main = builder.Function("main", [], [VmType.I64, VmType.I64, VmType.I64, VmType.F64], export: true);
+        var a = main.DeclareLocal(VmType.Ptr, "a");
+        var b = main.DeclareLocal(VmType.Ptr, "b");
+        main.I64Const(2).Emit(OpCode.Alloc).LocalSet(a)
+            .I64Const(2).Emit(OpCode.Alloc).LocalSet(b)
+            .LocalGet(a).I64Const(3).I64Const(0x7F112233).Emit(OpCode.StoreU32)
+            .LocalGet(b).I64Const(0).LocalGet(a).I64Const(0).I64Const(2).Emit(OpCode.MemCopy)
+            .LocalGet(a).I64Const(0).LocalGet(b).I64Const(0).I64Const(16).Emit(OpCode.MemCompare)
+            .LocalGet(b).I64Const(4).Emit(OpCode.LoadS16)
+            .LocalGet(b).I64Const(8).I64Const(-1).Emit(OpCode.I64Extend32U).Emit(OpCode.StoreU64)
+            .LocalGet(a).I64Const(0).LocalGet(b).I64Const(0).I64Const(16).Emit(OpCode.MemCompare)
+            .F64Const(2.5).F64Const(-0.0).Emit(OpCode.F64CopySign)
+            .Emit(OpCode.Return);
+        var module = builder.Build();
+        var results = Run(module, tier).Invoke("main");
+        Assert.Equal(0, results[0].AsI64);
+        Assert.Equal(0x1122, results[1].AsI64);
+        Assert.Equal(-1, results[2].AsI64);
+        Assert.Equal(-2.5, results[3].AsF64);
+    }
+
     [Theory]
     [MemberData(nameof(Tiers))]
     public void FunctionsDeclaredBeforeTheirBodiesCallEachOther(ExecutionTier tier)

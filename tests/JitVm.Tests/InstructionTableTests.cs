@@ -78,7 +78,9 @@ public sealed class InstructionTableTests
     {
         var sized = OpCodeTable.All.Where(r => r.WordsPerFuel != 0).Select(r => r.OpCode).Order().ToList();
         // alloc and data.alloc zero or copy an object; the task instructions that move a graph copy its words.
-        Assert.Equal([OpCode.Alloc, OpCode.DataAlloc, OpCode.TaskSpawn, OpCode.TaskJoin, OpCode.ChanSend, OpCode.ChanRecv, OpCode.ChanRecvFor], sized);
+        // mem.copy, mem.fill and mem.compare copy, write or read a run-time number of words.
+        Assert.Equal([OpCode.Alloc, OpCode.DataAlloc, OpCode.TaskSpawn, OpCode.TaskJoin, OpCode.ChanSend, OpCode.ChanRecv, OpCode.ChanRecvFor,
+            OpCode.MemCopy, OpCode.MemFill, OpCode.MemCompare], sized);
         foreach (var op in sized)
         {
             Assert.Equal(SizeFuel.UnitsPerFuel, op.Info().WordsPerFuel);
@@ -164,14 +166,14 @@ public sealed class InstructionTableTests
     private static string GenerateTable()
     {
         var text = new StringBuilder();
-        text.Append("| Opcode | Mnemonic | Operand | Stack effect | Flow | Fuel | Traps | Safepoint | Meaning |\n");
-        text.Append("|---|---|---|---|---|---|---|---|---|\n");
+        text.Append("| Opcode | Since | Mnemonic | Operand | Stack effect | Flow | Fuel | Traps | Safepoint | Meaning |\n");
+        text.Append("|---|---|---|---|---|---|---|---|---|---|\n");
         foreach (var row in OpCodeTable.All)
         {
             var traps = row.Traps.Length == 0 ? "—" : string.Join(", ", row.Traps);
             var operand = row.Operand == OperandKind.None ? "—" : row.Operand.ToString().ToLowerInvariant();
             var fuel = row.WordsPerFuel == 0 ? $"{row.Fuel}" : $"{row.Fuel} + ⌊words/{row.WordsPerFuel}⌋";
-            text.Append($"| 0x{(byte)row.OpCode:x2} | `{row.Mnemonic}` | {operand} | `{row.StackEffect}` | {row.Flow.ToString().ToLowerInvariant()} | {fuel} | {traps} | {(row.IsSafepoint ? "yes" : "no")} | {row.Meaning.Replace("|", "\\|", StringComparison.Ordinal)} |\n");
+            text.Append($"| 0x{(byte)row.OpCode:x2} | {row.Since} | `{row.Mnemonic}` | {operand} | `{row.StackEffect}` | {row.Flow.ToString().ToLowerInvariant()} | {fuel} | {traps} | {(row.IsSafepoint ? "yes" : "no")} | {row.Meaning.Replace("|", "\\|", StringComparison.Ordinal)} |\n");
         }
         return text.ToString();
     }

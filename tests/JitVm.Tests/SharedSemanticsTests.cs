@@ -29,6 +29,7 @@ public sealed class SharedSemanticsTests
         0x7FF0_0000_0000_0001, Bits(double.PositiveInfinity), Bits(double.NegativeInfinity),
         Bits(9223372036854775808.0), Bits(-9223372036854775808.0), Bits(9223372036854774784.0), Bits(-9223372036854777856.0),
         Bits(double.MaxValue), Bits(double.MinValue), Bits(double.Epsilon), Bits(-double.Epsilon), Bits(4503599627370497.5),
+        Bits(18446744073709551616.0), Bits(18446744073709549568.0), Bits(-0.9999999999999999), Bits(-1.0000000000000002),
     ];
 
     /// <summary>One function per rule: its name, parameter types (all of one type, named a, b), result type, and
@@ -46,6 +47,10 @@ public sealed class SharedSemanticsTests
         ("rem_u_0", "i64", "i64", "i64.const 0; i64.rem_u"),
         ("trunc_s", "f64", "i64", "i64.trunc_f64_s"),
         ("trunc_sat", "f64", "i64", "i64.trunc_sat_f64_s"),
+        ("trunc_u", "f64", "i64", "i64.trunc_f64_u"),
+        ("trunc_sat_u", "f64", "i64", "i64.trunc_sat_f64_u"),
+        ("copysign", "f64 f64", "f64", "f64.copysign"),
+        ("extend32_u", "i64", "i64", "i64.extend32_u"),
         ("convert_s", "i64", "f64", "f64.convert_i64_s"),
         ("convert_u", "i64", "f64", "f64.convert_i64_u"),
         ("min", "f64 f64", "f64", "f64.min"),
@@ -125,12 +130,14 @@ public sealed class SharedSemanticsTests
             yield return ("rem_u_0", [I(a)], Expect(() => Arithmetic.RemU(a, 0)));
             yield return ("convert_s", [I(a)], Expect(() => Bits(a)));
             yield return ("convert_u", [I(a)], Expect(() => Bits(Arithmetic.ConvertU(a))));
+            yield return ("extend32_u", [I(a)], Expect(() => a & 0xFFFF_FFFF));
         }
         foreach (var a in Floats)
         {
             foreach (var b in Floats)
             {
                 yield return ("min", [Fl(a), Fl(b)], Expect(() => Bits(Arithmetic.Min(F(a), F(b)))));
+                yield return ("copysign", [Fl(a), Fl(b)], Expect(() => Arithmetic.CopySignBits(a, b)));
                 yield return ("max", [Fl(a), Fl(b)], Expect(() => Bits(Arithmetic.Max(F(a), F(b)))));
                 yield return ("add", [Fl(a), Fl(b)], Expect(() => Arithmetic.CanonicalBits(F(a) + F(b))));
                 yield return ("sub", [Fl(a), Fl(b)], Expect(() => Arithmetic.CanonicalBits(F(a) - F(b))));
@@ -138,6 +145,8 @@ public sealed class SharedSemanticsTests
                 yield return ("div", [Fl(a), Fl(b)], Expect(() => Arithmetic.CanonicalBits(F(a) / F(b))));
             }
             yield return ("trunc_s", [Fl(a)], Expect(() => Arithmetic.TruncS(F(a))));
+            yield return ("trunc_u", [Fl(a)], Expect(() => Arithmetic.TruncU(F(a))));
+            yield return ("trunc_sat_u", [Fl(a)], Expect(() => Arithmetic.TruncSatU(F(a))));
             yield return ("trunc_sat", [Fl(a)], Expect(() => Arithmetic.TruncSatS(F(a))));
             yield return ("sqrt", [Fl(a)], Expect(() => Arithmetic.CanonicalBits(Math.Sqrt(F(a)))));
             yield return ("floor", [Fl(a)], Expect(() => Arithmetic.CanonicalBits(Math.Floor(F(a)))));

@@ -24,7 +24,7 @@ public sealed class SpecStatementTests
     }
 
     /// <summary>spec/README.md: implementations give reserved encodings no meaning. Every opcode byte the table does
-    /// not assign is a format error at its offset, and so is every format version but 1.</summary>
+    /// not assign is a format error at its offset, and so is every format version but 1 and 2.</summary>
     [Fact]
     public void ReservedEncodingsAreRejected()
     {
@@ -41,7 +41,7 @@ public sealed class SpecStatementTests
             Assert.Contains($"byte 0x{offset:x}", error.Message, StringComparison.Ordinal);
             Assert.Contains($"unknown opcode 0x{value:x2}", error.Message, StringComparison.Ordinal);
         }
-        foreach (var version in new byte[] { 0, 2, 255 })
+        foreach (var version in new byte[] { 0, 3, 255 })
         {
             var mutated = (byte[])binary.Clone();
             mutated[4] = version;

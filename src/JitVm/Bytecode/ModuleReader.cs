@@ -29,14 +29,18 @@ public static class ModuleReader
         private int _position;
         private int _end = bytes.Length;
 
+        /// <summary>The module's format version: an instruction new in a later version is an error (spec/binary-format.md §1).</summary>
+        private int _version;
+
         public ModuleDefinition ReadModule()
         {
             if (bytes.Length < 8) throw Fail(0, $"the input is {bytes.Length} bytes long; a binary module starts with an 8-byte header (magic and version)");
             if (!bytes.AsSpan(0, 4).SequenceEqual(ModuleWriter.Magic))
                 throw Fail(0, $"bad magic: expected 00 6a 76 6d (\"\\0jvm\"), found {Convert.ToHexString(bytes, 0, 4).ToLowerInvariant()}");
             var version = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(4));
-            if (version != ModuleWriter.Version)
-                throw Fail(4, $"unsupported format version {version}; this reader understands version {ModuleWriter.Version}");
+            if (version < ModuleWriter.FirstVersion || version > ModuleWriter.Version)
+                throw Fail(4, $"unsupported format version {version}; this reader understands versions {ModuleWriter.FirstVersion} to {ModuleWriter.Version}");
+            _version = (int)version;
             _position = 8;
 
             List<FunctionType> types = [];
@@ -208,6 +212,8 @@ public static class ModuleReader
             var code = Byte();
             if (!OpCodeTable.TryGet(code, out var info))
                 throw Fail(offset, $"function #{function}, pc {pc}: unknown opcode 0x{code:x2}");
+            if (info.Since > _version)
+                throw Fail(offset, $"function #{function}, pc {pc}: {info.Mnemonic} (opcode 0x{code:x2}) is new in format version {info.Since}, but the module declares version {_version}");
             switch (info.Operand)
             {
                 case OperandKind.None:

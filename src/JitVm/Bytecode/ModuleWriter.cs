@@ -12,8 +12,24 @@ public static class ModuleWriter
     /// <summary>The four bytes every module starts with: <c>\0jvm</c>.</summary>
     public static ReadOnlySpan<byte> Magic => [0x00, (byte)'j', (byte)'v', (byte)'m'];
 
-    /// <summary>The format version this writer produces and the reader accepts.</summary>
-    public const uint Version = 1;
+    /// <summary>The newest format version: the reader accepts it and every version from 1 up to it. The writer writes
+    /// the oldest version whose instruction set holds every instruction of the module (1 unless the module uses an
+    /// instruction new in version 2), so a module a version-1 reader could run stays readable by one.</summary>
+    public const uint Version = 2;
+
+    /// <summary>The oldest format version the reader accepts.</summary>
+    internal const uint FirstVersion = 1;
+
+    /// <summary>The version <see cref="Write"/> gives <paramref name="module"/>: the newest <see cref="OpCodeInfo.Since"/>
+    /// among its instructions, at least 1.</summary>
+    internal static uint VersionFor(ModuleDefinition module)
+    {
+        var version = FirstVersion;
+        foreach (var function in module.Functions)
+            foreach (var instruction in function.Code)
+                version = Math.Max(version, (uint)OpCodeTable.Get(instruction.OpCode).Since);
+        return version;
+    }
 
     /// <summary>Encodes the module, including its debug section when it carries names or lines.</summary>
     /// <exception cref="ArgumentException">The module holds something the binary format cannot represent, so the
@@ -23,7 +39,7 @@ public static class ModuleWriter
     {
         var output = new ByteSink();
         output.Bytes(Magic);
-        output.U32(Version);
+        output.U32(VersionFor(module));
 
         Section(output, SectionId.Types, module.Types.Count > 0, body =>
         {

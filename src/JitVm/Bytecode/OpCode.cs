@@ -83,6 +83,8 @@ public enum OpCode : byte
     F64Gt = 0x50,
     F64Le = 0x51,
     F64Ge = 0x52,
+    F64CopySign = 0x53,
+    I64Extend32U = 0x54,
 
     I64TruncF64S = 0x58,
     I64TruncSatF64S = 0x59,
@@ -90,6 +92,8 @@ public enum OpCode : byte
     F64ConvertI64U = 0x5B,
     I64ReinterpretF64 = 0x5C,
     F64ReinterpretI64 = 0x5D,
+    I64TruncF64U = 0x5E,
+    I64TruncSatF64U = 0x5F,
 
     Alloc = 0x60,
     Len = 0x61,
@@ -124,5 +128,20 @@ public enum OpCode : byte
     ChanRecv = 0x86,
     ChanRecvFor = 0x87,
     ChanClose = 0x88,
+
+    LoadS8 = 0x90,
+    LoadU16 = 0x91,
+    LoadS16 = 0x92,
+    LoadU32 = 0x93,
+    LoadS32 = 0x94,
+    LoadU64 = 0x95,
+    LoadF64 = 0x96,
+    StoreU16 = 0x97,
+    StoreU32 = 0x98,
+    StoreU64 = 0x99,
+    StoreF64 = 0x9A,
+    MemCopy = 0x9B,
+    MemFill = 0x9C,
+    MemCompare = 0x9D,
 #pragma warning restore CS1591
 }

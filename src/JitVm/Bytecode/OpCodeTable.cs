@@ -118,6 +118,10 @@ public sealed record OpCodeInfo(
     /// </summary>
     public int WordsPerFuel { get; init; }
 
+    /// <summary>The first binary format version whose modules may contain the instruction (1 or 2; the reader rejects it
+    /// in a module of an earlier version, spec/binary-format.md §1).</summary>
+    internal int Since { get; init; } = 1;
+
     /// <summary>For a safepoint, the operand-stack values it hands over (see <see cref="OpCodeTable.SafepointOperands"/>).</summary>
     public SafepointHandOver HandOver { get; init; }
 
@@ -230,6 +234,9 @@ public static class OpCodeTable
 
         // The row just added is a safepoint that hands over these values.
         void HandsOver(SafepointHandOver values) => rows[^1] = rows[^1] with { HandOver = values };
+
+        // The row just added is new in format version 2.
+        void Version2() => rows[^1] = rows[^1] with { Since = 2 };
 
         // The row just added touches heap objects; storesPointer: it may write a pointer into one.
         void Heap(bool storesPointer = false) => rows[^1] = rows[^1] with { UsesHeap = true, StoresPointer = storesPointer };
@@ -347,6 +354,10 @@ public static class OpCodeTable
         CompareF(OpCode.F64Gt, "f64.gt", "a > b");
         CompareF(OpCode.F64Le, "f64.le", "a <= b");
         CompareF(OpCode.F64Ge, "f64.ge", "a >= b");
+        BinaryF(OpCode.F64CopySign, "f64.copysign", "a with the sign bit of b (nothing else changes, also for NaN)");
+        Version2();
+        Simple(OpCode.I64Extend32U, "i64.extend32_u", [I], [I], "zero-extends the low 32 bits");
+        Version2();
 
         // ---- Conversions ----
         Simple(OpCode.I64TruncF64S, "i64.trunc_f64_s", [F], [I], "truncates toward zero", TrapCode.InvalidConversion);
@@ -356,6 +367,11 @@ public static class OpCodeTable
         Simple(OpCode.F64ConvertI64U, "f64.convert_i64_u", [I], [F], "the nearest f64 to unsigned a");
         Simple(OpCode.I64ReinterpretF64, "i64.reinterpret_f64", [F], [I], "the same 64 bits as an integer");
         Simple(OpCode.F64ReinterpretI64, "f64.reinterpret_i64", [I], [F], "the same 64 bits as a float");
+        Simple(OpCode.I64TruncF64U, "i64.trunc_f64_u", [F], [I], "truncates toward zero to an unsigned integer", TrapCode.InvalidConversion);
+        Version2();
+        Simple(OpCode.I64TruncSatF64U, "i64.trunc_sat_f64_u", [F], [I],
+            "truncates toward zero to an unsigned integer, saturating to 0 and 2^64-1; NaN gives 0");
+        Version2();
 
         // ---- Memory ----
         Row(OpCode.Alloc, "alloc", OperandKind.None, [I], [P], Effect([I], [P]), FlowKind.Next, 2, [TrapCode.OutOfBounds, TrapCode.OutOfFuel, TrapCode.OutOfMemory], true,
@@ -394,6 +410,51 @@ public static class OpCodeTable
         Heap();
         Row(OpCode.DataSize, "data.size", OperandKind.Data, [], [I], "[] -> [i64]", FlowKind.Next, 1, None, false,
             "the byte length of data segment d");
+
+        // ---- Sub-word access at byte offsets (format version 2) ----
+        TrapCode[] byteTraps = [TrapCode.OutOfBounds, TrapCode.UseAfterSend, TrapCode.TagMismatch];
+        void ByteLoad(OpCode op, string mnemonic, VmType type, string meaning)
+        {
+            Simple(op, mnemonic, [P, I], [type], meaning + " (little-endian, any alignment)", byteTraps);
+            Heap();
+            Version2();
+        }
+        void ByteStore(OpCode op, string mnemonic, VmType type, string meaning)
+        {
+            Simple(op, mnemonic, [P, I, type], [], meaning + " (little-endian, any alignment)", byteTraps);
+            Heap();
+            Version2();
+        }
+        ByteLoad(OpCode.LoadS8, "load.s8", I, "reads byte i, sign-extended");
+        ByteLoad(OpCode.LoadU16, "load.u16", I, "reads the 2 bytes at byte i, zero-extended");
+        ByteLoad(OpCode.LoadS16, "load.s16", I, "reads the 2 bytes at byte i, sign-extended");
+        ByteLoad(OpCode.LoadU32, "load.u32", I, "reads the 4 bytes at byte i, zero-extended");
+        ByteLoad(OpCode.LoadS32, "load.s32", I, "reads the 4 bytes at byte i, sign-extended");
+        ByteLoad(OpCode.LoadU64, "load.u64", I, "reads the 8 bytes at byte i as an integer");
+        ByteLoad(OpCode.LoadF64, "load.f64", F, "reads the 8 bytes at byte i as a float");
+        ByteStore(OpCode.StoreU16, "store.u16", I, "writes the low 16 bits of v at byte i");
+        ByteStore(OpCode.StoreU32, "store.u32", I, "writes the low 32 bits of v at byte i");
+        ByteStore(OpCode.StoreU64, "store.u64", I, "writes the 64 bits of v at byte i");
+        ByteStore(OpCode.StoreF64, "store.f64", F, "writes the float's 64 bits at byte i");
+
+        // ---- Bulk memory (format version 2) ----
+        Simple(OpCode.MemCopy, "mem.copy", [P, I, P, I, I], [],
+            "copies n words with their tags from src[j..] to dst[i..] (ranges may overlap)",
+            TrapCode.OutOfBounds, TrapCode.UseAfterSend, TrapCode.OutOfFuel);
+        SizeCharged();
+        Heap(storesPointer: true);
+        Version2();
+        Simple(OpCode.MemFill, "mem.fill", [P, I, W, I], [], "writes the word v (with its tag) to words i .. i+n-1",
+            TrapCode.OutOfBounds, TrapCode.UseAfterSend, TrapCode.OutOfFuel);
+        SizeCharged();
+        Heap(storesPointer: true);
+        Version2();
+        Simple(OpCode.MemCompare, "mem.compare", [P, I, P, I, I], [I],
+            "compares n bytes of a from byte i with n bytes of b from byte j as unsigned bytes: -1, 0 or 1",
+            TrapCode.OutOfBounds, TrapCode.UseAfterSend, TrapCode.TagMismatch, TrapCode.OutOfFuel);
+        SizeCharged();
+        Heap();
+        Version2();
 
         // ---- Tagged words ----
         Simple(OpCode.WordOfI64, "word.of_i64", [I], [W], "the integer as an untagged word");

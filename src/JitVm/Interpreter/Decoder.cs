@@ -194,6 +194,16 @@ internal static class Decoder
                 case OpCode.IsPtr: Emit(OpKind.IsPtr, pc, top, top); break;
                 case OpCode.PtrEq: Emit(OpKind.PtrEq, pc, h - 2, h - 2, top); break;
                 case OpCode.DataAlloc: Emit(OpKind.DataAlloc, pc, h, instruction.Index); break;
+                case OpCode.LoadS8 or OpCode.LoadU16 or OpCode.LoadS16 or OpCode.LoadU32 or OpCode.LoadS32 or OpCode.LoadU64 or OpCode.LoadF64:
+                    Emit(OpKind.LoadBytes, pc, h - 2, h - 2, top, k: (long)instruction.OpCode);
+                    break;
+                case OpCode.StoreU16 or OpCode.StoreU32 or OpCode.StoreU64 or OpCode.StoreF64:
+                    Emit(OpKind.StoreBytes, pc, h - 3, h - 2, top, k: (long)instruction.OpCode);
+                    break;
+                // The bulk operations read their operands from the consecutive slots A, A+1, ...
+                case OpCode.MemCopy: Emit(OpKind.MemCopy, pc, h - 5); break;
+                case OpCode.MemFill: Emit(OpKind.MemFill, pc, h - 4); break;
+                case OpCode.MemCompare: Emit(OpKind.MemCompare, pc, h - 5); break;
                 case OpCode.WordOfI64:
                 case OpCode.WordOfF64: Emit(OpKind.SetTag0, pc, top); break;
                 case OpCode.WordOfPtr: Emit(OpKind.SetTag1, pc, top); break;
@@ -298,8 +308,8 @@ internal static class Decoder
 
     /// <summary>Operations that read B/C (or K) and write only slot A, so A can be redirected to a local.</summary>
     private static bool WritesOnlyA(OpKind kind) =>
-        kind is OpKind.Move or OpKind.Const or (>= OpKind.Add and <= OpKind.Extend32S) or (>= OpKind.FAdd and <= OpKind.ConvertU) or
-            OpKind.Len or OpKind.LoadI or OpKind.LoadF or OpKind.LoadU8 or OpKind.PtrEq or OpKind.IsPtr or
+        kind is OpKind.Move or OpKind.Const or (>= OpKind.Add and <= OpKind.Extend32U) or (>= OpKind.FAdd and <= OpKind.ConvertU) or
+            OpKind.Len or OpKind.LoadI or OpKind.LoadF or OpKind.LoadU8 or OpKind.LoadBytes or OpKind.PtrEq or OpKind.IsPtr or
             (>= OpKind.AddK and <= OpKind.GeSK);
 
     private static OpKind? ConstantForm(OpKind kind) => kind switch
@@ -351,14 +361,15 @@ internal static class Decoder
         OpCode.I64Eq => OpKind.Eq, OpCode.I64Ne => OpKind.Ne, OpCode.I64LtS => OpKind.LtS, OpCode.I64LtU => OpKind.LtU,
         OpCode.I64GtS => OpKind.GtS, OpCode.I64GtU => OpKind.GtU, OpCode.I64LeS => OpKind.LeS, OpCode.I64LeU => OpKind.LeU,
         OpCode.I64GeS => OpKind.GeS, OpCode.I64GeU => OpKind.GeU,
-        OpCode.I64Extend8S => OpKind.Extend8S, OpCode.I64Extend16S => OpKind.Extend16S, OpCode.I64Extend32S => OpKind.Extend32S,
+        OpCode.I64Extend8S => OpKind.Extend8S, OpCode.I64Extend16S => OpKind.Extend16S, OpCode.I64Extend32S => OpKind.Extend32S, OpCode.I64Extend32U => OpKind.Extend32U,
         OpCode.F64Add => OpKind.FAdd, OpCode.F64Sub => OpKind.FSub, OpCode.F64Mul => OpKind.FMul, OpCode.F64Div => OpKind.FDiv,
         OpCode.F64Min => OpKind.FMin, OpCode.F64Max => OpKind.FMax, OpCode.F64Neg => OpKind.FNeg, OpCode.F64Abs => OpKind.FAbs,
         OpCode.F64Sqrt => OpKind.FSqrt, OpCode.F64Floor => OpKind.FFloor, OpCode.F64Ceil => OpKind.FCeil,
-        OpCode.F64Trunc => OpKind.FTrunc, OpCode.F64Nearest => OpKind.FNearest,
+        OpCode.F64Trunc => OpKind.FTrunc, OpCode.F64Nearest => OpKind.FNearest, OpCode.F64CopySign => OpKind.FCopySign,
         OpCode.F64Eq => OpKind.FEq, OpCode.F64Ne => OpKind.FNe, OpCode.F64Lt => OpKind.FLt, OpCode.F64Gt => OpKind.FGt,
         OpCode.F64Le => OpKind.FLe, OpCode.F64Ge => OpKind.FGe,
         OpCode.I64TruncF64S => OpKind.TruncS, OpCode.I64TruncSatF64S => OpKind.TruncSatS,
+        OpCode.I64TruncF64U => OpKind.TruncU, OpCode.I64TruncSatF64U => OpKind.TruncSatU,
         OpCode.F64ConvertI64S => OpKind.ConvertS, OpCode.F64ConvertI64U => OpKind.ConvertU,
         _ => throw new InvalidOperationException($"the decoder has no operation for {opCode}"),
     };

@@ -275,6 +275,7 @@ internal static class Interpreter
                     case OpKind.Extend8S: s[fp + op.A] = (sbyte)s[fp + op.B]; break;
                     case OpKind.Extend16S: s[fp + op.A] = (short)s[fp + op.B]; break;
                     case OpKind.Extend32S: s[fp + op.A] = (int)s[fp + op.B]; break;
+                    case OpKind.Extend32U: s[fp + op.A] = (uint)s[fp + op.B]; break;
 
                     case OpKind.FAdd: s[fp + op.A] = FloatBits(F(s[fp + op.B]) + F(s[fp + op.C])); break;
                     case OpKind.FSub: s[fp + op.A] = FloatBits(F(s[fp + op.B]) - F(s[fp + op.C])); break;
@@ -297,6 +298,9 @@ internal static class Interpreter
                     case OpKind.FNearest: s[fp + op.A] = FloatBits(Arithmetic.Nearest(F(s[fp + op.B]))); break;
                     case OpKind.TruncS: s[fp + op.A] = Arithmetic.TruncS(F(s[fp + op.B])); break;
                     case OpKind.TruncSatS: s[fp + op.A] = Arithmetic.TruncSatS(F(s[fp + op.B])); break;
+                    case OpKind.TruncU: s[fp + op.A] = Arithmetic.TruncU(F(s[fp + op.B])); break;
+                    case OpKind.TruncSatU: s[fp + op.A] = Arithmetic.TruncSatU(F(s[fp + op.B])); break;
+                    case OpKind.FCopySign: s[fp + op.A] = Arithmetic.CopySignBits(s[fp + op.B], s[fp + op.C]); break;
                     case OpKind.ConvertS: s[fp + op.A] = Bits(s[fp + op.B]); break;
                     case OpKind.ConvertU: s[fp + op.A] = Bits(Arithmetic.ConvertU(s[fp + op.B])); break;
 
@@ -336,6 +340,18 @@ internal static class Interpreter
                     case OpKind.StoreW: heap.Store(s[fp + op.A], s[fp + op.B], s[fp + op.C], tags[fp + op.C] != 0); break;
                     case OpKind.LoadU8: s[fp + op.A] = heap.LoadByte(s[fp + op.B], s[fp + op.C]); break;
                     case OpKind.StoreU8: heap.StoreByte(s[fp + op.A], s[fp + op.B], s[fp + op.C]); break;
+                    case OpKind.LoadBytes: s[fp + op.A] = heap.LoadBytes(s[fp + op.B], s[fp + op.C], (OpCode)op.K); break;
+                    case OpKind.StoreBytes: heap.StoreBytes(s[fp + op.A], s[fp + op.B], s[fp + op.C], (OpCode)op.K); break;
+                    case OpKind.MemCopy:
+                        fuel = BulkMemory.Copy(fiber, fuel, s[fp + op.A], s[fp + op.A + 1], s[fp + op.A + 2], s[fp + op.A + 3], s[fp + op.A + 4]);
+                        break;
+                    case OpKind.MemFill:
+                        fuel = BulkMemory.Fill(fiber, fuel, s[fp + op.A], s[fp + op.A + 1], s[fp + op.A + 2], tags[fp + op.A + 2] != 0, s[fp + op.A + 3]);
+                        break;
+                    case OpKind.MemCompare:
+                        fuel = BulkMemory.ChargeCompare(fiber, fuel, s[fp + op.A], s[fp + op.A + 1], s[fp + op.A + 2], s[fp + op.A + 3], s[fp + op.A + 4]);
+                        s[fp + op.A] = heap.CompareBytes(s[fp + op.A], s[fp + op.A + 1], s[fp + op.A + 2], s[fp + op.A + 3], s[fp + op.A + 4]);
+                        break;
                     case OpKind.IsPtr: s[fp + op.A] = tags[fp + op.B]; break;
                     case OpKind.PtrEq: s[fp + op.A] = s[fp + op.B] == s[fp + op.C] ? 1 : 0; break;
                     case OpKind.SetTag0: tags[fp + op.A] = 0; break;

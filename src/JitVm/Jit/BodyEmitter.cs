@@ -346,6 +346,7 @@ internal sealed partial class BodyEmitter(
             case OpCode.I64Extend8S: Extend(h, OpCodes.Conv_I1); return;
             case OpCode.I64Extend16S: Extend(h, OpCodes.Conv_I2); return;
             case OpCode.I64Extend32S: Extend(h, OpCodes.Conv_I4); return;
+            case OpCode.I64Extend32U: Load(h - 1); il.Emit(OpCodes.Conv_U4); il.Emit(OpCodes.Conv_U8); Store(h - 1, VmType.I64); return;
 
             case OpCode.F64Add: Binary(h, OpCodes.Add, canonical: true); return;
             case OpCode.F64Sub: Binary(h, OpCodes.Sub, canonical: true); return;
@@ -353,6 +354,7 @@ internal sealed partial class BodyEmitter(
             case OpCode.F64Div: Binary(h, OpCodes.Div, canonical: true); return;
             case OpCode.F64Min: Load(h - 2); Load(h - 1); il.Call(Helpers.Min); Store(h - 2, VmType.F64); return;
             case OpCode.F64Max: Load(h - 2); Load(h - 1); il.Call(Helpers.Max); Store(h - 2, VmType.F64); return;
+            case OpCode.F64CopySign: Load(h - 2); Load(h - 1); il.Call(Helpers.CopySign); Store(h - 2, VmType.F64); return;
             case OpCode.F64Neg: Load(h - 1); il.Emit(OpCodes.Neg); Store(h - 1, VmType.F64); return;
             case OpCode.F64Abs: Unary(h, Helpers.Abs, VmType.F64); return;
             case OpCode.F64Sqrt: Unary(h, Helpers.Sqrt, VmType.F64, canonical: true); return;
@@ -378,6 +380,16 @@ internal sealed partial class BodyEmitter(
                 Store(h - 1, VmType.I64);
                 return;
             case OpCode.I64TruncSatF64S: Unary(h, Helpers.TruncSat, VmType.I64); return;
+            case OpCode.I64TruncF64U:
+                Load(h - 1);
+                Arg(FiberArg);
+                il.Emit(OpCodes.Ldc_I8, Site);
+                Arg(DepthArg);
+                il.Emit(OpCodes.Ldloc, _fuel);
+                il.Call(Helpers.TruncU);
+                Store(h - 1, VmType.I64);
+                return;
+            case OpCode.I64TruncSatF64U: Unary(h, Helpers.TruncSatU, VmType.I64); return;
             case OpCode.F64ConvertI64S: Load(h - 1); il.Emit(OpCodes.Conv_R8); Store(h - 1, VmType.F64); return;
             case OpCode.F64ConvertI64U: Unary(h, Helpers.ConvertU, VmType.F64); return;
             case OpCode.I64ReinterpretF64: Unary(h, Helpers.DoubleToBits, VmType.I64); return;
@@ -445,6 +457,15 @@ internal sealed partial class BodyEmitter(
                 LocationArguments();
                 il.Call(Helpers.StoreByte);
                 return;
+            case OpCode.LoadS8 or OpCode.LoadU16 or OpCode.LoadS16 or OpCode.LoadU32 or OpCode.LoadS32 or OpCode.LoadU64 or OpCode.LoadF64:
+                EmitLoadBytes(instruction.OpCode, h);
+                return;
+            case OpCode.StoreU16 or OpCode.StoreU32 or OpCode.StoreU64 or OpCode.StoreF64:
+                EmitStoreBytes(instruction.OpCode, h);
+                return;
+            case OpCode.MemCopy: EmitMemCopy(h); return;
+            case OpCode.MemFill: EmitMemFill(h); return;
+            case OpCode.MemCompare: EmitMemCompare(h); return;
             case OpCode.IsPtr:
                 Load(h - 1);
                 il.Emit(OpCodes.Ldfld, Helpers.WordIsPointer);

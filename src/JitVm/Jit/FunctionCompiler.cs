@@ -260,6 +260,15 @@ internal static class FunctionCompiler
         public static readonly MethodInfo TruncS = Runtime(nameof(JitRuntime.TruncS));
         public static readonly MethodInfo TruncSat = Shared(nameof(Arithmetic.TruncSatS));
         public static readonly MethodInfo ConvertU = Shared(nameof(Arithmetic.ConvertU));
+        public static readonly MethodInfo TruncU = Runtime(nameof(JitRuntime.TruncU));
+        public static readonly MethodInfo TruncSatU = Shared(nameof(Arithmetic.TruncSatU));
+        public static readonly MethodInfo CopySign = Shared(nameof(Arithmetic.CopySign));
+        public static readonly MethodInfo LoadBytes = Runtime(nameof(JitRuntime.LoadBytes));
+        public static readonly MethodInfo StoreBytes = Runtime(nameof(JitRuntime.StoreBytes));
+        public static readonly MethodInfo MemCopy = Runtime(nameof(JitRuntime.MemCopy));
+        public static readonly MethodInfo MemFill = Runtime(nameof(JitRuntime.MemFill));
+        public static readonly MethodInfo MemCompareCharge = Runtime(nameof(JitRuntime.MemCompareCharge));
+        public static readonly MethodInfo MemCompareBytes = Runtime(nameof(JitRuntime.MemCompareBytes));
         public static readonly MethodInfo Rotl = Runtime(nameof(JitRuntime.Rotl));
         public static readonly MethodInfo Rotr = Runtime(nameof(JitRuntime.Rotr));
         public static readonly MethodInfo Clz = Runtime(nameof(JitRuntime.Clz));

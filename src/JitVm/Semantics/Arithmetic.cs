@@ -77,6 +77,37 @@ internal static class Arithmetic
         return (long)value;
     }
 
+    /// <summary>2^64, the first f64 above the unsigned 64-bit range.</summary>
+    private const double AboveTruncatableU = 18446744073709551616.0;
+
+    /// <summary>i64.trunc_f64_u: traps unless the truncation lies in [0, 2^64), i.e. unless -1 &lt; value &lt; 2^64; the
+    /// result is the unsigned value's 64 bits.</summary>
+    public static long TruncU(double value)
+    {
+        // NaN fails both comparisons. (-1, 1) truncates to 0 (-0.5 gives +0, so no sign to keep).
+        if (value > -1.0 && value < AboveTruncatableU) return value < 1.0 ? 0 : (long)(ulong)value;
+        throw Traps.CannotConvertUnsigned(value);
+    }
+
+    /// <summary>i64.trunc_sat_f64_u: saturates to 0 (below 1, including -inf) and 2^64-1 (all bits set, from 2^64
+    /// up, including +inf); NaN gives 0.</summary>
+    public static long TruncSatU(double value)
+    {
+        if (double.IsNaN(value) || value < 1.0) return 0;
+        if (value >= AboveTruncatableU) return -1;
+        return (long)(ulong)value;
+    }
+
+    /// <summary>f64.copysign: the bits of <paramref name="a"/> with the sign bit of <paramref name="b"/>; no other bit
+    /// changes, so a NaN keeps its payload (like f64.neg and f64.abs).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double CopySign(double a, double b) =>
+        BitConverter.Int64BitsToDouble(CopySignBits(BitConverter.DoubleToInt64Bits(a), BitConverter.DoubleToInt64Bits(b)));
+
+    /// <summary>f64.copysign on the operands' bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long CopySignBits(long a, long b) => (a & long.MaxValue) | (b & long.MinValue);
+
     /// <summary>f64.convert_i64_u: the nearest f64 to the unsigned value (round to nearest, ties to even).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double ConvertU(long value) => (ulong)value;

@@ -40,4 +40,8 @@ internal static class Traps
     /// the text format writes it, so a NaN's payload shows.</summary>
     public static TrapException CannotConvert(double value) =>
         new(TrapCode.InvalidConversion, $"{Text.Disassembler.FormatF64(BitConverter.DoubleToInt64Bits(value))} cannot be converted to i64");
+
+    /// <summary>i64.trunc_f64_u of a value whose truncation is outside [0, 2^64), or NaN.</summary>
+    public static TrapException CannotConvertUnsigned(double value) =>
+        new(TrapCode.InvalidConversion, $"{Text.Disassembler.FormatF64(BitConverter.DoubleToInt64Bits(value))} cannot be converted to an unsigned 64-bit integer");
 }

@@ -448,6 +448,7 @@ public sealed class ProgramGenerator
             (_on.Calls ? 4 : 0, () => CallStatement(e)),
             (_on.Indirect ? 2 : 0, () => IndirectStatement(e)),
             (_on.Heap ? 3 : 0, () => StoreStatement(e)),
+            (_on.Heap ? 1 : 0, () => BulkStatement(e)),
             (_on.Lists && _fn.LoopDepth == 0 ? 1 : 0, () => ListTemplate(e)),
             (_on.Lists && _fn.LoopDepth == 0 ? 1 : 0, () => TreeTemplate(e)),
             (_on.StackOps ? 1 : 0, () => ShuffleStatement(e)),
@@ -709,13 +710,23 @@ public sealed class ProgramGenerator
 
     private void StoreStatement(int e)
     {
-        var kind = _random.Next(6);
+        var kind = _random.Next(7);
         ExprPtr(e);
         if (kind == 5)
         {
             ByteIndex(e);
             ExprI64(e);
             Op("store.u8");
+            return;
+        }
+        if (kind == 6)
+        {
+            // A byte-addressed store of 2, 4 or 8 bytes at any alignment.
+            var (store, width) = Pick(("store.u16", 2), ("store.u32", 4), ("store.u64", 8), ("store.f64", 8));
+            WideByteIndex(e, width);
+            if (store == "store.f64") ExprF64(e);
+            else ExprI64(e);
+            Op(store);
             return;
         }
         Index(e);
@@ -760,6 +771,73 @@ public sealed class ProgramGenerator
                 }
                 Op("store.w");
                 break;
+        }
+    }
+
+    /// <summary>mem.copy or mem.fill on generic arrays: safe ranges stay inside their MinObjectWords words (starts
+    /// 0 or 1, counts 0 to 2); risky ones may start or end outside, or have a negative count.</summary>
+    private void BulkStatement(int e)
+    {
+        if (Chance(0.6))
+        {
+            ExprPtr(e);
+            BulkOperand(e, 2);
+            ExprPtr(e);
+            BulkOperand(e, 2);
+            BulkOperand(e, 3);
+            Op("mem.copy");
+            return;
+        }
+        ExprPtr(e);
+        BulkOperand(e, 2);
+        if (Risky() && _on.Words) ExprWord(e); // a pointer filled into an array: later numeric reads of it trap
+        else
+        {
+            ExprI64(e);
+            Op("word.of_i64");
+        }
+        BulkOperand(e, 3);
+        Op("mem.fill");
+    }
+
+    /// <summary>A start or count for the bulk operations: below <paramref name="limit"/> unless risky.</summary>
+    private void BulkOperand(int e, int limit)
+    {
+        if (Risky())
+        {
+            if (Chance(0.5)) Const(_random.Next(-2, 7));
+            else ExprI64(e);
+        }
+        else if (Chance(0.5))
+        {
+            Const(_random.Next(0, limit));
+        }
+        else
+        {
+            ExprI64(e);
+            Const(1);
+            Op("i64.and");
+        }
+    }
+
+    /// <summary>A byte index for an access of <paramref name="width"/> bytes: inside a generic array unless risky.</summary>
+    private void WideByteIndex(int d, int width)
+    {
+        if (Risky())
+        {
+            if (Chance(0.5)) Const(_random.Next(-2, MinObjectWords * 8 + 2));
+            else ExprI64(d);
+        }
+        else if (Chance(0.5))
+        {
+            Const(_random.Next(0, MinObjectWords * 8 - width + 1));
+        }
+        else
+        {
+            // 0 .. 15, and 15 + 8 <= 32 bytes.
+            ExprI64(d);
+            Const(15);
+            Op("i64.and");
         }
     }
 
@@ -1053,7 +1131,7 @@ public sealed class ProgramGenerator
             (_on.Bits ? 2 : 0, () =>
             {
                 ExprI64(d);
-                Op(Pick("i64.clz", "i64.ctz", "i64.popcnt", "i64.eqz", "i64.extend8_s", "i64.extend16_s", "i64.extend32_s"));
+                Op(Pick("i64.clz", "i64.ctz", "i64.popcnt", "i64.eqz", "i64.extend8_s", "i64.extend16_s", "i64.extend32_s", "i64.extend32_u"));
             }),
             (_on.DivRem ? 3 : 0, () => DivRem(d)),
             (3, () => CompareI64(d)),
@@ -1099,6 +1177,23 @@ public sealed class ProgramGenerator
                 ExprPtr(d);
                 ByteIndex(d);
                 Op("load.u8");
+            }),
+            (_on.Heap ? 1 : 0, () =>
+            {
+                var (load, width) = Pick(("load.s8", 1), ("load.u16", 2), ("load.s16", 2), ("load.u32", 4), ("load.s32", 4), ("load.u64", 8));
+                ExprPtr(d);
+                WideByteIndex(d, width);
+                Op(load);
+            }),
+            (_on.Heap ? 1 : 0, () =>
+            {
+                // mem.compare of up to 16 bytes from byte 0 .. 15 of each array (at most 31 < 32 bytes).
+                ExprPtr(d);
+                WideByteIndex(d, 16);
+                ExprPtr(d);
+                WideByteIndex(d, 16);
+                WideByteIndex(d, 16);
+                Op("mem.compare");
             }),
             (_on.Ptrs ? 1 : 0, () =>
             {
@@ -1201,14 +1296,24 @@ public sealed class ProgramGenerator
     {
         if (Risky())
         {
-            ExprF64(d); // NaN, infinities and values outside the i64 range trap InvalidConversion
-            Op("i64.trunc_f64_s");
+            ExprF64(d); // NaN, infinities and values outside the i64 (or u64) range trap InvalidConversion
+            Op(Pick("i64.trunc_f64_s", "i64.trunc_f64_u"));
             return;
         }
         if (Chance(0.5))
         {
             ExprF64(d);
-            Op("i64.trunc_sat_f64_s");
+            Op(Pick("i64.trunc_sat_f64_s", "i64.trunc_sat_f64_u"));
+        }
+        else if (Chance(0.3))
+        {
+            // |x * 0.5| < 2^62: always converts, unsigned too
+            ExprI64(d);
+            Op("f64.convert_i64_s");
+            FloatConst("0.5");
+            Op("f64.mul");
+            Op("f64.abs");
+            Op("i64.trunc_f64_u");
         }
         else
         {
@@ -1251,7 +1356,13 @@ public sealed class ProgramGenerator
             {
                 ExprF64(d);
                 ExprF64(d);
-                Op(Pick("f64.add", "f64.sub", "f64.mul", "f64.div", "f64.min", "f64.max"));
+                Op(Pick("f64.add", "f64.sub", "f64.mul", "f64.div", "f64.min", "f64.max", "f64.copysign"));
+            }),
+            (_on.Heap ? 1 : 0, () =>
+            {
+                ExprPtr(d);
+                WideByteIndex(d, 8);
+                Op("load.f64");
             }),
             (3, () =>
             {

@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using JitVm.Bytecode;
+using JitVm.Diagnostics;
+using JitVm.Hosting;
+using JitVm.Text;
+using Xunit;
+using Module = JitVm.Hosting.Module;
+
+namespace JitVm.Tests;
+
+/// <summary>
+/// spec/binary-format.md: the reader accepts versions 1 and 2; a version 1 module may hold only version 1
+/// instructions; the writer writes the oldest version that holds the module's instructions.
+/// </summary>
+public sealed partial class FormatVersionTests
+{
+    [GeneratedRegex(@"^((?:[0-9a-f]{2} )+)\s")]
+    private static partial Regex HexPrefix();
+
+    /// <summary>The bytes of the example in spec/binary-format.md §6, as printed there: a version 1 module written
+    /// before version 2 existed, so reading it does not depend on this writer.</summary>
+    private static byte[] SpecExample()
+    {
+        var spec = File.ReadAllText(RepositoryPaths.File("spec", "binary-format.md"));
+        var block = spec[spec.IndexOf("00 6a 76 6d                 magic", StringComparison.Ordinal)..];
+        block = block[..block.IndexOf("```", StringComparison.Ordinal)];
+        var bytes = new List<byte>();
+        foreach (var line in block.Split('\n'))
+        {
+            var match = HexPrefix().Match(line.TrimStart() + " ");
+            if (!match.Success) continue;
+            foreach (var hex in match.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                bytes.Add(byte.Parse(hex, NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+        }
+        return [.. bytes];
+    }
+
+    [Fact]
+    public void AVersion1BinaryStillLoadsRunsAndIsWrittenAgainAsVersion1()
+    {
+        var binary = SpecExample();
+        Assert.Equal(1, binary[4]);
+        var definition = ModuleReader.Read(binary, "ex.jvmb");
+        var module = Module.FromDefinition(definition);
+        var output = new MemoryStream();
+        var isolate = new Isolate(module, StandardImports.Create(output), new IsolateOptions());
+        isolate.Invoke("main");
+        Assert.Equal("5\n", Encoding.UTF8.GetString(output.ToArray()));
+        Assert.Equal(binary, ModuleWriter.Write(definition));
+    }
+
+    private static ModuleDefinition WithInstruction(string instruction) => Assembler.Assemble($"""
+        .func main () -> (i64)
+            .local p ptr
+            i64.const 2
+            alloc
+            local.set p
+            {instruction}
+            return
+        .end
+        """, "v.jvm");
+
+    public static TheoryData<string> Version2Instructions()
+    {
+        var data = new TheoryData<string>();
+        foreach (var row in OpCodeTable.All.Where(r => r.Since == 2)) data.Add(row.Mnemonic);
+        return data;
+    }
+
+    /// <summary>Every version 2 instruction makes the writer write version 2, and the same bytes marked version 1
+    /// are rejected at that instruction's opcode, naming it.</summary>
+    [Theory]
+    [MemberData(nameof(Version2Instructions))]
+    public void AVersion2InstructionNeedsVersion2(string mnemonic)
+    {
+        var info = OpCodeTable.All.Single(r => r.Mnemonic == mnemonic);
+        var code = new List<Instruction> { new(OpCode.LocalGet, 0) };
+        foreach (var type in info.Pops!)
+        {
+            code.Add(type switch
+            {
+                VmType.Ptr => new(OpCode.LocalGet, 0),
+                VmType.F64 => new(OpCode.F64Const, 0),
+                _ => new(OpCode.I64Const, 0),
+            });
+            if (type == VmType.Word) code.Add(new(OpCode.WordOfI64));
+        }
+        code.Add(new(info.OpCode));
+        var definition = new ModuleDefinition([new FunctionType([VmType.Ptr], [])],
+            [], [new FunctionDefinition("main", 0, exported: true, [], [.. code, new(OpCode.Return)])], [], []);
+        var binary = ModuleWriter.Write(definition);
+        Assert.Equal(2, binary[4]);
+        Assert.NotNull(ModuleReader.Read(binary));
+        binary[4] = 1;
+        var error = Assert.Throws<ModuleFormatException>(() => ModuleReader.Read(binary, "old.jvmb"));
+        Assert.Contains($"{mnemonic} (opcode 0x{(byte)info.OpCode:x2}) is new in format version 2, but the module declares version 1", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AModuleOfVersion1InstructionsIsWrittenAsVersion1()
+    {
+        Assert.Equal(1, ModuleWriter.Write(WithInstruction("local.get p\n    len"))[4]);
+        Assert.Equal(2, ModuleWriter.Write(WithInstruction("local.get p\n    i64.const 0\n    load.u16"))[4]);
+        Assert.All(OpCodeTable.All, row => Assert.InRange(row.Since, 1, (int)ModuleWriter.Version));
+    }
+}
