@@ -340,17 +340,8 @@ internal static class Interpreter
                     case OpKind.StoreW: heap.Store(s[fp + op.A], s[fp + op.B], s[fp + op.C], tags[fp + op.C] != 0); break;
                     case OpKind.LoadU8: s[fp + op.A] = heap.LoadByte(s[fp + op.B], s[fp + op.C]); break;
                     case OpKind.StoreU8: heap.StoreByte(s[fp + op.A], s[fp + op.B], s[fp + op.C]); break;
-                    case OpKind.LoadBytes: s[fp + op.A] = heap.LoadBytes(s[fp + op.B], s[fp + op.C], (OpCode)op.K); break;
-                    case OpKind.StoreBytes: heap.StoreBytes(s[fp + op.A], s[fp + op.B], s[fp + op.C], (OpCode)op.K); break;
-                    case OpKind.MemCopy:
-                        fuel = BulkMemory.Copy(fiber, fuel, s[fp + op.A], s[fp + op.A + 1], s[fp + op.A + 2], s[fp + op.A + 3], s[fp + op.A + 4]);
-                        break;
-                    case OpKind.MemFill:
-                        fuel = BulkMemory.Fill(fiber, fuel, s[fp + op.A], s[fp + op.A + 1], s[fp + op.A + 2], tags[fp + op.A + 2] != 0, s[fp + op.A + 3]);
-                        break;
-                    case OpKind.MemCompare:
-                        fuel = BulkMemory.ChargeCompare(fiber, fuel, s[fp + op.A], s[fp + op.A + 1], s[fp + op.A + 2], s[fp + op.A + 3], s[fp + op.A + 4]);
-                        s[fp + op.A] = heap.CompareBytes(s[fp + op.A], s[fp + op.A + 1], s[fp + op.A + 2], s[fp + op.A + 3], s[fp + op.A + 4]);
+                    case OpKind.LoadBytes or OpKind.StoreBytes or OpKind.MemCopy or OpKind.MemFill or OpKind.MemCompare:
+                        fuel = BytesOperation(fiber, op, fp, fuel);
                         break;
                     case OpKind.IsPtr: s[fp + op.A] = tags[fp + op.B]; break;
                     case OpKind.PtrEq: s[fp + op.A] = s[fp + op.B] == s[fp + op.C] ? 1 : 0; break;
@@ -404,6 +395,32 @@ internal static class Interpreter
     /// the dispatch loop so its frame stays small: the loop's frame is paid once per interpreter activation, and nested
     /// host entries stack many. The frame's state is published; false when the task must suspend at the operation.
     /// </summary>
+    /// <summary>
+    /// The byte-addressed loads and stores and the bulk memory operations, out of <see cref="Loop"/> like
+    /// <see cref="TaskOperation"/>: their calls take many arguments, and every case of the loop's switch adds to the
+    /// one frame each interpreter entry keeps on the .NET stack, which nested entries multiply. Returns the fuel slice
+    /// (the bulk operations charge their size part from it).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static long BytesOperation(Fiber fiber, in Op op, int fp, long fuel)
+    {
+        var s = fiber.Slots;
+        var heap = fiber.Heap;
+        switch (op.Kind)
+        {
+            case OpKind.LoadBytes: s[fp + op.A] = heap.LoadBytes(s[fp + op.B], s[fp + op.C], (OpCode)op.K); return fuel;
+            case OpKind.StoreBytes: heap.StoreBytes(s[fp + op.A], s[fp + op.B], s[fp + op.C], (OpCode)op.K); return fuel;
+            case OpKind.MemCopy:
+                return BulkMemory.Copy(fiber, fuel, s[fp + op.A], s[fp + op.A + 1], s[fp + op.A + 2], s[fp + op.A + 3], s[fp + op.A + 4]);
+            case OpKind.MemFill:
+                return BulkMemory.Fill(fiber, fuel, s[fp + op.A], s[fp + op.A + 1], s[fp + op.A + 2], fiber.SlotTags[fp + op.A + 2] != 0, s[fp + op.A + 3]);
+            default:
+                fuel = BulkMemory.ChargeCompare(fiber, fuel, s[fp + op.A], s[fp + op.A + 1], s[fp + op.A + 2], s[fp + op.A + 3], s[fp + op.A + 4]);
+                s[fp + op.A] = heap.CompareBytes(s[fp + op.A], s[fp + op.A + 1], s[fp + op.A + 2], s[fp + op.A + 3], s[fp + op.A + 4]);
+                return fuel;
+        }
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static bool TaskOperation(Fiber fiber, in Op op, int fp)
     {
