@@ -370,25 +370,9 @@ internal sealed partial class BodyEmitter(
             case OpCode.F64Le: Compare(h, OpCodes.Cgt_Un, negate: true); return;
             case OpCode.F64Ge: Compare(h, OpCodes.Clt_Un, negate: true); return;
 
-            case OpCode.I64TruncF64S:
-                Load(h - 1);
-                Arg(FiberArg);
-                il.Emit(OpCodes.Ldc_I8, Site);
-                Arg(DepthArg);
-                il.Emit(OpCodes.Ldloc, _fuel);
-                il.Call(Helpers.TruncS);
-                Store(h - 1, VmType.I64);
-                return;
+            case OpCode.I64TruncF64S: Truncate(h, Helpers.TruncS); return;
             case OpCode.I64TruncSatF64S: Unary(h, Helpers.TruncSat, VmType.I64); return;
-            case OpCode.I64TruncF64U:
-                Load(h - 1);
-                Arg(FiberArg);
-                il.Emit(OpCodes.Ldc_I8, Site);
-                Arg(DepthArg);
-                il.Emit(OpCodes.Ldloc, _fuel);
-                il.Call(Helpers.TruncU);
-                Store(h - 1, VmType.I64);
-                return;
+            case OpCode.I64TruncF64U: Truncate(h, Helpers.TruncU); return;
             case OpCode.I64TruncSatF64U: Unary(h, Helpers.TruncSatU, VmType.I64); return;
             case OpCode.F64ConvertI64S: Load(h - 1); il.Emit(OpCodes.Conv_R8); Store(h - 1, VmType.F64); return;
             case OpCode.F64ConvertI64U: Unary(h, Helpers.ConvertU, VmType.F64); return;
@@ -510,6 +494,16 @@ internal sealed partial class BodyEmitter(
     }
 
     // ---- Plumbing ----
+
+    /// <summary>A trapping truncation of the f64 on top to an i64: the helper takes the trap's location.</summary>
+    private void Truncate(int h, System.Reflection.MethodInfo helper)
+    {
+        Load(h - 1);
+        Arg(FiberArg);
+        LocationArguments();
+        il.Call(helper);
+        Store(h - 1, VmType.I64);
+    }
 
     private void LocationArguments()
     {

@@ -86,9 +86,7 @@ internal sealed partial class Heap
     /// </summary>
     public long Allocate(long length)
     {
-        if (length < 0) throw new TrapException(TrapCode.OutOfBounds, $"cannot allocate an object of negative length {length}");
-        if (length > LargestObjectWords)
-            throw new TrapException(TrapCode.OutOfMemory, $"an object of {length} words (8 bytes each, plus an 8-byte header) can never fit the heap limit of {LimitBytes} bytes");
+        CheckAllocationLength(length);
         var needed = length + 1;
         if (_words.Length == 0) CreateArena();
         StressCollect();
@@ -122,6 +120,14 @@ internal sealed partial class Heap
         return header + 1;
     }
 
+    /// <summary>The traps of an allocation whose length no heap could hold, before any work.</summary>
+    private void CheckAllocationLength(long length)
+    {
+        if (length < 0) throw new TrapException(TrapCode.OutOfBounds, $"cannot allocate an object of negative length {length}");
+        if (length > LargestObjectWords)
+            throw new TrapException(TrapCode.OutOfMemory, $"an object of {length} words (8 bytes each, plus an 8-byte header) can never fit the heap limit of {LimitBytes} bytes");
+    }
+
     /// <summary>
     /// Allocates like <see cref="Allocate"/> but never collects: in the old space, within the heap limit as it
     /// stands. For the host while a host function runs, when the collector must not run (no frame has published its
@@ -129,9 +135,7 @@ internal sealed partial class Heap
     /// </summary>
     public long AllocateWithoutCollecting(long length)
     {
-        if (length < 0) throw new TrapException(TrapCode.OutOfBounds, $"cannot allocate an object of negative length {length}");
-        if (length > LargestObjectWords)
-            throw new TrapException(TrapCode.OutOfMemory, $"an object of {length} words (8 bytes each, plus an 8-byte header) can never fit the heap limit of {LimitBytes} bytes");
+        CheckAllocationLength(length);
         var needed = length + 1;
         if (_words.Length == 0) CreateArena();
         if (UsedBytes / 8 + needed > LimitWords) throw OutOfMemory(length);
