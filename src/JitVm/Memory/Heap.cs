@@ -34,6 +34,7 @@ internal sealed partial class Heap
 
     public Heap(long limitBytes, long nurseryBytes = DefaultNurseryBytes)
     {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("JitVm's heap lays bytes out little-endian within words and runs only on little-endian machines");
         LimitBytes = limitBytes;
         // The nursery never exceeds a quarter of the heap limit, so small isolates stay small.
         NurseryWords = Math.Clamp(Math.Min(nurseryBytes / 8, LimitWords / 4), 64, int.MaxValue / 4);
@@ -323,7 +324,26 @@ internal sealed partial class Heap
         if (length == 0) throw AccessFault(pointer, start, 0, "bytes");
         if ((ulong)start >= (ulong)length || (ulong)count > (ulong)(length - start))
             throw new TrapException(TrapCode.OutOfBounds, $"bytes {start}..{start + count - 1} are outside the object's {length} bytes");
-        for (long i = 0; i < count; i++) destination[(int)i] = (byte)LoadByte(pointer, start + i);
+        CheckNoPointerIn(pointer, start, count, "load.u8");
+        ByteSpan(pointer, start, count).CopyTo(destination);
+    }
+
+    /// <summary>Traps as <paramref name="what"/> would at the first word of bytes
+    /// [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>) that holds a pointer.</summary>
+    private void CheckNoPointerIn(long pointer, long start, long count, string what)
+    {
+        for (var word = pointer + (start >> 3); word <= pointer + ((start + count - 1) >> 3); word++)
+            if (IsPointer(word)) throw new TrapException(TrapCode.TagMismatch, $"{what} would touch word {word - pointer}, which holds a pointer");
+    }
+
+    /// <summary>Bytes of an object as a span over its words, once bounds and tags are checked: word i holds bytes
+    /// 8i to 8i+7, least significant first, which is memory order on a little-endian machine (the only kind .NET
+    /// runs JitVm on; <see cref="BitConverter.IsLittleEndian"/> is checked where the heap is made).</summary>
+    private Span<byte> ByteSpan(long pointer, long start, long count)
+    {
+        var offset = (int)(start & 7);
+        var words = _words.AsSpan((int)(pointer + (start >> 3)), (int)((offset + count + 7) >> 3));
+        return System.Runtime.InteropServices.MemoryMarshal.AsBytes(words).Slice(offset, (int)count);
     }
 
     /// <summary>Copies bytes from a span into the object, with the same checks as <see cref="StoreByte"/>, all made
@@ -335,9 +355,8 @@ internal sealed partial class Heap
         if (length == 0) throw AccessFault(pointer, start, 0, "bytes");
         if ((ulong)start >= (ulong)length || (ulong)source.Length > (ulong)(length - start))
             throw new TrapException(TrapCode.OutOfBounds, $"bytes {start}..{start + source.Length - 1} are outside the object's {length} bytes");
-        for (var word = pointer + (start >> 3); word <= pointer + ((start + source.Length - 1) >> 3); word++)
-            if (IsPointer(word)) throw new TrapException(TrapCode.TagMismatch, $"store.u8 would touch word {word - pointer}, which holds a pointer");
-        for (var i = 0; i < source.Length; i++) StoreByte(pointer, start + i, source[i]);
+        CheckNoPointerIn(pointer, start, source.Length, "store.u8");
+        source.CopyTo(ByteSpan(pointer, start, source.Length));
     }
 
     private long ByteWord(long pointer, long index, string what)
