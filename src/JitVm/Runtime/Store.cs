@@ -30,17 +30,17 @@ internal sealed partial class Store : IRootSet
         if (MaxDepth is < 1 or > IsolateOptions.MaximumCallDepth)
             throw new ArgumentOutOfRangeException(nameof(options), MaxDepth,
                 $"the call-depth limit (MaxCallDepth) must be from 1 to {IsolateOptions.MaximumCallDepth:N0}");
+        Logger = options.LoggerFactory?.CreateLogger("JitVm.Jit") ?? options.Logger;
+        GcLogger = options.LoggerFactory?.CreateLogger("JitVm.Gc") ?? options.Logger;
+        TrapLogger = options.LoggerFactory?.CreateLogger("JitVm.Traps") ?? options.Logger;
         // Without dynamic code only the interpreter runs, unless the module's code was loaded from a saved assembly:
         // then the policy says whether that code runs (interpreter: it does not), and nothing is ever compiled.
         Tier = Jit.DynamicCode.Supported || owner.Module.HasSavedCode ? options.Tier : ExecutionTier.Interpreter;
         if (Tier != options.Tier && owner.Module.NoteJitUnavailable())
-            Diagnostics.Log.JitUnavailable(options.LoggerFactory?.CreateLogger("JitVm.Jit") ?? options.Logger,
+            Diagnostics.Log.JitUnavailable(Logger,
                 owner.Module.Definition.SourceName ?? "module", options.Name ?? "an isolate", options.Tier.ToString());
         TierUpCalls = options.TierUpCalls;
         InitCompileBudget(options.CompileBudget);
-        Logger = options.LoggerFactory?.CreateLogger("JitVm.Jit") ?? options.Logger;
-        GcLogger = options.LoggerFactory?.CreateLogger("JitVm.Gc") ?? options.Logger;
-        TrapLogger = options.LoggerFactory?.CreateLogger("JitVm.Traps") ?? options.Logger;
         Heap = CreateHeap(options);
         DeoptStress = options.Diagnostics.DeoptStress;
         _deoptStressInterval = Math.Max(1, options.Diagnostics.DeoptStressInterval);

@@ -19,7 +19,7 @@ public sealed class TmuxTheoryAttribute : TheoryAttribute
 /// </summary>
 public sealed class ReplTerminalTests
 {
-    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan Guard = TimeSpan.FromMinutes(5);
 
     public static string? Tmux { get; } = FindTmux();
 
