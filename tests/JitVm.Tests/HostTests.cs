@@ -106,22 +106,4 @@ public sealed class HostTests
         Assert.Equal(1, (await first)[0].AsI64);
         Assert.Equal(1, isolate.Invoke("main")[0].AsI64);
     }
-
-    [Fact]
-    public void HostFunctionCallingBackIntoItsIsolateIsAHostError()
-    {
-        var module = Module.FromText("""
-            .import reenter () -> ()
-            .func main () -> ()
-                call reenter
-                return
-            .end
-            """, "reenter.jvm");
-        Isolate? isolate = null;
-        var reenter = new HostFunction("reenter", new FunctionType([], []), (_, _) => isolate!.Invoke("main"));
-        isolate = new Isolate(module, [reenter]);
-        var trap = Assert.Throws<TrapException>(() => isolate.Invoke("main"));
-        Assert.Equal(TrapCode.HostError, trap.Code);
-        Assert.Contains("already running on this thread", trap.InnerException!.Message, StringComparison.Ordinal);
-    }
 }

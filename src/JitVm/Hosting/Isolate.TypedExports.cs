@@ -132,12 +132,17 @@ public sealed partial class Isolate
     [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2060", Justification = "ExportInvoker's methods put no DynamicallyAccessedMembers requirement on their type parameters.")]
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "The trimmer keeps the Invoke method of every delegate type it keeps: the runtime calls the delegate through it.")]
-    private Delegate Bind(Type delegateType, string name)
+    private Delegate Bind(Type delegateType, string name) => Bind(delegateType, name, (parameters, result) => ResolveExport(name, parameters, result));
+
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2060", Justification = "ExportInvoker's methods put no DynamicallyAccessedMembers requirement on their type parameters.")]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "The trimmer keeps the Invoke method of every delegate type it keeps: the runtime calls the delegate through it.")]
+    private Delegate Bind(Type delegateType, string name, Func<Type[], Type?, int> resolve)
     {
         var invoke = delegateType.GetMethod("Invoke") ?? throw new ArgumentException($"{delegateType.Name} is not a delegate type", nameof(name));
         var parameters = invoke.GetParameters().Select(p => p.ParameterType).ToArray();
         var result = invoke.ReturnType == typeof(void) ? null : invoke.ReturnType;
-        var index = ResolveExport(name, parameters, result);
+        var index = resolve(parameters, result);
         if (parameters.Length > MaxTypedArity)
             throw new ArgumentException($"typed exports take at most {MaxTypedArity} parameters; '{name}' has {parameters.Length}", nameof(name));
         if (!Instance.IsImport(index) && Tier != ExecutionTier.Interpreter && Jit.DynamicCode.Supported &&
@@ -156,11 +161,18 @@ public sealed partial class Isolate
     {
         var index = Module.FindFunction(name);
         if (index < 0) throw new ArgumentException($"the module has no function named '{name}'", nameof(name));
-        var wanted = new FunctionType(parameters.Select(p => TypedValues.TypeOf(p, $"cannot bind '{name}'")),
-            result is null ? [] : [TypedValues.TypeOf(result, $"cannot bind '{name}'")]);
+        return CheckSignature(index, $"function '{name}'", parameters, result);
+    }
+
+    /// <summary>Checks that function <paramref name="index"/> (<paramref name="what"/> in messages) has the signature
+    /// the delegate's <paramref name="parameters"/> and <paramref name="result"/> ask for; returns the index.</summary>
+    private int CheckSignature(int index, string what, Type[] parameters, Type? result)
+    {
+        var wanted = new FunctionType(parameters.Select(p => TypedValues.TypeOf(p, $"cannot bind {what}")),
+            result is null ? [] : [TypedValues.TypeOf(result, $"cannot bind {what}")]);
         var actual = Module.Definition.SignatureOf(index);
         if (!actual.Equals(wanted))
-            throw new ArgumentException($"function '{name}' has signature {actual}, but the delegate asks for {wanted}", nameof(name));
+            throw new ArgumentException($"{what} has signature {actual}, but the delegate asks for {wanted}");
         return index;
     }
 
@@ -172,14 +184,11 @@ public sealed partial class Isolate
         try
         {
             var width = Math.Max(arguments.Length, 1);
-            fiber.EnsureSlots(width + 1);
-            for (var i = 0; i < arguments.Length; i++)
-            {
-                fiber.Slots[i] = arguments[i];
-                fiber.SlotTags[i] = 0;
-            }
+            var first = fiber.EntryBase;
+            fiber.EnsureSlots(first + width + 1);
+            for (var i = 0; i < arguments.Length; i++) fiber.SetEntryArgument(i, arguments[i], 0);
             fiber.Execute(index, width);
-            return TypedValues.FromBits<TResult>(fiber.Slots[0]);
+            return TypedValues.FromBits<TResult>(fiber.Slots[first]);
         }
         finally
         {

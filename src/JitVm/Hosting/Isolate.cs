@@ -140,18 +140,16 @@ public sealed partial class Isolate
 
         var fiber = Fiber;
         var width = Math.Max(arguments.Length, signature.Results.Length);
-        fiber.EnsureSlots(width + 1);
+        var first = fiber.EntryBase;
+        fiber.EnsureSlots(first + width + 1);
         for (var i = 0; i < arguments.Length; i++)
-        {
-            fiber.Slots[i] = bits[i];
-            fiber.SlotTags[i] = arguments[i].IsPointer || arguments[i].Type == VmType.Ptr ? (byte)1 : (byte)0;
-        }
+            fiber.SetEntryArgument(i, bits[i], arguments[i].IsPointer || arguments[i].Type == VmType.Ptr ? (byte)1 : (byte)0);
         fiber.Execute(functionIndex, width);
         var results = new Value[signature.Results.Length];
         for (var i = 0; i < results.Length; i++)
         {
             var type = signature.Results[i];
-            results[i] = new Value(type, fiber.Slots[i], type == VmType.Ptr || (type == VmType.Word && fiber.SlotTags[i] != 0));
+            results[i] = new Value(type, fiber.Slots[first + i], type == VmType.Ptr || (type == VmType.Word && fiber.SlotTags[first + i] != 0));
         }
         return results;
     }

@@ -246,6 +246,8 @@ internal static class FunctionCompiler
         public static readonly MethodInfo EnterSpillArea = Runtime(nameof(JitRuntime.EnterSpillArea));
         public static readonly MethodInfo BeginEntry = Runtime(nameof(JitRuntime.BeginEntry));
         public static readonly MethodInfo EndEntry = Runtime(nameof(JitRuntime.EndEntry));
+        public static readonly MethodInfo EntryCallDepth = Runtime(nameof(JitRuntime.EntryCallDepth));
+        public static readonly MethodInfo SetEntryArgument = Runtime(nameof(JitRuntime.SetEntryArgument));
         public static readonly MethodInfo ExitSpillArea = Runtime(nameof(JitRuntime.ExitSpillArea));
         public static readonly MethodInfo SpillPointer = Runtime(nameof(JitRuntime.SpillPointer));
         public static readonly MethodInfo SetSlotPointer = Runtime(nameof(JitRuntime.SetSlotPointer));

@@ -33,7 +33,9 @@ internal static class HostEntry
         il.Emit(OpCodes.Ldloc, room);
         il.Emit(OpCodes.Brfalse, interpreted);
         il.Emit(OpCodes.Ldarg_0);
-        il.Emit(OpCodes.Ldc_I4_1);
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldc_I4, functionIndex);
+        il.Emit(OpCodes.Call, Helpers.EntryCallDepth);
         for (var i = 0; i < parameters.Length; i++) il.Emit(OpCodes.Ldarg, i + 1);
         // Every body has its method where dynamic code runs (only saved code bound without it has none).
         il.Emit(OpCodes.Call, compiled.Body ?? throw new InvalidOperationException($"{functionName} has no compiled body to call"));
@@ -58,7 +60,7 @@ internal static class HostEntry
             il.Emit(OpCodes.Ldc_I4, i);
             il.Emit(OpCodes.Ldarg, i + 1);
             if (parameters[i] == typeof(double)) il.Emit(OpCodes.Call, Helpers.DoubleToBits);
-            il.Emit(OpCodes.Call, Helpers.SetSlot);
+            il.Emit(OpCodes.Call, Helpers.SetEntryArgument);
         }
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldc_I4, functionIndex);

@@ -23,7 +23,10 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
-                return typed();
+                fiber.BeginHostCall(site, depth);
+                var result = typed();
+                fiber.EndHostCall();
+                return result;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
@@ -43,7 +46,9 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
+                fiber.BeginHostCall(site, depth);
                 typed();
+                fiber.EndHostCall();
                 return;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
@@ -64,7 +69,10 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
-                return typed(a1);
+                fiber.BeginHostCall(site, depth);
+                var result = typed(a1);
+                fiber.EndHostCall();
+                return result;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
@@ -84,7 +92,9 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
+                fiber.BeginHostCall(site, depth);
                 typed(a1);
+                fiber.EndHostCall();
                 return;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
@@ -105,7 +115,10 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
-                return typed(a1, a2);
+                fiber.BeginHostCall(site, depth);
+                var result = typed(a1, a2);
+                fiber.EndHostCall();
+                return result;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
@@ -125,7 +138,9 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
+                fiber.BeginHostCall(site, depth);
                 typed(a1, a2);
+                fiber.EndHostCall();
                 return;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
@@ -146,7 +161,10 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
-                return typed(a1, a2, a3);
+                fiber.BeginHostCall(site, depth);
+                var result = typed(a1, a2, a3);
+                fiber.EndHostCall();
+                return result;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
@@ -166,7 +184,9 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
+                fiber.BeginHostCall(site, depth);
                 typed(a1, a2, a3);
+                fiber.EndHostCall();
                 return;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
@@ -187,7 +207,10 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
-                return typed(a1, a2, a3, a4);
+                fiber.BeginHostCall(site, depth);
+                var result = typed(a1, a2, a3, a4);
+                fiber.EndHostCall();
+                return result;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
@@ -207,7 +230,9 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
+                fiber.BeginHostCall(site, depth);
                 typed(a1, a2, a3, a4);
+                fiber.EndHostCall();
                 return;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
@@ -228,7 +253,10 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
-                return typed(a1, a2, a3, a4, a5);
+                fiber.BeginHostCall(site, depth);
+                var result = typed(a1, a2, a3, a4, a5);
+                fiber.EndHostCall();
+                return result;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
@@ -248,7 +276,9 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
+                fiber.BeginHostCall(site, depth);
                 typed(a1, a2, a3, a4, a5);
+                fiber.EndHostCall();
                 return;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
@@ -269,7 +299,10 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
-                return typed(a1, a2, a3, a4, a5, a6);
+                fiber.BeginHostCall(site, depth);
+                var result = typed(a1, a2, a3, a4, a5, a6);
+                fiber.EndHostCall();
+                return result;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
@@ -289,7 +322,9 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
+                fiber.BeginHostCall(site, depth);
                 typed(a1, a2, a3, a4, a5, a6);
+                fiber.EndHostCall();
                 return;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
@@ -310,7 +345,10 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
-                return typed(a1, a2, a3, a4, a5, a6, a7);
+                fiber.BeginHostCall(site, depth);
+                var result = typed(a1, a2, a3, a4, a5, a6, a7);
+                fiber.EndHostCall();
+                return result;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
@@ -330,7 +368,9 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
+                fiber.BeginHostCall(site, depth);
                 typed(a1, a2, a3, a4, a5, a6, a7);
+                fiber.EndHostCall();
                 return;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
@@ -351,7 +391,10 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
-                return typed(a1, a2, a3, a4, a5, a6, a7, a8);
+                fiber.BeginHostCall(site, depth);
+                var result = typed(a1, a2, a3, a4, a5, a6, a7, a8);
+                fiber.EndHostCall();
+                return result;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
             {
@@ -371,7 +414,9 @@ internal static partial class JitRuntime
             Exception failure;
             try
             {
+                fiber.BeginHostCall(site, depth);
                 typed(a1, a2, a3, a4, a5, a6, a7, a8);
+                fiber.EndHostCall();
                 return;
             }
             catch (Exception e) when (HostFailed(fiber, e, site, depth, fuel))
@@ -409,6 +454,7 @@ internal static partial class JitRuntime
     /// </summary>
     private static bool HostFailed(Fiber fiber, Exception exception, long site, int depth, long fuel)
     {
+        fiber.HostCallFailed();
         if (exception is not Diagnostics.TrapException trap) return true;
         if (trap.IsFromAnotherIsolate(fiber.Store.Owner)) return true;
         fiber.Locate(trap, site, depth, fuel);

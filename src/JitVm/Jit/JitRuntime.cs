@@ -30,6 +30,17 @@ internal static partial class JitRuntime
 
     public static void EndEntry(Fiber fiber) => fiber.Store.EndEntry(fiber);
 
+    /// <summary>The depth a typed export's body (function <paramref name="functionIndex"/>) runs at: 1, or one deeper
+    /// than the host call an entry is nested in, within the call-depth limit.</summary>
+    public static int EntryCallDepth(Fiber fiber, int functionIndex)
+    {
+        fiber.CheckDepth(fiber.Instance.Functions[functionIndex - fiber.Instance.ImportCount]);
+        return fiber.EntryDepth + 1;
+    }
+
+    /// <summary>Writes a typed export's argument into its entry slot, for the interpreter (see <see cref="Fiber.EntryBase"/>).</summary>
+    public static void SetEntryArgument(Fiber fiber, int index, long value) => fiber.SetEntryArgument(index, value, 0);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long GetFuel(Fiber fiber) => fiber.FuelSlice;
 

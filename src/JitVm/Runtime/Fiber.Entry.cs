@@ -8,18 +8,19 @@ namespace JitVm.Runtime;
 internal sealed partial class Fiber
 {
     /// <summary>Runs function <paramref name="functionIndex"/> of <see cref="Instance"/> as an entry from the host,
-    /// its arguments already in slots [0, n); its results replace them. The caller owns the store for the entry.</summary>
+    /// its arguments already in slots [<see cref="EntryBase"/>, +n); its results replace them. The caller owns the
+    /// store for the entry.</summary>
     public void Execute(int functionIndex, int width)
     {
-        const int fp = 0;
-        SlotTop = width + 1;
+        var fp = EntryBase;
+        SlotTop = fp + width + 1;
         try
         {
             var instance = Instance;
             if (instance.IsImport(functionIndex))
             {
                 Store.ArmInterrupts(this);
-                instance.CallImport(this, functionIndex, fp, 0, 0);
+                instance.CallImport(this, functionIndex, fp, 0, EntryDepth);
             }
             else RunFunction(instance.Functions[functionIndex - instance.ImportCount], fp, entry: true);
         }
@@ -54,9 +55,10 @@ internal sealed partial class Fiber
             else compiled = function.Compiled;
         }
         if (entry) Store.ArmInterrupts(this);
+        // Checked before either tier's frame exists, so a callee past the limit traps at its caller's call in both.
+        CheckDepth(function);
         if (compiled is not null && JitRuntime.StackHasRoom(this, compiled.StackBytes))
         {
-            CheckDepth(function);
             var frames = FrameCount;
             compiled.Adapter(this, CallDepth + 1, fp);
             if (!IsDeoptimising) return;
@@ -69,16 +71,20 @@ internal sealed partial class Fiber
 
     /// <summary>
     /// Runs defined function <paramref name="functionIndex"/> in the interpreter as an entry from the host, its
-    /// arguments already in slots [0, <paramref name="width"/>): the path of a typed export's stub when the stack has
-    /// no room for the compiled body's frame. Returns the first slot afterwards (the result, if any).
+    /// arguments already in slots [<see cref="EntryBase"/>, +<paramref name="width"/>): the path of a typed export's
+    /// stub when the stack has no room for the compiled body's frame. Returns the first slot afterwards (the result,
+    /// if any).
     /// </summary>
     public long ExecuteInterpreted(int functionIndex, int width)
     {
-        SlotTop = width + 1;
+        var fp = EntryBase;
+        SlotTop = fp + width + 1;
         try
         {
-            Interpreter.Interpreter.Run(this, Instance.Functions[functionIndex - Instance.ImportCount], 0);
-            return Slots[0];
+            var function = Instance.Functions[functionIndex - Instance.ImportCount];
+            CheckDepth(function);
+            Interpreter.Interpreter.Run(this, function, fp);
+            return Slots[fp];
         }
         finally
         {
@@ -90,9 +96,9 @@ internal sealed partial class Fiber
     /// first slot afterwards (the result, if any).</summary>
     public long ResumeEntry()
     {
-        Materialise(0);
-        Interpreter.Interpreter.Resume(this, 0);
-        return Slots[0];
+        MaterialiseBelow(EntryBase, EntryFrames);
+        Interpreter.Interpreter.Resume(this, EntryFrames);
+        return Slots[EntryBase];
     }
 
     /// <summary>

@@ -24,11 +24,12 @@ internal sealed partial class Fiber
     public bool IsSuspending;
 
     /// <summary>Calls into other instances in progress: their frames name functions the interpreter could not find again
-    /// after a suspension, so a task waits on its worker's thread while one is active.</summary>
+    /// after a suspension, so a task waits on its worker's thread while one is active (as it does in an entry nested in
+    /// a host call, whose host frames cannot be unwound).</summary>
     public int LinkedCalls;
 
     /// <summary>Whether a blocking operation may suspend this fiber rather than block its thread.</summary>
-    public bool CanSuspend => Task is { IsHost: false } && LinkedCalls == 0;
+    public bool CanSuspend => Task is { IsHost: false } && LinkedCalls == 0 && NestedEntries == 0;
 
     /// <summary>Starts suspending: the fuel slice (published by the operation) is kept for the resumption.</summary>
     public void BeginSuspend()

@@ -186,17 +186,19 @@ internal sealed partial class Fiber
     /// <summary>Drops every frame: the state after an entry from the host ends, normally or by a trap.</summary>
     public void Reset()
     {
+        ResetEntries();
         DropFrames();
         ResetInstances();
         DiscardDeoptimised();
     }
 
-    /// <summary>Drops every frame record, the depth and the slots above the frames (they hold nothing live).</summary>
+    /// <summary>Drops the current entry's frame records, depth and slots (they hold nothing live), back to the frames
+    /// below the entry (none, unless it is nested in a host call: Fiber.Reentry.cs).</summary>
     private void DropFrames()
     {
-        CallDepth = 0;
-        FrameCount = 0;
-        SlotTop = 0;
+        CallDepth = EntryDepth;
+        FrameCount = EntryFrames;
+        SlotTop = EntryBase;
     }
 
     public void EnsureSlots(int required)

@@ -150,6 +150,13 @@ internal sealed class Instance
         var width = Math.Max(host.Signature.Parameters.Length, host.Signature.Results.Length);
         fiber.EnsureSlots(fp + width + 1);
         Store.EndHostViews();
+        // If the callback calls back into the isolate, the callback's frames go above the host call's slots
+        // (Fiber.Reentry.cs), and the frame stack may grow into a new array: the results are then copied over.
+        var savedTop = fiber.SlotTop;
+        fiber.SlotTop = Math.Max(savedTop, fp + width + 1);
+        var slots = fiber.Slots;
+        var values = slots.AsSpan(fp, width);
+        fiber.BeginHostCall(site, depth);
         // A trap of this isolate's own passes through untouched; anything else (a host exception, or a trap another
         // isolate raised in its code) becomes this isolate's trap here. It is thrown after the catch, once the host
         // function's frames are unwound, so a trap crossing several isolates never nests one exception dispatch per
@@ -157,15 +164,19 @@ internal sealed class Instance
         Exception? failure = null;
         try
         {
-            if (host.Typed is null && host.HandlesPointers) Store.CallUntypedHost(host, fiber.SlotTags, fp, fiber.Slots.AsSpan(fp, width));
-            else host.Callback(Store.Owner, fiber.Slots.AsSpan(fp, width));
+            if (host.Typed is null && host.HandlesPointers) Store.CallUntypedHost(host, fiber.SlotTags, fp, values);
+            else host.Callback(Store.Owner, values);
         }
-        catch (Exception exception) when (exception is not TrapException trap || trap.IsFromAnotherIsolate(Store.Owner))
+        catch (Exception exception) when (fiber.HostCallFailed() && (exception is not TrapException trap || trap.IsFromAnotherIsolate(Store.Owner)))
         {
             failure = exception;
         }
         if (failure is not null) throw HostFailure(import, failure);
-        for (var i = 0; i < host.Signature.Results.Length; i++) fiber.SlotTags[fp + i] = 0;
+        fiber.EndHostCall();
+        fiber.SlotTop = savedTop;
+        var results = host.Signature.Results.Length;
+        if (fiber.Slots != slots) values[..results].CopyTo(fiber.Slots.AsSpan(fp));
+        fiber.SlotTags.AsSpan(fp, results).Clear();
     }
 
     /// <summary>Calls import <paramref name="import"/> with its arguments in <paramref name="values"/>; results replace
@@ -175,7 +186,9 @@ internal sealed class Instance
         if (_hosts[import] is { } host)
         {
             Store.EndHostViews();
+            fiber.BeginHostCall(site, depth);
             host.Callback(Store.Owner, values);
+            fiber.EndHostCall();
             return;
         }
         var fp = fiber.SlotTop;

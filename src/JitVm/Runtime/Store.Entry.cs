@@ -16,7 +16,7 @@ internal sealed partial class Store
     /// calls, host functions and the entries they make into other isolates, the CLR compiling a method at its first
     /// call, and the exception dispatch of a trap (see <see cref="Fiber.StackLimit"/>).
     /// </summary>
-    internal const int StackReserve = 128 * 1024;
+    internal const int StackReserve = 192 * 1024;
 
     /// <summary>
     /// The least .NET stack an entry needs below it to run VM code at all (in the interpreter, which uses a bounded
@@ -34,7 +34,8 @@ internal sealed partial class Store
     /// <summary>
     /// Starts an entry from the host on <paramref name="fiber"/> (an Invoke, a typed export): takes ownership, so a
     /// second thread entering while the store runs fails at once, before it can touch any state, instead of
-    /// corrupting the running program; fixes the stack the entry's compiled code may use: compiled code may make a
+    /// corrupting the running program (on the owning thread, from a host function the store called, the entry nests
+    /// in that call instead: Fiber.Reentry.cs); fixes the stack the entry's compiled code may use: compiled code may make a
     /// direct .NET call only while the stack pointer minus the callee's frame stays above
     /// <see cref="Fiber.StackLimit"/>, <see cref="StackReserve"/> above the lowest usable address of the entering
     /// thread's stack (see <see cref="ThreadStack"/>). Past it, calls run in the interpreter, whose VM calls use no
@@ -50,9 +51,16 @@ internal sealed partial class Store
         var thread = Environment.CurrentManagedThreadId;
         var owner = Interlocked.CompareExchange(ref _runningThread, thread, 0);
         if (owner == DisposedOwner) throw Disposed();
+        if (owner == thread && fiber.HostCallDepth >= 0)
+        {
+            // A host function calling back into the isolate that called it: the entry nests in that host call.
+            fiber.EnterNested();
+            fiber.StackLimit = limit;
+            return here;
+        }
         if (owner != 0)
             throw new InvalidOperationException(owner == thread
-                ? "the isolate is already running on this thread; a host function cannot call back into the isolate that called it"
+                ? "the isolate is already running on this thread, outside any host function call (an entry is allowed only from a host function the isolate called, or between calls)"
                 : $"the isolate is running on thread {owner}; an isolate must not be entered from two threads at once (use one isolate per thread)");
         // Only the owner may change the limit: a thread refused above must not touch the running entry's.
         fiber.StackLimit = limit;
@@ -87,6 +95,12 @@ internal sealed partial class Store
     internal void EndEntry(Fiber fiber, bool keepFrames = false)
     {
         EndHostViews();
+        if (fiber.NestedEntries > 0)
+        {
+            // The store stays owned: the host call the entry was nested in goes on.
+            fiber.LeaveNested();
+            return;
+        }
         // A suspended task keeps its frames for the worker that resumes it.
         if (!keepFrames) fiber.Reset();
         Volatile.Write(ref _runningThread, 0);
@@ -102,6 +116,7 @@ internal sealed partial class Store
     {
         var here = JitRuntime.StackPointer();
         var remaining = ThreadStack.RemainingBelow(here);
+        if (Environment.GetEnvironmentVariable("JITVM_DEBUG_STACK") == "1") Console.Error.WriteLine($"entry remaining {remaining / 1024} KiB");
         if (remaining < MinimumEntryStack)
             throw new TrapException(TrapCode.CallDepthExceeded,
                 $"the host thread has {remaining / 1024} KiB of stack left at this entry; running VM code needs at least {MinimumEntryStack / 1024} KiB");

@@ -96,9 +96,9 @@ internal sealed partial class Store
 
     /// <summary>
     /// Calls an untyped host function (whose callback sees raw 64-bit values) with the arguments in
-    /// <paramref name="values"/>: pointer arguments are replaced by tokens for the call, ptr results must be tokens
-    /// of the call and are turned back into pointers, and argument slots the results do not overwrite get their
-    /// pointers back, so the frame stack holds only real pointers afterwards.
+    /// <paramref name="values"/> (the frame's slots: only the results are read afterwards): pointer arguments are
+    /// replaced by tokens for the call, and ptr results must be tokens of the current epoch and are turned back into
+    /// pointers (after a callback into the isolate that is a handle's fresh value: the arguments' tokens are stale).
     /// </summary>
     internal void CallUntypedHost(HostFunction host, byte[] tags, int fp, Span<long> values)
     {
@@ -113,13 +113,6 @@ internal sealed partial class Store
             if (results[i] == VmType.Ptr && !TryResolveToken(values[i], out values[i]))
                 throw new ArgumentException($"result {i} of host function '{host.Name}' is ptr, but the callback returned a value that is not a pointer it was given " +
                                             "during this call (a pointer argument, Handle.Value or Pointer.Value); a host function cannot make pointers");
-        var argumentToken = 0;
-        for (var i = 0; i < parameters.Length; i++)
-            if (parameters[i] == VmType.Ptr || (parameters[i] == VmType.Word && tags[fp + i] != 0))
-            {
-                if (i >= results.Length) values[i] = _issued![argumentToken];
-                argumentToken++;
-            }
     }
 
     /// <summary>A handle on the object at heap index <paramref name="bits"/> (a pointer the caller has checked).</summary>

@@ -176,7 +176,8 @@ internal sealed partial class Store
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal void ArmInterrupts(Fiber fiber)
     {
-        if (_interruptible) ArmInterruptsNow(fiber);
+        // A nested entry runs within its outermost entry's limits, armed when that began.
+        if (_interruptible && fiber.NestedEntries == 0) ArmInterruptsNow(fiber);
     }
 
     private void ArmInterruptsNow(Fiber fiber)
