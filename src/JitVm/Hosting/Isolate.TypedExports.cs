@@ -137,6 +137,7 @@ public sealed partial class Isolate
         var invoke = delegateType.GetMethod("Invoke") ?? throw new ArgumentException($"{delegateType.Name} is not a delegate type", nameof(name));
         var parameters = invoke.GetParameters().Select(p => p.ParameterType).ToArray();
         var result = invoke.ReturnType == typeof(void) ? null : invoke.ReturnType;
+        if (NeedsMarshalling(parameters, result)) return BindMarshalled(delegateType, invoke, name, parameters, result);
         var index = ResolveExport(name, parameters, result);
         if (parameters.Length > MaxTypedArity)
             throw new ArgumentException($"typed exports take at most {MaxTypedArity} parameters; '{name}' has {parameters.Length}", nameof(name));
