@@ -20,6 +20,7 @@ public sealed class BoundaryValueTests
         .import host_keep (ptr) -> (i64)
         .import host_kept () -> (ptr)
         .import host_null () -> (ptr)
+        .import host_log (ptr ptr ptr) -> ()
         .func echo (s: ptr) -> (ptr)
             local.get s
             return
@@ -177,6 +178,13 @@ public sealed class BoundaryValueTests
             call host_null
             return
         .end
+        .func log (s: ptr, b: ptr, p: ptr) -> ()
+            local.get s
+            local.get b
+            local.get p
+            call host_log
+            return
+        .end
         .func divmod (a: i64, b: i64) -> (i64 i64)
             local.get a
             local.get b
@@ -231,11 +239,14 @@ public sealed class BoundaryValueTests
     private sealed class Host
     {
         public Handle? Kept;
+
+        public List<string> Log { get; } = [];
     }
 
-    private static Isolate Create(ExecutionTier tier, IsolateOptions? options = null)
+    private static Isolate Create(ExecutionTier tier, IsolateOptions? options = null) => Create(tier, new Host(), options);
+
+    private static Isolate Create(ExecutionTier tier, Host host, IsolateOptions? options = null)
     {
-        var host = new Host();
         Isolate? isolate = null;
         HostFunction[] functions =
         [
@@ -253,6 +264,7 @@ public sealed class BoundaryValueTests
             }),
             HostFunction.FromFunc<Handle>("host_kept", () => host.Kept!),
             HostFunction.FromFunc<string>("host_null", () => null!),
+            HostFunction.FromAction<string, byte[], double[]>("host_log", (text, bytes, numbers) => host.Log.Add($"{text}|{Convert.ToHexString(bytes)}|{string.Join(",", numbers)}")),
         ];
         isolate = new Isolate(Module.FromText(Source, "boundary.jvm"), functions, (options ?? new IsolateOptions()) with { Tier = tier });
         return isolate;
@@ -274,6 +286,18 @@ public sealed class BoundaryValueTests
         }
         // An unpaired surrogate has no UTF-8 encoding: it crosses as U+FFFD, as Encoding.UTF8 encodes it.
         Assert.Equal("a\uFFFDb", echo("a\uD800b"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void ActionsTakeStringsAndArraysOnBothSides(ExecutionTier tier)
+    {
+        var host = new Host();
+        var isolate = Create(tier, host);
+        var log = isolate.GetAction<string, byte[], double[]>("log");
+        log("𝄞 clef", [0xAB, 0x01], [0.5, -2]);
+        log("", [], []);
+        Assert.Equal(["𝄞 clef|AB01|0.5,-2", "||"], host.Log);
     }
 
     [Theory]
