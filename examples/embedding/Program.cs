@@ -51,10 +51,10 @@ static void RunScript(Engine engine, string script, int frames, TimeSpan loadTim
     isolate.Timeout = frameTimeout;
     if (module.FindFunction("greet") >= 0)
     {
-        // Strings cross the boundary as VM strings (a byte length, then UTF-8), built in the isolate's heap; the
-        // handle keeps the object alive until the host no longer needs it.
-        using var pilot = isolate.AllocateString("Ada Lovelace, pilot");
-        if (Report("greet", Run(() => isolate.Invoke("greet", pilot.Value)))) traps++;
+        // Strings cross the boundary as VM strings (a byte length, then UTF-8): a string parameter of a typed export
+        // is copied into the isolate's heap for the call, and a string result is copied back out.
+        var greet = isolate.GetFunction<string, string>("greet");
+        if (Report("greet", Run(() => Console.WriteLine($"    the script greeted {greet("Ada Lovelace")}")))) traps++;
     }
 
     var reportEvery = Math.Max(1, frames / 5);
@@ -77,6 +77,12 @@ static void RunScript(Engine engine, string script, int frames, TimeSpan loadTim
                       $"({totalFuel / frames}/frame), {traps} traps, {isolate.HeapUsedBytes} heap bytes in use");
     // Globals are readable by name: the script's own frame counter agrees with the host's loop.
     Console.WriteLine($"the script counted {isolate.GetGlobal("frame").AsI64} frames");
+    if (module.FindFunction("velocities") >= 0)
+    {
+        // An object of f64 words comes back as a double[], copied out under the VM's bounds and tag rules.
+        var velocities = isolate.GetFunction<double[]>("velocities")();
+        Console.WriteLine($"velocities now: {string.Join(" ", velocities.Select(v => v.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)))}");
+    }
     Console.WriteLine();
 }
 

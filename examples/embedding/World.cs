@@ -22,6 +22,8 @@ internal sealed class World
         HostFunction.FromAction<long>("log_i64", value => Console.WriteLine($"    [script log] {value}")),
         HostFunction.FromAction<Pointer, long>("say", Say),
         HostFunction.FromAction<Pointer>("say_string", SayString),
+        // Strings can also cross as strings: the argument is copied out of the VM string, the result into a new one.
+        HostFunction.FromFunc<string, string>("title", name => $"Captain {name} of the {_entities.Count} drones"),
     ];
 
     public string Describe() =>

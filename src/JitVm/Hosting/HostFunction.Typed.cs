@@ -3,10 +3,14 @@ using JitVm.Bytecode;
 namespace JitVm.Hosting;
 
 /// <summary>
-/// Typed host functions, called without boxing. Parameters are <c>long</c> (i64), <c>double</c> (f64) or
-/// <see cref="Pointer"/> (ptr: the object, its bytes readable and writable in place during the call); the result,
-/// if any, is <c>long</c> or <c>double</c>. Each method names the function's type parameters after its parameters,
-/// in order.
+/// Typed host functions. Parameters are <c>long</c> (i64), <c>double</c> (f64), <see cref="Pointer"/> (ptr: the
+/// object, its bytes readable and writable in place during the call), or <c>string</c>, <c>byte[]</c>,
+/// <c>long[]</c> and <c>double[]</c> (ptr: copied out of a VM string or an object of numbers); the result, if any,
+/// is <c>long</c> or <c>double</c>, <c>string</c>, <c>byte[]</c>, <c>long[]</c> or <c>double[]</c> (copied into a
+/// new object, the ptr result), a <see cref="Handle"/> (its object is the ptr result), or a <see cref="ValueTuple"/>
+/// of 2 to 4 <c>long</c>s and <c>double</c>s (several results). A function of only <c>long</c> and <c>double</c>
+/// values is called without boxing, by compiled code directly. Each method names the function's type parameters
+/// after its parameters, in order (spec/embedding.md §3, §9.3).
 /// </summary>
 public sealed partial class HostFunction
 {
@@ -16,7 +20,7 @@ public sealed partial class HostFunction
 
     /// <summary>A host function of no parameters and one result.</summary>
     public static HostFunction FromFunc<TResult>(string name, Func<TResult> function) =>
-        new(name, new FunctionType([], [Result<TResult>()]), (_, values) => values[0] = To(function())) { Typed = function };
+        new(name, new FunctionType([], Results<TResult>()), (isolate, values) => Write(isolate, values, function())) { Typed = function };
 
     /// <summary>A host function of one parameter and no results.</summary>
     public static HostFunction FromAction<T1>(string name, Action<T1> action) =>
@@ -24,7 +28,7 @@ public sealed partial class HostFunction
 
     /// <summary>A host function of one parameter and one result.</summary>
     public static HostFunction FromFunc<T1, TResult>(string name, Func<T1, TResult> function) =>
-        new(name, new FunctionType([Parameter<T1>()], [Result<TResult>()]), (isolate, values) => values[0] = To(function(From<T1>(isolate, values[0])))) { Typed = function };
+        new(name, new FunctionType([Parameter<T1>()], Results<TResult>()), (isolate, values) => Write(isolate, values, function(From<T1>(isolate, values[0])))) { Typed = function };
 
     /// <summary>A host function of two parameters and no results.</summary>
     public static HostFunction FromAction<T1, T2>(string name, Action<T1, T2> action) =>
@@ -32,7 +36,7 @@ public sealed partial class HostFunction
 
     /// <summary>A host function of two parameters and one result.</summary>
     public static HostFunction FromFunc<T1, T2, TResult>(string name, Func<T1, T2, TResult> function) =>
-        new(name, new FunctionType([Parameter<T1>(), Parameter<T2>()], [Result<TResult>()]), (isolate, values) => values[0] = To(function(From<T1>(isolate, values[0]), From<T2>(isolate, values[1])))) { Typed = function };
+        new(name, new FunctionType([Parameter<T1>(), Parameter<T2>()], Results<TResult>()), (isolate, values) => Write(isolate, values, function(From<T1>(isolate, values[0]), From<T2>(isolate, values[1])))) { Typed = function };
 
     /// <summary>A host function of three parameters and no results.</summary>
     public static HostFunction FromAction<T1, T2, T3>(string name, Action<T1, T2, T3> action) =>
@@ -40,7 +44,7 @@ public sealed partial class HostFunction
 
     /// <summary>A host function of three parameters and one result.</summary>
     public static HostFunction FromFunc<T1, T2, T3, TResult>(string name, Func<T1, T2, T3, TResult> function) =>
-        new(name, new FunctionType([Parameter<T1>(), Parameter<T2>(), Parameter<T3>()], [Result<TResult>()]), (isolate, values) => values[0] = To(function(From<T1>(isolate, values[0]), From<T2>(isolate, values[1]), From<T3>(isolate, values[2])))) { Typed = function };
+        new(name, new FunctionType([Parameter<T1>(), Parameter<T2>(), Parameter<T3>()], Results<TResult>()), (isolate, values) => Write(isolate, values, function(From<T1>(isolate, values[0]), From<T2>(isolate, values[1]), From<T3>(isolate, values[2])))) { Typed = function };
 
     /// <summary>A host function of four parameters and no results.</summary>
     public static HostFunction FromAction<T1, T2, T3, T4>(string name, Action<T1, T2, T3, T4> action) =>
@@ -48,7 +52,7 @@ public sealed partial class HostFunction
 
     /// <summary>A host function of four parameters and one result.</summary>
     public static HostFunction FromFunc<T1, T2, T3, T4, TResult>(string name, Func<T1, T2, T3, T4, TResult> function) =>
-        new(name, new FunctionType([Parameter<T1>(), Parameter<T2>(), Parameter<T3>(), Parameter<T4>()], [Result<TResult>()]), (isolate, values) => values[0] = To(function(From<T1>(isolate, values[0]), From<T2>(isolate, values[1]), From<T3>(isolate, values[2]), From<T4>(isolate, values[3])))) { Typed = function };
+        new(name, new FunctionType([Parameter<T1>(), Parameter<T2>(), Parameter<T3>(), Parameter<T4>()], Results<TResult>()), (isolate, values) => Write(isolate, values, function(From<T1>(isolate, values[0]), From<T2>(isolate, values[1]), From<T3>(isolate, values[2]), From<T4>(isolate, values[3])))) { Typed = function };
 
     /// <summary>A host function of five parameters and no results.</summary>
     public static HostFunction FromAction<T1, T2, T3, T4, T5>(string name, Action<T1, T2, T3, T4, T5> action) =>
@@ -56,7 +60,7 @@ public sealed partial class HostFunction
 
     /// <summary>A host function of five parameters and one result.</summary>
     public static HostFunction FromFunc<T1, T2, T3, T4, T5, TResult>(string name, Func<T1, T2, T3, T4, T5, TResult> function) =>
-        new(name, new FunctionType([Parameter<T1>(), Parameter<T2>(), Parameter<T3>(), Parameter<T4>(), Parameter<T5>()], [Result<TResult>()]), (isolate, values) => values[0] = To(function(From<T1>(isolate, values[0]), From<T2>(isolate, values[1]), From<T3>(isolate, values[2]), From<T4>(isolate, values[3]), From<T5>(isolate, values[4])))) { Typed = function };
+        new(name, new FunctionType([Parameter<T1>(), Parameter<T2>(), Parameter<T3>(), Parameter<T4>(), Parameter<T5>()], Results<TResult>()), (isolate, values) => Write(isolate, values, function(From<T1>(isolate, values[0]), From<T2>(isolate, values[1]), From<T3>(isolate, values[2]), From<T4>(isolate, values[3]), From<T5>(isolate, values[4])))) { Typed = function };
 
     /// <summary>A host function of six parameters and no results.</summary>
     public static HostFunction FromAction<T1, T2, T3, T4, T5, T6>(string name, Action<T1, T2, T3, T4, T5, T6> action) =>
@@ -64,7 +68,7 @@ public sealed partial class HostFunction
 
     /// <summary>A host function of six parameters and one result.</summary>
     public static HostFunction FromFunc<T1, T2, T3, T4, T5, T6, TResult>(string name, Func<T1, T2, T3, T4, T5, T6, TResult> function) =>
-        new(name, new FunctionType([Parameter<T1>(), Parameter<T2>(), Parameter<T3>(), Parameter<T4>(), Parameter<T5>(), Parameter<T6>()], [Result<TResult>()]), (isolate, values) => values[0] = To(function(From<T1>(isolate, values[0]), From<T2>(isolate, values[1]), From<T3>(isolate, values[2]), From<T4>(isolate, values[3]), From<T5>(isolate, values[4]), From<T6>(isolate, values[5])))) { Typed = function };
+        new(name, new FunctionType([Parameter<T1>(), Parameter<T2>(), Parameter<T3>(), Parameter<T4>(), Parameter<T5>(), Parameter<T6>()], Results<TResult>()), (isolate, values) => Write(isolate, values, function(From<T1>(isolate, values[0]), From<T2>(isolate, values[1]), From<T3>(isolate, values[2]), From<T4>(isolate, values[3]), From<T5>(isolate, values[4]), From<T6>(isolate, values[5])))) { Typed = function };
 
     /// <summary>A host function of seven parameters and no results.</summary>
     public static HostFunction FromAction<T1, T2, T3, T4, T5, T6, T7>(string name, Action<T1, T2, T3, T4, T5, T6, T7> action) =>
@@ -72,7 +76,7 @@ public sealed partial class HostFunction
 
     /// <summary>A host function of seven parameters and one result.</summary>
     public static HostFunction FromFunc<T1, T2, T3, T4, T5, T6, T7, TResult>(string name, Func<T1, T2, T3, T4, T5, T6, T7, TResult> function) =>
-        new(name, new FunctionType([Parameter<T1>(), Parameter<T2>(), Parameter<T3>(), Parameter<T4>(), Parameter<T5>(), Parameter<T6>(), Parameter<T7>()], [Result<TResult>()]), (isolate, values) => values[0] = To(function(From<T1>(isolate, values[0]), From<T2>(isolate, values[1]), From<T3>(isolate, values[2]), From<T4>(isolate, values[3]), From<T5>(isolate, values[4]), From<T6>(isolate, values[5]), From<T7>(isolate, values[6])))) { Typed = function };
+        new(name, new FunctionType([Parameter<T1>(), Parameter<T2>(), Parameter<T3>(), Parameter<T4>(), Parameter<T5>(), Parameter<T6>(), Parameter<T7>()], Results<TResult>()), (isolate, values) => Write(isolate, values, function(From<T1>(isolate, values[0]), From<T2>(isolate, values[1]), From<T3>(isolate, values[2]), From<T4>(isolate, values[3]), From<T5>(isolate, values[4]), From<T6>(isolate, values[5]), From<T7>(isolate, values[6])))) { Typed = function };
 
     /// <summary>A host function of eight parameters and no results.</summary>
     public static HostFunction FromAction<T1, T2, T3, T4, T5, T6, T7, T8>(string name, Action<T1, T2, T3, T4, T5, T6, T7, T8> action) =>
@@ -80,22 +84,5 @@ public sealed partial class HostFunction
 
     /// <summary>A host function of eight parameters and one result.</summary>
     public static HostFunction FromFunc<T1, T2, T3, T4, T5, T6, T7, T8, TResult>(string name, Func<T1, T2, T3, T4, T5, T6, T7, T8, TResult> function) =>
-        new(name, new FunctionType([Parameter<T1>(), Parameter<T2>(), Parameter<T3>(), Parameter<T4>(), Parameter<T5>(), Parameter<T6>(), Parameter<T7>(), Parameter<T8>()], [Result<TResult>()]), (isolate, values) => values[0] = To(function(From<T1>(isolate, values[0]), From<T2>(isolate, values[1]), From<T3>(isolate, values[2]), From<T4>(isolate, values[3]), From<T5>(isolate, values[4]), From<T6>(isolate, values[5]), From<T7>(isolate, values[6]), From<T8>(isolate, values[7])))) { Typed = function };
-
-    private static VmType Parameter<T>() =>
-        typeof(T) == typeof(Pointer) ? VmType.Ptr : TypedValues.TypeOf(typeof(T), "a typed host function's parameter (long, double or Pointer)");
-
-    private static VmType Result<T>() => TypedValues.TypeOf(typeof(T), "a typed host function's result");
-
-    private static T From<T>(Isolate isolate, long bits)
-    {
-        if (typeof(T) == typeof(Pointer))
-        {
-            var pointer = new Pointer(isolate, bits);
-            return System.Runtime.CompilerServices.Unsafe.As<Pointer, T>(ref pointer);
-        }
-        return TypedValues.FromBits<T>(bits);
-    }
-
-    private static long To<T>(T value) => TypedValues.ToBits(value);
+        new(name, new FunctionType([Parameter<T1>(), Parameter<T2>(), Parameter<T3>(), Parameter<T4>(), Parameter<T5>(), Parameter<T6>(), Parameter<T7>(), Parameter<T8>()], Results<TResult>()), (isolate, values) => Write(isolate, values, function(From<T1>(isolate, values[0]), From<T2>(isolate, values[1]), From<T3>(isolate, values[2]), From<T4>(isolate, values[3]), From<T5>(isolate, values[4]), From<T6>(isolate, values[5]), From<T7>(isolate, values[6]), From<T8>(isolate, values[7])))) { Typed = function };
 }

@@ -37,6 +37,9 @@ public sealed partial class HostFunction
     /// <summary>The code that runs when it is called.</summary>
     public HostCallback Callback { get; }
 
-    /// <summary>For a typed host function, the delegate <see cref="Callback"/> wraps; compiled code calls it directly.</summary>
+    /// <summary>For a typed host function, the delegate <see cref="Callback"/> wraps; compiled code calls it directly
+    /// when its values are all i64 and f64. Its presence also means <see cref="Callback"/> takes the frame's raw values
+    /// (a ptr argument or result is the object's heap index, not a token): the typed conversions
+    /// (HostFunction.Marshalling.cs) read and make objects from those indices.</summary>
     internal Delegate? Typed { get; private init; }
 }

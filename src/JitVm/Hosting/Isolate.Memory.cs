@@ -55,20 +55,14 @@ public sealed partial class Isolate
     public Handle AllocateString(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return AllocateString(System.Text.Encoding.UTF8.GetBytes(text));
+        return NewString(text);
     }
 
     /// <summary>Allocates already encoded UTF-8 <paramref name="utf8"/> as a VM string (see <see cref="AllocateString(string)"/>);
     /// the bytes are copied as they are.</summary>
     /// <exception cref="TrapException"><see cref="TrapCode.OutOfMemory"/>: the heap limit leaves no room.</exception>
     /// <exception cref="InvalidOperationException">The isolate is running on another thread.</exception>
-    public Handle AllocateString(ReadOnlySpan<byte> utf8)
-    {
-        var handle = Allocate(1 + (utf8.Length + 7L) / 8);
-        WriteI64(handle, 0, utf8.Length);
-        WriteBytes(handle, 8, utf8);
-        return handle;
-    }
+    public Handle AllocateString(ReadOnlySpan<byte> utf8) => NewByteString(utf8);
 
     /// <summary>The UTF-8 bytes of a VM string (see <see cref="AllocateString(string)"/>), copied out.</summary>
     /// <exception cref="TrapException"><see cref="TrapCode.OutOfBounds"/> when word 0 is negative or larger than the
@@ -77,12 +71,15 @@ public sealed partial class Isolate
     /// <exception cref="InvalidOperationException">The isolate is running on another thread.</exception>
     public byte[] ReadStringBytes(Handle source)
     {
-        var length = ReadI64(source, 0);
-        if (length < 0 || length > (source.Length - 1) * 8)
-            throw new TrapException(TrapCode.OutOfBounds, $"the string's length word says {length} bytes, but the object holds {(source.Length - 1) * 8} after it");
-        var bytes = new byte[length];
-        ReadBytes(source, 8, bytes);
-        return bytes;
+        var nested = EnterHostAccess();
+        try
+        {
+            return VmObjects.StringBytes(Heap, source.TargetIn(this, nameof(source))).ToArray();
+        }
+        finally
+        {
+            ExitHostAccess(nested);
+        }
     }
 
     /// <summary>A VM string (see <see cref="AllocateString(string)"/>) decoded from UTF-8; invalid sequences become
@@ -91,7 +88,18 @@ public sealed partial class Isolate
     /// <see cref="ReadStringBytes"/>.</exception>
     /// <exception cref="ObjectDisposedException">The handle was disposed.</exception>
     /// <exception cref="InvalidOperationException">The isolate is running on another thread.</exception>
-    public string ReadString(Handle source) => System.Text.Encoding.UTF8.GetString(ReadStringBytes(source));
+    public string ReadString(Handle source)
+    {
+        var nested = EnterHostAccess();
+        try
+        {
+            return VmObjects.ReadString(Heap, source.TargetIn(this, nameof(source)));
+        }
+        finally
+        {
+            ExitHostAccess(nested);
+        }
+    }
 
     /// <summary>Reads word <paramref name="index"/> of the object as a signed integer, as <c>load.i</c> does.</summary>
     /// <exception cref="TrapException"><see cref="TrapCode.OutOfBounds"/>, or <see cref="TrapCode.TagMismatch"/> when

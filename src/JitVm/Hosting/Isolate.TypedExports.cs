@@ -4,10 +4,14 @@ using JitVm.Diagnostics;
 namespace JitVm.Hosting;
 
 /// <summary>
-/// Typed exports: functions of the module as ordinary .NET delegates over <c>long</c> (i64) and <c>double</c> (f64).
-/// Under the JIT tiers the delegate calls the function's compiled code directly (the function is compiled when the
-/// delegate is made); under the interpreter it runs the function in the interpreter. Either way a call enters the
-/// isolate like <see cref="Invoke(string, Value[])"/>: one owner at a time, with the isolate's limits.
+/// Typed exports: functions of the module as ordinary .NET delegates. Over <c>long</c> (i64) and <c>double</c> (f64)
+/// alone, under the JIT tiers the delegate calls the function's compiled code directly (the function is compiled when
+/// the delegate is made); under the interpreter it runs the function in the interpreter. Parameters may also be
+/// <c>string</c>, <c>byte[]</c>, <c>ReadOnlyMemory&lt;byte&gt;</c>, <c>long[]</c>, <c>double[]</c> or <see cref="Handle"/>
+/// and results <c>string</c>, <c>byte[]</c>, <c>long[]</c>, <c>double[]</c>, <see cref="Handle"/> or a
+/// <see cref="ValueTuple"/> of 2 to 4 longs and doubles: such a delegate copies the values across the boundary
+/// (spec/embedding.md §9.3). Either way a call enters the isolate like <see cref="Invoke(string, Value[])"/>: one owner
+/// at a time, with the isolate's limits.
 /// </summary>
 public sealed partial class Isolate
 {
@@ -103,10 +107,18 @@ public sealed partial class Isolate
 
     /// <summary>
     /// The function <paramref name="name"/> as a delegate of type <typeparamref name="TDelegate"/>, whose parameters
-    /// and result (or none, for a void delegate) are <c>long</c> or <c>double</c> and match the function's signature.
+    /// and result (or none, for a void delegate) match the function's signature: <c>long</c> is i64, <c>double</c> f64;
+    /// a <c>string</c>, <c>byte[]</c>, <c>ReadOnlyMemory&lt;byte&gt;</c>, <c>long[]</c>, <c>double[]</c> or
+    /// <see cref="Handle"/> parameter and a <c>string</c>, <c>byte[]</c>, <c>long[]</c>, <c>double[]</c> or
+    /// <see cref="Handle"/> result are ptr; a <see cref="ValueTuple"/> result of 2 to 4 longs and doubles stands for as
+    /// many results (spec/embedding.md §9.3). A string or array argument is copied into a new VM object for the call; a
+    /// ptr result is copied out, or returned as a new handle the caller disposes.
     /// </summary>
-    /// <exception cref="ArgumentException">No such function, a parameter or result type other than long or double, or a
-    /// signature that differs; the message shows both signatures.</exception>
+    /// <exception cref="ArgumentException">No such function, a parameter or result type with no VM counterpart, or a
+    /// signature that differs; the message shows both signatures. A call of the delegate throws
+    /// <see cref="ArgumentNullException"/> for a null string, array or handle argument, and <see cref="TrapException"/>
+    /// (<see cref="TrapCode.OutOfBounds"/>, <see cref="TrapCode.TagMismatch"/>) for a ptr result that is not a valid
+    /// string or array of numbers, as <see cref="ReadString"/> and <see cref="ReadI64"/> would.</exception>
     [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     public TDelegate GetDelegate<TDelegate>(string name) where TDelegate : Delegate => (TDelegate)Bind(typeof(TDelegate), name);
 
@@ -132,16 +144,17 @@ public sealed partial class Isolate
     [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2060", Justification = "ExportInvoker's methods put no DynamicallyAccessedMembers requirement on their type parameters.")]
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "The trimmer keeps the Invoke method of every delegate type it keeps: the runtime calls the delegate through it.")]
-    private Delegate Bind(Type delegateType, string name) => Bind(delegateType, name, (parameters, result) => ResolveExport(name, parameters, result));
+    private Delegate Bind(Type delegateType, string name) => Bind(delegateType, name, (parameters, result) => ResolveExport(name, parameters, result), byName: true);
 
     [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Module.TypedExportsNeedDynamicCode)]
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2060", Justification = "ExportInvoker's methods put no DynamicallyAccessedMembers requirement on their type parameters.")]
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "The trimmer keeps the Invoke method of every delegate type it keeps: the runtime calls the delegate through it.")]
-    private Delegate Bind(Type delegateType, string name, Func<Type[], Type?, int> resolve)
+    private Delegate Bind(Type delegateType, string name, Func<Type[], Type?, int> resolve, bool byName = false)
     {
         var invoke = delegateType.GetMethod("Invoke") ?? throw new ArgumentException($"{delegateType.Name} is not a delegate type", nameof(name));
         var parameters = invoke.GetParameters().Select(p => p.ParameterType).ToArray();
         var result = invoke.ReturnType == typeof(void) ? null : invoke.ReturnType;
+        if (byName && NeedsMarshalling(parameters, result)) return BindMarshalled(delegateType, invoke, name, parameters, result);
         var index = resolve(parameters, result);
         if (parameters.Length > MaxTypedArity)
             throw new ArgumentException($"typed exports take at most {MaxTypedArity} parameters; '{name}' has {parameters.Length}", nameof(name));
