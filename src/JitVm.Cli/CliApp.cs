@@ -111,28 +111,19 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
             Description = "Most bytes the program's heap may occupy.",
             DefaultValueFactory = _ => IsolateOptions.DefaultMaxHeapBytes,
         };
-        var tier = new Option<ExecutionTier>("--tier")
-        {
-            Description = "Execution policy: interpreter, jit (compile everything first) or tiered (interpret, compile hot and looping functions).",
-            DefaultValueFactory = _ => ExecutionTier.Tiered,
-        };
+        var tier = EnumOptions.Create("--tier", "a tier", ExecutionTier.Tiered, lowerCase: true);
+        tier.Description = "Execution policy: interpreter, jit (compile everything first) or tiered (interpret, compile hot and looping functions).";
         var compileBudget = new Option<long>("--compile-budget")
         {
             Description = "Most compilation the run may cause, in VM instructions plus 100 per function; functions beyond it stay interpreted.",
             DefaultValueFactory = _ => IsolateOptions.DefaultCompileBudget,
         };
-        var gcStress = new Option<Memory.GcStressMode>("--gc-stress")
-        {
-            Description = "Test mode: collect at every allocation (EveryAllocation), every Nth (EveryN), or 1 in N at random (Random); N is --gc-stress-interval.",
-            DefaultValueFactory = _ => Memory.GcStressMode.Off,
-        };
+        var gcStress = EnumOptions.Create("--gc-stress", "a stress mode", Memory.GcStressMode.Off);
+        gcStress.Description = "Test mode: collect at every allocation (EveryAllocation), every Nth (EveryN), or 1 in N at random (Random); N is --gc-stress-interval.";
         var gcStressInterval = new Option<int>("--gc-stress-interval") { Description = "N for --gc-stress EveryN or Random.", DefaultValueFactory = _ => 1 };
         var verifyHeap = new Option<bool>("--verify-heap") { Description = "Test mode: check the heap's invariants before and after every collection." };
-        var deoptStress = new Option<DeoptStressMode>("--deopt-stress")
-        {
-            Description = "Test mode: compiled code hands its state to the interpreter at every safepoint (EverySafepoint), every Nth (EveryN), or 1 in N at random (Random); N is --deopt-stress-interval.",
-            DefaultValueFactory = _ => DeoptStressMode.Off,
-        };
+        var deoptStress = EnumOptions.Create("--deopt-stress", "a stress mode", DeoptStressMode.Off);
+        deoptStress.Description = "Test mode: compiled code hands its state to the interpreter at every safepoint (EverySafepoint), every Nth (EveryN), or 1 in N at random (Random); N is --deopt-stress-interval.";
         var deoptStressInterval = new Option<int>("--deopt-stress-interval") { Description = "N for --deopt-stress EveryN or Random.", DefaultValueFactory = _ => 1 };
         var workers = new Option<int?>("--workers") { Description = "Worker threads for spawned tasks (default: one per processor; 0: run tasks deterministically on the main thread)." };
         var fuelUsed = new Option<bool>("--fuel-used") { Description = "After the run (returned or trapped), print 'fuel used: N' on stderr." };

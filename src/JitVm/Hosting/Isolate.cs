@@ -197,7 +197,7 @@ public sealed partial class Isolate
     /// <exception cref="ArgumentException"><paramref name="pointer"/> is stale or was never a pointer.</exception>
     /// <exception cref="TrapException"><see cref="TrapCode.OutOfBounds"/> or <see cref="TrapCode.TagMismatch"/>.</exception>
     public void ReadBytes(long pointer, long start, Span<byte> destination) =>
-        Heap.CopyBytes(Store.ResolveRawToken(pointer, "pointer"), start, destination.Length, destination);
+        Heap.CopyBytes(Store.ResolveRawToken(pointer, "pointer"), start, destination.Length, destination, nameof(ReadBytes));
 
     // The host's views of pointers and handles (see Store.HostViews.cs), for Handle, Pointer and host functions.
     internal long ViewEpoch => Store.ViewEpoch;
