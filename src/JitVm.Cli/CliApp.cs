@@ -135,6 +135,8 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         {
             file, entry, fuel, maxDepth, maxHeap, tier, compileBudget, workers, gcStress, gcStressInterval, verifyHeap, deoptStress, deoptStressInterval, fuelUsed, stats, reportJson, repeat, programArgs,
         };
+        var setup = new RunSetup();
+        setup.AddTo(run);
         Func<ParseResult, IsolateOptions> runOptions = result => new IsolateOptions
         {
             Fuel = result.GetValue(fuel),
@@ -155,7 +157,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         _runOptions = runOptions;
         run.SetAction(result => Guard(result.GetValue(file)!, path => RunModule(path, result.GetValue(entry)!,
             runOptions(result), result.GetValue(fuelUsed), result.GetValue(stats), result.GetValue(programArgs) ?? [],
-            RunReport.From(result.GetValue(reportJson), result.GetValue(repeat)))));
+            RunReport.From(result.GetValue(reportJson), result.GetValue(repeat)), setup.Parse(result))));
         root.Add(run);
 
         var verifyFile = new Argument<string>("file") { Description = "A module: assembly text or binary." };
@@ -203,8 +205,10 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         return root;
     }
 
-    private int RunModule(string path, string entryName, IsolateOptions options, bool fuelUsed, bool stats, string[] rawArguments, RunReport? report)
+    private int RunModule(string path, string entryName, IsolateOptions options, bool fuelUsed, bool stats, string[] rawArguments, RunReport? report,
+        RunSetup.Linked linked)
     {
+        if (linked.UsageError is { } usage) return Usage(usage);
         if (report is { Repeat: < 0 }) return Usage("--repeat must not be negative");
         if (report is { Path: null }) return Usage("--repeat needs --report-json (it only adds timed calls to the report)");
         if (options.Fuel is < 0) return Usage("--fuel must not be negative");
@@ -237,14 +241,14 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         }
 
         var buffered = new BufferedStream(stdout, 1 << 16);
-        var isolate = new Isolate(module, StandardImports.Create(buffered), options);
+        var isolate = linked.Create(module, StandardImports.Create(buffered), options);
         report?.Linked();
         try
         {
             var results = report is null ? isolate.Invoke(index, arguments) : report.FirstCall(isolate, index, arguments);
             foreach (var value in results) buffered.Write(Encoding.UTF8.GetBytes(isolate.Describe(value) + "\n"));
             buffered.Flush();
-            report?.RunRepeats(() => new Isolate(module, StandardImports.Create(Stream.Null), options), index, arguments);
+            report?.RunRepeats(() => linked.Create(module, StandardImports.Create(Stream.Null), options), index, arguments);
             WriteFuelUsed();
             return ExitCodes.Ok;
         }
@@ -296,6 +300,12 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         {
             stderr.WriteLine($"error: {e.Message}");
             return ExitCodes.DataError;
+        }
+        catch (FileNotFoundException e) when (e.FileName != path)
+        {
+            // A file named by an option (--module), not the module to run.
+            stderr.WriteLine($"jitvm: {e.Message}");
+            return ExitCodes.NoInput;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

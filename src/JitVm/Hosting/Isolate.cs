@@ -27,6 +27,21 @@ public sealed partial class Isolate
         Fiber = new Fiber(Store, Instance);
     }
 
+    /// <summary>An isolate of <paramref name="module"/> linked by a <see cref="Linker"/>: an instance of each of
+    /// <paramref name="dependencies"/> first (in that order, each linked to those before it and the host functions),
+    /// then the module's own instance, which the isolate's entries run.</summary>
+    internal Isolate(Module module, IReadOnlyList<(string Name, Module Module)> dependencies, IReadOnlyList<HostFunction> hostFunctions, IsolateOptions options)
+    {
+        Module = module;
+        Store = new Store(this, options);
+        var deoptStress = Store.DeoptStress != DeoptStressMode.Off;
+        var instances = new Dictionary<string, Instance>(StringComparer.Ordinal);
+        foreach (var (name, dependency) in dependencies)
+            instances[name] = new Instance(Store, dependency, hostFunctions, deoptStress, instances);
+        Instance = new Instance(Store, module, hostFunctions, deoptStress, instances);
+        Fiber = new Fiber(Store, Instance);
+    }
+
     private Isolate(Module module, Instance template, IsolateOptions options, FuelPool? taskFuel)
     {
         Module = module;
