@@ -252,6 +252,13 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
             WriteFuelUsed();
             return ExitCodes.Ok;
         }
+        catch (TrapException trap) when (trap.InnerException is ProgramExitException exit)
+        {
+            // sys.exit (spec/system-interface.md): the program chose to end; no trap to report.
+            buffered.Flush();
+            WriteFuelUsed();
+            return exit.ExitCode;
+        }
         catch (TrapException trap)
         {
             buffered.Flush();

@@ -5,7 +5,8 @@ namespace JitVm.Cli;
 
 /// <summary>
 /// The options of <c>jitvm run</c> that decide what a program is linked to (spec/execution.md §10): other modules
-/// by name (<c>--module NAME=FILE</c>, §2.1). One place makes the isolate, for the run and its repeats alike.
+/// by name (<c>--module NAME=FILE</c>, §2.1) and the capabilities of the system interface (spec/system-interface.md).
+/// One place makes the isolate, for the run and its repeats alike.
 /// </summary>
 internal sealed class RunSetup
 {
@@ -15,8 +16,23 @@ internal sealed class RunSetup
         AllowMultipleArgumentsPerToken = false,
     };
 
+    private readonly Option<string[]> _arguments = new("--arg")
+    {
+        Description = "An argument for the program, read with sys.arg (system interface). Repeatable, in order.",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    private readonly Option<bool> _environment = new("--env") { Description = "Grant the program this process's environment variables (sys.env)." };
+    private readonly Option<bool> _stdin = new("--stdin") { Description = "Grant the program standard input (sys.read_stdin)." };
+    private readonly Option<bool> _clock = new("--clock") { Description = "Grant the program the monotonic and wall clocks (sys.clock_monotonic, sys.clock_wall)." };
+    private readonly Option<bool> _random = new("--random") { Description = "Grant the program random bytes (sys.random)." };
+    private readonly Option<string?> _directory = new("--dir") { Description = "Grant the program the files under this directory, and only those (sys.file_read, sys.file_write)." };
+
     /// <summary>Adds the options to <paramref name="run"/>.</summary>
-    public void AddTo(Command run) => run.Options.Add(_modules);
+    public void AddTo(Command run)
+    {
+        foreach (var option in new Option[] { _modules, _arguments, _environment, _stdin, _clock, _random, _directory }) run.Options.Add(option);
+    }
 
     /// <summary>What the parsed options ask for; a usage error is a message (exit 64), a bad module file an
     /// exception the command's guard reports (exit 65 or 66).</summary>
@@ -34,14 +50,37 @@ internal sealed class RunSetup
             if (!File.Exists(path)) throw new FileNotFoundException(Directory.Exists(path) ? $"'{path}' is a directory, not a module file" : $"no such file: '{path}'", path);
             linker.Define(name, AotCommand.LoadForRun(path));
         }
-        return new Linked(linker, null);
+        var directory = result.GetValue(_directory);
+        if (directory is not null && !Directory.Exists(directory)) return new Linked(null, $"--dir: no such directory: '{directory}'");
+        var system = new SystemInterfaceOptions
+        {
+            Arguments = [.. (result.GetValue(_arguments) ?? []).Select(a => System.Text.Encoding.UTF8.GetBytes(a))],
+            Environment = result.GetValue(_environment) ? EnvironmentVariables() : null,
+            Stdin = result.GetValue(_stdin) ? Console.OpenStandardInput() : null,
+            Clock = result.GetValue(_clock),
+            Random = result.GetValue(_random),
+            Directory = directory,
+        };
+        return new Linked(linker, null, system);
+    }
+
+    private static Dictionary<string, string> EnvironmentVariables()
+    {
+        var variables = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
+            variables[(string)entry.Key] = (string?)entry.Value ?? "";
+        return variables;
     }
 
     /// <summary>The linker of the run's modules, or the usage error that stopped it.</summary>
-    internal sealed record Linked(Linker? Linker, string? UsageError)
+    internal sealed record Linked(Linker? Linker, string? UsageError, SystemInterfaceOptions? System = null)
     {
-        /// <summary>An isolate of <paramref name="main"/> linked to the modules and <paramref name="hosts"/>.</summary>
-        public Isolate Create(Module main, IReadOnlyList<HostFunction> hosts, IsolateOptions options) =>
-            Linker is { Modules.Count: > 0 } linker ? linker.Instantiate(main, hosts, options) : new Isolate(main, hosts, options);
+        /// <summary>An isolate of <paramref name="main"/> linked to the modules, <paramref name="hosts"/> and the
+        /// system interface.</summary>
+        public Isolate Create(Module main, IReadOnlyList<HostFunction> hosts, IsolateOptions options)
+        {
+            IReadOnlyList<HostFunction> all = System is null ? hosts : [.. hosts, .. SystemInterface.Create(System)];
+            return Linker is { Modules.Count: > 0 } linker ? linker.Instantiate(main, all, options) : new Isolate(main, all, options);
+        }
     }
 }

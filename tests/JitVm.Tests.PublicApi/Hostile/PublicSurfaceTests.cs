@@ -29,7 +29,7 @@ public sealed class PublicSurfaceTests
         "JitVm.Hosting.DeoptStressMode", "JitVm.Hosting.DiagnosticOptions", "JitVm.Hosting.Engine", "JitVm.Hosting.EngineOptions", "JitVm.Hosting.ExecutionTier", "JitVm.Hosting.Handle",
         "JitVm.Hosting.HandleScope", "JitVm.Hosting.HostCallback", "JitVm.Hosting.HostFunction", "JitVm.Hosting.Isolate",
         "JitVm.Hosting.IsolateOptions", "JitVm.Hosting.IsolatePool", "JitVm.Hosting.LinkException", "JitVm.Hosting.Linker", "JitVm.Hosting.Module", "JitVm.Hosting.Pointer",
-        "JitVm.Hosting.StandardImports", "JitVm.Hosting.Value",
+        "JitVm.Hosting.StandardImports", "JitVm.Hosting.SystemInterface", "JitVm.Hosting.SystemInterfaceOptions", "JitVm.Hosting.ProgramExitException", "JitVm.Hosting.Value",
         "JitVm.Hosting.ChannelMessage", "JitVm.Hosting.HostChannel", "JitVm.Hosting.TaskStatistics", "JitVm.Hosting.VmTaskHandle",
         "JitVm.Hosting.VmTaskState",
         "JitVm.Memory.GcStatistics", "JitVm.Memory.GcStressMode",
