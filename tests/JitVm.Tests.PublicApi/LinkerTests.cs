@@ -119,7 +119,7 @@ public sealed class LinkerTests
         var lib = Text(".import app.main () -> (i64)\n.func f () -> (i64) export\n    call app.main\n    return\n.end\n", "lib.jvm");
         var app = Text(".import lib.f () -> (i64)\n.func main () -> (i64) export\n    call lib.f\n    return\n.end\n", "app.jvm");
         var linker = new Linker().Define("lib", lib).Define("app", app);
-        Assert.Contains("form a cycle", Assert.Throws<LinkException>(() => linker.Instantiate(app)).Message, StringComparison.Ordinal);
+        Assert.Contains("form a cycle: 'app' -> 'lib' -> 'app';", Assert.Throws<LinkException>(() => linker.Instantiate(app)).Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -123,8 +123,9 @@ public sealed class Linker
             stack.Push((name, module, next));
             if (path.Contains(dependency) || _modules[dependency] == main)
             {
+                // Either the dependency is on the path already, or it is the main module, where the path starts.
                 var start = path.IndexOf(dependency);
-                var cycle = start >= 0 ? path.Skip(start).Append(dependency) : [(name ?? "the main module"), .. path, dependency];
+                IEnumerable<string> cycle = start >= 0 ? path.Skip(start).Append(dependency) : [dependency, .. path, dependency];
                 throw new LinkException($"the imports between modules form a cycle: {string.Join(" -> ", cycle.Select(Printable.Quote))}; " +
                                         "a module cannot import, directly or through others, from a module that imports from it");
             }
