@@ -111,28 +111,19 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
             Description = "Most bytes the program's heap may occupy.",
             DefaultValueFactory = _ => IsolateOptions.DefaultMaxHeapBytes,
         };
-        var tier = new Option<ExecutionTier>("--tier")
-        {
-            Description = "Execution policy: interpreter, jit (compile everything first) or tiered (interpret, compile hot and looping functions).",
-            DefaultValueFactory = _ => ExecutionTier.Tiered,
-        };
+        var tier = EnumOptions.Create("--tier", "a tier", ExecutionTier.Tiered, lowerCase: true);
+        tier.Description = "Execution policy: interpreter, jit (compile everything first) or tiered (interpret, compile hot and looping functions).";
         var compileBudget = new Option<long>("--compile-budget")
         {
             Description = "Most compilation the run may cause, in VM instructions plus 100 per function; functions beyond it stay interpreted.",
             DefaultValueFactory = _ => IsolateOptions.DefaultCompileBudget,
         };
-        var gcStress = new Option<Memory.GcStressMode>("--gc-stress")
-        {
-            Description = "Test mode: collect at every allocation (EveryAllocation), every Nth (EveryN), or 1 in N at random (Random); N is --gc-stress-interval.",
-            DefaultValueFactory = _ => Memory.GcStressMode.Off,
-        };
+        var gcStress = EnumOptions.Create("--gc-stress", "a stress mode", Memory.GcStressMode.Off);
+        gcStress.Description = "Test mode: collect at every allocation (EveryAllocation), every Nth (EveryN), or 1 in N at random (Random); N is --gc-stress-interval.";
         var gcStressInterval = new Option<int>("--gc-stress-interval") { Description = "N for --gc-stress EveryN or Random.", DefaultValueFactory = _ => 1 };
         var verifyHeap = new Option<bool>("--verify-heap") { Description = "Test mode: check the heap's invariants before and after every collection." };
-        var deoptStress = new Option<DeoptStressMode>("--deopt-stress")
-        {
-            Description = "Test mode: compiled code hands its state to the interpreter at every safepoint (EverySafepoint), every Nth (EveryN), or 1 in N at random (Random); N is --deopt-stress-interval.",
-            DefaultValueFactory = _ => DeoptStressMode.Off,
-        };
+        var deoptStress = EnumOptions.Create("--deopt-stress", "a stress mode", DeoptStressMode.Off);
+        deoptStress.Description = "Test mode: compiled code hands its state to the interpreter at every safepoint (EverySafepoint), every Nth (EveryN), or 1 in N at random (Random); N is --deopt-stress-interval.";
         var deoptStressInterval = new Option<int>("--deopt-stress-interval") { Description = "N for --deopt-stress EveryN or Random.", DefaultValueFactory = _ => 1 };
         var workers = new Option<int?>("--workers") { Description = "Worker threads for spawned tasks (default: one per processor; 0: run tasks deterministically on the main thread)." };
         var fuelUsed = new Option<bool>("--fuel-used") { Description = "After the run (returned or trapped), print 'fuel used: N' on stderr." };
@@ -144,6 +135,8 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         {
             file, entry, fuel, maxDepth, maxHeap, tier, compileBudget, workers, gcStress, gcStressInterval, verifyHeap, deoptStress, deoptStressInterval, fuelUsed, stats, reportJson, repeat, programArgs,
         };
+        var setup = new RunSetup();
+        setup.AddTo(run);
         Func<ParseResult, IsolateOptions> runOptions = result => new IsolateOptions
         {
             Fuel = result.GetValue(fuel),
@@ -164,7 +157,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         _runOptions = runOptions;
         run.SetAction(result => Guard(result.GetValue(file)!, path => RunModule(path, result.GetValue(entry)!,
             runOptions(result), result.GetValue(fuelUsed), result.GetValue(stats), result.GetValue(programArgs) ?? [],
-            RunReport.From(result.GetValue(reportJson), result.GetValue(repeat)))));
+            RunReport.From(result.GetValue(reportJson), result.GetValue(repeat)), setup.Parse(result))));
         root.Add(run);
 
         var verifyFile = new Argument<string>("file") { Description = "A module: assembly text or binary." };
@@ -212,8 +205,10 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         return root;
     }
 
-    private int RunModule(string path, string entryName, IsolateOptions options, bool fuelUsed, bool stats, string[] rawArguments, RunReport? report)
+    private int RunModule(string path, string entryName, IsolateOptions options, bool fuelUsed, bool stats, string[] rawArguments, RunReport? report,
+        RunSetup.Linked linked)
     {
+        if (linked.UsageError is { } usage) return Usage(usage);
         if (report is { Repeat: < 0 }) return Usage("--repeat must not be negative");
         if (report is { Path: null }) return Usage("--repeat needs --report-json (it only adds timed calls to the report)");
         if (options.Fuel is < 0) return Usage("--fuel must not be negative");
@@ -246,16 +241,23 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         }
 
         var buffered = new BufferedStream(stdout, 1 << 16);
-        var isolate = new Isolate(module, StandardImports.Create(buffered), options);
+        var isolate = linked.Create(module, StandardImports.Create(buffered), options);
         report?.Linked();
         try
         {
             var results = report is null ? isolate.Invoke(index, arguments) : report.FirstCall(isolate, index, arguments);
             foreach (var value in results) buffered.Write(Encoding.UTF8.GetBytes(isolate.Describe(value) + "\n"));
             buffered.Flush();
-            report?.RunRepeats(() => new Isolate(module, StandardImports.Create(Stream.Null), options), index, arguments);
+            report?.RunRepeats(() => linked.Create(module, StandardImports.Create(Stream.Null), options), index, arguments);
             WriteFuelUsed();
             return ExitCodes.Ok;
+        }
+        catch (TrapException trap) when (trap.InnerException is ProgramExitException exit)
+        {
+            // sys.exit (spec/system-interface.md): the program chose to end; no trap to report.
+            buffered.Flush();
+            WriteFuelUsed();
+            return exit.ExitCode;
         }
         catch (TrapException trap)
         {
@@ -305,6 +307,12 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         {
             stderr.WriteLine($"error: {e.Message}");
             return ExitCodes.DataError;
+        }
+        catch (FileNotFoundException e) when (e.FileName != path)
+        {
+            // A file named by an option (--module), not the module to run.
+            stderr.WriteLine($"jitvm: {e.Message}");
+            return ExitCodes.NoInput;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -82,6 +82,23 @@ public sealed class DiagnosticsTests
     }
 
     [Fact]
+    public void AFunctionPastAJitLimitIsLoggedOnceUnderTheJitCategory()
+    {
+        var recorder = new Recorder();
+        var text = new System.Text.StringBuilder(".func long () -> (i64)\n    i64.const 0\n");
+        for (var i = 0; i < 2_500; i++) text.Append("    i64.const 1\n    i64.add\n");
+        text.Append("    return\n.end\n");
+        var engine = new Engine(new EngineOptions { LoggerFactory = recorder });
+        var module = engine.LoadText(text.ToString(), "long.jvm");
+        var isolate = engine.CreateIsolate(module, options: new IsolateOptions { Tier = ExecutionTier.Jit, LoggerFactory = recorder });
+        Assert.Equal(2_500, isolate.Invoke("long")[0].AsI64);
+        Assert.Equal(2_500, isolate.Invoke("long")[0].AsI64);
+        var declined = Assert.Single(recorder.Events, e => e.Id == 101);
+        Assert.Equal("JitVm.Jit", declined.Category);
+        Assert.Equal("function 'long' stays interpreted: 5002 instructions exceed the JIT limit of 4000", declined.Message);
+    }
+
+    [Fact]
     public void IsolatesAreNamedWhenTheOptionsDoNotNameThem()
     {
         var module = Module.FromText(Game, "game.jvm");

@@ -73,7 +73,7 @@ public sealed class EmbeddingTests
     public void BadInputGetsPreciseExceptions()
     {
         var format = Assert.Throws<ModuleFormatException>(() => Module.FromText(".func f ()\n    i64.nope\n    return\n.end\n", "bad.jvm"));
-        Assert.Equal("bad.jvm:line 2: unknown instruction 'i64.nope'", format.Message);
+        Assert.Equal("bad.jvm:2: unknown instruction 'i64.nope'", format.Message);
         var verification = Assert.Throws<VerificationException>(() => Module.FromText(".func f () -> (i64)\n    f64.const 1.0\n    return\n.end\n", "types.jvm"));
         Assert.Equal(VerificationRule.ResultMismatch, verification.Rule);
         Assert.Equal(("f", 1, 3), (verification.Function, verification.Pc, verification.Line));

@@ -660,7 +660,7 @@ public sealed class ModuleBuilderTests
         var error = Assert.Throws<VerificationException>(() => builder.Build());
         Assert.Equal(VerificationRule.ResultMismatch, error.Rule);
         Assert.Equal(("f", 1, 4), (error.Function, error.Pc, error.Line));
-        Assert.StartsWith("bad.src:4, function 'f', pc 1 (return): verification failed [ResultMismatch]", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("bad.src:4: function 'f', pc 1 (return): verification failed [ResultMismatch]", error.Message, StringComparison.Ordinal);
 
         var empty = new ModuleBuilder();
         empty.Function("declared_only", [], []);

@@ -180,7 +180,7 @@ public sealed class CliTests : IDisposable
         var path = Write("bad.jvm", ".func main () -> ()\n    i64.frobnicate\n    return\n.end\n");
         var (code, _, error) = Run("run", path);
         Assert.Equal(65, code);
-        Assert.Equal("error: bad.jvm:line 2: unknown instruction 'i64.frobnicate'\n", error.ReplaceLineEndings("\n"));
+        Assert.Equal("error: bad.jvm:2: unknown instruction 'i64.frobnicate'\n", error.ReplaceLineEndings("\n"));
     }
 
     [Fact]

@@ -73,7 +73,7 @@ public sealed class VerifierTests
     {
         var module = Text.Assembler.Assemble(".func f () -> (i64)\n    i64.const 1\n    f64.const 2.0\n    i64.add\n    return\n.end\n", "sample.jvm");
         var error = Assert.Throws<VerificationException>(() => Module.FromDefinition(module));
-        Assert.Equal("sample.jvm:4, function 'f', pc 2 (i64.add): verification failed [TypeMismatch]: i64.add expects [i64 i64] but the stack has [i64 f64]", error.Message);
+        Assert.Equal("sample.jvm:4: function 'f', pc 2 (i64.add): verification failed [TypeMismatch]: i64.add expects [i64 i64] but the stack has [i64 f64]", error.Message);
         Assert.Equal(2, error.Pc);
         Assert.Equal(4, error.Line);
     }

@@ -80,10 +80,19 @@ internal sealed partial class ReplSession
     /// column <paramref name="column"/> (from 1). Tabs stay tabs in the caret line, so it lines up.</summary>
     private void Caret(string line, int column, int width)
     {
-        _out.WriteLine("  " + line);
-        var pad = new char[Math.Clamp(column - 1, 0, line.Length)];
-        for (var i = 0; i < pad.Length; i++) pad[i] = line[i] == '\t' ? '\t' : ' ';
-        _out.WriteLine("  " + new string(pad) + new string('^', width));
+        // The line is shown escaped (a NUL or an escape sequence typed in it must not reach the terminal), tabs kept
+        // so the caret lines up; the caret moves right by what each escape adds before it.
+        var shown = new System.Text.StringBuilder();
+        var pad = new System.Text.StringBuilder();
+        var end = Math.Clamp(column - 1, 0, line.Length);
+        for (var i = 0; i < line.Length; i++)
+        {
+            var piece = line[i] == '\t' ? "\t" : char.IsSurrogatePair(line, i) ? Printable.Escape(line.Substring(i++, 2)) : Printable.Escape(line[i].ToString());
+            shown.Append(piece);
+            if (i < end) pad.Append(piece == "\t" ? '\t' : ' ', piece == "\t" ? 1 : new System.Globalization.StringInfo(piece).LengthInTextElements);
+        }
+        _out.WriteLine("  " + shown);
+        _out.WriteLine("  " + pad + new string('^', width));
     }
 
     /// <summary>The stack after an input, deepest first: <c>[i64 5] [ptr len=3]</c>, or <c>(empty stack)</c>.</summary>

@@ -52,6 +52,8 @@ public sealed class ModuleFormatException : JitVmException
     internal ModuleFormatException WithColumn(int column) =>
         new(Source, Location, Detail) { IsUnexpectedEnd = IsUnexpectedEnd, Column = column };
 
+    /// <summary>The one location format of every VM message (spec/text-format.md §7): <c>FILE:LINE: </c> for a
+    /// line of a named file, <c>line N: </c> without a file name, <c>FILE:byte 0x1f: </c> for a binary offset.</summary>
     private static string Compose(string? source, string? location, string detail)
     {
         var where = (source, location) switch
@@ -59,8 +61,12 @@ public sealed class ModuleFormatException : JitVmException
             (null, null) => "",
             (not null, null) => Printable.Escape(source) + ": ",
             (null, not null) => location + ": ",
+            _ when location.StartsWith(LinePrefix, StringComparison.Ordinal) =>
+                $"{Printable.Escape(source)}:{location[LinePrefix.Length..]}: ",
             _ => $"{Printable.Escape(source)}:{location}: ",
         };
         return where + detail;
     }
+
+    private const string LinePrefix = "line ";
 }

@@ -183,7 +183,7 @@ public sealed partial class Isolate
         var nested = EnterHostAccess();
         try
         {
-            Heap.CopyBytes(source.TargetIn(this, nameof(source)), start, destination.Length, destination);
+            Heap.CopyBytes(source.TargetIn(this, nameof(source)), start, destination.Length, destination, nameof(ReadBytes));
         }
         finally
         {
@@ -201,7 +201,7 @@ public sealed partial class Isolate
         var nested = EnterHostAccess();
         try
         {
-            Heap.WriteBytes(target.TargetIn(this, nameof(target)), start, bytes);
+            Heap.WriteBytes(target.TargetIn(this, nameof(target)), start, bytes, nameof(WriteBytes));
         }
         finally
         {

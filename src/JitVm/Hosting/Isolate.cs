@@ -27,6 +27,21 @@ public sealed partial class Isolate
         Fiber = new Fiber(Store, Instance);
     }
 
+    /// <summary>An isolate of <paramref name="module"/> linked by a <see cref="Linker"/>: an instance of each of
+    /// <paramref name="dependencies"/> first (in that order, each linked to those before it and the host functions),
+    /// then the module's own instance, which the isolate's entries run.</summary>
+    internal Isolate(Module module, IReadOnlyList<(string Name, Module Module)> dependencies, IReadOnlyList<HostFunction> hostFunctions, IsolateOptions options)
+    {
+        Module = module;
+        Store = new Store(this, options);
+        var deoptStress = Store.DeoptStress != DeoptStressMode.Off;
+        var instances = new Dictionary<string, Instance>(StringComparer.Ordinal);
+        foreach (var (name, dependency) in dependencies)
+            instances[name] = new Instance(Store, dependency, hostFunctions, deoptStress, instances);
+        Instance = new Instance(Store, module, hostFunctions, deoptStress, instances);
+        Fiber = new Fiber(Store, Instance);
+    }
+
     private Isolate(Module module, Instance template, IsolateOptions options, FuelPool? taskFuel)
     {
         Module = module;
@@ -195,7 +210,7 @@ public sealed partial class Isolate
     /// <exception cref="ArgumentException"><paramref name="pointer"/> is stale or was never a pointer.</exception>
     /// <exception cref="TrapException"><see cref="TrapCode.OutOfBounds"/> or <see cref="TrapCode.TagMismatch"/>.</exception>
     public void ReadBytes(long pointer, long start, Span<byte> destination) =>
-        Heap.CopyBytes(Store.ResolveRawToken(pointer, "pointer"), start, destination.Length, destination);
+        Heap.CopyBytes(Store.ResolveRawToken(pointer, "pointer"), start, destination.Length, destination, nameof(ReadBytes));
 
     // The host's views of pointers and handles (see Store.HostViews.cs), for Handle, Pointer and host functions.
     internal long ViewEpoch => Store.ViewEpoch;

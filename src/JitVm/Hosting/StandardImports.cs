@@ -53,7 +53,7 @@ public static class StandardImports
                     if (count <= 1 << 20)
                     {
                         Span<byte> buffer = count <= 256 ? stackalloc byte[(int)count] : new byte[count];
-                        isolate.Heap.CopyBytes(pointer, start, buffer.Length, buffer);
+                        isolate.Heap.CopyBytes(pointer, start, buffer.Length, buffer, "print_bytes");
                         WriteBytes(buffer);
                         return;
                     }
@@ -62,7 +62,7 @@ public static class StandardImports
                     for (long done = 0; done < count;)
                     {
                         var n = (int)Math.Min(chunk.Length, count - done);
-                        isolate.Heap.CopyBytes(pointer, start + done, n, chunk.AsSpan(0, n));
+                        isolate.Heap.CopyBytes(pointer, start + done, n, chunk.AsSpan(0, n), "print_bytes");
                         WriteBytes(chunk.AsSpan(0, n));
                         done += n;
                     }

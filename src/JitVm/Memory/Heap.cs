@@ -126,7 +126,11 @@ internal sealed partial class Heap
     {
         if (length < 0) throw new TrapException(TrapCode.OutOfBounds, $"cannot allocate an object of negative length {length}");
         if (length > LargestObjectWords)
-            throw new TrapException(TrapCode.OutOfMemory, $"an object of {length} words (8 bytes each, plus an 8-byte header) can never fit the heap limit of {LimitBytes} bytes");
+            throw new TrapException(TrapCode.OutOfMemory, length > int.MaxValue
+                // The format of object lengths bounds the object here, not the heap limit: say so, or a
+                // user raises --max-heap and gets the same trap.
+                ? $"an object of {length} words is longer than any object can be: no object may have more than {int.MaxValue} words (2^31 - 1), whatever the heap limit"
+                : $"an object of {length} words needs {(length + 1) * 8} bytes (8 per word plus an 8-byte header), more than the whole heap limit of {LimitBytes} bytes");
     }
 
     /// <summary>
@@ -315,8 +319,9 @@ internal sealed partial class Heap
         _words[at] = (long)(((ulong)_words[at] & ~(0xFFUL << shift)) | (((ulong)value & 0xFF) << shift));
     }
 
-    /// <summary>Copies bytes into a span, with the same checks as <see cref="LoadByte"/>.</summary>
-    public void CopyBytes(long pointer, long start, long count, Span<byte> destination)
+    /// <summary>Copies bytes into a span, with the same checks as <see cref="LoadByte"/>; a trap names
+    /// <paramref name="reader"/>, the instruction or host call that reads (the program never ran a load.u8 there).</summary>
+    public void CopyBytes(long pointer, long start, long count, Span<byte> destination, string reader)
     {
         if (count < 0) throw new TrapException(TrapCode.OutOfBounds, $"byte count {count} is negative");
         if (count == 0) return;
@@ -324,7 +329,7 @@ internal sealed partial class Heap
         if (length == 0) throw AccessFault(pointer, start, 0, "bytes");
         if ((ulong)start >= (ulong)length || (ulong)count > (ulong)(length - start))
             throw new TrapException(TrapCode.OutOfBounds, $"bytes {start}..{start + count - 1} are outside the object's {length} bytes");
-        CheckNoPointerIn(pointer, start, count, "load.u8");
+        CheckNoPointerIn(pointer, start, count, reader);
         ByteSpan(pointer, start, count).CopyTo(destination);
     }
 
@@ -347,15 +352,15 @@ internal sealed partial class Heap
     }
 
     /// <summary>Copies bytes from a span into the object, with the same checks as <see cref="StoreByte"/>, all made
-    /// before any byte is written.</summary>
-    public void WriteBytes(long pointer, long start, ReadOnlySpan<byte> source)
+    /// before any byte is written; a trap names <paramref name="writer"/>, the instruction or host call that writes.</summary>
+    public void WriteBytes(long pointer, long start, ReadOnlySpan<byte> source, string writer)
     {
         if (source.Length == 0) return;
         var length = Length(pointer) * 8;
         if (length == 0) throw AccessFault(pointer, start, 0, "bytes");
         if ((ulong)start >= (ulong)length || (ulong)source.Length > (ulong)(length - start))
             throw new TrapException(TrapCode.OutOfBounds, $"bytes {start}..{start + source.Length - 1} are outside the object's {length} bytes");
-        CheckNoPointerIn(pointer, start, source.Length, "store.u8");
+        CheckNoPointerIn(pointer, start, source.Length, writer);
         source.CopyTo(ByteSpan(pointer, start, source.Length));
     }
 

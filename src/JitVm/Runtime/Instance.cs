@@ -24,7 +24,8 @@ internal sealed class Instance
     /// of <paramref name="hostFunctions"/> or else to a function of the same name in an instance already in the store
     /// (the latest first); the signatures must be equal.</summary>
     /// <exception cref="LinkException">An import is missing or its signature differs from what provides it.</exception>
-    public Instance(Store store, Module module, IEnumerable<HostFunction>? hostFunctions, bool deoptStress = false)
+    public Instance(Store store, Module module, IEnumerable<HostFunction>? hostFunctions, bool deoptStress = false,
+        IReadOnlyDictionary<string, Instance>? modules = null)
     {
         Store = store;
         Module = module;
@@ -37,6 +38,14 @@ internal sealed class Instance
         {
             var import = definition.Imports[i];
             var wanted = definition.Types[import.TypeIndex];
+            if (modules is not null && Hosting.Linker.SplitImport(import.Name) is var (moduleName, exportName) &&
+                modules.TryGetValue(moduleName, out var provider))
+            {
+                if (available.ContainsKey(import.Name))
+                    throw new LinkException($"{definition.SourceName ?? "module"}: import {Printable.Quote(import.Name)} is ambiguous: both the host and the linked module {Printable.Quote(moduleName)} provide it");
+                _links[i] = Hosting.Linker.ResolveExport(definition, import.Name, wanted, moduleName, exportName, provider);
+                continue;
+            }
             if (available.TryGetValue(import.Name, out var host))
             {
                 if (!host.Signature.Equals(wanted))
@@ -44,7 +53,8 @@ internal sealed class Instance
                 _hosts[i] = host;
                 continue;
             }
-            if (FindExport(store, import.Name) is { } link)
+            // Linked by a Linker, an import names its module; only the REPL's session links by bare name.
+            if (modules is null && FindExport(store, import.Name) is { } link)
             {
                 var provided = link.Target.Module.Definition.SignatureOf(link.FunctionIndex);
                 if (!provided.Equals(wanted))
@@ -53,7 +63,9 @@ internal sealed class Instance
                 continue;
             }
             throw new LinkException($"{definition.SourceName ?? "module"}: import {Printable.Quote(import.Name)} {wanted} is not provided by the host" +
-                                    (available.Count > 0 ? $" (available: {string.Join(", ", available.Keys.Order(StringComparer.Ordinal))})" : ""));
+                                    (available.Count > 0 ? $" (available: {string.Join(", ", available.Keys.Order(StringComparer.Ordinal))})" : "") +
+                                    (Hosting.Linker.SplitImport(import.Name) is var (missing, _) && !available.Keys.Any(k => k.StartsWith(missing + Hosting.Linker.Separator, StringComparison.Ordinal))
+                                        ? $", and no module {Printable.Quote(missing)} is linked" : ""));
         }
         Code = deoptStress ? module.DeoptStressCode : module.Code;
         Functions = Code.Functions;

@@ -89,12 +89,14 @@ public sealed class VerificationException : JitVmException
 
     private static string Compose(VerificationRule rule, string? module, string? function, int pc, string? instruction, int line, string detail)
     {
+        // The file and line come first as "FILE:LINE: ", the format of the assembler's messages too, so an editor or
+        // a terminal can jump to it; the function and pc follow.
+        var file = module is not null ? (line > 0 ? $"{Printable.Escape(module)}:{line}: " : $"{Printable.Escape(module)}: ")
+            : line > 0 ? $"line {line}: " : "";
         var where = new List<string>();
-        if (module is not null) where.Add(line > 0 ? $"{Printable.Escape(module)}:{line}" : Printable.Escape(module));
-        else if (line > 0) where.Add($"line {line}");
         if (function is not null) where.Add($"function {Printable.Quote(function)}");
         if (pc >= 0) where.Add(instruction is null ? $"pc {pc}" : $"pc {pc} ({instruction})");
-        var prefix = where.Count > 0 ? string.Join(", ", where) + ": " : "";
-        return $"{prefix}verification failed [{rule}]: {detail}";
+        var inside = where.Count > 0 ? string.Join(", ", where) + ": " : "";
+        return $"{file}{inside}verification failed [{rule}]: {detail}";
     }
 }

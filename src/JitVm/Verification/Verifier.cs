@@ -43,7 +43,7 @@ internal static class Verifier
         {
             var type = module.Types[i];
             if (type.Parameters.Length > ModuleLimits.MaxSignatureArity || type.Results.Length > ModuleLimits.MaxSignatureArity)
-                throw ModuleError(VerificationRule.InvalidSignature,
+                throw SignatureError(module, i,
                     $"signature #{i} has {type.Parameters.Length} parameters and {type.Results.Length} results; at most {ModuleLimits.MaxSignatureArity} of each are allowed");
         }
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -73,6 +73,30 @@ internal static class Verifier
             if (!names.Add(segment.Name)) throw ModuleError(VerificationRule.DuplicateName, $"data segment name {Printable.Quote(segment.Name)} is used twice");
     }
 
+    /// <summary>
+    /// An error about signature <paramref name="typeIndex"/>, located at its first user so that a person can find it:
+    /// the function declared with it (at the function's first line), else the first <c>call_indirect</c> naming it
+    /// (at that instruction), else the import declared with it. A signature no one uses is reported module-wide.
+    /// </summary>
+    private static VerificationException SignatureError(ModuleDefinition module, int typeIndex, string detail)
+    {
+        var source = module.SourceName;
+        foreach (var function in module.Functions)
+            if (function.TypeIndex == typeIndex)
+                return new(VerificationRule.InvalidSignature, source, function.Name, -1, null, function.LineAt(0),
+                    $"{detail} (the signature of function {Printable.Quote(function.Name)})");
+        foreach (var function in module.Functions)
+            for (var pc = 0; pc < function.Code.Length; pc++)
+                if (function.Code[pc].OpCode == OpCode.CallIndirect && function.Code[pc].Operand == typeIndex)
+                    return new(VerificationRule.InvalidSignature, source, function.Name, pc, OpCode.CallIndirect.Mnemonic(),
+                        function.LineAt(pc), detail);
+        foreach (var import in module.Imports)
+            if (import.TypeIndex == typeIndex)
+                return new(VerificationRule.InvalidSignature, source, null, -1, null, 0,
+                    $"{detail} (the signature of import {Printable.Quote(import.Name)})");
+        return new(VerificationRule.InvalidSignature, source, null, -1, null, 0, detail);
+    }
+
     /// <summary>The state that flows along one control-flow edge. <see cref="Assigned"/> is never changed once an
     /// edge state holds it: states share arrays, and the pass copies before it assigns a local in a shared one.</summary>
     private readonly record struct EdgeState(TypeStack? Stack, ulong[] Assigned);
@@ -82,6 +106,11 @@ internal static class Verifier
         private FunctionType _signature = null!;
         private VmType[] _locals = null!;
         private int _pc;
+
+        /// <summary>While the pass is in code that no earlier instruction reaches (it follows an unconditional
+        /// transfer and no forward branch targets it), the pc of that transfer; else -1. The stack there is assumed
+        /// empty, which an underflow message must say, or "found 0" reads as a contradiction.</summary>
+        private int _assumedEmptyAfter = -1;
 
         /// <summary>For each local, its bit in the assigned set, or -1 when it is always assigned (a parameter or
         /// a local of another type than ptr). Only declared ptr locals are tracked, so the set's size is bounded
@@ -145,12 +174,14 @@ internal static class Verifier
                         ownsAssigned = false;
                     }
                     stack = incoming.Stack;
+                    _assumedEmptyAfter = -1;
                 }
                 else if (!reachable)
                 {
                     // Reached, if at all, only by later backward branches: assume an empty stack and the assigned set
                     // of the transfer just before; every backward edge is checked against that assumption.
                     stack = null;
+                    _assumedEmptyAfter = _pc - 1;
                 }
                 // Backward branches are checked against the entry state, which is kept for their targets only.
                 pending[_pc] = isBackwardTarget[_pc] ? new EdgeState(stack, assigned) : null;
@@ -513,6 +544,9 @@ internal static class Verifier
         private VerificationException Error(VerificationRule rule, int pc, string detail)
         {
             var mnemonic = (uint)pc < (uint)function.Code.Length ? function.Code[pc].OpCode.Mnemonic() : null;
+            if (rule == VerificationRule.StackUnderflow && _assumedEmptyAfter >= 0 && pc == _pc)
+                detail += $"; the stack is empty here because this code is unreachable: it follows " +
+                          $"{function.Code[_assumedEmptyAfter].OpCode.Mnemonic()} at pc {_assumedEmptyAfter} and no branch before it targets it";
             return new VerificationException(rule, module.SourceName, function.Name, pc, mnemonic, pc >= 0 ? function.LineAt(pc) : 0, detail);
         }
     }

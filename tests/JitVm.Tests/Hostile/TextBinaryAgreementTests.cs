@@ -72,7 +72,7 @@ public sealed class TextBinaryAgreementTests
     public void AnInstructionPastTheLargestLineIsAnAssemblerError()
     {
         var error = Assert.Throws<ModuleFormatException>(() => Assembler.Assemble(".func main () -> ()\n.line 2147483647\n    nop\n\n    return\n.end\n", "max.jvm"));
-        Assert.Equal("max.jvm:line 5: this instruction would be source line 2147483649, past the largest line number 2147483647 " +
+        Assert.Equal("max.jvm:5: this instruction would be source line 2147483649, past the largest line number 2147483647 " +
                      "(.line 2147483647 on line 2 numbers the lines after it)", error.Message);
     }
 

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Text;
+using Xunit;
+
+namespace JitVm.Tests;
+
+/// <summary>
+/// Functions past the JIT's limits (spec/execution.md §8.3) run by the <c>jitvm</c> command under the jit policy, in a
+/// child process because a method the CLR cannot take could take the process down: each runs to its result in the
+/// interpreter, exit code 0, and <c>--stats</c> says why it stayed interpreted; never an internal error.
+/// </summary>
+public sealed class JitLimitProcessTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("jitvm-limits-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, true);
+
+    /// <summary>A main with <paramref name="locals"/> declared i64 locals that sets and prints the last one.</summary>
+    private static string ManyLocals(int locals)
+    {
+        var text = new StringBuilder(".import print_i64 (i64) -> ()\n.func main () -> ()\n");
+        for (var i = 0; i < locals; i++) text.Append("    .local l").Append(i).Append(" i64\n");
+        return text.Append($"    i64.const 7\n    local.set l{locals - 1}\n    local.get l{locals - 1}\n    call print_i64\n    return\n.end\n").ToString();
+    }
+
+    /// <summary>A main of about <paramref name="instructions"/> instructions summing ones, printing the sum.</summary>
+    private static string ManyInstructions(int instructions)
+    {
+        var text = new StringBuilder(".import print_i64 (i64) -> ()\n.func main () -> ()\n    i64.const 0\n");
+        for (var i = 0; i < (instructions - 3) / 2; i++) text.Append("    i64.const 1\n    i64.add\n");
+        return text.Append("    call print_i64\n    return\n.end\n").ToString();
+    }
+
+    [Theory]
+    [InlineData(65_524)]   // the CLR rejects a method this large with InvalidProgramException
+    [InlineData(65_535)]   // the verifier's largest function
+    public void AFunctionWithMoreLocalsThanTheClrAllowsRunsInterpreted(int locals)
+    {
+        var (code, output, error) = RunJit("locals.jvm", ManyLocals(locals));
+        Assert.True(code == 0, $"exit code {code}: {error}");
+        Assert.Equal("7\n", output);
+        Assert.Contains($"not compiled: {locals} locals and 1 stack slots could need", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("internal error", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AFunctionOverTheInstructionLimitRunsInterpreted()
+    {
+        var (code, output, error) = RunJit("long.jvm", ManyInstructions(20_001));
+        Assert.True(code == 0, $"exit code {code}: {error}");
+        Assert.Equal("9999\n", output);
+        Assert.Contains("not compiled: 20001 instructions exceed the JIT limit of 4000", error, StringComparison.Ordinal);
+    }
+
+    private (int Code, string Out, string Err) RunJit(string name, string text)
+    {
+        var path = Path.Combine(_directory, name);
+        File.WriteAllText(path, text);
+        var start = new ProcessStartInfo(DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "JitVm.Cli.dll"), "run", path, "--tier", "jit", "--stats" })
+            start.ArgumentList.Add(argument);
+        using var child = Process.Start(start)!;
+        var error = "";
+        var reader = new Thread(() => error = child.StandardError.ReadToEnd());
+        reader.Start();
+        var output = child.StandardOutput.ReadToEnd();
+        reader.Join();
+        child.WaitForExit();
+        return (child.ExitCode, output.ReplaceLineEndings("\n"), error.ReplaceLineEndings("\n"));
+    }
+
+    private static string DotnetHost()
+    {
+        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)) return host;
+        var current = Environment.ProcessPath;
+        return current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
+    }
+}
