@@ -224,7 +224,8 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         if (options.Workers is < 0 or > 1024) return Usage($"--workers must be from 0 to 1024, not {options.Workers}");
         if (options.Diagnostics.GcStressInterval < 1) return Usage("--gc-stress-interval must be at least 1");
         if (options.Diagnostics.DeoptStressInterval < 1) return Usage("--deopt-stress-interval must be at least 1");
-        var module = AotCommand.LoadForRun(path);
+        var source = FrontEnds.For(path)?.Compile(path);
+        var module = source?.Module ?? AotCommand.LoadForRun(path);
         report?.Verified();
         var index = module.FindFunction(entryName);
         if (index < 0)
@@ -246,21 +247,22 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         }
 
         var buffered = new BufferedStream(stdout, 1 << 16);
-        var isolate = new Isolate(module, StandardImports.Create(buffered), options);
+        var isolate = new Isolate(module, source?.Imports(buffered) ?? StandardImports.Create(buffered), options);
         report?.Linked();
         try
         {
             var results = report is null ? isolate.Invoke(index, arguments) : report.FirstCall(isolate, index, arguments);
             foreach (var value in results) buffered.Write(Encoding.UTF8.GetBytes(isolate.Describe(value) + "\n"));
             buffered.Flush();
-            report?.RunRepeats(() => new Isolate(module, StandardImports.Create(Stream.Null), options), index, arguments);
+            report?.RunRepeats(() => new Isolate(module, source?.Imports(Stream.Null) ?? StandardImports.Create(Stream.Null), options), index, arguments);
             WriteFuelUsed();
             return ExitCodes.Ok;
         }
         catch (TrapException trap)
         {
             buffered.Flush();
-            stderr.WriteLine(trap.Report());
+            if (source is null) stderr.WriteLine(trap.Report());
+            else stderr.Write(source.DescribeTrap(trap, isolate));
             WriteFuelUsed();
             return ExitCodes.Trap;
         }
@@ -290,6 +292,11 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
                 return ExitCodes.NoInput;
             }
             return action(path);
+        }
+        catch (SourceCompileException e)
+        {
+            foreach (var line in e.Errors) stderr.WriteLine(line);
+            return e.ExitCode;
         }
         catch (ModuleFormatException e)
         {
