@@ -97,7 +97,7 @@ internal sealed partial class CodeGenerator
                 f.GlobalSet(_globals[global.Variable]);
                 break;
             case LocalUse { Variable: var local } when local.IsCaptured:
-                var box = f.DeclareLocal(Ptr, "box." + local.Name);
+                var box = f.DeclareLocal(Ptr, $"box.{local.Name}.{f.Locals.Count}");
                 context.Slots[local] = box;
                 f.I64Const(1).Emit(OpCode.Alloc).LocalTee(box).I64Const(0).Nil().Emit(OpCode.StoreW);
                 f.LocalGet(box).I64Const(0);
@@ -105,7 +105,7 @@ internal sealed partial class CodeGenerator
                 f.Emit(OpCode.StoreW);
                 break;
             case LocalUse { Variable: var local }:
-                var slot = f.DeclareLocal(Word, local.Name);
+                var slot = f.DeclareLocal(Word, $"{local.Name}.{f.Locals.Count}");
                 context.Slots[local] = slot;
                 pushValue();
                 f.LocalSet(slot);
