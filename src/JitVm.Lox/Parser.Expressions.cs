@@ -48,18 +48,24 @@ internal sealed partial class Parser
                 return inner;
             case TokenType.Minus or TokenType.Bang:
                 var operand = ParsePrecedence(Precedence.Unary);
+                Code(1);
                 return new UnaryExpr(token.Type, operand, _previous.Line);
             case TokenType.Number:
                 Constant();
+                Code(2);
                 return new NumberExpr(ParseNumber(token.Text), token.Line);
             case TokenType.String:
                 Constant();
+                Code(2);
                 return new StringExpr(token.Text[1..^1], token.Line);
             case TokenType.Nil:
+                Code(1);
                 return new LiteralExpr(LiteralKind.Nil, token.Line);
             case TokenType.True:
+                Code(1);
                 return new LiteralExpr(LiteralKind.True, token.Line);
             case TokenType.False:
+                Code(1);
                 return new LiteralExpr(LiteralKind.False, token.Line);
             case TokenType.Identifier:
                 return NamedVariable(token.Text, canAssign);
@@ -97,6 +103,7 @@ internal sealed partial class Parser
         Consume(TokenType.Identifier, "Expect superclass method name.");
         var symbol = _symbols.Intern(_previous.Text);
         Constant();
+        Code(2);
         var nameLine = _previous.Line;
         var receiver = ResolveName("this");
         if (Match(TokenType.LeftParen))
@@ -115,12 +122,14 @@ internal sealed partial class Parser
         {
             case TokenType.LeftParen:
                 var arguments = ArgumentList();
+                Code(2);
                 return new CallExpr(left, arguments, _previous.Line);
             case TokenType.Dot:
                 Consume(TokenType.Identifier, "Expect property name after '.'.");
                 var symbol = _symbols.Intern(_previous.Text);
                 Constant();
                 var nameLine = _previous.Line;
+                Code(2);
                 if (canAssign && Match(TokenType.Equal))
                 {
                     var value = Expression();
@@ -133,13 +142,16 @@ internal sealed partial class Parser
                 }
                 return new GetExpr(left, symbol, nameLine);
             case TokenType.And:
+                Code(4);
                 var andRight = ParsePrecedence(Precedence.And);
                 return new LogicalExpr(true, left, andRight, _previous.Line);
             case TokenType.Or:
+                Code(7);
                 var orRight = ParsePrecedence(Precedence.Or);
                 return new LogicalExpr(false, left, orRight, _previous.Line);
             default:
                 var right = ParsePrecedence(InfixPrecedence(token.Type) + 1);
+                Code(token.Type is TokenType.BangEqual or TokenType.GreaterEqual or TokenType.LessEqual ? 2 : 1);
                 return new BinaryExpr(token.Type, left, right, _previous.Line);
         }
     }

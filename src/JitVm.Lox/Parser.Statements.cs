@@ -102,6 +102,7 @@ internal sealed partial class Parser
         Block(node.Body);
         _function = state.Enclosing!;
         Constant(); // the function object in the enclosing chunk
+        Code(2 + 2 * node.Upvalues.Count);
         return node;
     }
 
@@ -111,6 +112,8 @@ internal sealed partial class Parser
         var line = _previous.Line;
         Expr? initializer = null;
         if (Match(TokenType.Equal)) initializer = Expression();
+        else Code(1);
+        if (target is GlobalUse) Code(2);
         Consume(TokenType.Semicolon, "Expect ';' after variable declaration.");
         MarkInitialized();
         return new VarStmt(target, initializer, line);
@@ -122,6 +125,7 @@ internal sealed partial class Parser
         {
             var value = Expression();
             Consume(TokenType.Semicolon, "Expect ';' after value.");
+            Code(1);
             return new PrintStmt(value, _previous.Line);
         }
         if (Match(TokenType.For)) return ForStatement();
@@ -139,6 +143,7 @@ internal sealed partial class Parser
         }
         var expression = Expression();
         Consume(TokenType.Semicolon, "Expect ';' after expression.");
+        Code(1);
         return new ExpressionStmt(expression, _previous.Line);
     }
 
@@ -154,6 +159,7 @@ internal sealed partial class Parser
         Consume(TokenType.LeftParen, "Expect '(' after 'if'.");
         var condition = Expression();
         Consume(TokenType.RightParen, "Expect ')' after condition.");
+        Code(8);
         var then = Statement();
         Stmt? otherwise = Match(TokenType.Else) ? Statement() : null;
         return new IfStmt(condition, then, otherwise, line);
@@ -162,10 +168,14 @@ internal sealed partial class Parser
     private Stmt WhileStatement()
     {
         var line = _previous.Line;
+        var loopStart = _function.CodeSize;
         Consume(TokenType.LeftParen, "Expect '(' after 'while'.");
         var condition = Expression();
         Consume(TokenType.RightParen, "Expect ')' after condition.");
+        Code(4);
         var body = Statement();
+        Loop(loopStart);
+        Code(1);
         return new WhileStmt(condition, body, null, line);
     }
 
@@ -194,13 +204,17 @@ internal sealed partial class Parser
             condition = Expression();
             Consume(TokenType.Semicolon, "Expect ';' after loop condition.");
         }
+        Code(4);
+        var loopStart = _function.CodeSize;
         Expr? increment = null;
         if (!Match(TokenType.RightParen))
         {
             increment = Expression();
             Consume(TokenType.RightParen, "Expect ')' after for clauses.");
+            Code(7);
         }
         var body = Statement();
+        Loop(loopStart);
         statements.Add(new WhileStmt(condition, body, increment, line));
         EndScope();
         return new BlockStmt(statements, line);

@@ -55,6 +55,10 @@ internal sealed partial class Parser
 
         /// <summary>How many constants clox's chunk for this function would hold (no constant is ever shared).</summary>
         public int Constants { get; set; }
+
+        /// <summary>About how many bytes of bytecode clox would have emitted for this function so far: enough to
+        /// report its 16-bit jump limits ("Loop body too large.") where clox does.</summary>
+        public int CodeSize { get; set; }
     }
 
     private sealed class ClassState(ClassState? enclosing)
@@ -135,6 +139,17 @@ internal sealed partial class Parser
         if (_function.Constants++ > byte.MaxValue) Error("Too many constants in one chunk.");
     }
 
+    /// <summary>Counts bytes clox would emit here.</summary>
+    private void Code(int bytes) => _function.CodeSize += bytes;
+
+    /// <summary>clox's emitLoop: the backward jump's offset must fit in 16 bits.</summary>
+    private void Loop(int loopStart)
+    {
+        Code(1);
+        if (_function.CodeSize - loopStart + 2 > ushort.MaxValue) Error("Loop body too large.");
+        Code(2);
+    }
+
     // ---- scopes and variables ----
 
     private void BeginScope() => _function.ScopeDepth++;
@@ -143,7 +158,11 @@ internal sealed partial class Parser
     {
         _function.ScopeDepth--;
         var locals = _function.Locals;
-        while (locals.Count > 0 && locals[^1].Depth > _function.ScopeDepth) locals.RemoveAt(locals.Count - 1);
+        while (locals.Count > 0 && locals[^1].Depth > _function.ScopeDepth)
+        {
+            locals.RemoveAt(locals.Count - 1);
+            Code(1);
+        }
     }
 
     private LocalVariable AddLocal(string name)
@@ -244,6 +263,7 @@ internal sealed partial class Parser
     /// global (which costs a constant).</summary>
     private VariableReference ResolveName(string name)
     {
+        Code(2);
         var local = ResolveLocal(_function, name, Error);
         if (local is not null) return new LocalUse(local);
         var upvalue = ResolveUpvalue(_function, name);
