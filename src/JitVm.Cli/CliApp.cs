@@ -201,7 +201,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         var disasm = new Command("disasm", "Print a module as assembly text (the module is read, not verified).") { disasmFile };
         disasm.SetAction(result => Guard(result.GetValue(disasmFile)!, path =>
         {
-            var definition = Hosting.Module.ReadDefinition(path);
+            var definition = FrontEnds.For(path) is { } frontEnd ? frontEnd.Compile(path).Module.Definition : Hosting.Module.ReadDefinition(path);
             Write(Disassembler.Disassemble(definition));
             return ExitCodes.Ok;
         }));

@@ -20,6 +20,16 @@ internal sealed class GlobalVariable(string name, int symbol)
 
     /// <summary>The name's symbol, which runtime errors report.</summary>
     public int Symbol { get; } = symbol;
+
+    /// <summary>How many declarations (<c>var</c>, <c>fun</c>, <c>class</c>) and assignments store to it.</summary>
+    public int Stores { get; set; }
+
+    /// <summary>The function of its one <c>fun</c> declaration, when that is its only store: once defined it always
+    /// holds a closure of this function, so a call through it can call the function directly.</summary>
+    public FunctionNode? OnlyFunction { get; set; }
+
+    /// <summary><see cref="OnlyFunction"/> when nothing else ever stores to the variable.</summary>
+    public FunctionNode? KnownFunction => Stores == 1 ? OnlyFunction : null;
 }
 
 /// <summary>Where a variable use finds its variable.</summary>

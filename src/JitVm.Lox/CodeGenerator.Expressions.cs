@@ -34,20 +34,7 @@ internal sealed partial class CodeGenerator
                 EmitExpression(context, binary.Left);
                 EmitExpression(context, binary.Right);
                 f.Line(binary.Line);
-                switch (binary.Operator)
-                {
-                    case TokenType.Plus: f.Call(_runtime.Add); break;
-                    case TokenType.Minus: f.Call(_runtime.Arithmetic[OpCode.F64Sub]); break;
-                    case TokenType.Star: f.Call(_runtime.Arithmetic[OpCode.F64Mul]); break;
-                    case TokenType.Slash: f.Call(_runtime.Arithmetic[OpCode.F64Div]); break;
-                    case TokenType.Less: f.Call(_runtime.Arithmetic[OpCode.F64Lt]); break;
-                    case TokenType.LessEqual: f.Call(_runtime.Arithmetic[OpCode.F64Le]); break;
-                    case TokenType.Greater: f.Call(_runtime.Arithmetic[OpCode.F64Gt]); break;
-                    case TokenType.GreaterEqual: f.Call(_runtime.Arithmetic[OpCode.F64Ge]); break;
-                    case TokenType.EqualEqual: f.Call(_runtime.EqualValues).ToBool(); break;
-                    case TokenType.BangEqual: f.Call(_runtime.EqualValues).Emit(OpCode.I64Eqz).ToBool(); break;
-                    default: throw new InvalidOperationException($"no binary operator {binary.Operator}");
-                }
+                EmitBinary(context, binary.Operator, binary.Right is NumberExpr);
                 break;
             case LogicalExpr logical:
             {
@@ -93,9 +80,7 @@ internal sealed partial class CodeGenerator
                 f.Line(call.Line).Call(_runtime.InvokeFor(call.Arguments.Count));
                 break;
             case CallExpr call:
-                EmitExpression(context, call.Callee);
-                foreach (var argument in call.Arguments) EmitExpression(context, argument);
-                f.Line(call.Line).Call(_runtime.CallFor(call.Arguments.Count));
+                EmitCall(context, call);
                 break;
             default:
                 throw new InvalidOperationException($"no code for {expression.GetType().Name}");

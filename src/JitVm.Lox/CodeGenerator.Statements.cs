@@ -80,8 +80,17 @@ internal sealed partial class CodeGenerator
     /// <summary>Pushes 1 when the expression's value is truthy, else 0.</summary>
     private void EmitCondition(Context context, Expr condition)
     {
+        if (condition is BinaryExpr { Operator: TokenType.Less or TokenType.LessEqual or TokenType.Greater or TokenType.GreaterEqual } comparison)
+        {
+            // A comparison decides the branch directly, without making a boolean value first.
+            EmitExpression(context, comparison.Left);
+            EmitExpression(context, comparison.Right);
+            context.F.Line(comparison.Line);
+            EmitNumeric(context, comparison.Operator, asCondition: true, comparison.Right is NumberExpr);
+            return;
+        }
         EmitExpression(context, condition);
-        context.F.Call(_runtime.Truthy);
+        EmitTruthy(context);
     }
 
     /// <summary>Defines a variable with the value <paramref name="pushValue"/> emits. A captured local's box is made

@@ -16,6 +16,7 @@ internal sealed partial class CodeGenerator
     private readonly LoxRuntime _runtime;
     private readonly Dictionary<GlobalVariable, JitVm.Bytecode.GlobalReference> _globals = [];
     private readonly Dictionary<string, (DataReference Data, JitVm.Bytecode.GlobalReference Cache)> _strings = new(StringComparer.Ordinal);
+    private readonly Dictionary<FunctionNode, FunctionBuilder> _functions = [];
     private int _functionCount;
 
     public CodeGenerator(ModuleBuilder module, LoxRuntime runtime, IEnumerable<GlobalVariable> globals)
@@ -29,6 +30,9 @@ internal sealed partial class CodeGenerator
     public const string ScriptFunction = "main";
 
     /// <summary>Per-function emission state.</summary>
+    /// <remarks>The scratch locals: <c>ScratchWord</c> and <c>ScratchPointer</c> for one short sequence at a time,
+    /// <c>Left</c> and <c>Right</c> for an operator whose operands are both evaluated, and one callee word per
+    /// nesting depth of calls (a callee waits in it while its arguments, which may call, are evaluated).</remarks>
     private sealed class Context(FunctionBuilder builder, FunctionNode node)
     {
         public FunctionBuilder F { get; } = builder;
@@ -45,6 +49,23 @@ internal sealed partial class CodeGenerator
         public VmLocal ScratchWord { get; } = builder.DeclareLocal(Word, "scratch");
 
         public VmLocal ScratchPointer { get; } = builder.DeclareLocal(Ptr, "scratch_object");
+
+        public VmLocal Left { get; } = builder.DeclareLocal(Word, "left");
+
+        public VmLocal Right { get; } = builder.DeclareLocal(Word, "right");
+
+        public VmLocal CalleeObject { get; } = builder.DeclareLocal(Ptr, "callee_object");
+
+        public List<VmLocal> Callees { get; } = [];
+
+        public int CallDepth { get; set; }
+
+        /// <summary>The callee local for the call being compiled at the current depth.</summary>
+        public VmLocal Callee()
+        {
+            if (CallDepth == Callees.Count) Callees.Add(F.DeclareLocal(Word, $"callee.{CallDepth}"));
+            return Callees[CallDepth];
+        }
     }
 
     public void EmitScript(FunctionNode script, GlobalVariable? clock)
@@ -64,13 +85,25 @@ internal sealed partial class CodeGenerator
     /// <summary>Emits <paramref name="node"/>'s function and returns it (the caller makes its closure).</summary>
     private FunctionBuilder EmitFunction(FunctionNode node)
     {
-        var f = _module.Function($"{node.Name}.{++_functionCount}", LoxRuntime.FunctionSignature(node.Parameters.Count));
-        var context = new Context(f, node) { Closure = f.Parameter(0), Receiver = f.Parameter(1) };
+        var f = Declare(node);
+        var arity = node.Parameters.Count;
+        var context = new Context(f, node) { Closure = f.Parameter(arity), Receiver = f.Parameter(arity + 1) };
         f.Line(node.Line);
-        if (node.This is not null) Bind(context, node.This, f.Parameter(1));
-        for (var i = 0; i < node.Parameters.Count; i++) Bind(context, node.Parameters[i], f.Parameter(2 + i));
+        if (node.This is not null) Bind(context, node.This, f.Parameter(arity + 1));
+        for (var i = 0; i < arity; i++) Bind(context, node.Parameters[i], f.Parameter(i));
         foreach (var statement in node.Body) EmitStatement(context, statement);
         EmitImplicitReturn(context);
+        return f;
+    }
+
+    /// <summary>The VM function of <paramref name="node"/>, declared the first time a call or its closure needs it.</summary>
+    private FunctionBuilder Declare(FunctionNode node)
+    {
+        if (!_functions.TryGetValue(node, out var f))
+        {
+            f = _module.Function($"{node.Name}.{++_functionCount}", LoxRuntime.FunctionSignature(node.Parameters.Count));
+            _functions.Add(node, f);
+        }
         return f;
     }
 

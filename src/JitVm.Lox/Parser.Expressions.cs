@@ -90,6 +90,7 @@ internal sealed partial class Parser
         if (canAssign && Match(TokenType.Equal))
         {
             var value = Expression();
+            if (variable is GlobalUse assigned) assigned.Variable.Stores++;
             return new AssignExpr(variable, value, _previous.Line);
         }
         return new VariableExpr(variable, line);

@@ -18,6 +18,7 @@ internal sealed partial class Parser
         var line = _previous.Line;
         Constant(); // the class name
         var target = DeclareVariable() is { } local ? (VariableReference)new LocalUse(local) : GlobalFor(nameToken.Text);
+        if (target is GlobalUse classGlobal) classGlobal.Variable.Stores++;
         MarkInitialized();
 
         var classState = new ClassState(_class);
@@ -61,6 +62,11 @@ internal sealed partial class Parser
         var line = _previous.Line;
         MarkInitialized();
         var function = Function(name, FunctionKind.Function);
+        if (target is GlobalUse global)
+        {
+            global.Variable.Stores++;
+            global.Variable.OnlyFunction = function;
+        }
         return new FunctionStmt(target, function, line);
     }
 
@@ -115,6 +121,7 @@ internal sealed partial class Parser
         else Code(1);
         if (target is GlobalUse) Code(2);
         Consume(TokenType.Semicolon, "Expect ';' after variable declaration.");
+        if (target is GlobalUse global) global.Variable.Stores++;
         MarkInitialized();
         return new VarStmt(target, initializer, line);
     }

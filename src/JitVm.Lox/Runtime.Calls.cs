@@ -6,16 +6,16 @@ namespace JitVm.Lox;
 internal sealed partial class LoxRuntime
 {
     /// <summary>
-    /// <c>rt.call_N (callee, a1 … aN) -> result</c>, made the first time a call with N arguments is compiled: calls
+    /// <c>rt.call_N (a1 … aN, callee) -> result</c>, made the first time a call with N arguments is compiled: calls
     /// a closure, a bound method (with its receiver), a class (a new instance, through <c>init</c> when it has one)
     /// or the native <c>clock</c>, after clox's checks.
     /// </summary>
     public FunctionBuilder CallFor(int arity)
     {
         if (_calls.TryGetValue(arity, out var existing)) return existing;
-        var f = _module.Function($"{Prefix}call_{arity}", [Word, .. Enumerable.Repeat(Word, arity)], [Word]);
+        var f = _module.Function($"{Prefix}call_{arity}", [.. Enumerable.Repeat(Word, arity), Word], [Word]);
         _calls.Add(arity, f);
-        var callee = f.Parameter(0);
+        var callee = f.Parameter(arity);
         var target = f.DeclareLocal(Ptr, "target");
         var closure = f.DeclareLocal(Ptr, "closure");
         var instance = f.DeclareLocal(Ptr, "instance");
@@ -27,11 +27,11 @@ internal sealed partial class LoxRuntime
         foreach (var kind in new[] { 0, (int)ObjectKind.String, (int)ObjectKind.Instance }) f.MarkLabel(cases[kind]).Br(notCallable);
 
         f.MarkLabel(cases[(int)ObjectKind.Closure]).LocalGet(target).LocalSet(closure);
-        EmitCheckedCall(f, closure, () => f.Nil(), 1, arity);
+        EmitCheckedCall(f, closure, () => f.Nil(), 0, arity);
         f.Return();
 
         f.MarkLabel(cases[(int)ObjectKind.BoundMethod]).Field(target, Layout.BoundClosure, OpCode.LoadP).LocalSet(closure);
-        EmitCheckedCall(f, closure, () => f.Field(target, Layout.BoundReceiver, OpCode.LoadW), 1, arity);
+        EmitCheckedCall(f, closure, () => f.Field(target, Layout.BoundReceiver, OpCode.LoadW), 0, arity);
         f.Return();
 
         var noInitializer = f.DefineLabel();
@@ -42,7 +42,7 @@ internal sealed partial class LoxRuntime
          .Field(target, Layout.ClassMethods, OpCode.LoadP).I64Const(_initSymbol).Call(TableGet).LocalSet(initializer)
          .BrIfUndefined(initializer, noInitializer)
          .LocalGet(initializer).Emit(OpCode.WordAsPtr).LocalSet(closure);
-        EmitCheckedCall(f, closure, () => f.LocalGet(instance).Emit(OpCode.WordOfPtr), 1, arity);
+        EmitCheckedCall(f, closure, () => f.LocalGet(instance).Emit(OpCode.WordOfPtr), 0, arity);
         f.Emit(OpCode.Drop).LocalGet(instance).Emit(OpCode.WordOfPtr).Return().MarkLabel(noInitializer);
         if (arity != 0) Raise(f, RuntimeError.Arity, 0, arity);
         else f.LocalGet(instance).Emit(OpCode.WordOfPtr).Return();
@@ -75,9 +75,9 @@ internal sealed partial class LoxRuntime
         f.BrIfNotKind(receiver, ObjectKind.Instance, error)
          .LocalGet(receiver).Emit(OpCode.WordAsPtr).LocalSet(instance)
          .Field(instance, Layout.InstanceFields, OpCode.LoadP).LocalGet(symbol).Call(TableGet).LocalSet(value)
-         .BrIfUndefined(value, method).LocalGet(value);
+         .BrIfUndefined(value, method);
         for (var i = 0; i < arity; i++) f.LocalGet(f.Parameter(2 + i));
-        f.Call(CallFor(arity)).Return()
+        f.LocalGet(value).Call(CallFor(arity)).Return()
          .MarkLabel(method).Field(instance, Layout.InstanceClass, OpCode.LoadP).I64Const(Layout.ClassMethods).Emit(OpCode.LoadP)
          .LocalGet(symbol).Call(TableGet).LocalSet(value)
          .BrIfUndefined(value, missing)
@@ -98,9 +98,10 @@ internal sealed partial class LoxRuntime
         var arityOk = f.DefineLabel();
         f.Field(closure, Layout.ClosureArity, OpCode.LoadI).I64Const(arity).Emit(OpCode.I64Eq).BrIf(arityOk)
          .I64Const((long)RuntimeError.Arity).Field(closure, Layout.ClosureArity, OpCode.LoadI).I64Const(arity).Call(Error).Emit(OpCode.Unreachable)
-         .MarkLabel(arityOk).LocalGet(closure);
-        pushReceiver();
+         .MarkLabel(arityOk);
         for (var i = 0; i < arity; i++) f.LocalGet(f.Parameter(firstArgument + i));
+        f.LocalGet(closure);
+        pushReceiver();
         f.Field(closure, Layout.ClosureFunction, OpCode.LoadI).CallIndirect(FunctionSignature(arity));
     }
 }

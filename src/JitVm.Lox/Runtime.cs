@@ -89,9 +89,10 @@ internal sealed partial class LoxRuntime
     /// <summary>The numeric binary operators other than <c>+</c>, by the f64 instruction they apply.</summary>
     public Dictionary<OpCode, FunctionBuilder> Arithmetic { get; } = [];
 
-    /// <summary>The signature of every compiled Lox function of <paramref name="arity"/> parameters: the closure,
-    /// the receiver (<c>nil</c> outside methods), then the arguments; one word result.</summary>
-    public static FunctionType FunctionSignature(int arity) => new([Ptr, Word, .. Enumerable.Repeat(Word, arity)], [Word]);
+    /// <summary>The signature of every compiled Lox function of <paramref name="arity"/> parameters: the arguments,
+    /// then the closure and the receiver (<c>nil</c> outside methods); one word result. The closure comes after the
+    /// arguments so a call site can check the callee once they are on the stack.</summary>
+    public static FunctionType FunctionSignature(int arity) => new([.. Enumerable.Repeat(Word, arity), Ptr, Word], [Word]);
 
     /// <summary>Emits a runtime error of <paramref name="error"/> with constant details, and the trap.</summary>
     public void Raise(FunctionBuilder f, RuntimeError error, long a = 0, long b = 0) =>
