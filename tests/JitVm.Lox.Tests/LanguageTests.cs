@@ -103,6 +103,29 @@ public sealed class LanguageTests
     [InlineData("print 0 / 0 == 0 / 0;", "false")]
     public void NumbersPrintAsPrintfG(string source, string expected) => Assert.Equal((0, expected + "\n", ""), Run(source));
 
+    public static TheoryData<string> Examples()
+    {
+        var data = new TheoryData<string>();
+        foreach (var path in Directory.EnumerateFiles(RepositoryExamples(), "*.lox").Order(StringComparer.Ordinal)) data.Add(Path.GetFileName(path));
+        return data;
+    }
+
+    private static string RepositoryExamples()
+    {
+        var folder = new DirectoryInfo(AppContext.BaseDirectory);
+        while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "JitVm.sln"))) folder = folder.Parent;
+        return Path.Combine(folder?.FullName ?? throw new InvalidOperationException("no JitVm.sln above the test binaries"), "examples");
+    }
+
+    /// <summary>examples/*.lox state their output as the suite's files do (<c>// expect:</c>).</summary>
+    [Theory]
+    [MemberData(nameof(Examples))]
+    public void ExamplesPrintWhatTheySay(string example)
+    {
+        var failures = LoxSuite.Check(Path.Combine(RepositoryExamples(), example), new IsolateOptions { Tier = ExecutionTier.Tiered });
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
     [Fact]
     public void CompileErrorsAreClox()
     {

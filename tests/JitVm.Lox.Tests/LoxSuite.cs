@@ -108,7 +108,8 @@ internal static partial class LoxSuite
     /// <summary>Runs one suite file and returns what differs from its expectations (empty when it passes).</summary>
     public static List<string> Check(string relativePath, IsolateOptions options)
     {
-        var source = File.ReadAllText(Path.Combine(Directory!, relativePath));
+        // An absolute path (an example of the repository) is taken as it is.
+        var source = File.ReadAllText(Path.Combine(Directory ?? "", relativePath));
         var expected = Read(source);
         var (exitCode, output, error) = Run(source, options, Path.GetFileName(relativePath));
         var failures = new List<string>();
