@@ -25,10 +25,12 @@ internal sealed partial class CodeGenerator
         switch (op)
         {
             case TokenType.EqualEqual:
-                context.F.Call(_runtime.EqualValues).ToBool();
+                EmitEquality(context);
+                context.F.ToBool();
                 break;
             case TokenType.BangEqual:
-                context.F.Call(_runtime.EqualValues).Emit(OpCode.I64Eqz).ToBool();
+                EmitEquality(context);
+                context.F.Emit(OpCode.I64Eqz).ToBool();
                 break;
             default:
                 EmitNumeric(context, op, asCondition: false, rightIsNumber);
@@ -64,6 +66,27 @@ internal sealed partial class CodeGenerator
         // The runtime's comparison gives a Lox boolean; as a condition it becomes 0 or 1 (true is false + 1).
         if (comparison && asCondition) f.Emit(OpCode.WordAsI64).I64Const(Representation.False).Emit(OpCode.I64Sub);
         f.MarkLabel(done);
+    }
+
+    /// <summary>
+    /// Replaces the two words on top with 1 when they are equal, else 0: two untagged words inline (numbers by
+    /// value, so NaN is unequal to itself and -0 equals 0; singletons by their bits), anything with a pointer
+    /// through <c>$rt.equal</c> (strings by content, objects by identity).
+    /// </summary>
+    private void EmitEquality(Context context)
+    {
+        var f = context.F;
+        var (left, right) = (context.Left, context.Right);
+        var slow = f.DefineLabel();
+        var done = f.DefineLabel();
+        f.LocalSet(right).LocalSet(left)
+         .LocalGet(left).Emit(OpCode.IsPtr).LocalGet(right).Emit(OpCode.IsPtr).Emit(OpCode.I64Or).BrIf(slow)
+         .LocalGet(left).Emit(OpCode.WordAsF64).LocalGet(right).Emit(OpCode.WordAsF64).Emit(OpCode.F64Eq)
+         .LocalGet(left).Emit(OpCode.WordAsI64).LocalGet(right).Emit(OpCode.WordAsI64).Emit(OpCode.I64Eq)
+         .LocalGet(left).Emit(OpCode.WordAsI64).I64Const(48).Emit(OpCode.I64ShrU).I64Const(Representation.SingletonTop).Emit(OpCode.I64Eq)
+         .Emit(OpCode.I64And).Emit(OpCode.I64Or).Br(done)
+         .MarkLabel(slow).LocalGet(left).LocalGet(right).Call(_runtime.EqualValues)
+         .MarkLabel(done);
     }
 
     /// <summary>Replaces the word on top with 1 when it is truthy, else 0: anything but nil and false, whose

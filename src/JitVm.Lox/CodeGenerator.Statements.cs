@@ -89,6 +89,15 @@ internal sealed partial class CodeGenerator
             EmitNumeric(context, comparison.Operator, asCondition: true, comparison.Right is NumberExpr);
             return;
         }
+        if (condition is BinaryExpr { Operator: TokenType.EqualEqual or TokenType.BangEqual } equality)
+        {
+            EmitExpression(context, equality.Left);
+            EmitExpression(context, equality.Right);
+            context.F.Line(equality.Line);
+            EmitEquality(context);
+            if (equality.Operator == TokenType.BangEqual) context.F.Emit(OpCode.I64Eqz);
+            return;
+        }
         EmitExpression(context, condition);
         EmitTruthy(context);
     }
