@@ -194,7 +194,7 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         var disasm = new Command("disasm", "Print a module as assembly text (the module is read, not verified).") { disasmFile };
         disasm.SetAction(result => Guard(result.GetValue(disasmFile)!, path =>
         {
-            var definition = Hosting.Module.ReadDefinition(path);
+            var definition = FrontEnds.For(path) is { } frontEnd ? frontEnd.Compile(path).Module.Definition : Hosting.Module.ReadDefinition(path);
             Write(Disassembler.Disassemble(definition));
             return ExitCodes.Ok;
         }));
@@ -219,7 +219,8 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         if (options.Workers is < 0 or > 1024) return Usage($"--workers must be from 0 to 1024, not {options.Workers}");
         if (options.Diagnostics.GcStressInterval < 1) return Usage("--gc-stress-interval must be at least 1");
         if (options.Diagnostics.DeoptStressInterval < 1) return Usage("--deopt-stress-interval must be at least 1");
-        var module = AotCommand.LoadForRun(path);
+        var source = FrontEnds.For(path)?.Compile(path);
+        var module = source?.Module ?? AotCommand.LoadForRun(path);
         report?.Verified();
         var index = module.FindFunction(entryName);
         if (index < 0)
@@ -241,14 +242,14 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         }
 
         var buffered = new BufferedStream(stdout, 1 << 16);
-        var isolate = linked.Create(module, StandardImports.Create(buffered), options);
+        var isolate = linked.Create(module, source?.Imports(buffered) ?? StandardImports.Create(buffered), options);
         report?.Linked();
         try
         {
             var results = report is null ? isolate.Invoke(index, arguments) : report.FirstCall(isolate, index, arguments);
             foreach (var value in results) buffered.Write(Encoding.UTF8.GetBytes(isolate.Describe(value) + "\n"));
             buffered.Flush();
-            report?.RunRepeats(() => linked.Create(module, StandardImports.Create(Stream.Null), options), index, arguments);
+            report?.RunRepeats(() => linked.Create(module, source?.Imports(Stream.Null) ?? StandardImports.Create(Stream.Null), options), index, arguments);
             WriteFuelUsed();
             return ExitCodes.Ok;
         }
@@ -262,7 +263,8 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         catch (TrapException trap)
         {
             buffered.Flush();
-            stderr.WriteLine(trap.Report());
+            if (source is null) stderr.WriteLine(trap.Report());
+            else stderr.Write(source.DescribeTrap(trap, isolate));
             WriteFuelUsed();
             return ExitCodes.Trap;
         }
@@ -292,6 +294,11 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
                 return ExitCodes.NoInput;
             }
             return action(path);
+        }
+        catch (SourceCompileException e)
+        {
+            foreach (var line in e.Errors) stderr.WriteLine(line);
+            return e.ExitCode;
         }
         catch (ModuleFormatException e)
         {

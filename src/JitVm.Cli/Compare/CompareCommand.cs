@@ -44,7 +44,7 @@ internal static class CompareCommand
             }
             // The module is read and verified here first, so a bad module gets the usual message and exit code
             // once, instead of one failing row per configuration.
-            var module = Hosting.Module.FromFile(path);
+            var module = FrontEnds.LoadModule(path);
             if (module.FindFunction(name) < 0)
             {
                 stderr.WriteLine($"jitvm: {Path.GetFileName(path)} has no function named '{name}'");
