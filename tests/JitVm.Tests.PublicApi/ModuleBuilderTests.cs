@@ -91,6 +91,34 @@ public sealed class ModuleBuilderTests
         Assert.Equal(1, CallI64(isolate, "is_odd", 7));
     }
 
+    /// <summary>The version 3 tail calls through the builder: is_even and is_odd pass control to each other with
+    /// return_call (and once through return_call_indirect) a hundred thousand times under a depth limit of 8.</summary>
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void TailCallsAreEmittedThroughTheBuilderAndRunInConstantDepth(ExecutionTier tier)
+    {
+        var builder = new ModuleBuilder();
+        var signature = new FunctionType([VmType.I64], [VmType.I64]);
+        var isEven = builder.Function("is_even", signature, export: true);
+        var isOdd = builder.Function("is_odd", signature, export: true);
+        var n = isEven.Parameters[0];
+        var zero = isEven.DefineLabel();
+        isEven.LocalGet(n).BrIfZ(zero)
+              .LocalGet(n).I64Const(1).Emit(OpCode.I64Sub).FuncRef(isOdd).ReturnCallIndirect(signature)
+              .MarkLabel(zero).I64Const(1).Return();
+        var m = isOdd.Parameters[0];
+        var oddZero = isOdd.DefineLabel();
+        isOdd.LocalGet(m).BrIfZ(oddZero)
+             .LocalGet(m).I64Const(1).Emit(OpCode.I64Sub).ReturnCall(isEven)
+             .MarkLabel(oddZero).I64Const(0).Return();
+        var definition = builder.ToDefinition();
+        Assert.Equal(3, ModuleWriter.Write(definition)[4]);
+        var isolate = new Isolate(Module.FromDefinition(definition), [], new IsolateOptions { Tier = tier, MaxCallDepth = 8 });
+        Assert.Equal(1, CallI64(isolate, "is_even", 100_000));
+        Assert.Equal(0, CallI64(isolate, "is_even", 99_999));
+        Assert.Equal(1, CallI64(isolate, "is_odd", 12_345));
+    }
+
     [Theory]
     [MemberData(nameof(Tiers))]
     public void ImportsDeclaredAfterFunctionsStillComeFirstAndCallTheHost(ExecutionTier tier)

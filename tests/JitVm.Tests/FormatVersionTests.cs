@@ -11,8 +11,8 @@ using Module = JitVm.Hosting.Module;
 namespace JitVm.Tests;
 
 /// <summary>
-/// spec/binary-format.md: the reader accepts versions 1 and 2; a version 1 module may hold only version 1
-/// instructions; the writer writes the oldest version that holds the module's instructions.
+/// spec/binary-format.md: the reader accepts versions 1 to 3; a module may hold only instructions of its version or
+/// older; the writer writes the oldest version that holds the module's instructions.
 /// </summary>
 public sealed partial class FormatVersionTests
 {
@@ -96,6 +96,36 @@ public sealed partial class FormatVersionTests
         binary[4] = 1;
         var error = Assert.Throws<ModuleFormatException>(() => ModuleReader.Read(binary, "old.jvmb"));
         Assert.Contains($"{mnemonic} (opcode 0x{(byte)info.OpCode:x2}) is new in format version 2, but the module declares version 1", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The version 3 instructions (the tail calls) make the writer write version 3; the same bytes marked
+    /// version 2 are rejected at the instruction, naming it, and a version 2 module still reads as before.</summary>
+    [Theory]
+    [InlineData("return_call", "i64.const 4\n    return_call twice")]
+    [InlineData("return_call_indirect", "i64.const 4\n    func.ref twice\n    return_call_indirect (i64) -> (i64)")]
+    public void AVersion3InstructionNeedsVersion3(string mnemonic, string code)
+    {
+        var definition = Assembler.Assemble($"""
+            .func twice (x: i64) -> (i64)
+                local.get x
+                i64.const 2
+                i64.mul
+                return
+            .end
+            .func main () -> (i64)
+                {code}
+            .end
+            """, "v3.jvm");
+        var binary = ModuleWriter.Write(definition);
+        Assert.Equal(3, binary[4]);
+        var module = Module.FromDefinition(ModuleReader.Read(binary));
+        Assert.Equal(8L, new Isolate(module, [], new IsolateOptions()).Invoke("main")[0].AsI64);
+        var info = OpCodeTable.All.Single(r => r.Mnemonic == mnemonic);
+        Assert.Equal(3, info.Since);
+        binary[4] = 2;
+        var error = Assert.Throws<ModuleFormatException>(() => ModuleReader.Read(binary, "old.jvmb"));
+        Assert.Contains($"{mnemonic} (opcode 0x{(byte)info.OpCode:x2}) is new in format version 3, but the module declares version 2", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, ModuleWriter.Write(WithInstruction("local.get p\n    i64.const 0\n    load.u16"))[4]);
     }
 
     [Fact]

@@ -60,12 +60,12 @@ public sealed class InstructionTableTests
         foreach (var row in OpCodeTable.All)
         {
             if (!row.IsSafepoint) Assert.Equal(SafepointHandOver.None, row.HandOver);
-            // Calls hand over their arguments; so does task.spawn (to the new task); the other task and channel
+            // Calls (tail calls too) hand over their arguments; so does task.spawn (to the new task); the other task and channel
             // instructions read their operands before they can collect, and replace them.
             var isTaskInstruction = row.OpCode is >= OpCode.TaskSpawn and <= OpCode.ChanClose;
             var expected = row.OpCode == OpCode.TaskSpawn ? SafepointHandOver.CalleeParameters
                 : isTaskInstruction ? (row.Pops is { Length: > 0 } ? SafepointHandOver.Operands : SafepointHandOver.None)
-                : row.Flow != FlowKind.Call ? SafepointHandOver.None
+                : row.Flow != FlowKind.Call && row.OpCode is not (OpCode.ReturnCall or OpCode.ReturnCallIndirect) ? SafepointHandOver.None
                 : row.Operand == OperandKind.Function ? SafepointHandOver.CalleeParameters : SafepointHandOver.SignatureParametersAndReference;
             Assert.Equal(expected, row.HandOver);
             // An instruction that may store a pointer into an object touches the heap.

@@ -16,6 +16,9 @@ internal static class OpCodeProbe
     public const int Main = 1;
     public const int Callee = 2;
     public const int Make = 3;
+    /// <summary>The target of the tail calls: <c>(p: ptr) -> (i64)</c> like main, it allocates (so it collects under GC
+    /// stress) and returns len(p) + len(p), which is 4, the result a checked main gives.</summary>
+    public const int Tailee = 4;
     public const int MainType = 0;
     public const int CalleeType = 1;
 
@@ -48,7 +51,8 @@ internal static class OpCodeProbe
     public static FunctionType SignatureFor(Instruction instruction, ModuleDefinition module) => instruction.OpCode switch
     {
         OpCode.Call => module.SignatureOf(instruction.Index),
-        OpCode.CallIndirect => module.Types[instruction.Index],
+        OpCode.CallIndirect or OpCode.ReturnCallIndirect => module.Types[instruction.Index],
+        OpCode.ReturnCall => module.SignatureOf(instruction.Index),
         _ => module.Types[MainType],
     };
 
@@ -79,6 +83,8 @@ internal static class OpCodeProbe
             OpCode.GlobalGet or OpCode.GlobalSet => new Instruction(row.OpCode, 0),
             OpCode.Call => new Instruction(OpCode.Call, callee),
             OpCode.CallIndirect => new Instruction(OpCode.CallIndirect, CalleeType),
+            OpCode.ReturnCall => new Instruction(OpCode.ReturnCall, Tailee),
+            OpCode.ReturnCallIndirect => new Instruction(OpCode.ReturnCallIndirect, MainType),
             OpCode.FuncRef => new Instruction(OpCode.FuncRef, Callee),
             OpCode.DataAlloc or OpCode.DataSize => new Instruction(row.OpCode, 0),
             _ => new Instruction(row.OpCode),
@@ -89,8 +95,11 @@ internal static class OpCodeProbe
         if (row.Pops is { } declared) foreach (var type in declared) Push(type);
         else
         {
-            for (var i = 0; i < pops; i++) Push(VmType.I64);
+            // The tail calls pass main's own ptr parameter on, then (indirectly) the reference.
+            var isTailCall = row.OpCode is OpCode.ReturnCall or OpCode.ReturnCallIndirect;
+            for (var i = 0; i < pops; i++) Push(isTailCall && i == 0 ? VmType.Ptr : VmType.I64);
             if (row.OpCode == OpCode.CallIndirect) code[^1] = new(OpCode.FuncRef, Callee);
+            if (row.OpCode == OpCode.ReturnCallIndirect) code[^1] = new(OpCode.FuncRef, Tailee);
         }
         var pc = code.Count;
         code.Add(row.Flow is FlowKind.Branch or FlowKind.ConditionalBranch or FlowKind.Table
@@ -120,7 +129,12 @@ internal static class OpCodeProbe
         var calleeBody = new FunctionDefinition("callee", CalleeType, exported: false, [],
             [new(OpCode.I64Const, 1), new(OpCode.Alloc), new(OpCode.Drop), new(OpCode.Return)]);
         var make = new FunctionDefinition("make", 2, exported: true, [], [new(OpCode.I64Const, 2), new(OpCode.Alloc), new(OpCode.Return)]);
-        var module = new ModuleDefinition(types, [new ImportDefinition("host", CalleeType)], [main, calleeBody, make],
+        var tailee = new FunctionDefinition("tailee", MainType, exported: false, [],
+        [
+            new(OpCode.I64Const, 1), new(OpCode.Alloc), new(OpCode.Drop),
+            new(OpCode.LocalGet, 0), new(OpCode.Len), new(OpCode.LocalGet, 0), new(OpCode.Len), new(OpCode.I64Add), new(OpCode.Return),
+        ]);
+        var module = new ModuleDefinition(types, [new ImportDefinition("host", CalleeType)], [main, calleeBody, make, tailee],
             [new GlobalDefinition("g", VmType.I64, 0)], [new DataSegment("d", [1, 2, 3])], $"{name}.probe");
         return new Probe(row.OpCode, name, module, pc);
     }

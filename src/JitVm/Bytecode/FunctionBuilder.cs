@@ -308,6 +308,18 @@ public sealed class FunctionBuilder : FunctionReference
     /// <exception cref="InvalidOperationException">The module has already been built.</exception>
     public FunctionBuilder Call(FunctionReference function) => Emit(OpCode.Call, function);
 
+    /// <summary>Emits <c>return_call</c>, a tail call: the function's frame replaces this one and its results are
+    /// this function's (spec/instructions.md §3.3, format version 3).</summary>
+    /// <exception cref="ArgumentException">The function was declared by another builder.</exception>
+    /// <exception cref="InvalidOperationException">The module has already been built.</exception>
+    public FunctionBuilder ReturnCall(FunctionReference function) => Emit(OpCode.ReturnCall, function);
+
+    /// <summary>Emits <c>return_call_indirect</c> with the given signature, the tail-calling form of
+    /// <c>call_indirect</c> (format version 3).</summary>
+    /// <exception cref="ArgumentException">A type in the signature is not a <see cref="VmType"/> value.</exception>
+    /// <exception cref="InvalidOperationException">The module has already been built.</exception>
+    public FunctionBuilder ReturnCallIndirect(FunctionType signature) => Emit(OpCode.ReturnCallIndirect, signature);
+
     /// <summary>Emits <c>task.spawn</c>, which starts the function as a new task with the arguments on the stack
     /// (spec/concurrency.md §1) and pushes the task's reference.</summary>
     /// <exception cref="ArgumentException">The function was declared by another builder.</exception>

@@ -15,7 +15,7 @@ public static class ModuleWriter
     /// <summary>The newest format version: the reader accepts it and every version from 1 up to it. The writer writes
     /// the oldest version whose instruction set holds every instruction of the module (1 unless the module uses an
     /// instruction new in version 2), so a module a version-1 reader could run stays readable by one.</summary>
-    public const uint Version = 2;
+    public const uint Version = 3;
 
     /// <summary>The oldest format version the reader accepts.</summary>
     internal const uint FirstVersion = 1;

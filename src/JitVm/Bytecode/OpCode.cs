@@ -30,6 +30,8 @@ public enum OpCode : byte
     CallIndirect = 0x15,
     Return = 0x16,
     FuncRef = 0x17,
+    ReturnCall = 0x18,
+    ReturnCallIndirect = 0x19,
 
     I64Add = 0x20,
     I64Sub = 0x21,

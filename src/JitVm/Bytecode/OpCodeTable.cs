@@ -118,7 +118,7 @@ public sealed record OpCodeInfo(
     /// </summary>
     public int WordsPerFuel { get; init; }
 
-    /// <summary>The first binary format version whose modules may contain the instruction (1 or 2; the reader rejects it
+    /// <summary>The first binary format version whose modules may contain the instruction (1, 2 or 3; the reader rejects it
     /// in a module of an earlier version, spec/binary-format.md §1).</summary>
     internal int Since { get; init; } = 1;
 
@@ -238,6 +238,9 @@ public static class OpCodeTable
         // The row just added is new in format version 2.
         void Version2() => rows[^1] = rows[^1] with { Since = 2 };
 
+        // The row just added is new in format version 3.
+        void Version3() => rows[^1] = rows[^1] with { Since = 3 };
+
         // The row just added touches heap objects; storesPointer: it may write a pointer into one.
         void Heap(bool storesPointer = false) => rows[^1] = rows[^1] with { UsesHeap = true, StoresPointer = storesPointer };
 
@@ -299,6 +302,17 @@ public static class OpCodeTable
             "returns the function's results from the top of the stack; values below them are discarded");
         Row(OpCode.FuncRef, "func.ref", OperandKind.Function, [], [I], "[] -> [i64]", FlowKind.Next, 1, None, false,
             "pushes a reference to function f (its index) for call_indirect");
+        // Tail calls end the function like return (FlowKind.Return): the callee's frame replaces this one, and the
+        // callee's results are this function's (spec/execution.md §4.3).
+        Row(OpCode.ReturnCall, "return_call", OperandKind.Function, null, null, "[params] -> []", FlowKind.Return, 2, None, true,
+            "tail call: calls function f in place of this frame and returns its results (which must be this function's)");
+        HandsOver(SafepointHandOver.CalleeParameters);
+        Version3();
+        Row(OpCode.ReturnCallIndirect, "return_call_indirect", OperandKind.Signature, null, null, "[params i64] -> []", FlowKind.Return, 2,
+            [TrapCode.InvalidFunctionReference, TrapCode.SignatureMismatch], true,
+            "tail call through the reference on top, checked as call_indirect; its results must be this function's");
+        HandsOver(SafepointHandOver.SignatureParametersAndReference);
+        Version3();
 
         // ---- i64 arithmetic ----
         BinaryI(OpCode.I64Add, "i64.add", "a + b, wrapping");

@@ -12,7 +12,7 @@ internal enum OpKind : ushort
 {
     Charge, Unreachable, Move, MoveW, Swap, SwapW, Select, SelectW, Const,
     GlobalGet, GlobalGetW, GlobalSet, GlobalSetW,
-    Jump, JumpIf, JumpIfZ, Table, Call, CallHost, CallIndirect, Return,
+    Jump, JumpIf, JumpIfZ, Table, Call, CallHost, CallIndirect, Return, TailCall, TailCallIndirect,
     Add, Sub, Mul, DivS, DivU, RemS, RemU, And, Or, Xor, Shl, ShrS, ShrU, Rotl, Rotr,
     Eq, Ne, LtS, LtU, GtS, GtU, LeS, LeU, GeS, GeU,
     Clz, Ctz, Popcnt, Eqz, Extend8S, Extend16S, Extend32S, Extend32U,
@@ -164,7 +164,7 @@ internal sealed class DecodedFunction
             map = new int[Analysis.Definition.Code.Length];
             Array.Fill(map, -1);
             for (var i = 0; i < Code.Length; i++)
-                if (Code[i].Kind is OpKind.Call or OpKind.CallHost or OpKind.CallIndirect or OpKind.Alloc or OpKind.DataAlloc
+                if (Code[i].Kind is OpKind.Call or OpKind.CallHost or OpKind.CallIndirect or OpKind.TailCall or OpKind.TailCallIndirect or OpKind.Alloc or OpKind.DataAlloc
                     or >= OpKind.TaskSpawn and <= OpKind.ChanClose)
                     map[SourcePc[i]] = i;
             _safepointOperations = map;

@@ -158,6 +158,28 @@ internal static class Decoder
                     Emit(OpKind.CallIndirect, pc, top - signature.Parameters.Length, instruction.Index, top, CallSites.Encode(imports + definedIndex, pc));
                     break;
                 }
+                case OpCode.ReturnCall:
+                {
+                    var callee = instruction.Index;
+                    var signature = definition.SignatureOf(callee);
+                    var first = h - signature.Parameters.Length;
+                    var site = CallSites.Encode(imports + definedIndex, pc);
+                    if (callee >= imports)
+                    {
+                        Emit(OpKind.TailCall, pc, first, callee - imports, k: site);
+                        break;
+                    }
+                    // A host function is no VM frame: it runs from this frame, whose results it then returns.
+                    Emit(OpKind.CallHost, pc, first, callee, k: site);
+                    Emit(OpKind.Return, pc, first, signature.Results.Length, k: signature.Results.Contains(VmType.Word) ? 1 : 0);
+                    break;
+                }
+                case OpCode.ReturnCallIndirect:
+                {
+                    var signature = definition.Types[instruction.Index];
+                    Emit(OpKind.TailCallIndirect, pc, top - signature.Parameters.Length, instruction.Index, top, CallSites.Encode(imports + definedIndex, pc));
+                    break;
+                }
                 case OpCode.Return:
                 {
                     var results = analysis.Signature.Results;

@@ -196,6 +196,26 @@ internal static class Interpreter
                         tags = fiber.SlotTags;
                         break;
                     }
+                    case OpKind.TailCall:
+                    case OpKind.TailCallIndirect:
+                        fiber.Publish(fuel, ip);
+                        TailCall(fiber, op, fp, jitting, tiering);
+                        if (fiber.IsSuspending) return;
+                        // Go on with the innermost frame: the callee, or (after an import, or a compiled callee that
+                        // returned) this frame's caller, unless that is outside this activation.
+                        fuel = fiber.FuelSlice;
+                        if (fiber.FrameCount == baseFrames)
+                        {
+                            fiber.SlotTop = slotTop;
+                            return;
+                        }
+                        function = fiber.Frames[fiber.FrameCount - 1].Function!;
+                        code = function.Code;
+                        fp = fiber.Frames[fiber.FrameCount - 1].Fp;
+                        ip = fiber.Frames[fiber.FrameCount - 1].Ip;
+                        s = fiber.Slots;
+                        tags = fiber.SlotTags;
+                        break;
                     case OpKind.CallHost:
                         fiber.Publish(fuel, ip);
                         fiber.Instance.CallImport(fiber, op.B, fp + op.A, op.K, fiber.CallDepth);
@@ -419,6 +439,64 @@ internal static class Interpreter
                 s[fp + op.A] = heap.CompareBytes(s[fp + op.A], s[fp + op.A + 1], s[fp + op.A + 2], s[fp + op.A + 3], s[fp + op.A + 4]);
                 return fuel;
         }
+    }
+
+    /// <summary>
+    /// return_call and return_call_indirect (spec/execution.md §4.3), out of <see cref="Loop"/> for its frame's sake:
+    /// the callee's frame replaces this one at <paramref name="fp"/> — the arguments move down to the frame base, this
+    /// frame's record goes and the callee runs at this frame's depth — so any number of tail calls in a row use
+    /// constant VM stack. Afterwards the innermost frame record is the one to continue: the callee's new interpreter
+    /// frame (at operation 0), the frames a deoptimising compiled callee left, or, when the callee was compiled and
+    /// returned or was an import, this frame's caller (its results at fp). The fuel slice is the fiber's.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void TailCall(Fiber fiber, in Op op, int fp, bool jitting, bool tiering)
+    {
+        var s = fiber.Slots;
+        var callee = op.Kind == OpKind.TailCall ? fiber.Instance.Functions[op.B] : TailTarget(fiber, op, fp);
+        if (callee is null)
+        {
+            // An import ran from this frame and left its results where its arguments were: return them.
+            MoveDown(fiber.Slots, fiber.SlotTags, fp + op.A, fp, fiber.Instance.Module.Definition.Types[op.B].Results.Length);
+            fiber.LeaveFrame();
+            return;
+        }
+        MoveDown(s, fiber.SlotTags, fp + op.A, fp, callee.ParameterCount);
+        fiber.LeaveFrame();
+        var compiled = jitting ? callee.Compiled : null;
+        if (compiled is null && tiering && Jit.DynamicCode.Supported && Jit.JitRuntime.StackHasRoom(fiber, 0)) compiled = fiber.Instance.Code.Jit.TierUpOnCall(fiber.Store, callee);
+        if (compiled is null || !Jit.JitRuntime.StackHasRoom(fiber, compiled.StackBytes))
+        {
+            fiber.EnterFrame(callee, fp);
+            return;
+        }
+        fiber.SlotTop = fp + Math.Max(callee.ParameterCount, callee.Signature.Results.Length);
+        var framesBefore = fiber.FrameCount;
+        compiled.Adapter(fiber, fiber.CallDepth + 1, fp);
+        if (fiber.IsDeoptimising) fiber.MaterialiseBelow(fp, framesBefore);
+    }
+
+    /// <summary>
+    /// The target of return_call_indirect, checked as call_indirect checks it (a trap here is located at the tail
+    /// call, whose frame is still there). Null when it is an import: then it has been called from this frame, with
+    /// its results left where its arguments were.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static DecodedFunction? TailTarget(Fiber fiber, in Op op, int fp)
+    {
+        var reference = fiber.Slots[fp + op.C];
+        var target = fiber.Instance.ResolveIndirect(reference, op.B);
+        if (target is null) fiber.Instance.CallImport(fiber, (int)reference, fp + op.A, op.K, fiber.CallDepth);
+        return target;
+    }
+
+    /// <summary>Moves <paramref name="count"/> values and their tags from <paramref name="from"/> down to <paramref name="to"/> (from >= to, so a forward copy is safe).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void MoveDown(long[] slots, byte[] tags, int from, int to, int count)
+    {
+        if (from == to) return;
+        Array.Copy(slots, from, slots, to, count);
+        Array.Copy(tags, from, tags, to, count);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -11,10 +11,12 @@ namespace JitVm.Jit;
 internal sealed partial class BodyEmitter
 {
 
-    private void EmitReturn(int h)
+    /// <summary>Returns the function's results from the top <paramref name="h"/> values; <paramref name="spillAreaOpen"/>
+    /// false after a tail call's fallback has closed the spill area already.</summary>
+    private void EmitReturn(int h, bool spillAreaOpen = true)
     {
         var results = _analysis.Signature.Results;
-        if (_spillBase is not null)
+        if (_spillBase is not null && spillAreaOpen)
         {
             Arg(FiberArg);
             il.Emit(OpCodes.Ldloc, _spillBase);

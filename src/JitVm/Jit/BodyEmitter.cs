@@ -82,7 +82,7 @@ internal sealed partial class BodyEmitter(
         // Load only the runtime state this function uses: for a small function the loads are a noticeable share
         // of a call.
         _usesHeap = code.Any(i => i.OpCode.Info().UsesHeap);
-        var callsDefined = code.Any(i => i.OpCode == OpCode.Call && i.Index >= module.Definition.Imports.Count);
+        var callsDefined = code.Any(i => i.OpCode is OpCode.Call or OpCode.ReturnCall && i.Index >= module.Definition.Imports.Count);
         if (callsDefined)
         {
             Runtime(Helpers.MaxDepth, _maxDepth);
@@ -164,6 +164,7 @@ internal sealed partial class BodyEmitter(
             return;
         }
         if (deoptStress) DeoptimiseIfAsked();
+        if (LowerTailCall(instruction, consumed)) return;
         if (instruction.OpCode == OpCode.Alloc)
         {
             LowerAlloc(consumed);

@@ -221,7 +221,7 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
             case "pop": PopAny("pop"); return;
             case "ret": _unreachable = true; return;
             case "throw": Pop(Kind.Ref, "throw"); _unreachable = true; return;
-            case "br": case "leave": return;
+            case "br": case "leave": case "tail.": return;
             case "brtrue": case "brfalse": PopAny(op.Name); return;
             case "beq": case "bne.un": case "blt": case "blt.un": case "bgt": case "bgt.un": case "ble": case "ble.un": case "bge": case "bge.un":
             {

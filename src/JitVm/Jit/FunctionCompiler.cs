@@ -291,6 +291,7 @@ internal static class FunctionCompiler
         public static readonly MethodInfo CallHost = Runtime(nameof(JitRuntime.CallHost));
         public static readonly MethodInfo CallInterpreted = Runtime(nameof(JitRuntime.CallInterpreted));
         public static readonly MethodInfo CallIndirect = Runtime(nameof(JitRuntime.CallIndirect));
+        public static readonly MethodInfo TailCallIndirect = Runtime(nameof(JitRuntime.TailCallIndirect));
         public static readonly MethodInfo IsDeoptimising = Runtime(nameof(JitRuntime.IsDeoptimising));
         public static readonly MethodInfo ResumeEntry = Runtime(nameof(JitRuntime.ResumeEntry));
         public static readonly MethodInfo DeoptStressTick = Runtime(nameof(JitRuntime.DeoptStressTick));

@@ -440,5 +440,33 @@ internal static partial class JitRuntime
         else CallInterpreted(fiber, target.FunctionIndex - fiber.Instance.ImportCount, fp, depth);
     }
 
+    /// <summary>
+    /// return_call_indirect from compiled code: checks the reference and signature while the calling frame is still
+    /// there (a trap is located at the tail call), then closes that frame's spill area (<paramref name="spillBase"/>,
+    /// or -1 for none) and runs the target at the caller's own <paramref name="depth"/>, so its frame replaces the
+    /// caller's (spec/execution.md §4.3). An import instead runs from the calling frame, which closes its spill area
+    /// after it. Results are left in slots from <paramref name="fp"/>.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Hosting.Module.JitNeedsDynamicCode)] // Reached only from compiled code.
+    public static void TailCallIndirect(Fiber fiber, long reference, int typeIndex, int fp, int spillBase, long site, int depth, long fuel)
+    {
+        fiber.FuelSlice = fuel;
+        DecodedFunction? target;
+        try
+        {
+            target = fiber.Instance.ResolveIndirect(reference, typeIndex);
+            if (target is null) fiber.Instance.CallImport(fiber, (int)reference, fp, site, depth);
+        }
+        catch (TrapException trap) when (Located(fiber.Locate(trap, site, depth, fiber.FuelSlice)))
+        {
+            throw; // Not reached: the filter lets every trap pass.
+        }
+        if (spillBase >= 0) ExitSpillArea(fiber, spillBase);
+        if (target is null) return;
+        var compiled = target.Compiled ?? (fiber.Store.Tier == ExecutionTier.Tiered && DynamicCode.Supported ? fiber.Instance.Code.Jit.TierUpOnCall(fiber.Store, target) : null);
+        if (compiled is not null && StackHasRoom(fiber, compiled.StackBytes)) compiled.Adapter(fiber, depth, fp);
+        else CallInterpreted(fiber, target.FunctionIndex - fiber.Instance.ImportCount, fp, depth - 1);
+    }
+
 #pragma warning restore CS1591
 }

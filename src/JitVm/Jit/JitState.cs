@@ -190,7 +190,7 @@ internal sealed class JitState(Runtime.CodeTable code)
             cost += functionCost;
             group.Add(function);
             foreach (var instruction in function.Analysis.Definition.Code)
-                if (instruction.OpCode == Bytecode.OpCode.Call && instruction.Index >= imports)
+                if (instruction.OpCode is Bytecode.OpCode.Call or Bytecode.OpCode.ReturnCall && instruction.Index >= imports)
                     pending.Push(Code.Decoded(instruction.Index - imports));
         }
         if (group.Count == 0) return complete;

@@ -294,6 +294,22 @@ internal static class Verifier
                     case OpCode.Return:
                         CheckResults(stack);
                         break;
+                    case OpCode.ReturnCall:
+                    {
+                        var callee = FunctionIndex(instruction);
+                        CheckTailCall(stack, module.SignatureOf(callee), $"return_call to {Printable.Quote(module.NameOf(callee))}");
+                        break;
+                    }
+                    case OpCode.ReturnCallIndirect:
+                    {
+                        var typeIndex = instruction.Index;
+                        if ((uint)typeIndex >= (uint)module.Types.Count)
+                            throw Error(VerificationRule.InvalidIndex, _pc, $"signature #{instruction.Operand} does not exist (the module has {module.Types.Count})");
+                        Pop(ref stack, 1);
+                        Expect(stack, VmType.I64, "return_call_indirect needs an i64 function reference on top");
+                        CheckTailCall(stack!.Below, module.Types[typeIndex], "return_call_indirect");
+                        break;
+                    }
                     case OpCode.FuncRef:
                         FunctionIndex(instruction);
                         stack = Push(VmType.I64, stack);
@@ -492,6 +508,16 @@ internal static class Verifier
                         $"{what} expects arguments {Describe([.. parameters])} but the stack has {TypeStack.Describe(stack, parameters.Length)}");
             foreach (var result in signature.Results) node = Push(result, node);
             return node;
+        }
+
+        /// <summary>A tail call: the arguments must be on the stack, and the callee's results must be exactly this
+        /// function's, since they become its results (values below the arguments are discarded, as by return).</summary>
+        private void CheckTailCall(TypeStack? stack, FunctionType signature, string what)
+        {
+            ApplySignature(stack, new FunctionType(signature.Parameters, []), what);
+            if (!signature.Results.SequenceEqual(_signature.Results))
+                throw Error(VerificationRule.ResultMismatch, _pc,
+                    $"{what} returns {Describe([.. signature.Results])}, but a tail call must return this function's results {Describe([.. _signature.Results])}");
         }
 
         private void CheckResults(TypeStack? stack)

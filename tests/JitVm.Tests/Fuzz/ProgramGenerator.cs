@@ -198,6 +198,7 @@ public sealed class ProgramGenerator
         Block(_random.Next(3, 10), _random.Next(2, 4));
 
         if (Chance(0.15)) Expr(AnyValueType(), 1); // a value below the results, which return discards
+        if (_on.TailCalls && Chance(0.4) && TailCall()) return Render();
         foreach (var result in spec.Results) Expr(result, _random.Next(1, 4));
         Return();
         return Render();
@@ -1912,6 +1913,33 @@ public sealed class ProgramGenerator
         Emit($"call_indirect {signature.Signature}");
     }
 
+    /// <summary>
+    /// Ends the function with a tail call to a callee whose results are exactly this function's (a later helper, or
+    /// itself with the depth counter, whose unbounded form now loops until the fuel runs out instead of reaching the
+    /// depth limit); through return_call_indirect sometimes. False when no callee has this function's results.
+    /// </summary>
+    private bool TailCall()
+    {
+        var results = _fn.Spec.Results;
+        var candidates = Callees().Where(c => c.Results.SequenceEqual(results)).ToList();
+        if (candidates.Count == 0) return false;
+        var callee = candidates[_random.Next(candidates.Count)];
+        Arguments(callee, _random.Next(1, 3));
+        if (callee != _fn.Spec && _on.Indirect && Chance(0.4))
+        {
+            FunctionReference(callee, 1);
+            Pop([.. callee.Parameters, I]);
+            Emit($"return_call_indirect {callee.Signature}");
+        }
+        else
+        {
+            Pop(callee.Parameters);
+            Emit($"return_call {callee.Name}");
+        }
+        _fn.Reachable = false;
+        return true;
+    }
+
     private void Return()
     {
         var results = _fn.Spec.Results;
@@ -2077,6 +2105,7 @@ public sealed class ProgramGenerator
             Print = On(0.9);
             TrapPercent = random.Next(5) switch { 0 or 1 => 0, 2 => 1, 3 => 3, _ => 8 };
             Tasks = Calls && On(0.5);
+            TailCalls = Calls && On(0.5);
         }
 
         public bool Floats { get; }
@@ -2120,6 +2149,9 @@ public sealed class ProgramGenerator
         public bool Print { get; }
 
         public bool Tasks { get; }
+
+        /// <summary>Functions may end in return_call or return_call_indirect (format version 3).</summary>
+        public bool TailCalls { get; }
 
         public int TrapPercent { get; }
 
