@@ -303,7 +303,7 @@ public static class OpCodeTable
         Row(OpCode.FuncRef, "func.ref", OperandKind.Function, [], [I], "[] -> [i64]", FlowKind.Next, 1, None, false,
             "pushes a reference to function f (its index) for call_indirect");
         // Tail calls end the function like return (FlowKind.Return): the callee's frame replaces this one, and the
-        // callee's results are this function's (spec/execution.md §4.3).
+        // callee's results are this function's (spec/execution.md §4.1).
         Row(OpCode.ReturnCall, "return_call", OperandKind.Function, null, null, "[params] -> []", FlowKind.Return, 2, None, true,
             "tail call: calls function f in place of this frame and returns its results (which must be this function's)");
         HandsOver(SafepointHandOver.CalleeParameters);

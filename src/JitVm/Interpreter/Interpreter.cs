@@ -442,7 +442,7 @@ internal static class Interpreter
     }
 
     /// <summary>
-    /// return_call and return_call_indirect (spec/execution.md §4.3), out of <see cref="Loop"/> for its frame's sake:
+    /// return_call and return_call_indirect (spec/execution.md §4.1), out of <see cref="Loop"/> for its frame's sake:
     /// the callee's frame replaces this one at <paramref name="fp"/> — the arguments move down to the frame base, this
     /// frame's record goes and the callee runs at this frame's depth — so any number of tail calls in a row use
     /// constant VM stack. Afterwards the innermost frame record is the one to continue: the callee's new interpreter

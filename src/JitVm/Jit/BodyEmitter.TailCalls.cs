@@ -7,7 +7,7 @@ using OpCode = JitVm.Bytecode.OpCode;
 namespace JitVm.Jit;
 
 /// <summary>
-/// Tail calls (spec/execution.md §4.3): the callee's frame replaces this one, at this frame's depth, so a chain of
+/// Tail calls (spec/execution.md §4.1): the callee's frame replaces this one, at this frame's depth, so a chain of
 /// tail calls of any length uses constant VM stack. A call to the function itself becomes a jump to its start; a
 /// direct call to another compiled function is a CIL <c>tail.</c> call, which the CLR turns into a jump, so it uses
 /// constant .NET stack too; every other tail call goes through a runtime helper and then returns what the callee

@@ -444,7 +444,7 @@ internal static partial class JitRuntime
     /// return_call_indirect from compiled code: checks the reference and signature while the calling frame is still
     /// there (a trap is located at the tail call), then closes that frame's spill area (<paramref name="spillBase"/>,
     /// or -1 for none) and runs the target at the caller's own <paramref name="depth"/>, so its frame replaces the
-    /// caller's (spec/execution.md §4.3). An import instead runs from the calling frame, which closes its spill area
+    /// caller's (spec/execution.md §4.1). An import instead runs from the calling frame, which closes its spill area
     /// after it. Results are left in slots from <paramref name="fp"/>.
     /// </summary>
     [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Hosting.Module.JitNeedsDynamicCode)] // Reached only from compiled code.
