@@ -80,19 +80,7 @@ internal sealed partial class BodyEmitter
         }
         // The caller sees the negative slice after the call and ignores this result.
         var results = _analysis.Signature.Results;
-        if (results.Length == 1)
-        {
-            switch (results[0])
-            {
-                case VmType.F64: il.Emit(OpCodes.Ldc_R8, 0.0); break;
-                case VmType.Word:
-                    il.Emit(OpCodes.Ldc_I8, 0L);
-                    il.Emit(OpCodes.Ldc_I4, 0);
-                    il.Call(Helpers.MakeWord);
-                    break;
-                default: il.Emit(OpCodes.Ldc_I8, 0L); break;
-            }
-        }
+        if (results.Length == 1) LoadZero(results[0]);
         il.Emit(OpCodes.Ret);
     });
 
@@ -112,6 +100,22 @@ internal sealed partial class BodyEmitter
                 il.Call(Helpers.ImageValue);
                 break;
             default: il.Call(Helpers.ImageValue); break;
+        }
+    }
+
+    /// <summary>Pushes the zero of <paramref name="type"/>: what a declared local starts as, and the placeholder result
+    /// a frame that deoptimised returns (its real result comes from the interpreter).</summary>
+    private void LoadZero(VmType type)
+    {
+        switch (type)
+        {
+            case VmType.F64: il.Emit(OpCodes.Ldc_R8, 0.0); break;
+            case VmType.Word:
+                il.Emit(OpCodes.Ldc_I8, 0L);
+                il.Emit(OpCodes.Ldc_I4, 0);
+                il.Call(Helpers.MakeWord);
+                break;
+            default: il.Emit(OpCodes.Ldc_I8, 0L); break;
         }
     }
 }

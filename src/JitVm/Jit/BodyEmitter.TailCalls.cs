@@ -74,16 +74,7 @@ internal sealed partial class BodyEmitter
         for (var i = parameters - 1; i >= 0; i--) il.Emit(OpCodes.Stloc, _locals[i]);
         for (var i = parameters; i < _locals.Length; i++)
         {
-            switch (_analysis.LocalTypes[i])
-            {
-                case VmType.F64: il.Emit(OpCodes.Ldc_R8, 0.0); break;
-                case VmType.Word:
-                    il.Emit(OpCodes.Ldc_I8, 0L);
-                    il.Emit(OpCodes.Ldc_I4, 0);
-                    il.Call(Helpers.MakeWord);
-                    break;
-                default: il.Emit(OpCodes.Ldc_I8, 0L); break;
-            }
+            LoadZero(_analysis.LocalTypes[i]);
             il.Emit(OpCodes.Stloc, _locals[i]);
         }
         il.Emit(OpCodes.Br, _blocks[0]);
