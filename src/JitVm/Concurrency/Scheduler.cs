@@ -93,6 +93,16 @@ internal sealed class Scheduler
     public void ReleaseHostEndpoint(VmChannel channel)
     {
         channel.HostEndpoints--;
+        ReleaseHostWaker();
+    }
+
+    /// <summary>Host work a task is suspended on (an asynchronous host call) starts: like an open host endpoint, it can
+    /// wake a task at any time, so no wait is a deadlock until it ends. Under the gate.</summary>
+    public void AddHostWaker() => HostEndpoints++;
+
+    /// <summary>Ends what <see cref="AddHostWaker"/> began (after waking the task it was for). Under the gate.</summary>
+    public void ReleaseHostWaker()
+    {
         HostEndpoints--;
         CheckDeadlock();
     }

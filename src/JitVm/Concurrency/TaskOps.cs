@@ -242,6 +242,48 @@ internal static class TaskOps
         return true;
     }
 
+    /// <summary>
+    /// Task <paramref name="task"/> suspends in an asynchronous host call: it waits, as for a message, until
+    /// <paramref name="work"/> completes, which wakes it on whatever thread completes it; meanwhile the pending work
+    /// counts as something that can wake tasks, so no deadlock is declared while it runs.
+    /// </summary>
+    public static void WakeWhenDone(VmTask task, Task<long> work)
+    {
+        var scheduler = task.Scheduler;
+        long ticket;
+        lock (scheduler.Gate)
+        {
+            ticket = scheduler.BeginWait(task);
+            scheduler.AddHostWaker();
+        }
+        work.ContinueWith(_ =>
+        {
+            lock (scheduler.Gate)
+            {
+                scheduler.Wake(new Waiter(task, ticket));
+                scheduler.ReleaseHostWaker();
+            }
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>Why <paramref name="task"/>, suspended in an asynchronous host call, was woken before the work
+    /// completed: the trap it ends with.</summary>
+    public static TrapException WhyWokenEarly(VmTask task)
+    {
+        lock (task.Scheduler.Gate)
+        {
+            try
+            {
+                Scheduler.ThrowIfCannotWait(task);
+            }
+            catch (TrapException trap)
+            {
+                return trap;
+            }
+        }
+        return new TrapException(TrapCode.Cancelled, $"{task.Describe()} was cancelled");
+    }
+
     private static VmChannel ChannelAt(Fiber fiber, long pointer) =>
         fiber.Heap.ReferenceTarget(pointer) as VmChannel ?? throw WrongKind(fiber, pointer, "a channel");
 

@@ -129,13 +129,26 @@ public sealed partial class Isolate
         {
             Store.EndEntry(Fiber);
         }
-        // Pointer results become values for the host in the epoch that began when the entry ended.
+        return ForHost(results);
+    }
+
+    /// <summary>Pointer results become values for the host in the epoch that began when the entry ended.</summary>
+    private Value[] ForHost(Value[] results)
+    {
         for (var i = 0; i < results.Length; i++)
             if (results[i].IsPointer) results[i] = Store.PointerValue(results[i].Type, results[i].Bits);
         return results;
     }
 
     private Value[] InvokeOwned(int functionIndex, Value[] arguments)
+    {
+        Fiber.Execute(functionIndex, EnterArguments(functionIndex, arguments));
+        return EntryResults(functionIndex);
+    }
+
+    /// <summary>Checks an entry's arguments against function <paramref name="functionIndex"/>'s signature and puts them
+    /// in the fiber's entry slots; returns the entry's width (slots for its arguments and for its results).</summary>
+    private int EnterArguments(int functionIndex, Value[] arguments)
     {
         var definition = Module.Definition;
         var signature = definition.SignatureOf(functionIndex);
@@ -159,7 +172,15 @@ public sealed partial class Isolate
         fiber.EnsureSlots(first + width + 1);
         for (var i = 0; i < arguments.Length; i++)
             fiber.SetEntryArgument(i, bits[i], arguments[i].IsPointer || arguments[i].Type == VmType.Ptr ? (byte)1 : (byte)0);
-        fiber.Execute(functionIndex, width);
+        return width;
+    }
+
+    /// <summary>The results of the entry of function <paramref name="functionIndex"/> that just returned.</summary>
+    private Value[] EntryResults(int functionIndex)
+    {
+        var signature = Module.Definition.SignatureOf(functionIndex);
+        var fiber = Fiber;
+        var first = fiber.EntryBase;
         var results = new Value[signature.Results.Length];
         for (var i = 0; i < results.Length; i++)
         {

@@ -151,6 +151,7 @@ internal static class Interpreter
                             if (target is null)
                             {
                                 fiber.Instance.CallImport(fiber, (int)reference, calleeFp, op.K, fiber.CallDepth);
+                                if (fiber.IsSuspending) return;
                                 fuel = fiber.FuelSlice;
                                 s = fiber.Slots;
                                 tags = fiber.SlotTags;
@@ -219,6 +220,8 @@ internal static class Interpreter
                     case OpKind.CallHost:
                         fiber.Publish(fuel, ip);
                         fiber.Instance.CallImport(fiber, op.B, fp + op.A, op.K, fiber.CallDepth);
+                        // An asynchronous host function suspended the task at this call (Fiber.Async.cs).
+                        if (fiber.IsSuspending) return;
                         fuel = fiber.FuelSlice;
                         s = fiber.Slots;
                         tags = fiber.SlotTags;
@@ -486,7 +489,8 @@ internal static class Interpreter
     {
         var reference = fiber.Slots[fp + op.C];
         var target = fiber.Instance.ResolveIndirect(reference, op.B);
-        if (target is null) fiber.Instance.CallImport(fiber, (int)reference, fp + op.A, op.K, fiber.CallDepth);
+        // The tail call's frame ends once the import returns, so it cannot resume after the call: no suspension.
+        if (target is null) fiber.Instance.CallImport(fiber, (int)reference, fp + op.A, op.K, fiber.CallDepth, resumable: false);
         return target;
     }
 

@@ -27,8 +27,12 @@ internal sealed partial class BodyEmitter
                 // A host function is no VM frame: call it from this frame, as call does, and return its results.
                 var signature = module.Definition.SignatureOf(instruction.Index);
                 var first = h - signature.Parameters.Length;
-                Spill(consumed);
+                var spilled = Spill(consumed);
                 EmitCall(instruction.Index, h);
+                // An asynchronous host function may suspend the task here: the frame's image (its pointers reloaded,
+                // as after any call) resumes at the return after the call.
+                Reload(spilled);
+                DeoptimiseIfCalleeDid(consumed);
                 ReturnResults(signature, first, spillAreaOpen: true);
                 return true;
             }

@@ -455,7 +455,7 @@ internal static partial class JitRuntime
         try
         {
             target = fiber.Instance.ResolveIndirect(reference, typeIndex);
-            if (target is null) fiber.Instance.CallImport(fiber, (int)reference, fp, site, depth);
+            if (target is null) fiber.Instance.CallImport(fiber, (int)reference, fp, site, depth, resumable: false);
         }
         catch (TrapException trap) when (Located(fiber.Locate(trap, site, depth, fiber.FuelSlice)))
         {

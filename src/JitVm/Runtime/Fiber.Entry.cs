@@ -20,7 +20,7 @@ internal sealed partial class Fiber
             if (instance.IsImport(functionIndex))
             {
                 Store.ArmInterrupts(this);
-                instance.CallImport(this, functionIndex, fp, 0, EntryDepth);
+                instance.CallImport(this, functionIndex, fp, 0, EntryDepth, resumable: false);
             }
             else RunFunction(instance.Functions[functionIndex - instance.ImportCount], fp, entry: true);
         }

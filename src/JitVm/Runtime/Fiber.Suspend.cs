@@ -92,7 +92,8 @@ internal sealed partial class Fiber
         if (FrameCount == 0 || Frames[FrameCount - 1].Function is null) SlotTop = first;
     }
 
-    /// <summary>Continues a suspended fiber: every frame is an interpreter frame; runs them until they have all returned.</summary>
+    /// <summary>Continues a suspended fiber: every frame is an interpreter frame; runs them until they have all returned
+    /// (after delivering the result of the host call it was suspended in, if any: Fiber.Async.cs).</summary>
     public void ResumeSuspended()
     {
         IsSuspending = false;
@@ -100,6 +101,7 @@ internal sealed partial class Fiber
         CallDepth = FrameCount;
         ref var innermost = ref Frames[FrameCount - 1];
         SlotTop = innermost.Fp + innermost.Function!.FrameSize;
+        DeliverHostResult();
         Interpreter.Interpreter.Resume(this, 0);
     }
 }

@@ -190,6 +190,7 @@ internal sealed partial class Fiber
         DropFrames();
         ResetInstances();
         DiscardDeoptimised();
+        PendingHost = null;
     }
 
     /// <summary>Drops the current entry's frame records, depth and slots (they hold nothing live), back to the frames

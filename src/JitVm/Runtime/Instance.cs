@@ -150,9 +150,11 @@ internal sealed class Instance
     /// <summary>
     /// Calls import <paramref name="import"/> with arguments in <paramref name="fiber"/>'s slots from
     /// <paramref name="fp"/>; results replace them. The caller runs at <paramref name="depth"/> and calls from
-    /// <paramref name="site"/> (a linked function runs one deeper).
+    /// <paramref name="site"/> (a linked function runs one deeper). An asynchronous host function whose work is
+    /// pending suspends the fiber here when <paramref name="resumable"/> (the caller continues at the operation after
+    /// the call) and the fiber can be suspended; otherwise the thread blocks on the work (Fiber.Async.cs).
     /// </summary>
-    public void CallImport(Fiber fiber, int import, int fp, long site, int depth)
+    public void CallImport(Fiber fiber, int import, int fp, long site, int depth, bool resumable = true)
     {
         if (_hosts[import] is not { } host)
         {
@@ -174,9 +176,11 @@ internal sealed class Instance
         // function's frames are unwound, so a trap crossing several isolates never nests one exception dispatch per
         // boundary on the .NET stack.
         Exception? failure = null;
+        Task<long>? pending = null;
         try
         {
-            if (host.Typed is null && host.HandlesPointers) Store.CallUntypedHost(host, fiber.SlotTags, fp, values);
+            if (host.Async is not null) pending = StartAsync(fiber, host, values, resumable);
+            else if (host.Typed is null && host.HandlesPointers) Store.CallUntypedHost(host, fiber.SlotTags, fp, values);
             else host.Callback(Store.Owner, values);
         }
         catch (Exception exception) when (fiber.HostCallFailed() && (exception is not TrapException trap || trap.IsFromAnotherIsolate(Store.Owner)))
@@ -186,6 +190,11 @@ internal sealed class Instance
         if (failure is not null) throw HostFailure(import, failure);
         fiber.EndHostCall();
         fiber.SlotTop = savedTop;
+        if (pending is not null)
+        {
+            fiber.SuspendForHost(pending, import, site, depth, host.Signature.Results.Length);
+            return;
+        }
         var results = host.Signature.Results.Length;
         if (fiber.Slots != slots) values[..results].CopyTo(fiber.Slots.AsSpan(fp));
         fiber.SlotTags.AsSpan(fp, results).Clear();
@@ -199,7 +208,13 @@ internal sealed class Instance
         {
             Store.EndHostViews();
             fiber.BeginHostCall(site, depth);
-            host.Callback(Store.Owner, values);
+            if (host.Async is null) host.Callback(Store.Owner, values);
+            else if (StartAsync(fiber, host, values, resumable: true) is { } pending)
+            {
+                fiber.EndHostCall();
+                fiber.SuspendForHost(pending, import, site, depth, host.Signature.Results.Length);
+                return;
+            }
             fiber.EndHostCall();
             return;
         }
@@ -209,6 +224,22 @@ internal sealed class Instance
         fiber.SlotTags.AsSpan(fp, values.Length).Clear();
         fiber.CallLinked(_links[import], fp, site, depth);
         fiber.Slots.AsSpan(fp, values.Length).CopyTo(values);
+    }
+
+    /// <summary>
+    /// Starts asynchronous host function <paramref name="host"/> on <paramref name="values"/>: returns its work when it
+    /// is pending and the fiber may suspend in it; otherwise its result (if it has one) is in values[0] when this
+    /// returns null, the thread having blocked on the work if it had to (documented in spec/embedding.md §3.4).
+    /// </summary>
+    private static Task<long>? StartAsync(Fiber fiber, HostFunction host, Span<long> values, bool resumable)
+    {
+        var work = host.Async!(fiber.Store.Owner, values, fiber.EntryCancellation);
+        long result;
+        if (work.IsCompleted) result = work.GetAwaiter().GetResult();
+        else if (resumable && fiber.CanSuspendForHost) return work.AsTask();
+        else result = work.AsTask().GetAwaiter().GetResult();
+        if (host.Signature.Results.Length == 1) values[0] = result;
+        return null;
     }
 
     /// <summary>The typed delegate behind import <paramref name="import"/>, when a host function made from one provides it.</summary>

@@ -61,7 +61,7 @@ internal sealed partial class Store
         if (owner != 0)
             throw new InvalidOperationException(owner == thread
                 ? "the isolate is already running on this thread, outside any host function call (an entry is allowed only from a host function the isolate called, or between calls)"
-                : $"the isolate is running on thread {owner}; an isolate must not be entered from two threads at once (use one isolate per thread)");
+                : $"the isolate is {RunningOn(owner)}; an isolate must not be entered from two threads at once (use one isolate per thread)");
         // Only the owner may change the limit: a thread refused above must not touch the running entry's.
         fiber.StackLimit = limit;
         return here;
@@ -82,7 +82,7 @@ internal sealed partial class Store
         if (owner == 0) return false;
         if (owner == thread) return true;
         if (owner == DisposedOwner) throw Disposed();
-        throw new InvalidOperationException($"the isolate is running on thread {owner}; reach its heap and globals between calls or from a host function it called");
+        throw new InvalidOperationException($"the isolate is {RunningOn(owner)}; reach its heap and globals between calls or from a host function it called");
     }
 
     /// <summary>Ends an access <see cref="EnterHostAccess"/> began.</summary>
@@ -90,6 +90,11 @@ internal sealed partial class Store
     {
         if (!nested) Volatile.Write(ref _runningThread, 0);
     }
+
+    /// <summary>What an owner other than the caller is doing, for the messages refusing the caller.</summary>
+    private static string RunningOn(int owner) => owner == SuspendedOwner
+        ? "suspended in an asynchronous call (InvokeAsync) until a host function's work completes"
+        : $"running on thread {owner}";
 
     /// <summary>Ends an entry from the host, normally or by a trap: no frame outlives it.</summary>
     internal void EndEntry(Fiber fiber, bool keepFrames = false)

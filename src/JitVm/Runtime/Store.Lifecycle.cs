@@ -59,7 +59,7 @@ internal sealed partial class Store
     {
         var owner = Interlocked.CompareExchange(ref _runningThread, Environment.CurrentManagedThreadId, 0);
         if (owner == DisposedOwner) throw Disposed();
-        if (owner != 0) throw new InvalidOperationException($"cannot {what} the isolate while it runs (on thread {owner}); {what} it between calls");
+        if (owner != 0) throw new InvalidOperationException($"cannot {what} the isolate while it is {RunningOn(owner)}; {what} it between calls");
     }
 
     private void ClearState()

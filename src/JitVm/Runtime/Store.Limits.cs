@@ -40,7 +40,7 @@ internal sealed partial class Store
             var owner = Volatile.Read(ref _runningThread);
             if (owner == DisposedOwner) throw Disposed();
             if (owner != 0 && owner != Environment.CurrentManagedThreadId)
-                throw new InvalidOperationException($"the isolate is running on thread {owner}; set its fuel between calls or from a host function it called");
+                throw new InvalidOperationException($"the isolate is {RunningOn(owner)}; set its fuel between calls or from a host function it called");
             var granted = _fuelGranted + (value - Fuel);
             _fuelGranted = granted < 0 ? long.MaxValue : granted;
             // Running code picks the new balance up at its next block: a slice of zero sends it to Refuel.
@@ -165,7 +165,7 @@ internal sealed partial class Store
 
     private void UpdateInterruptible()
     {
-        _interruptible = Timeout is not null || Deadline is not null || CancellationToken.CanBeCanceled;
+        _interruptible = Timeout is not null || Deadline is not null || CancellationToken.CanBeCanceled || _entryCancellation.CanBeCanceled;
         if (!_interruptible) _deadlineTimestamp = long.MaxValue;
     }
 
@@ -207,7 +207,7 @@ internal sealed partial class Store
     /// names it and <paramref name="words"/> says how many words it was to zero or copy, for the trap's message.</remarks>
     internal long Refuel(long slice, long cost, string? instruction = null, long words = 0)
     {
-        if (CancellationToken.IsCancellationRequested)
+        if (CancellationToken.IsCancellationRequested || EntryCancelled)
             throw new TrapException(TrapCode.Cancelled, "the host cancelled the program");
         if (_taskCancelled) throw new TrapException(TrapCode.Cancelled, "the task was cancelled");
         if (_deadlineTimestamp != long.MaxValue && Stopwatch.GetTimestamp() >= _deadlineTimestamp)
@@ -240,7 +240,7 @@ internal sealed partial class Store
         ArgumentOutOfRangeException.ThrowIfNegative(amount);
         var owner = Volatile.Read(ref _runningThread);
         if (owner != 0 && owner != Environment.CurrentManagedThreadId)
-            throw new InvalidOperationException($"the isolate is running on thread {owner}; charge its fuel from a host function it called");
+            throw new InvalidOperationException($"the isolate is {RunningOn(owner)}; charge its fuel from a host function it called");
         if (amount <= fiber.FuelSlice)
         {
             fiber.FuelSlice -= amount;
