@@ -66,10 +66,10 @@ internal static class CallLatency
     /// typed delegate. For the JIT tier, checks that the function was compiled and that the delegate calls compiled
     /// code through an emitted entry stub, not the interpreter.
     /// </summary>
-    public static TDelegate Export<TDelegate>(ExecutionTier tier, string name) where TDelegate : Delegate
+    public static TDelegate Export<TDelegate>(ExecutionTier tier, string name, TimeSpan? timeout = null) where TDelegate : Delegate
     {
         var module = ExportsModule.Value;
-        var isolate = NewIsolate(module, tier, null);
+        var isolate = NewIsolate(module, tier, null, timeout);
         var function = isolate.GetDelegate<TDelegate>(name);
         if (tier == ExecutionTier.Jit)
         {
@@ -99,8 +99,8 @@ internal static class CallLatency
         if (actual != expected) throw new InvalidOperationException($"{what}: the VM returned {actual}, C# {expected}");
     }
 
-    private static Isolate NewIsolate(Module module, ExecutionTier tier, IEnumerable<HostFunction>? hostFunctions) =>
-        new(module, hostFunctions, new IsolateOptions { Fuel = null, Tier = tier });
+    private static Isolate NewIsolate(Module module, ExecutionTier tier, IEnumerable<HostFunction>? hostFunctions, TimeSpan? timeout = null) =>
+        new(module, hostFunctions, new IsolateOptions { Fuel = null, Tier = tier, Timeout = timeout });
 
     private static void CheckCompiled(Isolate isolate, string name)
     {
@@ -226,6 +226,18 @@ public class HostToVm0CallLatencyBenchmark
 
     [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm JIT")]
     public long Jit() => Calls(_vm);
+
+    [GlobalSetup(Target = nameof(JitWithTimeout))]
+    public void SetupJitWithTimeout()
+    {
+        _vm = CallLatency.Export<Func<long>>(ExecutionTier.Jit, "f0", TimeSpan.FromSeconds(10));
+        CallLatency.Check("f0 JIT with a timeout", JitWithTimeout(), CSharpDirect());
+    }
+
+    /// <summary>The same calls into an isolate with <see cref="IsolateOptions.Timeout"/> set: what arming the timeout
+    /// costs each entry.</summary>
+    [Benchmark(OperationsPerInvoke = CallLatency.Calls, Description = "JitVm JIT, timeout set")]
+    public long JitWithTimeout() => Calls(_vm);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static long Calls(Func<long> function)

@@ -121,7 +121,6 @@ internal sealed partial class Store
     {
         var here = JitRuntime.StackPointer();
         var remaining = ThreadStack.RemainingBelow(here);
-        if (Environment.GetEnvironmentVariable("JITVM_DEBUG_STACK") == "1") Console.Error.WriteLine($"entry remaining {remaining / 1024} KiB");
         if (remaining < MinimumEntryStack)
             throw new TrapException(TrapCode.CallDepthExceeded,
                 $"the host thread has {remaining / 1024} KiB of stack left at this entry; running VM code needs at least {MinimumEntryStack / 1024} KiB");

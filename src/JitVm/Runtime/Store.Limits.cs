@@ -97,6 +97,7 @@ internal sealed partial class Store
         {
             if (value < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(value), "the timeout cannot be negative");
             field = value;
+            _timeoutTicks = value is { } timeout ? After(0, timeout) : -1;
             UpdateInterruptible();
         }
     }
@@ -183,12 +184,22 @@ internal sealed partial class Store
     private void ArmInterruptsNow(Fiber fiber)
     {
         var now = Stopwatch.GetTimestamp();
-        var deadline = Timeout is { } timeout ? After(now, timeout) : long.MaxValue;
+        var deadline = _timeoutTicks >= 0 ? (_timeoutTicks >= long.MaxValue - now ? long.MaxValue : now + _timeoutTicks) : long.MaxValue;
         if (Deadline is { } at) deadline = Math.Min(deadline, After(now, at.ToUniversalTime() - DateTime.UtcNow));
         _deadlineTimestamp = deadline;
-        _fuelReserve += fiber.FuelSlice;
-        fiber.FuelSlice = 0;
+        // The entry's check is made here: a limit already expired hands the slice back, so the first block refuels and
+        // traps; otherwise the slice in hand (at most SliceSize) runs before the next check, as between any two checks,
+        // and an entry pays no refuel.
+        if (now >= deadline || CancellationToken.IsCancellationRequested || EntryCancelled || _taskCancelled)
+        {
+            _fuelReserve += fiber.FuelSlice;
+            fiber.FuelSlice = 0;
+        }
     }
+
+    /// <summary><see cref="Timeout"/> in <see cref="Stopwatch"/> ticks, or -1 for none (kept so an entry does no
+    /// conversion).</summary>
+    private long _timeoutTicks = -1;
 
     /// <summary>The <see cref="Stopwatch"/> timestamp <paramref name="span"/> after <paramref name="now"/>, saturating.</summary>
     private static long After(long now, TimeSpan span)
