@@ -75,8 +75,8 @@ internal static partial class Verifier
 
     /// <summary>
     /// An error about signature <paramref name="typeIndex"/>, located at its first user so that a person can find it:
-    /// the function declared with it (at the function's first line), else the first <c>call_indirect</c> naming it
-    /// (at that instruction), else the import declared with it. A signature no one uses is reported module-wide.
+    /// the function declared with it (at the function's first line), else the first instruction naming it
+    /// (<c>call_indirect</c>, <c>call_ref</c>, <c>ref.cast</c>, <c>task.join</c> …, at that instruction), else the import declared with it. A signature no one uses is reported module-wide.
     /// </summary>
     private static VerificationException SignatureError(ModuleDefinition module, int typeIndex, string detail)
     {
@@ -87,8 +87,8 @@ internal static partial class Verifier
                     $"{detail} (the signature of function {Printable.Quote(function.Name)})");
         foreach (var function in module.Functions)
             for (var pc = 0; pc < function.Code.Length; pc++)
-                if (function.Code[pc].OpCode == OpCode.CallIndirect && function.Code[pc].Operand == typeIndex)
-                    return new(VerificationRule.InvalidSignature, source, function.Name, pc, OpCode.CallIndirect.Mnemonic(),
+                if (function.Code[pc].OpCode.Info().Operand == OperandKind.Signature && function.Code[pc].Operand == typeIndex)
+                    return new(VerificationRule.InvalidSignature, source, function.Name, pc, function.Code[pc].OpCode.Mnemonic(),
                         function.LineAt(pc), detail);
         foreach (var import in module.Imports)
             if (import.TypeIndex == typeIndex)
