@@ -119,6 +119,44 @@ public sealed class ModuleBuilderTests
         Assert.Equal(1, CallI64(isolate, "is_odd", 12_345));
     }
 
+    /// <summary>The version 4 typed function references through the builder: apply takes an untyped reference,
+    /// types it once with ref.cast into a typed reference local and calls it with call_ref; main passes a func.ref
+    /// of a function of the right signature, and one of another signature, which traps at the cast.</summary>
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void TypedReferencesAreEmittedThroughTheBuilderAndCheckedOnceAtTheCast(ExecutionTier tier)
+    {
+        var builder = new ModuleBuilder();
+        var unary = new FunctionType([VmType.I64], [VmType.I64]);
+        var square = builder.Function("square", unary);
+        square.LocalGet(square.Parameters[0]).LocalGet(square.Parameters[0]).Emit(OpCode.I64Mul).Return();
+        var pair = builder.Function("pair", [VmType.I64, VmType.I64], [VmType.I64]);
+        pair.LocalGet(pair.Parameters[0]).Return();
+        var apply = builder.Function("apply", [VmType.I64, VmType.I64], [VmType.I64], export: true);
+        var typed = apply.DeclareReferenceLocal(unary, "f");
+        Assert.Equal(VmType.I64, typed.Type);
+        Assert.Equal(unary, typed.ReferenceSignature);
+        apply.LocalGet(apply.Parameters[0]).RefCast(unary).LocalSet(typed)
+             .LocalGet(apply.Parameters[1]).LocalGet(typed).CallRef(unary)
+             .LocalGet(typed).ReturnCallRef(unary);
+        var good = builder.Function("good", [], [VmType.I64], export: true);
+        good.FuncRef(square).I64Const(3).Call(apply).Return();
+        var direct = builder.Function("direct", [], [VmType.I64], export: true);
+        direct.I64Const(5).RefFunc(square).CallRef(unary).Return();
+        var bad = builder.Function("bad", [], [VmType.I64], export: true);
+        bad.FuncRef(pair).I64Const(3).Call(apply).Return();
+
+        var definition = builder.ToDefinition();
+        Assert.Equal(4, ModuleWriter.Write(definition)[4]);
+        Assert.Equal(definition.Types.ToList().IndexOf(unary), definition.Functions[apply.Index].ReferenceLocals![0]);
+        var isolate = new Isolate(Module.FromDefinition(definition), [], new IsolateOptions { Tier = tier });
+        Assert.Equal(81, CallI64(isolate, "good"));
+        Assert.Equal(25, CallI64(isolate, "direct"));
+        var trap = Assert.Throws<TrapException>(() => CallI64(isolate, "bad"));
+        Assert.Equal(TrapCode.SignatureMismatch, trap.Code);
+        Assert.Contains("ref.cast expects", trap.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [MemberData(nameof(Tiers))]
     public void ImportsDeclaredAfterFunctionsStillComeFirstAndCallTheHost(ExecutionTier tier)

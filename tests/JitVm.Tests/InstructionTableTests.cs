@@ -65,7 +65,7 @@ public sealed class InstructionTableTests
             var isTaskInstruction = row.OpCode is >= OpCode.TaskSpawn and <= OpCode.ChanClose;
             var expected = row.OpCode == OpCode.TaskSpawn ? SafepointHandOver.CalleeParameters
                 : isTaskInstruction ? (row.Pops is { Length: > 0 } ? SafepointHandOver.Operands : SafepointHandOver.None)
-                : row.Flow != FlowKind.Call && row.OpCode is not (OpCode.ReturnCall or OpCode.ReturnCallIndirect) ? SafepointHandOver.None
+                : row.Flow != FlowKind.Call && row.OpCode is not (OpCode.ReturnCall or OpCode.ReturnCallIndirect or OpCode.ReturnCallRef) ? SafepointHandOver.None
                 : row.Operand == OperandKind.Function ? SafepointHandOver.CalleeParameters : SafepointHandOver.SignatureParametersAndReference;
             Assert.Equal(expected, row.HandOver);
             // An instruction that may store a pointer into an object touches the heap.

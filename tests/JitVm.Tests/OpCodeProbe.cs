@@ -51,7 +51,7 @@ internal static class OpCodeProbe
     public static FunctionType SignatureFor(Instruction instruction, ModuleDefinition module) => instruction.OpCode switch
     {
         OpCode.Call => module.SignatureOf(instruction.Index),
-        OpCode.CallIndirect or OpCode.ReturnCallIndirect => module.Types[instruction.Index],
+        OpCode.CallIndirect or OpCode.ReturnCallIndirect or OpCode.CallRef or OpCode.ReturnCallRef => module.Types[instruction.Index],
         OpCode.ReturnCall => module.SignatureOf(instruction.Index),
         _ => module.Types[MainType],
     };
@@ -86,20 +86,31 @@ internal static class OpCodeProbe
             OpCode.ReturnCall => new Instruction(OpCode.ReturnCall, Tailee),
             OpCode.ReturnCallIndirect => new Instruction(OpCode.ReturnCallIndirect, MainType),
             OpCode.FuncRef => new Instruction(OpCode.FuncRef, Callee),
+            OpCode.RefFunc => new Instruction(OpCode.RefFunc, Callee),
+            OpCode.RefCast => new Instruction(OpCode.RefCast, CalleeType),
+            OpCode.CallRef => new Instruction(OpCode.CallRef, CalleeType),
+            OpCode.ReturnCallRef => new Instruction(OpCode.ReturnCallRef, MainType),
             OpCode.DataAlloc or OpCode.DataSize => new Instruction(row.OpCode, 0),
             _ => new Instruction(row.OpCode),
         };
         // Operands: the row's types where it declares them, else i64s (every polymorphic slot accepts one).
-        var signature = types[instruction.OpCode is OpCode.Call or OpCode.CallIndirect ? CalleeType : MainType];
+        var signature = types[instruction.OpCode is OpCode.Call or OpCode.CallIndirect or OpCode.CallRef ? CalleeType : MainType];
         var (pops, pushes) = Effect(row, signature);
-        if (row.Pops is { } declared) foreach (var type in declared) Push(type);
+        if (row.Pops is { } declared)
+        {
+            foreach (var type in declared) Push(type);
+            // ref.cast's i64 names the callee, whose signature it casts to.
+            if (row.OpCode == OpCode.RefCast) code[^1] = new(OpCode.FuncRef, Callee);
+        }
         else
         {
             // The tail calls pass main's own ptr parameter on, then (indirectly) the reference.
-            var isTailCall = row.OpCode is OpCode.ReturnCall or OpCode.ReturnCallIndirect;
+            var isTailCall = row.OpCode is OpCode.ReturnCall or OpCode.ReturnCallIndirect or OpCode.ReturnCallRef;
             for (var i = 0; i < pops; i++) Push(isTailCall && i == 0 ? VmType.Ptr : VmType.I64);
             if (row.OpCode == OpCode.CallIndirect) code[^1] = new(OpCode.FuncRef, Callee);
             if (row.OpCode == OpCode.ReturnCallIndirect) code[^1] = new(OpCode.FuncRef, Tailee);
+            if (row.OpCode == OpCode.CallRef) code[^1] = new(OpCode.RefFunc, Callee);
+            if (row.OpCode == OpCode.ReturnCallRef) code[^1] = new(OpCode.RefFunc, Tailee);
         }
         var pc = code.Count;
         code.Add(row.Flow is FlowKind.Branch or FlowKind.ConditionalBranch or FlowKind.Table

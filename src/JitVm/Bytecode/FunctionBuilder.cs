@@ -87,6 +87,31 @@ public sealed class FunctionBuilder : FunctionReference
         return local;
     }
 
+    /// <summary>Declares a local of the typed function reference type <c>ref s</c> (spec/values.md §1.5): an i64 local
+    /// at run time that only a reference of signature <paramref name="signature"/> can be stored into (from
+    /// <see cref="RefFunc"/> or <see cref="RefCast"/>), for <see cref="CallRef"/>. Like a ptr local, it must be assigned
+    /// before it is read. A module with one is of format version 4.</summary>
+    /// <param name="signature">The signature of the functions the local may refer to.</param>
+    /// <param name="name">An optional name for disassembly and diagnostics; null or "" for none.</param>
+    /// <exception cref="ArgumentException">A type in the signature is not a <see cref="VmType"/> value, or the name is
+    /// not an identifier or is already used by a parameter or local of this function.</exception>
+    /// <exception cref="InvalidOperationException">The module has already been built.</exception>
+    public LocalReference DeclareReferenceLocal(FunctionType signature, string? name = null)
+    {
+        Owner.ThrowIfBuilt();
+        ArgumentNullException.ThrowIfNull(signature);
+        ModuleBuilder.CheckSignature(signature, $"typed reference local of function '{Name}'", nameof(signature));
+        name ??= "";
+        if (name.Length > 0) CheckLocalName(name, isParameter: false, nameof(name));
+        var local = new LocalReference(this, _localNames.Count, VmType.I64, name.Length > 0 ? name : null, isParameter: false)
+        {
+            ReferenceSignature = signature,
+        };
+        _locals.Add(local);
+        _localNames.Add(name);
+        return local;
+    }
+
     /// <summary>Creates a label for branches; place it with <see cref="MarkLabel"/>, before or after the branches
     /// that use it.</summary>
     /// <param name="name">An optional name, recorded for disassembly and verification errors; null for none.</param>
@@ -320,6 +345,29 @@ public sealed class FunctionBuilder : FunctionReference
     /// <exception cref="InvalidOperationException">The module has already been built.</exception>
     public FunctionBuilder ReturnCallIndirect(FunctionType signature) => Emit(OpCode.ReturnCallIndirect, signature);
 
+    /// <summary>Emits <c>ref.func</c>: a typed reference to the function, of type <c>ref s</c> for its signature s
+    /// (spec/instructions.md §3.3, format version 4).</summary>
+    /// <exception cref="ArgumentException">The function was declared by another builder.</exception>
+    /// <exception cref="InvalidOperationException">The module has already been built.</exception>
+    public FunctionBuilder RefFunc(FunctionReference function) => Emit(OpCode.RefFunc, function);
+
+    /// <summary>Emits <c>ref.cast</c>: checks that the i64 on top names a function of the signature (trapping as
+    /// <c>call_indirect</c> would) and gives it the type <c>ref s</c> (format version 4).</summary>
+    /// <exception cref="ArgumentException">A type in the signature is not a <see cref="VmType"/> value.</exception>
+    /// <exception cref="InvalidOperationException">The module has already been built.</exception>
+    public FunctionBuilder RefCast(FunctionType signature) => Emit(OpCode.RefCast, signature);
+
+    /// <summary>Emits <c>call_ref</c>: calls through the typed reference of this signature on top, with no run-time
+    /// check (format version 4).</summary>
+    /// <exception cref="ArgumentException">A type in the signature is not a <see cref="VmType"/> value.</exception>
+    /// <exception cref="InvalidOperationException">The module has already been built.</exception>
+    public FunctionBuilder CallRef(FunctionType signature) => Emit(OpCode.CallRef, signature);
+
+    /// <summary>Emits <c>return_call_ref</c>, the tail-calling form of <c>call_ref</c> (format version 4).</summary>
+    /// <exception cref="ArgumentException">A type in the signature is not a <see cref="VmType"/> value.</exception>
+    /// <exception cref="InvalidOperationException">The module has already been built.</exception>
+    public FunctionBuilder ReturnCallRef(FunctionType signature) => Emit(OpCode.ReturnCallRef, signature);
+
     /// <summary>Emits <c>task.spawn</c>, which starts the function as a new task with the arguments on the stack
     /// (spec/concurrency.md §1) and pushes the task's reference.</summary>
     /// <exception cref="ArgumentException">The function was declared by another builder.</exception>
@@ -405,8 +453,15 @@ public sealed class FunctionBuilder : FunctionReference
                 _ => throw new InvalidOperationException("unexpected pending operand"),
             };
         }
+        // Typed reference locals' signatures are numbered after the code's, as ModuleBuilder numbers signatures by
+        // first use in building order.
+        Dictionary<int, int>? referenceLocals = null;
+        for (var i = 0; i < _locals.Count; i++)
+            if (_locals[i].ReferenceSignature is { } referenceSignature)
+                (referenceLocals ??= [])[i] = signatureIndex(referenceSignature);
         return new FunctionDefinition(Name, typeIndex, Exported, _locals.Select(l => l.Type), code)
         {
+            ReferenceLocals = referenceLocals,
             LocalNames = _localNames.Any(n => n.Length > 0) ? [.. _localNames] : null,
             Lines = _hasLines ? [.. _lines] : null,
             LabelNames = _labelNameAt.Count > 0 ? new Dictionary<int, string>(_labelNameAt) : null,
@@ -550,8 +605,12 @@ public sealed class LocalReference
     /// <summary>Its local index: parameters first, then declared locals in declaration order.</summary>
     public int Index { get; }
 
-    /// <summary>Its type.</summary>
+    /// <summary>Its type (<see cref="VmType.I64"/> for a typed reference local, which is one at run time).</summary>
     public VmType Type { get; }
+
+    /// <summary>For a local declared with <see cref="FunctionBuilder.DeclareReferenceLocal"/>, the signature of its
+    /// type <c>ref s</c>; null otherwise.</summary>
+    public FunctionType? ReferenceSignature { get; internal init; }
 
     /// <summary>Its name, or null when it has none.</summary>
     public string? Name { get; }
@@ -562,5 +621,6 @@ public sealed class LocalReference
     internal string Describe() => Name is null ? "#" + Index.ToString(CultureInfo.InvariantCulture) : $"'{Name}'";
 
     /// <inheritdoc />
-    public override string ToString() => $"{(IsParameter ? "parameter" : "local")} {Describe()} {Type.Name()} of {Function.Name}";
+    public override string ToString() =>
+        $"{(IsParameter ? "parameter" : "local")} {Describe()} {(ReferenceSignature is { } signature ? $"ref {signature}" : Type.Name())} of {Function.Name}";
 }

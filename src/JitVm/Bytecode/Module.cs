@@ -117,6 +117,22 @@ public sealed class FunctionDefinition
     /// <summary>Types of the declared locals, which follow the parameters in the local index space.</summary>
     public ImmutableArray<VmType> Locals { get; }
 
+    /// <summary>
+    /// The declared locals that hold a typed function reference (spec/values.md §2.1), by their index in
+    /// <see cref="Locals"/> (0 is the first declared local, not the first parameter), each with the index in
+    /// <see cref="ModuleDefinition.Types"/> of the signature its type <c>ref s</c> names. Such a local's entry in
+    /// <see cref="Locals"/> is <see cref="VmType.I64"/>: a typed reference is a function index at run time. Null or
+    /// empty when the function has none (format version 4 and later only).
+    /// </summary>
+    public IReadOnlyDictionary<int, int>? ReferenceLocals
+    {
+        get => _referenceLocals;
+        init => _referenceLocals = value is null ? null : new System.Collections.ObjectModel.ReadOnlyDictionary<int, int>(new Dictionary<int, int>(value));
+    }
+
+    // The function's own copy: no dictionary a caller holds can change a verified module.
+    private readonly IReadOnlyDictionary<int, int>? _referenceLocals;
+
     /// <summary>The instructions; a pc is an index into this array.</summary>
     public ImmutableArray<Instruction> Code { get; }
 

@@ -48,7 +48,7 @@ public static class ModuleReader
             List<(string Name, int Type, bool Exported)> headers = [];
             List<GlobalDefinition> globals = [];
             List<DataSegment> data = [];
-            List<(VmType[] Locals, Instruction[] Code)> bodies = [];
+            List<(VmType[] Locals, Dictionary<int, int>? References, Instruction[] Code)> bodies = [];
             DebugSection? debug = null;
             var lastId = 0;
 
@@ -91,6 +91,7 @@ public static class ModuleReader
                 var info = debug?.Functions[i];
                 functions.Add(new FunctionDefinition(headers[i].Name, headers[i].Type, headers[i].Exported, bodies[i].Locals, bodies[i].Code)
                 {
+                    ReferenceLocals = bodies[i].References,
                     LocalNames = info is { LocalNames.Length: > 0 } ? info.LocalNames : null,
                     Lines = info is { Lines.Length: > 0 } ? info.Lines : null,
                     LabelNames = info is { Labels.Count: > 0 } ? info.Labels : null,
@@ -184,26 +185,50 @@ public static class ModuleReader
             return list;
         }
 
-        private List<(VmType[], Instruction[])> ReadCode()
+        private List<(VmType[], Dictionary<int, int>?, Instruction[])> ReadCode()
         {
             var count = Count("body count", ModuleLimits.MaxEntries, 3);
-            var list = new List<(VmType[], Instruction[])>(count);
+            var list = new List<(VmType[], Dictionary<int, int>?, Instruction[])>(count);
             for (var i = 0; i < count; i++)
             {
                 var size = Length("body size");
                 var bodyEnd = _position + size;
                 var outerEnd = _end;
                 _end = bodyEnd;
-                var locals = ReadTypeList("local", ModuleLimits.MaxLocals);
+                var (locals, references) = ReadLocals(i);
                 var instructionCount = Count("instruction count", ModuleLimits.MaxInstructions, 1);
                 var code = new Instruction[instructionCount];
                 for (var pc = 0; pc < instructionCount; pc++) code[pc] = ReadInstruction(i, pc);
                 if (_position != bodyEnd)
                     throw Fail(_position, $"body of function #{i} declares {size} bytes but its instructions end at a different place");
                 _end = outerEnd;
-                list.Add((locals, code));
+                list.Add((locals, references, code));
             }
             return list;
+        }
+
+        /// <summary>A body's local declarations: value types, and from format version 4 also typed function
+        /// references (type code 5 and a signature index), which are i64 locals at run time.</summary>
+        private (VmType[], Dictionary<int, int>?) ReadLocals(int function)
+        {
+            var count = Count("local count", ModuleLimits.MaxLocals, 1);
+            var list = new VmType[count];
+            Dictionary<int, int>? references = null;
+            for (var i = 0; i < count; i++)
+            {
+                if (_position < _end && bytes[_position] == ModuleWriter.ReferenceTypeCode)
+                {
+                    var offset = _position;
+                    if (_version < ModuleWriter.ReferenceLocalsSince)
+                        throw Fail(offset, $"function #{function}, local #{i}: a typed function reference (type 0x05) is new in format version {ModuleWriter.ReferenceLocalsSince}, but the module declares version {_version}");
+                    _position++;
+                    (references ??= [])[i] = Index("signature index");
+                    list[i] = VmType.I64;
+                    continue;
+                }
+                list[i] = ReadValueType("local");
+            }
+            return (list, references);
         }
 
         private Instruction ReadInstruction(int function, int pc)

@@ -15,7 +15,14 @@ public static class ModuleWriter
     /// <summary>The newest format version: the reader accepts it and every version from 1 up to it. The writer writes
     /// the oldest version whose instruction set holds every instruction of the module (1 unless the module uses an
     /// instruction new in version 2), so a module a version-1 reader could run stays readable by one.</summary>
-    public const uint Version = 3;
+    public const uint Version = 4;
+
+    /// <summary>The first format version whose local declarations may hold a typed function reference (type code
+    /// <see cref="ReferenceTypeCode"/> followed by a signature index).</summary>
+    internal const uint ReferenceLocalsSince = 4;
+
+    /// <summary>The type code of a typed function reference <c>ref s</c> in a local declaration; a signature index follows it.</summary>
+    internal const byte ReferenceTypeCode = 5;
 
     /// <summary>The oldest format version the reader accepts.</summary>
     internal const uint FirstVersion = 1;
@@ -26,8 +33,11 @@ public static class ModuleWriter
     {
         var version = FirstVersion;
         foreach (var function in module.Functions)
+        {
+            if (function.ReferenceLocals is { Count: > 0 }) version = Math.Max(version, ReferenceLocalsSince);
             foreach (var instruction in function.Code)
                 version = Math.Max(version, (uint)OpCodeTable.Get(instruction.OpCode).Since);
+        }
         return version;
     }
 
@@ -98,7 +108,7 @@ public static class ModuleWriter
             {
                 var code = new ByteSink();
                 code.Uleb((ulong)function.Locals.Length);
-                foreach (var local in function.Locals) code.Byte((byte)local);
+                WriteLocals(code, function);
                 code.Uleb((ulong)function.Code.Length);
                 foreach (var instruction in function.Code) WriteInstruction(code, instruction);
                 body.Uleb((ulong)code.Length);
@@ -141,6 +151,29 @@ public static class ModuleWriter
             }
         });
         return output.ToArray();
+    }
+
+    private static void WriteLocals(ByteSink code, FunctionDefinition function)
+    {
+        var references = function.ReferenceLocals;
+        if (references is { Count: > 0 })
+            foreach (var (local, _) in references)
+                if ((uint)local >= (uint)function.Locals.Length || function.Locals[local] != VmType.I64)
+                    throw new ArgumentException(
+                        $"function {Diagnostics.Printable.Quote(function.Name)}: typed reference local #{local} must be a declared local of type i64 " +
+                        $"(the function declares {function.Locals.Length})", "module");
+        for (var i = 0; i < function.Locals.Length; i++)
+        {
+            if (references is not null && references.TryGetValue(i, out var signature))
+            {
+                code.Byte(ReferenceTypeCode);
+                code.Uleb((ulong)signature);
+            }
+            else
+            {
+                code.Byte((byte)function.Locals[i]);
+            }
+        }
     }
 
     private static void WriteInstruction(ByteSink code, Instruction instruction)

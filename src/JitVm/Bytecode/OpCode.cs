@@ -32,6 +32,10 @@ public enum OpCode : byte
     FuncRef = 0x17,
     ReturnCall = 0x18,
     ReturnCallIndirect = 0x19,
+    RefFunc = 0x1A,
+    RefCast = 0x1B,
+    CallRef = 0x1C,
+    ReturnCallRef = 0x1D,
 
     I64Add = 0x20,
     I64Sub = 0x21,

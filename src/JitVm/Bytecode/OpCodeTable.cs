@@ -118,7 +118,7 @@ public sealed record OpCodeInfo(
     /// </summary>
     public int WordsPerFuel { get; init; }
 
-    /// <summary>The first binary format version whose modules may contain the instruction (1, 2 or 3; the reader rejects it
+    /// <summary>The first binary format version whose modules may contain the instruction (1 to 4; the reader rejects it
     /// in a module of an earlier version, spec/binary-format.md §1).</summary>
     internal int Since { get; init; } = 1;
 
@@ -240,6 +240,7 @@ public static class OpCodeTable
 
         // The row just added is new in format version 3.
         void Version3() => rows[^1] = rows[^1] with { Since = 3 };
+        void Version4() => rows[^1] = rows[^1] with { Since = 4 };
 
         // The row just added touches heap objects; storesPointer: it may write a pointer into one.
         void Heap(bool storesPointer = false) => rows[^1] = rows[^1] with { UsesHeap = true, StoresPointer = storesPointer };
@@ -313,6 +314,24 @@ public static class OpCodeTable
             "tail call through the reference on top, checked as call_indirect; its results must be this function's");
         HandsOver(SafepointHandOver.SignatureParametersAndReference);
         Version3();
+        // Typed function references (spec/values.md §2.1): the value is the function index, as func.ref's, but its
+        // static type `ref s` says the verifier knows the signature, so calls through it check nothing at run time.
+        Row(OpCode.RefFunc, "ref.func", OperandKind.Function, [], null, "[] -> [ref]", FlowKind.Next, 1, None, false,
+            "pushes a typed reference to function f, of static type ref s where s is f's signature");
+        Version4();
+        Row(OpCode.RefCast, "ref.cast", OperandKind.Signature, [I], null, "[i64] -> [ref]", FlowKind.Next, 1,
+            [TrapCode.InvalidFunctionReference, TrapCode.SignatureMismatch], false,
+            "checks, as call_indirect does, that the i64 names a function of signature s, and gives it the type ref s");
+        Version4();
+        Row(OpCode.CallRef, "call_ref", OperandKind.Signature, null, null, "[params ref] -> [results]", FlowKind.Call, 2,
+            [TrapCode.CallDepthExceeded], true,
+            "calls the function whose typed reference is on top; the verifier proved its signature, so nothing is checked");
+        HandsOver(SafepointHandOver.SignatureParametersAndReference);
+        Version4();
+        Row(OpCode.ReturnCallRef, "return_call_ref", OperandKind.Signature, null, null, "[params ref] -> []", FlowKind.Return, 2, None, true,
+            "tail call through the typed reference on top (unchecked, as call_ref); its results must be this function's");
+        HandsOver(SafepointHandOver.SignatureParametersAndReference);
+        Version4();
 
         // ---- i64 arithmetic ----
         BinaryI(OpCode.I64Add, "i64.add", "a + b, wrapping");

@@ -21,7 +21,7 @@ internal enum OpKind : ushort
     TruncS, TruncSatS, TruncU, TruncSatU, ConvertS, ConvertU,
     Alloc, Len, LoadI, LoadF, LoadP, LoadW, StoreI, StoreP, StoreW, LoadU8, StoreU8, IsPtr, PtrEq, DataAlloc,
     LoadBytes, StoreBytes, MemCopy, MemFill, MemCompare,
-    SetTag0, SetTag1, CheckNotPtr, CheckPtr,
+    SetTag0, SetTag1, CheckNotPtr, CheckPtr, RefCast,
     TaskSpawn, TaskJoin, TaskSelf, TaskCancel, ChanNew, ChanSend, ChanRecv, ChanRecvFor, ChanClose,
 
     // Fused forms made by the decoder's peephole pass (see Decoder.Fuse).

@@ -101,7 +101,11 @@ internal static class Decoder
                     Emit(OpKind.Const, pc, h, k: instruction.Operand);
                     break;
                 case OpCode.FuncRef:
+                case OpCode.RefFunc:
                     Emit(OpKind.Const, pc, h, k: instruction.Operand);
+                    break;
+                case OpCode.RefCast:
+                    Emit(OpKind.RefCast, pc, top, instruction.Index);
                     break;
                 case OpCode.DataSize:
                     Emit(OpKind.Const, pc, h, k: definition.Data[instruction.Index].Bytes.Length);
@@ -153,9 +157,12 @@ internal static class Decoder
                     break;
                 }
                 case OpCode.CallIndirect:
+                case OpCode.CallRef:
                 {
+                    // call_ref is call_indirect without the check: its signature operand is decoded as ~s (Instance.ResolveIndirect).
                     var signature = definition.Types[instruction.Index];
-                    Emit(OpKind.CallIndirect, pc, top - signature.Parameters.Length, instruction.Index, top, CallSites.Encode(imports + definedIndex, pc));
+                    var operand = instruction.OpCode == OpCode.CallRef ? ~instruction.Index : instruction.Index;
+                    Emit(OpKind.CallIndirect, pc, top - signature.Parameters.Length, operand, top, CallSites.Encode(imports + definedIndex, pc));
                     break;
                 }
                 case OpCode.ReturnCall:
@@ -175,9 +182,11 @@ internal static class Decoder
                     break;
                 }
                 case OpCode.ReturnCallIndirect:
+                case OpCode.ReturnCallRef:
                 {
                     var signature = definition.Types[instruction.Index];
-                    Emit(OpKind.TailCallIndirect, pc, top - signature.Parameters.Length, instruction.Index, top, CallSites.Encode(imports + definedIndex, pc));
+                    var operand = instruction.OpCode == OpCode.ReturnCallRef ? ~instruction.Index : instruction.Index;
+                    Emit(OpKind.TailCallIndirect, pc, top - signature.Parameters.Length, operand, top, CallSites.Encode(imports + definedIndex, pc));
                     break;
                 }
                 case OpCode.Return:

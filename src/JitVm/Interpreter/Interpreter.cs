@@ -376,6 +376,9 @@ internal static class Interpreter
                     case OpKind.CheckPtr:
                         if (tags[fp + op.A] == 0) throw Traps.PointerRequired.Create();
                         break;
+                    case OpKind.RefCast:
+                        CastReference(fiber, s[fp + op.A], op.B);
+                        break;
                     case OpKind.TaskSpawn:
                     case OpKind.TaskJoin:
                     case OpKind.TaskSelf:
@@ -460,7 +463,7 @@ internal static class Interpreter
         if (callee is null)
         {
             // An import ran from this frame and left its results where its arguments were: return them.
-            MoveDown(fiber.Slots, fiber.SlotTags, fp + op.A, fp, fiber.Instance.Module.Definition.Types[op.B].Results.Length);
+            MoveDown(fiber.Slots, fiber.SlotTags, fp + op.A, fp, fiber.Instance.Module.Definition.Types[Runtime.Instance.IndirectSignature(op.B)].Results.Length);
             fiber.LeaveFrame();
             return;
         }
@@ -488,11 +491,16 @@ internal static class Interpreter
     private static DecodedFunction? TailTarget(Fiber fiber, in Op op, int fp)
     {
         var reference = fiber.Slots[fp + op.C];
-        var target = fiber.Instance.ResolveIndirect(reference, op.B);
+        var target = fiber.Instance.ResolveIndirect(reference, op.B, tail: true);
         // The tail call's frame ends once the import returns, so it cannot resume after the call: no suspension.
         if (target is null) fiber.Instance.CallImport(fiber, (int)reference, fp + op.A, op.K, fiber.CallDepth, resumable: false);
         return target;
     }
+
+    /// <summary>ref.cast: traps unless the i64 names a function of signature <paramref name="typeIndex"/>; the value itself is unchanged.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void CastReference(Fiber fiber, long reference, int typeIndex) =>
+        fiber.Instance.CheckReference(reference, typeIndex, "ref.cast");
 
     /// <summary>Moves <paramref name="count"/> values and their tags from <paramref name="from"/> down to <paramref name="to"/> (from >= to, so a forward copy is safe).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -166,14 +166,16 @@ internal sealed partial class BodyEmitter
         AfterCall();
     }
 
-    private void EmitCallIndirect(int typeIndex, int h)
+    /// <summary>call_indirect, or (without <paramref name="checkSignature"/>) call_ref, whose typed reference the
+    /// verifier proved has the signature: the helper is given ~s then and compares no signatures.</summary>
+    private void EmitCallIndirect(int typeIndex, int h, bool checkSignature)
     {
         var signature = module.Definition.Types[typeIndex];
         var first = h - 1 - signature.Parameters.Length;
         StoreArgumentsToScratch(signature, first);
         Arg(FiberArg);
         Load(h - 1);
-        il.Emit(OpCodes.Ldc_I4, typeIndex);
+        il.Emit(OpCodes.Ldc_I4, checkSignature ? typeIndex : ~typeIndex);
         il.Emit(OpCodes.Ldloc, _scratch);
         LocationArguments();
         il.Call(Helpers.CallIndirect);

@@ -16,7 +16,7 @@ namespace JitVm.Jit;
 /// </summary>
 internal sealed partial class BodyEmitter
 {
-    /// <summary>Lowers return_call and return_call_indirect (false for any other instruction).</summary>
+    /// <summary>Lowers return_call, return_call_indirect and return_call_ref (false for any other instruction).</summary>
     private bool LowerTailCall(Instruction instruction, int consumed)
     {
         var h = _types.Length;
@@ -43,6 +43,7 @@ internal sealed partial class BodyEmitter
                 EmitTailCall(instruction.Index, h);
                 return true;
             case OpCode.ReturnCallIndirect:
+            case OpCode.ReturnCallRef:
             {
                 var typeIndex = instruction.Index;
                 var signature = module.Definition.Types[typeIndex];
@@ -52,7 +53,8 @@ internal sealed partial class BodyEmitter
                 StoreArgumentsToScratch(signature, first);
                 Arg(FiberArg);
                 Load(h - 1);
-                il.Emit(OpCodes.Ldc_I4, typeIndex);
+                // return_call_ref's reference is typed: ~s asks the helper to check nothing (Instance.ResolveIndirect).
+                il.Emit(OpCodes.Ldc_I4, instruction.OpCode == OpCode.ReturnCallRef ? ~typeIndex : typeIndex);
                 il.Emit(OpCodes.Ldloc, _scratch);
                 if (_spillBase is not null) il.Emit(OpCodes.Ldloc, _spillBase);
                 else il.Emit(OpCodes.Ldc_I4, -1);

@@ -173,7 +173,7 @@ internal sealed partial class BodyEmitter(
         var spilled = Spill(consumed);
         LowerInstruction(instruction);
         Reload(spilled);
-        if (instruction.OpCode is OpCode.Call or OpCode.CallIndirect) DeoptimiseIfCalleeDid(consumed);
+        if (instruction.OpCode is OpCode.Call or OpCode.CallIndirect or OpCode.CallRef) DeoptimiseIfCalleeDid(consumed);
     }
 
     private void LowerInstruction(Instruction instruction)
@@ -223,8 +223,16 @@ internal sealed partial class BodyEmitter(
                 Store(h, VmType.F64);
                 return;
             case OpCode.FuncRef:
+            case OpCode.RefFunc:
                 il.Emit(OpCodes.Ldc_I8, instruction.Operand);
                 Store(h, VmType.I64);
+                return;
+            case OpCode.RefCast:
+                Arg(FiberArg);
+                Load(h - 1);
+                il.Emit(OpCodes.Ldc_I4, instruction.Index);
+                LocationArguments();
+                il.Call(Helpers.CastReference);
                 return;
             case OpCode.DataSize:
                 il.Emit(OpCodes.Ldc_I8, (long)module.Definition.Data[instruction.Index].Bytes.Length);
@@ -306,7 +314,10 @@ internal sealed partial class BodyEmitter(
                 EmitCall(instruction.Index, h);
                 return;
             case OpCode.CallIndirect:
-                EmitCallIndirect(instruction.Index, h);
+                EmitCallIndirect(instruction.Index, h, checkSignature: true);
+                return;
+            case OpCode.CallRef:
+                EmitCallIndirect(instruction.Index, h, checkSignature: false);
                 return;
 
             case OpCode.I64Add: Binary(h, OpCodes.Add); return;

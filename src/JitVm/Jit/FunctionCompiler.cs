@@ -292,6 +292,7 @@ internal static class FunctionCompiler
         public static readonly MethodInfo CallInterpreted = Runtime(nameof(JitRuntime.CallInterpreted));
         public static readonly MethodInfo CallIndirect = Runtime(nameof(JitRuntime.CallIndirect));
         public static readonly MethodInfo TailCallIndirect = Runtime(nameof(JitRuntime.TailCallIndirect));
+        public static readonly MethodInfo CastReference = Runtime(nameof(JitRuntime.CastReference));
         public static readonly MethodInfo IsDeoptimising = Runtime(nameof(JitRuntime.IsDeoptimising));
         public static readonly MethodInfo ResumeEntry = Runtime(nameof(JitRuntime.ResumeEntry));
         public static readonly MethodInfo DeoptStressTick = Runtime(nameof(JitRuntime.DeoptStressTick));

@@ -414,7 +414,21 @@ internal static partial class JitRuntime
         }
     }
 
-    /// <summary>call_indirect from compiled code: checks the reference and signature, then calls it in whichever tier it is.</summary>
+    /// <summary>ref.cast from compiled code: traps unless the reference names a function of signature <paramref name="typeIndex"/>.</summary>
+    public static void CastReference(Fiber fiber, long reference, int typeIndex, long site, int depth, long fuel)
+    {
+        try
+        {
+            fiber.Instance.CheckReference(reference, typeIndex, "ref.cast");
+        }
+        catch (TrapException trap)
+        {
+            throw fiber.Locate(trap, site, depth, fuel);
+        }
+    }
+
+    /// <summary>call_indirect from compiled code: checks the reference and signature (call_ref passes ~s, and nothing
+    /// is checked: Instance.ResolveIndirect), then calls it in whichever tier it is.</summary>
     [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Hosting.Module.JitNeedsDynamicCode)] // Reached only from compiled code.
     public static void CallIndirect(Fiber fiber, long reference, int typeIndex, int fp, long site, int depth, long fuel)
     {
@@ -454,7 +468,7 @@ internal static partial class JitRuntime
         DecodedFunction? target;
         try
         {
-            target = fiber.Instance.ResolveIndirect(reference, typeIndex);
+            target = fiber.Instance.ResolveIndirect(reference, typeIndex, tail: true);
             if (target is null) fiber.Instance.CallImport(fiber, (int)reference, fp, site, depth, resumable: false);
         }
         catch (TrapException trap) when (Located(fiber.Locate(trap, site, depth, fiber.FuelSlice)))

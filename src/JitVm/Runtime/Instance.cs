@@ -134,8 +134,27 @@ internal sealed class Instance
 
     public bool IsImport(int functionIndex) => functionIndex < _hosts.Length;
 
-    /// <summary>Resolves a call_indirect target: null for an import (call it with <see cref="CallImport"/>).</summary>
-    public DecodedFunction? ResolveIndirect(long reference, int typeIndex)
+    /// <summary>
+    /// Resolves the target of an indirect call: null for an import (call it with <see cref="CallImport"/>). A
+    /// <paramref name="typeIndex"/> of 0 or more is call_indirect's (or, when <paramref name="tail"/>,
+    /// return_call_indirect's) signature, checked here; a negative one, <c>~s</c>, is that of call_ref or
+    /// return_call_ref, whose typed reference the verifier proved names a function of signature s, so nothing is checked.
+    /// </summary>
+    public DecodedFunction? ResolveIndirect(long reference, int typeIndex, bool tail = false)
+    {
+        if (typeIndex >= 0) CheckReference(reference, typeIndex, tail ? "return_call_indirect" : "call_indirect");
+        return reference < _hosts.Length ? null : Functions[(int)reference - _hosts.Length];
+    }
+
+    /// <summary>The signature index of an indirect call's decoded operand (see <see cref="ResolveIndirect"/>).</summary>
+    public static int IndirectSignature(int typeIndex) => typeIndex < 0 ? ~typeIndex : typeIndex;
+
+    /// <summary>
+    /// Checks that <paramref name="reference"/> names a function of signature <paramref name="typeIndex"/>, as
+    /// <paramref name="instruction"/> (call_indirect, return_call_indirect or ref.cast) requires; traps
+    /// InvalidFunctionReference or SignatureMismatch otherwise.
+    /// </summary>
+    public void CheckReference(long reference, int typeIndex, string instruction)
     {
         var definition = Module.Definition;
         if ((ulong)reference >= (ulong)definition.FunctionCount)
@@ -143,8 +162,7 @@ internal sealed class Instance
         var expected = definition.Types[typeIndex];
         var actual = definition.SignatureOf((int)reference);
         if (!actual.Equals(expected))
-            throw new TrapException(TrapCode.SignatureMismatch, $"call_indirect expects {expected} but {Printable.Quote(definition.NameOf((int)reference))} is {actual}");
-        return reference < _hosts.Length ? null : Functions[(int)reference - _hosts.Length];
+            throw new TrapException(TrapCode.SignatureMismatch, $"{instruction} expects {expected} but {Printable.Quote(definition.NameOf((int)reference))} is {actual}");
     }
 
     /// <summary>

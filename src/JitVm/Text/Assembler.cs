@@ -30,6 +30,9 @@ public static class Assembler
         /// <summary>The non-empty names in <see cref="LocalNames"/>, for duplicate checks in constant time.</summary>
         public readonly HashSet<string> NamedLocals = new(StringComparer.Ordinal);
         public readonly List<VmType> LocalTypes = [];
+
+        /// <summary>The declared locals of type <c>ref s</c> (by index in <see cref="LocalTypes"/>) with s.</summary>
+        public readonly Dictionary<int, FunctionType> LocalReferences = [];
         public readonly Dictionary<string, int> Labels = new(StringComparer.Ordinal);
         public readonly Dictionary<int, string> LabelNames = [];
 
@@ -247,14 +250,32 @@ public static class Assembler
         private void ParseLocal(PendingFunction function)
         {
             var first = ExpectName("a local ('name type' or 'type')");
+            // An unnamed typed reference: `.local ref SIGNATURE` (a local named ref is `.local ref TYPE`).
+            if (first.Kind == TokenKind.Identifier && first.Text == ReferenceKeyword &&
+                (Peek.Kind == TokenKind.LeftParen || (Peek.Kind is TokenKind.Identifier or TokenKind.String && !VmTypeNames.TryParse(Peek.Text, out _))))
+            {
+                function.LocalNames.Add("");
+                function.LocalReferences[function.LocalTypes.Count] = ParseSignature(Peek);
+                function.LocalTypes.Add(VmType.I64);
+                EndOfLine();
+                return;
+            }
             if (Peek.Kind == TokenKind.Colon) Next();
             if (Peek.Kind == TokenKind.Identifier)
             {
-                var type = ParseType(Next());
+                var typeToken = Next();
                 if (first.Text.Length > 0 && !function.NamedLocals.Add(first.Text))
                     throw Error(first, $"local or parameter {Printable.Quote(first.Text)} is declared twice in function {Printable.Quote(function.Name)}");
+                if (typeToken.Text == ReferenceKeyword)
+                {
+                    function.LocalReferences[function.LocalTypes.Count] = ParseSignature(Peek);
+                    function.LocalNames.Add(first.Text);
+                    function.LocalTypes.Add(VmType.I64);
+                    EndOfLine();
+                    return;
+                }
                 function.LocalNames.Add(first.Text);
-                function.LocalTypes.Add(type);
+                function.LocalTypes.Add(ParseType(typeToken));
             }
             else
             {
@@ -263,6 +284,9 @@ public static class Assembler
             }
             EndOfLine();
         }
+
+        /// <summary>The word that starts a typed function reference type, <c>ref SIGNATURE</c>.</summary>
+        private const string ReferenceKeyword = "ref";
 
         private void ParseGlobal()
         {
@@ -335,6 +359,9 @@ public static class Assembler
                         throw new ModuleFormatException(source, $"line {function.Line}",
                             $"local or parameter {Printable.Quote(function.LocalNames[i])} is declared twice in function {Printable.Quote(function.Name)}");
 
+                // A typed reference local's signature is interned before the function's code, in declaration order.
+                var referenceLocals = function.LocalReferences.Count == 0 ? null
+                    : function.LocalReferences.OrderBy(r => r.Key).ToDictionary(r => r.Key, r => Intern(r.Value));
                 foreach (var (op, first, operands, sourceLine) in function.Body)
                 {
                     var reader = new OperandReader(this, first, operands);
@@ -359,6 +386,7 @@ public static class Assembler
                 var names = function.LocalNames.Any(n => n.Length > 0) ? function.LocalNames.ToArray() : null;
                 functions.Add(new FunctionDefinition(function.Name, signatureIndex, function.Exported, function.LocalTypes, code)
                 {
+                    ReferenceLocals = referenceLocals,
                     LocalNames = names,
                     Lines = lines,
                     LabelNames = function.LabelNames.Count > 0 ? new Dictionary<int, string>(function.LabelNames) : null,

@@ -58,7 +58,10 @@ public static class Disassembler
         {
             var index = parameterCount + i;
             var name = function.LocalNames is { } names && index < names.Count ? names[index] : "";
-            writer.Line(name.Length > 0 ? $"    .local {Name(name)} {function.Locals[i].Name()}" : $"    .local {function.Locals[i].Name()}");
+            var localType = function.ReferenceLocals is { } references && references.TryGetValue(i, out var signature)
+                ? $"ref {Signature(module, signature)}"
+                : function.Locals[i].Name();
+            writer.Line(name.Length > 0 ? $"    .local {Name(name)} {localType}" : $"    .local {localType}");
         }
 
         var labels = LabelNames(function);

@@ -8,7 +8,7 @@ namespace JitVm.Verification;
 /// proved (<see cref="FunctionAnalysis"/>). Verified code cannot underflow or overflow its frame, confuse types,
 /// read an unassigned pointer, jump outside its function or run off its end, so the tiers need no such checks.
 /// </summary>
-internal static class Verifier
+internal static partial class Verifier
 {
     public static VerifiedModule Verify(ModuleDefinition module)
     {
@@ -75,8 +75,8 @@ internal static class Verifier
 
     /// <summary>
     /// An error about signature <paramref name="typeIndex"/>, located at its first user so that a person can find it:
-    /// the function declared with it (at the function's first line), else the first <c>call_indirect</c> naming it
-    /// (at that instruction), else the import declared with it. A signature no one uses is reported module-wide.
+    /// the function declared with it (at the function's first line), else the first instruction naming it
+    /// (<c>call_indirect</c>, <c>call_ref</c>, <c>ref.cast</c>, <c>task.join</c> …, at that instruction), else the import declared with it. A signature no one uses is reported module-wide.
     /// </summary>
     private static VerificationException SignatureError(ModuleDefinition module, int typeIndex, string detail)
     {
@@ -87,8 +87,8 @@ internal static class Verifier
                     $"{detail} (the signature of function {Printable.Quote(function.Name)})");
         foreach (var function in module.Functions)
             for (var pc = 0; pc < function.Code.Length; pc++)
-                if (function.Code[pc].OpCode == OpCode.CallIndirect && function.Code[pc].Operand == typeIndex)
-                    return new(VerificationRule.InvalidSignature, source, function.Name, pc, OpCode.CallIndirect.Mnemonic(),
+                if (function.Code[pc].OpCode.Info().Operand == OperandKind.Signature && function.Code[pc].Operand == typeIndex)
+                    return new(VerificationRule.InvalidSignature, source, function.Name, pc, function.Code[pc].OpCode.Mnemonic(),
                         function.LineAt(pc), detail);
         foreach (var import in module.Imports)
             if (import.TypeIndex == typeIndex)
@@ -101,7 +101,7 @@ internal static class Verifier
     /// edge state holds it: states share arrays, and the pass copies before it assigns a local in a shared one.</summary>
     private readonly record struct EdgeState(TypeStack? Stack, ulong[] Assigned);
 
-    private sealed class FunctionVerifier(ModuleDefinition module, FunctionDefinition function)
+    private sealed partial class FunctionVerifier(ModuleDefinition module, FunctionDefinition function)
     {
         private FunctionType _signature = null!;
         private VmType[] _locals = null!;
@@ -113,13 +113,13 @@ internal static class Verifier
         private int _assumedEmptyAfter = -1;
 
         /// <summary>For each local, its bit in the assigned set, or -1 when it is always assigned (a parameter or
-        /// a local of another type than ptr). Only declared ptr locals are tracked, so the set's size is bounded
-        /// by <see cref="ModuleLimits.MaxPointerLocals"/>.</summary>
+        /// a local of another type than ptr or ref). Only declared ptr and ref locals are tracked, so the set's size
+        /// is bounded by <see cref="ModuleLimits.MaxPointerLocals"/>.</summary>
         private int[] _trackedBit = null!;
 
         /// <summary>Stack nodes by (top type, node below): equal stacks are one object, so comparing the stacks that
         /// meet at a label costs O(1) however deep they are (otherwise every edge into a label could walk both).</summary>
-        private readonly Dictionary<(VmType, TypeStack?), TypeStack> _stackNodes = [];
+        private readonly Dictionary<(VmType, int, TypeStack?), TypeStack> _stackNodes = [];
 
         public FunctionAnalysis Run()
         {
@@ -128,12 +128,27 @@ internal static class Verifier
             if (localCount > ModuleLimits.MaxLocals)
                 throw Error(VerificationRule.TooManyLocals, -1, $"{localCount} parameters and locals exceed the limit of {ModuleLimits.MaxLocals}");
             _locals = [.. _signature.Parameters, .. function.Locals];
+            _localReference = new int[localCount];
+            Array.Fill(_localReference, TypeStack.NoReference);
+            if (function.ReferenceLocals is { } references)
+                foreach (var (declared, typeIndex) in references)
+                {
+                    if ((uint)declared >= (uint)function.Locals.Length)
+                        throw Error(VerificationRule.InvalidIndex, -1, $"typed reference local #{declared} does not exist (the function declares {function.Locals.Length} locals)");
+                    if ((uint)typeIndex >= (uint)module.Types.Count)
+                        throw Error(VerificationRule.InvalidIndex, -1, $"local {LocalName(_signature.Parameters.Length + declared)} has type ref of signature #{typeIndex}, which does not exist (the module has {module.Types.Count})");
+                    if (function.Locals[declared] != VmType.I64)
+                        throw Error(VerificationRule.TypeMismatch, -1, $"local {LocalName(_signature.Parameters.Length + declared)} is a typed reference, so its declared type must be i64 (a reference is a function index), not {function.Locals[declared].Name()}");
+                    _localReference[_signature.Parameters.Length + declared] = Canonical(typeIndex);
+                }
             _trackedBit = new int[localCount];
             var tracked = 0;
             for (var i = 0; i < localCount; i++)
-                _trackedBit[i] = i >= _signature.Parameters.Length && _locals[i] == VmType.Ptr ? tracked++ : -1;
+                // A declared ref local starts as the integer 0, which need not name a function of its signature:
+                // like a ptr local, it must be assigned before it is read.
+                _trackedBit[i] = i >= _signature.Parameters.Length && (_locals[i] == VmType.Ptr || _localReference[i] != TypeStack.NoReference) ? tracked++ : -1;
             if (tracked > ModuleLimits.MaxPointerLocals)
-                throw Error(VerificationRule.TooManyLocals, -1, $"{tracked} declared ptr locals exceed the limit of {ModuleLimits.MaxPointerLocals}");
+                throw Error(VerificationRule.TooManyLocals, -1, $"{tracked} declared ptr and ref locals exceed the limit of {ModuleLimits.MaxPointerLocals}");
             if (function.Code.Length > ModuleLimits.MaxInstructions)
                 throw Error(VerificationRule.FunctionTooLarge, -1, $"{function.Code.Length} instructions exceed the limit of {ModuleLimits.MaxInstructions}");
             if (function.Code.Length == 0)
@@ -202,13 +217,13 @@ internal static class Verifier
                         break;
                     case OpCode.Dup:
                         Pop(ref stack, 1);
-                        stack = Push(stack!.Top, stack);
+                        stack = Push(stack!.Top, stack, stack!.Reference);
                         break;
                     case OpCode.Swap:
                         Pop(ref stack, 2);
-                        var top = stack!.Top;
-                        var second = stack.Below!.Top;
-                        stack = Push(second, Push(top, stack.Below.Below));
+                        var top = stack!;
+                        var second = top.Below!;
+                        stack = Push(second.Top, Push(top.Top, second.Below, top.Reference), second.Reference);
                         break;
                     case OpCode.Select:
                         Pop(ref stack, 3);
@@ -216,7 +231,11 @@ internal static class Verifier
                         var a = stack!.Below!.Below!.Top;
                         var b = stack.Below.Top;
                         if (a != b) throw Error(VerificationRule.TypeMismatch, _pc, $"select needs two values of the same type under the condition, but found {a.Name()} and {b.Name()}");
-                        stack = stack.Below.Below;
+                        // Two typed references of one signature give one of it; otherwise the result is what both
+                        // are at least, an i64.
+                        var chosen = stack.Below.Below!;
+                        var reference = chosen.Reference == stack.Below.Reference ? chosen.Reference : TypeStack.NoReference;
+                        stack = chosen.Reference == reference ? chosen : Push(chosen.Top, chosen.Below, reference);
                         break;
                     case OpCode.LocalGet:
                     {
@@ -224,8 +243,8 @@ internal static class Verifier
                         var bit = _trackedBit[local];
                         if (bit >= 0 && (assigned[bit / 64] & (1UL << bit)) == 0)
                             throw Error(VerificationRule.UninitializedLocal, _pc,
-                                $"ptr local {LocalName(local)} is read here but is not assigned on every path that reaches this instruction");
-                        stack = Push(_locals[local], stack);
+                                $"{LocalKind(local)} local {LocalName(local)} is read here but is not assigned on every path that reaches this instruction");
+                        stack = Push(_locals[local], stack, _localReference[local]);
                         break;
                     }
                     case OpCode.LocalSet:
@@ -233,8 +252,11 @@ internal static class Verifier
                     {
                         var local = LocalIndex(instruction);
                         Pop(ref stack, 1);
-                        if (stack!.Top != _locals[local])
-                            throw Error(VerificationRule.TypeMismatch, _pc, $"local {LocalName(local)} has type {_locals[local].Name()} but the value on top is {stack.Top.Name()}");
+                        // A typed reference may go into an i64 local (it is one), but only a reference of the same
+                        // signature into a typed reference local.
+                        if (stack!.Top != _locals[local] ||
+                            (_localReference[local] != TypeStack.NoReference && stack.Reference != _localReference[local]))
+                            throw Error(VerificationRule.TypeMismatch, _pc, $"local {LocalName(local)} has type {LocalTypeName(local)} but the value on top is {stack.Name(module.Types)}");
                         var bit = _trackedBit[local];
                         if (bit >= 0 && (assigned[bit / 64] & (1UL << bit)) == 0)
                         {
@@ -256,7 +278,7 @@ internal static class Verifier
                         var global = module.Globals[GlobalIndex(instruction)];
                         Pop(ref stack, 1);
                         if (stack!.Top != global.Type)
-                            throw Error(VerificationRule.TypeMismatch, _pc, $"global {Printable.Quote(global.Name)} has type {global.Type.Name()} but the value on top is {stack.Top.Name()}");
+                            throw Error(VerificationRule.TypeMismatch, _pc, $"global {Printable.Quote(global.Name)} has type {global.Type.Name()} but the value on top is {stack.Name(module.Types)}");
                         stack = stack.Below;
                         break;
                     }
@@ -314,6 +336,33 @@ internal static class Verifier
                         FunctionIndex(instruction);
                         stack = Push(VmType.I64, stack);
                         break;
+                    case OpCode.RefFunc:
+                    {
+                        var callee = FunctionIndex(instruction);
+                        var imports = module.Imports.Count;
+                        stack = PushReference(callee < imports ? module.Imports[callee].TypeIndex : module.Functions[callee - imports].TypeIndex, stack);
+                        break;
+                    }
+                    case OpCode.RefCast:
+                    {
+                        var typeIndex = SignatureIndex(instruction);
+                        Pop(ref stack, 1);
+                        Expect(stack, VmType.I64, "ref.cast needs an i64 function reference on top");
+                        stack = PushReference(typeIndex, stack!.Below);
+                        break;
+                    }
+                    case OpCode.CallRef:
+                    {
+                        var signature = ExpectReference(ref stack, instruction);
+                        stack = ApplySignature(stack, signature, "call_ref");
+                        break;
+                    }
+                    case OpCode.ReturnCallRef:
+                    {
+                        var signature = ExpectReference(ref stack, instruction);
+                        CheckTailCall(stack, signature, "return_call_ref");
+                        break;
+                    }
                     case OpCode.DataAlloc:
                     case OpCode.DataSize:
                         if ((uint)instruction.Operand >= (uint)module.Data.Count)
@@ -423,7 +472,7 @@ internal static class Verifier
                     if (missing == 0) continue;
                     var local = Array.IndexOf(_trackedBit, i * 64 + System.Numerics.BitOperations.TrailingZeroCount(missing));
                     throw Error(VerificationRule.UninitializedLocal, _pc,
-                        $"this branch back to pc {target} arrives without ptr local {LocalName(local)} assigned, but the code at pc {target} assumes it is");
+                        $"this branch back to pc {target} arrives without {LocalKind(local)} local {LocalName(local)} assigned, but the code at pc {target} assumes it is");
                 }
                 return;
             }
@@ -446,8 +495,8 @@ internal static class Verifier
             if (TypeStack.SameTypes(expected, found)) return;
             var depth = Math.Max(TypeStack.HeightOf(expected), TypeStack.HeightOf(found));
             throw Error(VerificationRule.StackMismatchAtLabel, _pc,
-                $"pc {target}{LabelSuffix(target)} is reached with stack {TypeStack.Describe(expected, Math.Min(depth, 8))} on one path, " +
-                $"but {how} with {TypeStack.Describe(found, Math.Min(depth, 8))}");
+                $"pc {target}{LabelSuffix(target)} is reached with stack {DescribeStack(expected, Math.Min(depth, 8))} on one path, " +
+                $"but {how} with {DescribeStack(found, Math.Min(depth, 8))}");
         }
 
         private string LabelSuffix(int pc) => function.LabelNames is { } labels && labels.TryGetValue(pc, out var name) ? $" (label {Printable.Quote(name)})" : "";
@@ -470,11 +519,11 @@ internal static class Verifier
             return result;
         }
 
-        private TypeStack Push(VmType type, TypeStack? below)
+        private TypeStack Push(VmType type, TypeStack? below, int reference = TypeStack.NoReference)
         {
-            if (_stackNodes.TryGetValue((type, below), out var node)) return node;
-            node = new TypeStack(type, below);
-            _stackNodes.Add((type, below), node);
+            if (_stackNodes.TryGetValue((type, reference, below), out var node)) return node;
+            node = new TypeStack(type, below, reference);
+            _stackNodes.Add((type, reference, below), node);
             return node;
         }
 
@@ -483,13 +532,13 @@ internal static class Verifier
             var pops = info.Pops!;
             if (TypeStack.HeightOf(stack) < pops.Length)
                 throw Error(VerificationRule.StackUnderflow, _pc,
-                    $"{info.Mnemonic} expects {Describe(pops)} but the stack has only {TypeStack.Describe(stack, pops.Length)}");
+                    $"{info.Mnemonic} expects {Describe(pops)} but the stack has only {DescribeStack(stack, pops.Length)}");
             var node = stack;
             for (var i = pops.Length - 1; i >= 0; i--, node = node!.Below)
             {
                 if (node!.Top != pops[i])
                     throw Error(VerificationRule.TypeMismatch, _pc,
-                        $"{info.Mnemonic} expects {Describe(pops)} but the stack has {TypeStack.Describe(stack, pops.Length)}");
+                        $"{info.Mnemonic} expects {Describe(pops)} but the stack has {DescribeStack(stack, pops.Length)}");
             }
             foreach (var push in info.Pushes!) node = Push(push, node);
             return node;
@@ -500,12 +549,12 @@ internal static class Verifier
             var parameters = signature.Parameters;
             if (TypeStack.HeightOf(stack) < parameters.Length)
                 throw Error(VerificationRule.StackUnderflow, _pc,
-                    $"{what} expects arguments {Describe([.. parameters])} but the stack has only {TypeStack.Describe(stack, parameters.Length)}");
+                    $"{what} expects arguments {Describe([.. parameters])} but the stack has only {DescribeStack(stack, parameters.Length)}");
             var node = stack;
             for (var i = parameters.Length - 1; i >= 0; i--, node = node!.Below)
                 if (node!.Top != parameters[i])
                     throw Error(VerificationRule.TypeMismatch, _pc,
-                        $"{what} expects arguments {Describe([.. parameters])} but the stack has {TypeStack.Describe(stack, parameters.Length)}");
+                        $"{what} expects arguments {Describe([.. parameters])} but the stack has {DescribeStack(stack, parameters.Length)}");
             foreach (var result in signature.Results) node = Push(result, node);
             return node;
         }
@@ -528,7 +577,7 @@ internal static class Verifier
             for (var i = results.Length - 1; ok && i >= 0; i--, node = node!.Below) ok = node!.Top == results[i];
             if (!ok)
                 throw Error(VerificationRule.ResultMismatch, _pc,
-                    $"return expects the results {Describe([.. results])} on top of the stack but found {TypeStack.Describe(stack, Math.Max(results.Length, 1))}");
+                    $"return expects the results {Describe([.. results])} on top of the stack but found {DescribeStack(stack, Math.Max(results.Length, 1))}");
         }
 
         private void Pop(ref TypeStack? stack, int count)
@@ -541,7 +590,7 @@ internal static class Verifier
 
         private void Expect(TypeStack? stack, VmType type, string what)
         {
-            if (stack!.Top != type) throw Error(VerificationRule.TypeMismatch, _pc, $"{what}, found {stack.Top.Name()}");
+            if (stack!.Top != type) throw Error(VerificationRule.TypeMismatch, _pc, $"{what}, found {stack.Name(module.Types)}");
         }
 
         private int LocalIndex(Instruction instruction)

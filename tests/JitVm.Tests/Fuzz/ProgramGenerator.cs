@@ -1739,7 +1739,16 @@ public sealed class ProgramGenerator
             Emit("select");
             return;
         }
-        Op("func.ref", target.Name);
+        if (_on.TypedReferences && Chance(0.3))
+        {
+            // A typed reference is an i64 wherever one is expected (an i64 local, call_indirect, ref.cast).
+            Push(I);
+            Emit($"ref.func {target.Name}");
+        }
+        else
+        {
+            Op("func.ref", target.Name);
+        }
         if (Chance(0.3)) LocalTee(WritableLocal(I));
     }
 
@@ -1906,11 +1915,21 @@ public sealed class ProgramGenerator
         Emit($"call {callee.Name}");
     }
 
+    /// <summary>call_indirect, or (with typed references) ref.cast and call_ref, which check the same things at the
+    /// cast instead of the call.</summary>
     private void CallIndirect(FunctionSpec signature)
     {
         Pop([.. signature.Parameters, I]);
         foreach (var type in signature.Results) Push(type);
-        Emit($"call_indirect {signature.Signature}");
+        if (_on.TypedReferences && Chance(0.5))
+        {
+            Emit($"ref.cast {signature.Signature}");
+            Emit($"call_ref {signature.Signature}");
+        }
+        else
+        {
+            Emit($"call_indirect {signature.Signature}");
+        }
     }
 
     /// <summary>
@@ -1929,7 +1948,15 @@ public sealed class ProgramGenerator
         {
             FunctionReference(callee, 1);
             Pop([.. callee.Parameters, I]);
-            Emit($"return_call_indirect {callee.Signature}");
+            if (_on.TypedReferences && Chance(0.5))
+            {
+                Emit($"ref.cast {callee.Signature}");
+                Emit($"return_call_ref {callee.Signature}");
+            }
+            else
+            {
+                Emit($"return_call_indirect {callee.Signature}");
+            }
         }
         else
         {
@@ -2106,6 +2133,7 @@ public sealed class ProgramGenerator
             TrapPercent = random.Next(5) switch { 0 or 1 => 0, 2 => 1, 3 => 3, _ => 8 };
             Tasks = Calls && On(0.5);
             TailCalls = Calls && On(0.5);
+            TypedReferences = Indirect && On(0.5);
         }
 
         public bool Floats { get; }
@@ -2152,6 +2180,10 @@ public sealed class ProgramGenerator
 
         /// <summary>Functions may end in return_call or return_call_indirect (format version 3).</summary>
         public bool TailCalls { get; }
+
+        /// <summary>Indirect calls may go through ref.cast and call_ref or return_call_ref, and references come from
+        /// ref.func (format version 4).</summary>
+        public bool TypedReferences { get; }
 
         public int TrapPercent { get; }
 

@@ -59,7 +59,7 @@ public sealed class LinearLoadingTests
         var definition = PathologicalModules.PointerLocalJoins(2_000, ModuleLimits.MaxPointerLocals + 1);
         var error = Assert.Throws<VerificationException>(() => Module.FromDefinition(definition));
         Assert.Equal(VerificationRule.TooManyLocals, error.Rule);
-        Assert.Contains($"{ModuleLimits.MaxPointerLocals + 1} declared ptr locals exceed the limit of {ModuleLimits.MaxPointerLocals}", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"{ModuleLimits.MaxPointerLocals + 1} declared ptr and ref locals exceed the limit of {ModuleLimits.MaxPointerLocals}", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
