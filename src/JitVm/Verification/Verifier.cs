@@ -8,7 +8,7 @@ namespace JitVm.Verification;
 /// proved (<see cref="FunctionAnalysis"/>). Verified code cannot underflow or overflow its frame, confuse types,
 /// read an unassigned pointer, jump outside its function or run off its end, so the tiers need no such checks.
 /// </summary>
-internal static class Verifier
+internal static partial class Verifier
 {
     public static VerifiedModule Verify(ModuleDefinition module)
     {
@@ -71,6 +71,15 @@ internal static class Verifier
         names.Clear();
         foreach (var segment in module.Data)
             if (!names.Add(segment.Name)) throw ModuleError(VerificationRule.DuplicateName, $"data segment name {Printable.Quote(segment.Name)} is used twice");
+        names.Clear();
+        foreach (var tag in module.Tags)
+        {
+            if (!names.Add(tag.Name)) throw ModuleError(VerificationRule.DuplicateName, $"tag name {Printable.Quote(tag.Name)} is used twice");
+            if (tag.Parameters.Count > ModuleLimits.MaxSignatureArity)
+                throw ModuleError(VerificationRule.InvalidSignature, $"tag {Printable.Quote(tag.Name)} has {tag.Parameters.Count} payload values; at most {ModuleLimits.MaxSignatureArity} are allowed");
+            if (tag.Parameters.Any(t => !VmTypeNames.IsDefined((byte)t)))
+                throw ModuleError(VerificationRule.InvalidSignature, $"tag {Printable.Quote(tag.Name)} has a payload value of an invalid type");
+        }
     }
 
     /// <summary>
@@ -101,7 +110,7 @@ internal static class Verifier
     /// edge state holds it: states share arrays, and the pass copies before it assigns a local in a shared one.</summary>
     private readonly record struct EdgeState(TypeStack? Stack, ulong[] Assigned);
 
-    private sealed class FunctionVerifier(ModuleDefinition module, FunctionDefinition function)
+    private sealed partial class FunctionVerifier(ModuleDefinition module, FunctionDefinition function)
     {
         private FunctionType _signature = null!;
         private VmType[] _locals = null!;
@@ -143,6 +152,7 @@ internal static class Verifier
             var isLeader = new bool[count];
             var isBackwardTarget = new bool[count];
             FindLeaders(isLeader, isBackwardTarget);
+            var regions = CheckHandlerTable(isLeader, isBackwardTarget);
 
             // Edge states are kept only at branch targets: pending ones for targets not reached yet, and the entry
             // state of every target of a backward branch. Straight-line code shares one assigned array, copied only
@@ -192,6 +202,20 @@ internal static class Verifier
 
                 var instruction = function.Code[_pc];
                 var info = instruction.OpCode.Info();
+                if (regions.Any)
+                {
+                    CheckProtectedInstruction(regions, instruction, info);
+                    // A handler is entered with its tag's payload on an empty stack and, as ptr locals go, what is
+                    // assigned where its range starts (every pc of the range is reached from there).
+                    for (var r = regions.InnermostAt[_pc]; r >= 0 && regions.Regions[r].Start == _pc; r = regions.Regions[r].Parent)
+                        foreach (var k in regions.Regions[r].Entries)
+                        {
+                            var handler = function.Handlers[k];
+                            TypeStack? payload = null;
+                            foreach (var type in module.Tags[handler.Tag].Parameters) payload = Push(type, payload);
+                            Edge(handler.Handler, payload, assigned, ref ownsAssigned, pending, visited, isLoopHeader, $"handler #{k}'s exception reaches it");
+                        }
+                }
                 if (info.Operand == OperandKind.LabelTable && instruction.Targets is null)
                     throw Error(VerificationRule.InvalidBranchTarget, _pc, "br_table has no case list");
                 switch (instruction.OpCode)
@@ -310,6 +334,14 @@ internal static class Verifier
                         CheckTailCall(stack!.Below, module.Types[typeIndex], "return_call_indirect");
                         break;
                     }
+                    case OpCode.Throw:
+                    {
+                        if ((uint)instruction.Operand >= (uint)module.Tags.Count)
+                            throw Error(VerificationRule.InvalidIndex, _pc, $"tag #{instruction.Operand} does not exist (the module has {module.Tags.Count})");
+                        var tag = module.Tags[instruction.Index];
+                        stack = ApplySignature(stack, new FunctionType(tag.Parameters, []), $"throw of tag {Printable.Quote(tag.Name)}");
+                        break;
+                    }
                     case OpCode.FuncRef:
                         FunctionIndex(instruction);
                         stack = Push(VmType.I64, stack);
@@ -371,6 +403,7 @@ internal static class Verifier
                 IsLeader = isLeader,
                 BlockCost = blockCost,
                 IsLoopHeader = isLoopHeader,
+                Regions = regions,
             };
         }
 
@@ -410,13 +443,14 @@ internal static class Verifier
             if (target <= pc) isBackwardTarget[target] = true;
         }
 
-        private void Edge(int target, TypeStack? stack, ulong[] assigned, ref bool ownsAssigned, EdgeState?[] pending, bool[] visited, bool[] isLoopHeader)
+        private void Edge(int target, TypeStack? stack, ulong[] assigned, ref bool ownsAssigned, EdgeState?[] pending, bool[] visited, bool[] isLoopHeader, string? how = null)
         {
+            how ??= $"the branch at pc {_pc} reaches it";
             if (visited[target])
             {
                 isLoopHeader[target] = true;
                 var recorded = pending[target]!.Value;
-                CheckSameStack(recorded.Stack, stack, target, $"the branch at pc {_pc} reaches it");
+                CheckSameStack(recorded.Stack, stack, target, how);
                 for (var i = 0; i < assigned.Length; i++)
                 {
                     var missing = recorded.Assigned[i] & ~assigned[i];
@@ -429,7 +463,7 @@ internal static class Verifier
             }
             if (pending[target] is { } existing)
             {
-                CheckSameStack(existing.Stack, stack, target, $"the branch at pc {_pc} reaches it");
+                CheckSameStack(existing.Stack, stack, target, how);
                 var owned = false;
                 pending[target] = new EdgeState(existing.Stack, Intersect(existing.Assigned, assigned, ref owned));
             }
