@@ -51,3 +51,36 @@ public sealed class ExceptionBoundaryTests
         Assert.Equal(TrapCode.UncaughtException, Assert.Throws<TrapException>(() => isolate.Invoke("thrower")).Code);
     }
 }
+
+/// <summary>spec/module-builder.md: tags, throw and handler table entries from the builder.</summary>
+public sealed class ExceptionBuilderTests
+{
+    [Theory]
+    [InlineData(ExecutionTier.Interpreter)]
+    [InlineData(ExecutionTier.Jit)]
+    public void TheBuilderEmitsTagsThrowsAndHandlers(ExecutionTier tier)
+    {
+        var builder = new ModuleBuilder("built.jvm");
+        var oops = builder.Tag("oops", [VmType.I64]);
+        var thrower = builder.Function("thrower", [VmType.I64], []);
+        thrower.LocalGet(thrower.Parameter(0)).Throw(oops);
+        var main = builder.Function("main", [], [VmType.I64], export: true);
+        var start = main.DefineLabel("start");
+        var after = main.DefineLabel("after");
+        var caught = main.DefineLabel("caught");
+        main.Catch(oops, start, after, caught);
+        main.MarkLabel(start).I64Const(20).Call(thrower).I64Const(0).Return();
+        main.MarkLabel(after).Emit(OpCode.Unreachable);
+        main.MarkLabel(caught).I64Const(2).Emit(OpCode.I64Add).Return();
+        var definition = builder.ToDefinition();
+        Assert.Equal([new HandlerDefinition(0, 4, 0, 5)], definition.Functions[1].Handlers);
+        Assert.Equal("oops", Assert.Single(definition.Tags).Name);
+        var isolate = new Isolate(Module.FromDefinition(definition), [], new IsolateOptions { Tier = tier });
+        Assert.Equal(22L, isolate.Invoke("main")[0].AsI64);
+        // The text form of the built module assembles to the same tags, code and handler tables.
+        var again = Assembler.Assemble(Disassembler.Disassemble(definition));
+        Assert.Equal(definition.Functions[1].Handlers, again.Functions[1].Handlers);
+        Assert.Equal(definition.Functions[1].Code.Select(i => (i.OpCode, i.Operand)), again.Functions[1].Code.Select(i => (i.OpCode, i.Operand)));
+        Assert.Equal(definition.Tags[0].Parameters, again.Tags[0].Parameters);
+    }
+}

@@ -19,7 +19,7 @@ public sealed class PublicSurfaceTests
         "JitVm.Bytecode.CodeLabel", "JitVm.Bytecode.DataReference", "JitVm.Bytecode.DataSegment", "JitVm.Bytecode.FlowKind",
         "JitVm.Bytecode.FunctionBuilder", "JitVm.Bytecode.FunctionDefinition", "JitVm.Bytecode.FunctionReference",
         "JitVm.Bytecode.FunctionType", "JitVm.Bytecode.GlobalDefinition", "JitVm.Bytecode.GlobalReference",
-        "JitVm.Bytecode.HandlerDefinition", "JitVm.Bytecode.TagDefinition",
+        "JitVm.Bytecode.HandlerDefinition", "JitVm.Bytecode.TagDefinition", "JitVm.Bytecode.TagReference",
         "JitVm.Bytecode.ImportDefinition", "JitVm.Bytecode.Instruction", "JitVm.Bytecode.LocalReference",
         "JitVm.Bytecode.ModuleBuilder", "JitVm.Bytecode.ModuleDefinition", "JitVm.Bytecode.ModuleLimits",
         "JitVm.Bytecode.ModuleReader", "JitVm.Bytecode.ModuleWriter", "JitVm.Bytecode.OpCode", "JitVm.Bytecode.OpCodeInfo",
