@@ -213,6 +213,8 @@ internal static partial class Verifier
                             var handler = function.Handlers[k];
                             TypeStack? payload = null;
                             foreach (var type in module.Tags[handler.Tag].Parameters) payload = Push(type, payload);
+                            // The frame must hold the payload even where nothing else in the function stacks as high.
+                            maxStack = Math.Max(maxStack, module.Tags[handler.Tag].Parameters.Count);
                             Edge(handler.Handler, payload, assigned, ref ownsAssigned, pending, visited, isLoopHeader, $"handler #{k}'s exception reaches it");
                         }
                 }
