@@ -11,7 +11,7 @@ using Module = JitVm.Hosting.Module;
 namespace JitVm.Tests;
 
 /// <summary>
-/// spec/binary-format.md: the reader accepts versions 1 to 3; a module may hold only instructions of its version or
+/// spec/binary-format.md: the reader accepts versions 1 to 4; a module may hold only instructions of its version or
 /// older; the writer writes the oldest version that holds the module's instructions.
 /// </summary>
 public sealed partial class FormatVersionTests
@@ -134,5 +134,78 @@ public sealed partial class FormatVersionTests
         Assert.Equal(1, ModuleWriter.Write(WithInstruction("local.get p\n    len"))[4]);
         Assert.Equal(2, ModuleWriter.Write(WithInstruction("local.get p\n    i64.const 0\n    load.u16"))[4]);
         Assert.All(OpCodeTable.All, row => Assert.InRange(row.Since, 1, (int)ModuleWriter.Version));
+    }
+
+    private const string WithHandler = """
+        .tag oops (i64)
+        .func main () -> (i64)
+            .catch oops start after caught
+        start:
+            i64.const 41
+            throw oops
+        after:
+            unreachable
+        caught:
+            i64.const 1
+            i64.add
+            return
+        .end
+        """;
+
+    /// <summary>Tags and handler tables make the writer write version 4 (spec/binary-format.md §2.9, §2.10): the
+    /// module reads back equal, disassembles to text that assembles to the same bytes, and runs; the same bytes
+    /// marked version 3 are rejected at the tags section, naming it.</summary>
+    [Fact]
+    public void TagsAndHandlerTablesNeedVersion4()
+    {
+        var definition = Assembler.Assemble(WithHandler, "v4.jvm");
+        var binary = ModuleWriter.Write(definition);
+        Assert.Equal(4, binary[4]);
+        var read = ModuleReader.Read(binary);
+        Assert.Equal(definition.Functions[0].Handlers, read.Functions[0].Handlers);
+        Assert.Equal("oops", Assert.Single(read.Tags).Name);
+        Assert.Equal(binary, ModuleWriter.Write(Assembler.Assemble(Disassembler.Disassemble(read), "again.jvm")));
+        Assert.Equal(42L, new Isolate(Module.FromDefinition(read), [], new IsolateOptions()).Invoke("main")[0].AsI64);
+        Assert.Equal(4, OpCodeTable.Get(OpCode.Throw).Since);
+        binary[4] = 3;
+        var error = Assert.Throws<ModuleFormatException>(() => ModuleReader.Read(binary, "old.jvmb"));
+        Assert.Contains("throw (opcode 0xa0) is new in format version 4, but the module declares version 3", error.Message, StringComparison.Ordinal);
+        // A tag alone (no throw) makes a version 4 module too, whose tags section a version 3 module may not have.
+        var tagOnly = ModuleWriter.Write(Assembler.Assemble(".tag t ()\n.func main () -> ()\n    return\n.end\n", "tag.jvm"));
+        Assert.Equal(4, tagOnly[4]);
+        tagOnly[4] = 3;
+        error = Assert.Throws<ModuleFormatException>(() => ModuleReader.Read(tagOnly, "old.jvmb"));
+        Assert.Contains("section 8 (tags) is new in format version 4, but the module declares version 3", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A module without tags or handler tables has no tags or handlers section, so modules of versions 1 to 3
+    /// keep their bytes and versions (the cases above, and every conformance case's round trip, check it too).</summary>
+    [Fact]
+    public void AModuleWithoutExceptionsKeepsItsOlderVersionAndBytes()
+    {
+        var definition = WithInstruction("local.get p\n    len");
+        var before = ModuleWriter.Write(definition);
+        Assert.Equal(1, before[4]);
+        var roundTrip = ModuleWriter.Write(ModuleReader.Read(before));
+        Assert.Equal(before, roundTrip);
+        Assert.DoesNotContain((byte)8, SectionIds(before));
+    }
+
+    private static List<byte> SectionIds(byte[] binary)
+    {
+        var ids = new List<byte>();
+        for (var at = 8; at < binary.Length;)
+        {
+            ids.Add(binary[at++]);
+            ulong length = 0;
+            for (var shift = 0; ; shift += 7)
+            {
+                var b = binary[at++];
+                length |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80) break;
+            }
+            at += (int)length;
+        }
+        return ids;
     }
 }

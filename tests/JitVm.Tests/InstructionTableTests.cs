@@ -63,7 +63,9 @@ public sealed class InstructionTableTests
             // Calls (tail calls too) hand over their arguments; so does task.spawn (to the new task); the other task and channel
             // instructions read their operands before they can collect, and replace them.
             var isTaskInstruction = row.OpCode is >= OpCode.TaskSpawn and <= OpCode.ChanClose;
-            var expected = row.OpCode == OpCode.TaskSpawn ? SafepointHandOver.CalleeParameters
+            // throw hands its payload to the handler (spec/exceptions.md).
+            var expected = row.OpCode == OpCode.Throw ? SafepointHandOver.TagPayload
+                : row.OpCode == OpCode.TaskSpawn ? SafepointHandOver.CalleeParameters
                 : isTaskInstruction ? (row.Pops is { Length: > 0 } ? SafepointHandOver.Operands : SafepointHandOver.None)
                 : row.Flow != FlowKind.Call && row.OpCode is not (OpCode.ReturnCall or OpCode.ReturnCallIndirect or OpCode.ReturnCallRef) ? SafepointHandOver.None
                 : row.Operand == OperandKind.Function ? SafepointHandOver.CalleeParameters : SafepointHandOver.SignatureParametersAndReference;

@@ -135,7 +135,11 @@ internal static class OpCodeProbe
         }
         code.Add(new(OpCode.Return));
 
-        var main = new FunctionDefinition("main", MainType, exported: true, [VmType.I64, VmType.Ptr, VmType.Word], code);
+        // throw's exception (of tag 0, carrying the i64 pushed) is caught by a handler at the next instruction.
+        var main = new FunctionDefinition("main", MainType, exported: true, [VmType.I64, VmType.Ptr, VmType.Word], code)
+        {
+            Handlers = row.OpCode == OpCode.Throw ? [new HandlerDefinition(pc, pc + 1, 0, pc + 1)] : [],
+        };
         // The callee collects (under GC stress, every allocation does), so a call is a safepoint in fact.
         var calleeBody = new FunctionDefinition("callee", CalleeType, exported: false, [],
             [new(OpCode.I64Const, 1), new(OpCode.Alloc), new(OpCode.Drop), new(OpCode.Return)]);
@@ -146,7 +150,10 @@ internal static class OpCodeProbe
             new(OpCode.LocalGet, 0), new(OpCode.Len), new(OpCode.LocalGet, 0), new(OpCode.Len), new(OpCode.I64Add), new(OpCode.Return),
         ]);
         var module = new ModuleDefinition(types, [new ImportDefinition("host", CalleeType)], [main, calleeBody, make, tailee],
-            [new GlobalDefinition("g", VmType.I64, 0)], [new DataSegment("d", [1, 2, 3])], $"{name}.probe");
+            [new GlobalDefinition("g", VmType.I64, 0)], [new DataSegment("d", [1, 2, 3])], $"{name}.probe")
+        {
+            Tags = row.OpCode == OpCode.Throw ? [new TagDefinition("t", [VmType.I64])] : [],
+        };
         return new Probe(row.OpCode, name, module, pc);
     }
 }

@@ -13,7 +13,7 @@ namespace JitVm.Bytecode;
 /// (locals, labels, functions, globals, data segments) must belong to this function or its module. Whether the
 /// program is well typed is the verifier's business: <see cref="ModuleBuilder.Build"/> reports it.
 /// </remarks>
-public sealed class FunctionBuilder : FunctionReference
+public sealed partial class FunctionBuilder : FunctionReference
 {
     private readonly List<LocalReference> _parameters = [];
     private readonly List<LocalReference> _locals = [];
@@ -465,6 +465,7 @@ public sealed class FunctionBuilder : FunctionReference
             LocalNames = _localNames.Any(n => n.Length > 0) ? [.. _localNames] : null,
             Lines = _hasLines ? [.. _lines] : null,
             LabelNames = _labelNameAt.Count > 0 ? new Dictionary<int, string>(_labelNameAt) : null,
+            Handlers = ResolveHandlers(),
         };
     }
 
@@ -487,6 +488,7 @@ public sealed class FunctionBuilder : FunctionReference
         Function,
         Data,
         Signature,
+        Tag,
     }
 
     /// <summary>Checks that the builder is open and that the instruction takes the kind of operand given.</summary>
@@ -507,6 +509,7 @@ public sealed class FunctionBuilder : FunctionReference
             OperandKind.Label => given == Given.Label,
             OperandKind.LabelTable => given == Given.LabelTable,
             OperandKind.Signature => given == Given.Signature,
+            OperandKind.Tag => given is Given.Tag or Given.Number,
             _ => false,
         };
         if (!accepted)
@@ -530,6 +533,7 @@ public sealed class FunctionBuilder : FunctionReference
         OperandKind.LabelTable => "a branch table",
         OperandKind.Signature => "a signature",
         OperandKind.Data => "a data segment",
+        OperandKind.Tag => "a tag",
         _ => kind.ToString(),
     };
 
@@ -544,6 +548,7 @@ public sealed class FunctionBuilder : FunctionReference
         Given.Function => "a function",
         Given.Data => "a data segment",
         Given.Signature => "a signature",
+        Given.Tag => "a tag",
         _ => given.ToString(),
     };
 
@@ -559,6 +564,7 @@ public sealed class FunctionBuilder : FunctionReference
         OperandKind.LabelTable => "BrTable(cases, defaultLabel)",
         OperandKind.Signature => "CallIndirect or Emit(OpCode, FunctionType)",
         OperandKind.Data => "Emit(OpCode, DataReference)",
+        OperandKind.Tag => "Throw(TagReference)",
         _ => "another overload",
     };
 

@@ -28,6 +28,10 @@ public static class ModuleLimits
     /// <summary>Most case targets of one <c>br_table</c>.</summary>
     public const int MaxBranchTableSize = 65_536;
 
+    /// <summary>Most entries in one function's handler table (the verifier's nesting and order checks are quadratic
+    /// in it at worst).</summary>
+    public const int MaxHandlers = 1_024;
+
     /// <summary>Longest name, in UTF-8 bytes.</summary>
     public const int MaxNameBytes = 1_024;
 

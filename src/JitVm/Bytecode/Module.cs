@@ -92,6 +92,22 @@ public sealed record GlobalDefinition(string Name, VmType Type, long InitialBits
 /// <param name="Bytes">Its contents.</param>
 public sealed record DataSegment(string Name, byte[] Bytes);
 
+/// <summary>An exception tag: what <c>throw</c> names and a handler catches (spec/exceptions.md). Tags belong to their
+/// module: they are neither exported nor imported.</summary>
+/// <param name="Name">Its name, unique among the module's tags.</param>
+/// <param name="Parameters">The types of the payload an exception of this tag carries, deepest first.</param>
+public sealed record TagDefinition(string Name, IReadOnlyList<VmType> Parameters);
+
+/// <summary>One entry of a function's handler table (spec/exceptions.md §2): an exception of <paramref name="Tag"/>
+/// thrown while the instruction at a pc in [<paramref name="Start"/>, <paramref name="End"/>) runs — by a
+/// <c>throw</c> there or in a function it calls — continues at <paramref name="Handler"/> with the payload on an
+/// otherwise empty operand stack.</summary>
+/// <param name="Start">The first pc of the protected range.</param>
+/// <param name="End">The pc after the protected range.</param>
+/// <param name="Tag">The tag index caught.</param>
+/// <param name="Handler">The pc the handler starts at.</param>
+public readonly record struct HandlerDefinition(int Start, int End, int Tag, int Handler);
+
 /// <summary>A function defined by the module: signature, locals, code and optional debug information.</summary>
 public sealed class FunctionDefinition
 {
@@ -145,6 +161,15 @@ public sealed class FunctionDefinition
     /// <summary>Label names by instruction index, for disassembly; null when absent.</summary>
     public IReadOnlyDictionary<int, string>? LabelNames { get; init; }
 
+    /// <summary>The handler table, searched in order (spec/exceptions.md §2); empty for most functions.</summary>
+    public IReadOnlyList<HandlerDefinition> Handlers
+    {
+        get => _handlers;
+        init => _handlers = [.. value];
+    }
+
+    private readonly HandlerDefinition[] _handlers = [];
+
     /// <summary>The source line of the instruction at <paramref name="pc"/>, or 0 when unknown.</summary>
     public int LineAt(int pc) => Lines is { } lines && (uint)pc < (uint)lines.Count ? lines[pc] : 0;
 }
@@ -196,6 +221,15 @@ public sealed class ModuleDefinition
 
     /// <summary>The source file the module was assembled from, when known (used in diagnostics); never empty.</summary>
     public string? SourceName { get; }
+
+    /// <summary>Exception tags, referenced by index from <c>throw</c> and handler tables; empty for most modules.</summary>
+    public IReadOnlyList<TagDefinition> Tags
+    {
+        get => _tags;
+        init => _tags = new ReadOnlyCollection<TagDefinition>([.. value.Select(t => t with { Parameters = new ReadOnlyCollection<VmType>([.. t.Parameters]) })]);
+    }
+
+    private readonly IReadOnlyList<TagDefinition> _tags = [];
 
     /// <summary>Number of entries in the function index space (imports and defined functions).</summary>
     public int FunctionCount => Imports.Count + Functions.Count;

@@ -20,6 +20,8 @@ public sealed class ModuleBuilder
     private readonly List<FunctionBuilder> _functions = [];
     private readonly List<GlobalReference> _globals = [];
     private readonly List<DataReference> _data = [];
+    private readonly List<TagReference> _tags = [];
+    private readonly HashSet<string> _tagNames = new(StringComparer.Ordinal);
     private readonly HashSet<string> _functionNames = new(StringComparer.Ordinal);
     private readonly HashSet<string> _globalNames = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dataNames = new(StringComparer.Ordinal);
@@ -185,6 +187,29 @@ public sealed class ModuleBuilder
         return segment;
     }
 
+    /// <summary>Declares an exception tag (spec/exceptions.md): what <see cref="FunctionBuilder.Throw"/> throws and
+    /// <see cref="FunctionBuilder.Catch"/> catches. A module with a tag is written in binary format version 4.</summary>
+    /// <param name="name">The tag's name.</param>
+    /// <param name="payload">The types of the values an exception of the tag carries (at most 255).</param>
+    /// <exception cref="ArgumentException">The name is not a valid identifier or names another tag, or the payload is
+    /// too long or holds a value that is not a <see cref="VmType"/>.</exception>
+    /// <exception cref="InvalidOperationException">The module has already been built.</exception>
+    public TagReference Tag(string name, IEnumerable<VmType> payload)
+    {
+        ThrowIfBuilt();
+        CheckName(name, "tag", nameof(name));
+        ArgumentNullException.ThrowIfNull(payload);
+        VmType[] types = [.. payload];
+        if (types.Length > ModuleLimits.MaxSignatureArity)
+            throw new ArgumentException($"tag '{name}' has {types.Length} payload values; at most {ModuleLimits.MaxSignatureArity} are allowed", nameof(payload));
+        if (types.Any(t => !VmTypeNames.IsDefined((byte)t)))
+            throw new ArgumentException($"tag '{name}' has a payload type that is not a VmType value", nameof(payload));
+        if (!_tagNames.Add(name)) throw new ArgumentException($"tag '{name}' is declared twice", nameof(name));
+        var tag = new TagReference(this, name, types, _tags.Count);
+        _tags.Add(tag);
+        return tag;
+    }
+
     /// <summary>
     /// Produces the module as data and seals the builder. Signatures are numbered as the assembler numbers them:
     /// those of the imports, then of the functions, then of <c>call_indirect</c> instructions in code order, each
@@ -219,7 +244,10 @@ public sealed class ModuleBuilder
             functions,
             _globals.Select(g => new GlobalDefinition(g.Name, g.Type, g.InitialBits)),
             _data.Select(d => new DataSegment(d.Name, d.CopyBytes())),
-            SourceName);
+            SourceName)
+        {
+            Tags = [.. _tags.Select(t => new TagDefinition(t.Name, [.. t.Parameters]))],
+        };
         IsBuilt = true;
         return definition;
     }

@@ -50,14 +50,18 @@ public static class ModuleReader
             List<DataSegment> data = [];
             List<(VmType[] Locals, Dictionary<int, int>? References, Instruction[] Code)> bodies = [];
             DebugSection? debug = null;
+            List<TagDefinition> tags = [];
+            List<(int Function, HandlerDefinition[] Entries)> handlers = [];
             var lastId = 0;
 
             while (_position < bytes.Length)
             {
                 var idOffset = _position;
                 var id = Byte();
-                if (id is < (byte)SectionId.Types or > (byte)SectionId.Debug)
-                    throw Fail(idOffset, $"unknown section id {id}; expected 1 (types) to 7 (debug)");
+                if (id is < (byte)SectionId.Types or > (byte)SectionId.Handlers)
+                    throw Fail(idOffset, $"unknown section id {id}; expected 1 (types) to 9 (handlers)");
+                if (id >= (byte)SectionId.Tags && _version < 4)
+                    throw Fail(idOffset, $"section {id} ({((SectionId)id).ToString().ToLowerInvariant()}) is new in format version 4, but the module declares version {_version}");
                 if (id <= lastId)
                     throw Fail(idOffset, $"section {(SectionId)id} is out of order or repeated: sections must appear once each, in increasing id order");
                 lastId = id;
@@ -74,6 +78,8 @@ public static class ModuleReader
                     case SectionId.Data: data = ReadData(); break;
                     case SectionId.Code: bodies = ReadCode(); break;
                     case SectionId.Debug: debug = ReadDebug(); break;
+                    case SectionId.Tags: tags = ReadTags(); break;
+                    case SectionId.Handlers: handlers = ReadHandlers(headers.Count); break;
                 }
                 if (_position != sectionEnd)
                     throw Fail(_position, $"section {(SectionId)id} declares {length} bytes but its contents end after {_position - (sectionEnd - length)}");
@@ -85,20 +91,58 @@ public static class ModuleReader
             if (debug is not null && debug.Functions.Count != headers.Count)
                 throw Fail(_position, $"the debug section describes {debug.Functions.Count} functions but the module has {headers.Count}");
 
+            var handlerTables = new Dictionary<int, HandlerDefinition[]>();
+            foreach (var (function, entries) in handlers) handlerTables[function] = entries;
             var functions = new List<FunctionDefinition>(headers.Count);
             for (var i = 0; i < headers.Count; i++)
             {
                 var info = debug?.Functions[i];
+                var table = handlerTables.GetValueOrDefault(i, []);
                 functions.Add(new FunctionDefinition(headers[i].Name, headers[i].Type, headers[i].Exported, bodies[i].Locals, bodies[i].Code)
                 {
                     ReferenceLocals = bodies[i].References,
                     LocalNames = info is { LocalNames.Length: > 0 } ? info.LocalNames : null,
                     Lines = info is { Lines.Length: > 0 } ? info.Lines : null,
                     LabelNames = info is { Labels.Count: > 0 } ? info.Labels : null,
+                    Handlers = table,
                 });
             }
             var source = debug is { SourceName.Length: > 0 } ? debug.SourceName : null;
-            return new ModuleDefinition(types, imports, functions, globals, data, source);
+            return new ModuleDefinition(types, imports, functions, globals, data, source) { Tags = tags };
+        }
+
+        private List<TagDefinition> ReadTags()
+        {
+            var count = Count("tag count", ModuleLimits.MaxEntries, 2);
+            var list = new List<TagDefinition>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var name = Name();
+                list.Add(new TagDefinition(name, ReadTypeList("tag parameter", ModuleLimits.MaxSignatureArity)));
+            }
+            return list;
+        }
+
+        /// <summary>The handler tables: per function that has one (in increasing function order), its entries.
+        /// Ranges, tags and handlers are checked by the verifier, like every other index into the module.</summary>
+        private List<(int, HandlerDefinition[])> ReadHandlers(int functionCount)
+        {
+            var count = Count("handler table count", ModuleLimits.MaxEntries, 2);
+            var list = new List<(int, HandlerDefinition[])>(count);
+            var previous = -1;
+            for (var i = 0; i < count; i++)
+            {
+                var offset = _position;
+                var function = Index("function index");
+                if (function <= previous || function >= functionCount)
+                    throw Fail(offset, $"handler table #{i} names function #{function}; tables name defined functions (0 to {functionCount - 1}) once each, in increasing order (the functions section comes first)");
+                previous = function;
+                var entries = new HandlerDefinition[Count("handler count", ModuleLimits.MaxHandlers, 4)];
+                for (var k = 0; k < entries.Length; k++)
+                    entries[k] = new HandlerDefinition(Index("handler start"), Index("handler end"), Index("handler tag"), Index("handler target"));
+                list.Add((function, entries));
+            }
+            return list;
         }
 
         private List<FunctionType> ReadTypes()

@@ -38,6 +38,8 @@ public static class ModuleWriter
             foreach (var instruction in function.Code)
                 version = Math.Max(version, (uint)OpCodeTable.Get(instruction.OpCode).Since);
         }
+        // Tags and handler tables are new in version 4 (spec/binary-format.md §1).
+        if (module.Tags.Count > 0 || module.Functions.Any(f => f.Handlers.Count > 0)) version = Math.Max(version, 4);
         return version;
     }
 
@@ -147,6 +149,34 @@ public static class ModuleWriter
                 {
                     body.Uleb((ulong)pc);
                     body.Name(name);
+                }
+            }
+        });
+        // Version 4: written only when present, so a module without them keeps the bytes an older writer gave it.
+        Section(output, SectionId.Tags, module.Tags.Count > 0, body =>
+        {
+            body.Uleb((ulong)module.Tags.Count);
+            foreach (var tag in module.Tags)
+            {
+                body.Name(tag.Name);
+                body.Uleb((ulong)tag.Parameters.Count);
+                foreach (var p in tag.Parameters) body.Byte((byte)p);
+            }
+        });
+        var withHandlers = module.Functions.Select((f, i) => (Function: f, Index: i)).Where(x => x.Function.Handlers.Count > 0).ToArray();
+        Section(output, SectionId.Handlers, withHandlers.Length > 0, body =>
+        {
+            body.Uleb((ulong)withHandlers.Length);
+            foreach (var (function, index) in withHandlers)
+            {
+                body.Uleb((ulong)index);
+                body.Uleb((ulong)function.Handlers.Count);
+                foreach (var handler in function.Handlers)
+                {
+                    body.Uleb((ulong)handler.Start);
+                    body.Uleb((ulong)handler.End);
+                    body.Uleb((ulong)handler.Tag);
+                    body.Uleb((ulong)handler.Handler);
                 }
             }
         });
@@ -311,4 +341,6 @@ internal enum SectionId : byte
     Data = 5,
     Code = 6,
     Debug = 7,
+    Tags = 8,
+    Handlers = 9,
 }

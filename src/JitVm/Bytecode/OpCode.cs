@@ -149,5 +149,7 @@ public enum OpCode : byte
     MemCopy = 0x9B,
     MemFill = 0x9C,
     MemCompare = 0x9D,
+
+    Throw = 0xA0,
 #pragma warning restore CS1591
 }

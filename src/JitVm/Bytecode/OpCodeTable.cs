@@ -35,6 +35,9 @@ public enum OperandKind : byte
 
     /// <summary>A data segment index.</summary>
     Data,
+
+    /// <summary>An exception tag index (format version 4).</summary>
+    Tag,
 }
 
 /// <summary>How an instruction passes control on.</summary>
@@ -58,7 +61,7 @@ public enum FlowKind : byte
     /// <summary>Returns from the function.</summary>
     Return,
 
-    /// <summary>Always traps.</summary>
+    /// <summary>Never continues with the next instruction: always traps, or throws an exception (<c>throw</c>).</summary>
     Trap,
 }
 
@@ -80,6 +83,9 @@ public enum SafepointHandOver : byte
     /// <summary>Every value the instruction pops: it reads them before it can collect, and replaces them with its
     /// results (the task and channel instructions).</summary>
     Operands,
+
+    /// <summary>The payload of the tag the operand names (<c>throw</c>: the values leave the frame with the exception).</summary>
+    TagPayload,
 }
 
 /// <summary>One row of the instruction table: everything the toolchain knows about an opcode.</summary>
@@ -205,6 +211,7 @@ public static class OpCodeTable
             SafepointHandOver.CalleeParameters => module.SignatureOf(instruction.Index).Parameters.Length,
             SafepointHandOver.SignatureParametersAndReference => module.Types[instruction.Index].Parameters.Length + 1,
             SafepointHandOver.Operands => info.Pops!.Length,
+            SafepointHandOver.TagPayload => module.Tags[instruction.Index].Parameters.Count,
             _ => 0,
         };
     }
@@ -331,6 +338,13 @@ public static class OpCodeTable
         Row(OpCode.ReturnCallRef, "return_call_ref", OperandKind.Signature, null, null, "[params ref] -> []", FlowKind.Return, 2, None, true,
             "tail call through the typed reference on top (unchecked, as call_ref); its results must be this function's");
         HandsOver(SafepointHandOver.SignatureParametersAndReference);
+        Version4();
+        // throw never continues (FlowKind.Trap): control goes to a handler, or the run ends in UncaughtException
+        // (spec/exceptions.md). It is a safepoint so that compiled code's pointers are in its spill area when a
+        // handler of the same frame takes over.
+        Row(OpCode.Throw, "throw", OperandKind.Tag, null, [], "[payload] -> []", FlowKind.Trap, 1, [TrapCode.UncaughtException], true,
+            "throws an exception of tag t carrying the tag's parameters from the top of the stack; the innermost handler for t takes it");
+        HandsOver(SafepointHandOver.TagPayload);
         Version4();
 
         // ---- i64 arithmetic ----

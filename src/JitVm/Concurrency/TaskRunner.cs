@@ -40,6 +40,12 @@ internal static class TaskRunner
             trap = caught;
             suspended = false;
         }
+        catch (Runtime.InFlightException thrown)
+        {
+            // A resumed task's frames run in the interpreter, outside Fiber.Execute: its exception ends here.
+            trap = thrown.Uncaught;
+            suspended = false;
+        }
         catch (Exception defect) when (defect is not OutOfMemoryException)
         {
             // A defect in the VM must not take down the worker (and the host process with it): the task fails with

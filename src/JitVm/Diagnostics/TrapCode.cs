@@ -63,4 +63,8 @@ public enum TrapCode
     /// <summary>A concurrency instruction was given an object of the wrong kind (a plain object or a task where a
     /// channel was needed, or the reverse).</summary>
     WrongObjectKind,
+
+    /// <summary>An exception thrown by <c>throw</c> found no handler before it would leave the entry (or the call into
+    /// another instance, or the task) it was thrown in; the location is the <c>throw</c>.</summary>
+    UncaughtException,
 }

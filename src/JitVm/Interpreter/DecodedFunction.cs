@@ -22,7 +22,7 @@ internal enum OpKind : ushort
     Alloc, Len, LoadI, LoadF, LoadP, LoadW, StoreI, StoreP, StoreW, LoadU8, StoreU8, IsPtr, PtrEq, DataAlloc,
     LoadBytes, StoreBytes, MemCopy, MemFill, MemCompare,
     SetTag0, SetTag1, CheckNotPtr, CheckPtr, RefCast,
-    TaskSpawn, TaskJoin, TaskSelf, TaskCancel, ChanNew, ChanSend, ChanRecv, ChanRecvFor, ChanClose,
+    TaskSpawn, TaskJoin, TaskSelf, TaskCancel, ChanNew, ChanSend, ChanRecv, ChanRecvFor, ChanClose, Throw,
 
     // Fused forms made by the decoder's peephole pass (see Decoder.Fuse).
     AddK, SubK, MulK, AndK, RemSK, RemUK, ShlK, ShrSK, ShrUK,
@@ -165,7 +165,7 @@ internal sealed class DecodedFunction
             Array.Fill(map, -1);
             for (var i = 0; i < Code.Length; i++)
                 if (Code[i].Kind is OpKind.Call or OpKind.CallHost or OpKind.CallIndirect or OpKind.TailCall or OpKind.TailCallIndirect or OpKind.Alloc or OpKind.DataAlloc
-                    or >= OpKind.TaskSpawn and <= OpKind.ChanClose)
+                    or >= OpKind.TaskSpawn and <= OpKind.ChanClose or OpKind.Throw)
                     map[SourcePc[i]] = i;
             _safepointOperations = map;
         }
@@ -182,6 +182,26 @@ internal sealed class DecodedFunction
             if (Code[i].Kind == OpKind.Charge && SourcePc[i] == pc) return i;
         throw new InvalidOperationException($"internal error: no fuel charge for the block at pc {pc} of {Name}");
     }
+
+    /// <summary>
+    /// The operation a handler for an exception of tag <paramref name="tag"/> thrown at source pc
+    /// <paramref name="pc"/> starts at (its block's fuel charge), or -1: the first entry of the handler table whose range
+    /// holds the pc and whose tag is the exception's (the verifier puts an inner range's entries first).
+    /// </summary>
+    public int FindHandler(int pc, int tag)
+    {
+        var handlers = Analysis.Definition.Handlers;
+        for (var k = 0; k < handlers.Count; k++)
+        {
+            var entry = handlers[k];
+            if (entry.Tag != tag || pc < entry.Start || pc >= entry.End) continue;
+            var operations = _handlerOperations ??= [.. handlers.Select(h => ChargeOperation(h.Handler))];
+            return operations[k];
+        }
+        return -1;
+    }
+
+    private int[]? _handlerOperations;
 
     /// <summary>Why the function is not compiled, when the JIT declined it (too large, or dynamic code unsupported).</summary>
     public volatile string? NotCompiledReason;

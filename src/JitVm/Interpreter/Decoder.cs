@@ -204,6 +204,12 @@ internal static class Decoder
                 }
                 case OpCode.TaskJoin: Emit(OpKind.TaskJoin, pc, top, instruction.Index, definition.Types[instruction.Index].Results.Length); break;
                 case OpCode.TaskSelf: Emit(OpKind.TaskSelf, pc, h); break;
+                case OpCode.Throw:
+                {
+                    var payload = definition.Tags[instruction.Index].Parameters.Count;
+                    Emit(OpKind.Throw, pc, h - payload, instruction.Index, payload, CallSites.Encode(imports + definedIndex, pc));
+                    break;
+                }
                 case OpCode.TaskCancel: Emit(OpKind.TaskCancel, pc, top); break;
                 case OpCode.ChanNew: Emit(OpKind.ChanNew, pc, top); break;
                 case OpCode.ChanSend: Emit(OpKind.ChanSend, pc, h - 2, top); break;

@@ -168,7 +168,19 @@ internal static class Interpreter
                             fiber.CheckDepth(callee);
                             fiber.SlotTop = fp + function.FrameSize;
                             var framesBefore = fiber.FrameCount;
-                            compiled.Adapter(fiber, fiber.CallDepth + 1, calleeFp);
+                            if (CallCompiled(compiled, fiber, calleeFp, framesBefore, slotTop) is { } thrown)
+                            {
+                                if (!Catch(fiber, thrown, baseFrames)) throw thrown;
+                                ref var handler = ref fiber.Frames[fiber.FrameCount - 1];
+                                function = handler.Function!;
+                                code = function.Code;
+                                fp = handler.Fp;
+                                ip = handler.Ip;
+                                s = fiber.Slots;
+                                tags = fiber.SlotTags;
+                                fuel = fiber.FuelSlice;
+                                break;
+                            }
                             s = fiber.Slots;
                             tags = fiber.SlotTags;
                             if (fiber.IsDeoptimising)
@@ -200,7 +212,7 @@ internal static class Interpreter
                     case OpKind.TailCall:
                     case OpKind.TailCallIndirect:
                         fiber.Publish(fuel, ip);
-                        TailCall(fiber, op, fp, jitting, tiering);
+                        if (TailCall(fiber, op, fp, jitting, tiering, slotTop) is { } thrownInTail && !Catch(fiber, thrownInTail, baseFrames)) throw thrownInTail;
                         if (fiber.IsSuspending) return;
                         // Go on with the innermost frame: the callee, or (after an import, or a compiled callee that
                         // returned) this frame's caller, unless that is outside this activation.
@@ -394,6 +406,19 @@ internal static class Interpreter
                         tags = fiber.SlotTags;
                         fuel = fiber.FuelSlice;
                         break;
+                    case OpKind.Throw:
+                    {
+                        fiber.Publish(fuel, ip);
+                        var exception = InFlightException.Create(fiber, op.B, s, tags, fp + op.A, op.C, op.K, fiber.CallDepth, fuel);
+                        if (!Catch(fiber, exception, baseFrames)) throw exception;
+                        ref var handler = ref fiber.Frames[fiber.FrameCount - 1];
+                        function = handler.Function!;
+                        code = function.Code;
+                        fp = handler.Fp;
+                        ip = handler.Ip;
+                        fuel = fiber.FuelSlice;
+                        break;
+                    }
                     default:
                         throw new InvalidOperationException($"the interpreter has no case for {op.Kind}");
                 }
@@ -456,7 +481,7 @@ internal static class Interpreter
     /// returned or was an import, this frame's caller (its results at fp). The fuel slice is the fiber's.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void TailCall(Fiber fiber, in Op op, int fp, bool jitting, bool tiering)
+    private static InFlightException? TailCall(Fiber fiber, in Op op, int fp, bool jitting, bool tiering, int slotTop)
     {
         var s = fiber.Slots;
         var callee = op.Kind == OpKind.TailCall ? fiber.Instance.Functions[op.B] : TailTarget(fiber, op, fp);
@@ -465,7 +490,7 @@ internal static class Interpreter
             // An import ran from this frame and left its results where its arguments were: return them.
             MoveDown(fiber.Slots, fiber.SlotTags, fp + op.A, fp, fiber.Instance.Module.Definition.Types[Runtime.Instance.IndirectSignature(op.B)].Results.Length);
             fiber.LeaveFrame();
-            return;
+            return null;
         }
         MoveDown(s, fiber.SlotTags, fp + op.A, fp, callee.ParameterCount);
         fiber.LeaveFrame();
@@ -474,12 +499,62 @@ internal static class Interpreter
         if (compiled is null || !Jit.JitRuntime.StackHasRoom(fiber, compiled.StackBytes))
         {
             fiber.EnterFrame(callee, fp);
-            return;
+            return null;
         }
         fiber.SlotTop = fp + Math.Max(callee.ParameterCount, callee.Signature.Results.Length);
         var framesBefore = fiber.FrameCount;
-        compiled.Adapter(fiber, fiber.CallDepth + 1, fp);
+        if (CallCompiled(compiled, fiber, fp, framesBefore, slotTop) is { } thrown) return thrown;
         if (fiber.IsDeoptimising) fiber.MaterialiseBelow(fp, framesBefore);
+        return null;
+    }
+
+    /// <summary>
+    /// Calls compiled code from the interpreter at <paramref name="calleeFp"/>, one frame deeper; an exception VM code
+    /// threw and nothing in the compiled frames caught is returned, with the frame records and slot top of this
+    /// activation as they were before the call (the compiled frames' spill areas are gone), for
+    /// <see cref="Catch"/> to look for a handler in the interpreter frames. Out of <see cref="Loop"/>, so the loop
+    /// itself has no handler of its own.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static InFlightException? CallCompiled(Jit.CompiledFunction compiled, Fiber fiber, int calleeFp, int framesBefore, int slotTop)
+    {
+        try
+        {
+            compiled.Adapter(fiber, fiber.CallDepth + 1, calleeFp);
+            return null;
+        }
+        catch (InFlightException thrown)
+        {
+            fiber.FrameCount = framesBefore;
+            fiber.SlotTop = slotTop;
+            return thrown;
+        }
+    }
+
+    /// <summary>
+    /// Looks for a handler of <paramref name="thrown"/> in this activation's interpreter frames, innermost first (each
+    /// at the instruction it is suspended at: the throw, or the call it made), popping every frame that has none.
+    /// When one is found its frame is the innermost, resuming at the handler with the payload on an otherwise empty
+    /// operand stack (spec/exceptions.md §4); false when none of the frames above <paramref name="baseFrames"/> has
+    /// one, and the exception goes on to whoever called this activation.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static bool Catch(Fiber fiber, InFlightException thrown, int baseFrames)
+    {
+        while (fiber.FrameCount > baseFrames)
+        {
+            ref var frame = ref fiber.Frames[fiber.FrameCount - 1];
+            var function = frame.Function!;
+            var handler = function.FindHandler(function.SourcePc[frame.Ip - 1], thrown.Tag);
+            if (handler >= 0)
+            {
+                thrown.WritePayload(fiber, frame.Fp + function.LocalCount);
+                frame.Ip = handler;
+                return true;
+            }
+            fiber.LeaveFrame();
+        }
+        return false;
     }
 
     /// <summary>

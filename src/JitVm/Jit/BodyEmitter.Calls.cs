@@ -57,7 +57,7 @@ internal sealed partial class BodyEmitter
                 il.Call(Helpers.SetResult);
             }
         }
-        il.Emit(OpCodes.Ret);
+        Ret(results.Length == 1 ? results[0] : null);
     }
 
     private void EmitCall(int callee, int h)

@@ -49,6 +49,8 @@ internal sealed partial class BodyEmitter
         var values = Enumerable.Range(0, height).Select(h => (Local: StackLocal(h, _types[h]), Type: _types[h])).ToArray();
         var start = _imageStart;
         var resume = _imageIp;
+        // Inside a protected range the shared block (outside every range) is reached by leave.
+        var jump = _openRegions.Count > 0 ? OpCodes.Leave : OpCodes.Br;
         return Stub(() =>
         {
             Arg(FiberArg);
@@ -58,12 +60,12 @@ internal sealed partial class BodyEmitter
             for (var k = 0; k < values.Length; k++) WriteImageValue(start, locals + k, values[k].Local, values[k].Type);
             il.Emit(OpCodes.Ldc_I4, ip);
             il.Emit(OpCodes.Stloc, resume);
-            il.Emit(OpCodes.Br, shared);
+            il.Emit(jump, shared);
         });
     }
 
     /// <summary>Writes the locals, completes the image, closes the spill area and returns a placeholder result.</summary>
-    private Label SharedDeoptBlock() => Stub(() =>
+    private Label SharedDeoptBlock() => Stub(_methodStubs, () =>
     {
         for (var i = 0; i < _locals.Length; i++) WriteImageValue(_imageStart!, i, _locals[i], _analysis.LocalTypes[i]);
         Arg(FiberArg);

@@ -30,7 +30,9 @@ internal sealed partial class BodyEmitter(
     private const int FirstParameterArg = 2;
 
     private readonly Dictionary<(int Height, VmType Type), LocalBuilder> _stackLocals = [];
-    private readonly List<(Label Label, Action Emit)> _stubs = [];
+    /// <summary>The cold blocks to emit at the end of the innermost open protected range (or of the method).</summary>
+    private List<(Label Label, Action Emit)> _stubs = null!;
+    private readonly List<(Label Label, Action Emit)> _methodStubs = [];
     private LocalBuilder[] _locals = [];
     private Label[] _blocks = [];
     private LocalBuilder _fuel = null!;
@@ -53,6 +55,7 @@ internal sealed partial class BodyEmitter(
 
     public void Emit(Type[] parameterTypes)
     {
+        _stubs = _methodStubs;
         var code = _analysis.Definition.Code;
         il.SetArguments(parameterTypes);
         _fuel = il.DeclareLocal(typeof(long));
@@ -95,23 +98,35 @@ internal sealed partial class BodyEmitter(
             il.LoadArgument(FirstParameterArg + i);
             il.Emit(OpCodes.Stloc, _locals[i]);
         }
+        if (_regions.Any) SaveFrameState();
 
         for (_pc = 0; _pc < code.Length; _pc++)
         {
             il.Pc = _pc;
             _types = TypeStack.ToArray(_analysis.StackBefore[_pc]);
+            // A range's try block closes before the label at its end and opens after the fuel charge at its start, so
+            // a branch to either lands outside it (spec/exceptions.md §6).
+            if (_regions.Any) CloseRegions(code);
             if (_analysis.IsLeader[_pc])
             {
                 il.MarkLabel(_blocks[_pc]);
                 ChargeFuel(_analysis.BlockCost[_pc]);
             }
+            if (_regions.Any) OpenRegions();
             Lower(code[_pc]);
             il.ExpectEmpty();
         }
-        foreach (var (label, emit) in _stubs)
+        EmitStubs(_stubs);
+        if (_returnBlock is { } returnBlock) EmitReturnBlock(returnBlock);
+    }
+
+    private void EmitStubs(List<(Label Label, Action Emit)> stubs)
+    {
+        // A stub may add stubs (a refuel stub's yield), so the list is walked by index.
+        for (var i = 0; i < stubs.Count; i++)
         {
-            il.MarkLabel(label);
-            emit();
+            il.MarkLabel(stubs[i].Label);
+            stubs[i].Emit();
         }
     }
 
@@ -165,6 +180,13 @@ internal sealed partial class BodyEmitter(
         }
         if (deoptStress) DeoptimiseIfAsked();
         if (LowerTailCall(instruction, consumed)) return;
+        if (instruction.OpCode == OpCode.Throw)
+        {
+            // A handler of this frame reloads the pointers from the spill area; nothing follows a throw here.
+            if (_regions.Any) Spill(consumed);
+            LowerThrow(instruction.Index, consumed);
+            return;
+        }
         if (instruction.OpCode == OpCode.Alloc)
         {
             LowerAlloc(consumed);
@@ -277,22 +299,22 @@ internal sealed partial class BodyEmitter(
             }
 
             case OpCode.Br:
-                il.Emit(OpCodes.Br, _blocks[instruction.Index]);
+                il.Emit(Leaves(instruction.Index) ? OpCodes.Leave : OpCodes.Br, _blocks[instruction.Index]);
                 return;
             case OpCode.BrIf:
                 Load(h - 1);
                 il.Emit(OpCodes.Ldc_I8, 0L);
-                il.Emit(OpCodes.Bne_Un, _blocks[instruction.Index]);
+                il.Emit(OpCodes.Bne_Un, Target(instruction.Index));
                 return;
             case OpCode.BrIfZ:
                 Load(h - 1);
                 il.Emit(OpCodes.Ldc_I8, 0L);
-                il.Emit(OpCodes.Beq, _blocks[instruction.Index]);
+                il.Emit(OpCodes.Beq, Target(instruction.Index));
                 return;
             case OpCode.BrTable:
             {
                 var targets = instruction.Targets!;
-                var fallback = _blocks[instruction.Index];
+                var fallback = Target(instruction.Index);
                 if (targets.Length == 0)
                 {
                     il.Emit(OpCodes.Br, fallback);
@@ -303,7 +325,7 @@ internal sealed partial class BodyEmitter(
                 il.Emit(OpCodes.Bge_Un, fallback);
                 Load(h - 1);
                 il.Emit(OpCodes.Conv_I4);
-                il.Emit(OpCodes.Switch, [.. targets.Select(t => _blocks[t])]);
+                il.Emit(OpCodes.Switch, [.. targets.Select(Target)]);
                 il.Emit(OpCodes.Br, fallback);
                 return;
             }
@@ -551,10 +573,12 @@ internal sealed partial class BodyEmitter(
     }
 
     /// <summary>A cold block at the end of the method, entered with an empty CIL stack.</summary>
-    private Label Stub(Action emit)
+    private Label Stub(Action emit) => Stub(_stubs, emit);
+
+    private Label Stub(List<(Label Label, Action Emit)> stubs, Action emit)
     {
         var label = il.DefineLabel();
-        _stubs.Add((label, emit));
+        stubs.Add((label, emit));
         return label;
     }
 

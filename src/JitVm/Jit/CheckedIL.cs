@@ -165,6 +165,36 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
         il.Emit(OpCodes.Call, method);
     }
 
+    /// <summary>Opens a CIL try block (entered with an empty stack); returns the label after the whole try/catch.</summary>
+    public Label BeginTry()
+    {
+        if (check && !_unreachable && _stack.Count != 0) Fail($"a try block must start with an empty CIL stack, but it holds [{string.Join(' ', _stack)}]");
+        return il.BeginExceptionBlock();
+    }
+
+    /// <summary>Ends the try body and starts a catch clause: the caught exception is on the stack.</summary>
+    public void BeginCatch(Type exceptionType)
+    {
+        il.BeginCatchBlock(exceptionType);
+        if (check)
+        {
+            _stack.Clear();
+            Push(Kind.Ref);
+            _unreachable = false;
+        }
+    }
+
+    /// <summary>Closes the try/catch: code goes on after it, reached by the leaves out of it, with an empty stack.</summary>
+    public void EndTry()
+    {
+        il.EndExceptionBlock();
+        if (check)
+        {
+            _stack.Clear();
+            _unreachable = false;
+        }
+    }
+
     /// <summary>Asserts the evaluation stack is empty (at VM instruction boundaries, where every value lives in a local).</summary>
     public void ExpectEmpty()
     {
@@ -219,7 +249,7 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
             case "stelem.i1": Pop(Kind.I4, "value"); Pop(Kind.Any, "index"); Pop(Kind.Ref, "array"); return;
             case "dup": { var top = PopAny("dup"); Push(top); Push(top); return; }
             case "pop": PopAny("pop"); return;
-            case "ret": _unreachable = true; return;
+            case "ret": case "rethrow": _unreachable = true; return;
             case "throw": Pop(Kind.Ref, "throw"); _unreachable = true; return;
             case "br": case "leave": case "tail.": return;
             case "brtrue": case "brfalse": PopAny(op.Name); return;

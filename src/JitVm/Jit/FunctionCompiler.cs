@@ -233,6 +233,16 @@ internal static class FunctionCompiler
         public static readonly MethodInfo NurseryEnd = Runtime(nameof(JitRuntime.NurseryEnd));
         public static readonly MethodInfo StackLimit = Runtime(nameof(JitRuntime.StackLimit));
         public static readonly MethodInfo ExecuteInterpreted = Runtime(nameof(JitRuntime.ExecuteInterpreted));
+        public static readonly MethodInfo ExceptionValue = Runtime(nameof(JitRuntime.ExceptionValue));
+        public static readonly MethodInfo ExceptionWord = Runtime(nameof(JitRuntime.ExceptionWord));
+        public static readonly MethodInfo Throw = Runtime(nameof(JitRuntime.Throw));
+        public static readonly MethodInfo UncaughtTrap = Runtime(nameof(JitRuntime.UncaughtTrap));
+        public static readonly MethodInfo HandlerFrameCount = Runtime(nameof(JitRuntime.HandlerFrameCount));
+        public static readonly MethodInfo HandlerSlotTop = Runtime(nameof(JitRuntime.HandlerSlotTop));
+        public static readonly MethodInfo Caught = Runtime(nameof(JitRuntime.Caught));
+        public static readonly MethodInfo CaughtTag = Runtime(nameof(JitRuntime.CaughtTag));
+        public static readonly MethodInfo CaughtValue = Runtime(nameof(JitRuntime.CaughtValue));
+        public static readonly MethodInfo CaughtWord = Runtime(nameof(JitRuntime.CaughtWord));
         public static readonly MethodInfo RecordWrite = Runtime(nameof(JitRuntime.RecordWrite));
         public static readonly MethodInfo GetGlobal = Runtime(nameof(JitRuntime.GetGlobal));
         public static readonly MethodInfo SetGlobal = Runtime(nameof(JitRuntime.SetGlobal));

@@ -30,6 +30,8 @@ internal static class HostEntry
         il.Emit(OpCodes.Stloc, room);
         // The entry ends however the body leaves, so a trap leaves the isolate usable (and unowned).
         var end = il.BeginExceptionBlock();
+        // Inside it, an exception VM code threw and nothing caught becomes its trap (spec/exceptions.md §5).
+        il.BeginExceptionBlock();
         il.Emit(OpCodes.Ldloc, room);
         il.Emit(OpCodes.Brfalse, interpreted);
         il.Emit(OpCodes.Ldarg_0);
@@ -69,6 +71,10 @@ internal static class HostEntry
         if (result == typeof(double)) il.Emit(OpCodes.Call, Helpers.BitsToDouble);
         if (value is not null) il.Emit(OpCodes.Stloc, value);
         else il.Emit(OpCodes.Pop);
+        il.BeginCatchBlock(typeof(Runtime.InFlightException));
+        il.Emit(OpCodes.Call, Helpers.UncaughtTrap);
+        il.Emit(OpCodes.Throw);
+        il.EndExceptionBlock();
         il.BeginFinallyBlock();
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Call, Helpers.EndEntry);

@@ -24,6 +24,11 @@ internal sealed partial class Fiber
             }
             else RunFunction(instance.Functions[functionIndex - instance.ImportCount], fp, entry: true);
         }
+        catch (InFlightException thrown)
+        {
+            // Nothing caught it before it would leave the entry (spec/exceptions.md §5).
+            throw thrown.Uncaught;
+        }
         finally
         {
             // A suspended task keeps its frames until it resumes (Fiber.Suspend.cs).
@@ -86,6 +91,10 @@ internal sealed partial class Fiber
             Interpreter.Interpreter.Run(this, function, fp);
             return Slots[fp];
         }
+        catch (InFlightException thrown)
+        {
+            throw thrown.Uncaught;
+        }
         finally
         {
             DropFrames();
@@ -97,7 +106,14 @@ internal sealed partial class Fiber
     public long ResumeEntry()
     {
         MaterialiseBelow(EntryBase, EntryFrames);
-        Interpreter.Interpreter.Resume(this, EntryFrames);
+        try
+        {
+            Interpreter.Interpreter.Resume(this, EntryFrames);
+        }
+        catch (InFlightException thrown)
+        {
+            throw thrown.Uncaught;
+        }
         return Slots[EntryBase];
     }
 
@@ -128,6 +144,11 @@ internal sealed partial class Fiber
                 SlotTop = Math.Max(SlotTop, fp + Math.Max(function.Signature.Parameters.Length, function.Signature.Results.Length) + 1);
                 RunFunction(function, fp, entry: false);
             }
+        }
+        catch (InFlightException thrown)
+        {
+            // Tags belong to their module: an exception does not cross into the instance that called this one.
+            throw thrown.Uncaught;
         }
         finally
         {

@@ -40,6 +40,9 @@ public static class Assembler
         /// at the line that defines it.</summary>
         public readonly List<(string Name, int Line)> LabelLines = [];
         public readonly List<(OpCode Op, Token First, List<Token> Operands, int SourceLine)> Body = [];
+
+        /// <summary>The .catch lines in text order: tag, start, end and handler tokens.</summary>
+        public readonly List<(Token Tag, Token Start, Token End, Token Handler)> Catches = [];
     }
 
     /// <remarks>Every name is looked up through a hash table (never a list search), so assembling costs time
@@ -57,6 +60,8 @@ public static class Assembler
         private readonly HashSet<string> _globalNames = new(StringComparer.Ordinal);
         private readonly List<DataSegment> _data = [];
         private readonly HashSet<string> _dataNames = new(StringComparer.Ordinal);
+        private readonly List<TagDefinition> _tags = [];
+        private readonly Dictionary<string, int> _tagIndex = new(StringComparer.Ordinal);
         private readonly Dictionary<string, FunctionType> _namedTypes = namedTypes ?? new(StringComparer.Ordinal);
         private readonly List<FunctionType> _typeOrder = [];
         private readonly Dictionary<FunctionType, int> _typeIndex = [];
@@ -124,6 +129,18 @@ public static class Assembler
                         if (current is not null) throw Error(token, ".data must be outside a function");
                         ParseData();
                         break;
+                    case ".tag":
+                        if (current is not null) throw Error(token, ".tag must be outside a function");
+                        ParseTag();
+                        break;
+                    case ".catch":
+                        if (current is null) throw Error(token, ".catch must be inside a function");
+                        if (Peek.Kind == TokenKind.EndOfLine) throw Error(Peek, "expected the tag after .catch (.catch TAG START END HANDLER)");
+                        var caught = Next();
+                        current.Catches.Add((caught, ExpectName("the protected range's first label (.catch TAG START END HANDLER)"),
+                            ExpectName("the label after the protected range (.catch TAG START END HANDLER)"), ExpectName("the handler's label (.catch TAG START END HANDLER)")));
+                        EndOfLine();
+                        break;
                     case ".func":
                         if (current is not null) throw Error(token, $".func inside function {Printable.Quote(current.Name)}: close it with .end first");
                         current = ParseFunctionHeader(token);
@@ -140,7 +157,7 @@ public static class Assembler
                         break;
                     default:
                         if (token.Text.StartsWith('.'))
-                            throw Error(token, $"unknown directive '{token.Text}'; known: .source .line .type .import .global .data .func .local .end");
+                            throw Error(token, $"unknown directive '{token.Text}'; known: .source .line .type .import .global .data .tag .func .local .catch .end");
                         if (current is null) throw Error(token, $"instruction '{token.Text}' is outside a function");
                         if (!OpCodeTable.TryGet(token.Text, out var info))
                             throw Error(token, $"unknown instruction '{token.Text}'");
@@ -308,6 +325,17 @@ public static class Assembler
             _globals.Add(new GlobalDefinition(name.Text, type, bits));
         }
 
+        /// <summary><c>.tag NAME (types)</c>: an exception tag and its payload's types.</summary>
+        private void ParseTag()
+        {
+            var name = ExpectName("the tag's name after .tag");
+            Expect(TokenKind.LeftParen, "'(' to open the tag's payload types");
+            var (_, types) = ParseParameters();
+            EndOfLine();
+            if (!_tagIndex.TryAdd(name.Text, _tags.Count)) throw Error(name, $"tag {Printable.Quote(name.Text)} is declared twice");
+            _tags.Add(new TagDefinition(name.Text, types));
+        }
+
         private void ParseData()
         {
             var name = ExpectName("the data segment's name after .data");
@@ -377,6 +405,7 @@ public static class Assembler
                         OperandKind.Label => new Instruction(op, Label(reader.Take("a label"), function)),
                         OperandKind.LabelTable => BranchTable(op, reader, function),
                         OperandKind.Signature => new Instruction(op, SignatureOperand(reader)),
+                        OperandKind.Tag => new Instruction(op, Lookup(reader.Take("a tag name or index"), _tagIndex, "tag", null)),
                         _ => throw new InvalidOperationException(),
                     });
                     reader.End();
@@ -390,10 +419,12 @@ public static class Assembler
                     LocalNames = names,
                     Lines = lines,
                     LabelNames = function.LabelNames.Count > 0 ? new Dictionary<int, string>(function.LabelNames) : null,
+                    Handlers = [.. function.Catches.Select(c => new HandlerDefinition(
+                        Label(c.Start, function), Label(c.End, function), Lookup(c.Tag, _tagIndex, "tag", null), Label(c.Handler, function)))],
                 });
             }
             var imports = _imports.Select(i => new ImportDefinition(i.Name, _typeIndex[i.Type]));
-            return new ModuleDefinition(_typeOrder, imports, functions, _globals, _data, _declaredSource ?? source);
+            return new ModuleDefinition(_typeOrder, imports, functions, _globals, _data, _declaredSource ?? source) { Tags = _tags };
         }
 
         private int SignatureOperand(OperandReader reader)

@@ -27,6 +27,8 @@ public static class Disassembler
                 : $".global {Name(global.Name)} {global.Type.Name()} = {(global.Type == VmType.F64 ? FormatF64(global.InitialBits) : global.InitialBits.ToString(CultureInfo.InvariantCulture))}");
         foreach (var segment in module.Data)
             writer.Line($".data {Name(segment.Name)} {Quote(segment.Bytes)}");
+        foreach (var tag in module.Tags)
+            writer.Line($".tag {Name(tag.Name)} ({string.Join(' ', tag.Parameters.Select(p => p.Name()))})");
 
         foreach (var function in module.Functions)
         {
@@ -65,6 +67,9 @@ public static class Disassembler
         }
 
         var labels = LabelNames(function);
+        string Target(int pc) => labels.TryGetValue(pc, out var name) ? Name(name) : $"L{pc}";
+        foreach (var handler in function.Handlers)
+            writer.Line($"    .catch {TagName(module, handler.Tag)} {Target(handler.Start)} {Target(handler.End)} {Target(handler.Handler)}");
         for (var pc = 0; pc < function.Code.Length; pc++)
         {
             if (labels.TryGetValue(pc, out var label)) writer.Line($"{Name(label)}:");
@@ -86,6 +91,13 @@ public static class Disassembler
             var info = instruction.OpCode.Info();
             if (info.Operand is not (OperandKind.Label or OperandKind.LabelTable)) continue;
             IEnumerable<int> targets = info.Operand == OperandKind.Label ? [instruction.Index] : [.. instruction.Targets ?? [], instruction.Index];
+            Assign(targets);
+        }
+        foreach (var handler in function.Handlers) Assign([handler.Start, handler.End, handler.Handler]);
+        return labels;
+
+        void Assign(IEnumerable<int> targets)
+        {
             foreach (var target in targets)
             {
                 if (labels.ContainsKey(target)) continue;
@@ -95,8 +107,11 @@ public static class Disassembler
                 taken.Add(name);
             }
         }
-        return labels;
     }
+
+    /// <summary>A tag's name, or its index when the (unverified) module has no such tag.</summary>
+    private static string TagName(ModuleDefinition module, int index) =>
+        (uint)index < (uint)module.Tags.Count ? Name(module.Tags[index].Name) : index.ToString(CultureInfo.InvariantCulture);
 
     private static string FormatInstruction(ModuleDefinition module, Instruction instruction, Dictionary<int, string> labels, Func<int, string> localName)
     {
@@ -117,6 +132,7 @@ public static class Disassembler
             OperandKind.Label => Label(instruction.Index),
             OperandKind.LabelTable => $"({string.Join(' ', (instruction.Targets ?? []).Select(Label))}) {Label(instruction.Index)}",
             OperandKind.Signature => Signature(module, instruction.Index),
+            OperandKind.Tag => TagName(module, instruction.Index),
             _ => instruction.Operand.ToString(CultureInfo.InvariantCulture),
         };
         return operand.Length == 0 ? info.Mnemonic : $"{info.Mnemonic} {operand}";

@@ -31,6 +31,9 @@ internal sealed class FunctionAnalysis
     /// <summary>True for targets of backward (or self) branches.</summary>
     public required bool[] IsLoopHeader { get; init; }
 
+    /// <summary>The protected ranges of the handler table as a tree (spec/exceptions.md §2).</summary>
+    public required HandlerRegions Regions { get; init; }
+
     public int ParameterCount => Signature.Parameters.Length;
 
     /// <summary>Slots a frame needs: parameters, locals and the operand stack.</summary>

@@ -46,6 +46,10 @@ public enum VerificationRule
 
     /// <summary>A signature has too many parameters or results.</summary>
     InvalidSignature,
+
+    /// <summary>A handler table entry breaks a rule of spec/verification.md §7 (ranges, nesting, order, where its
+    /// handler is), or a branch or tail call breaks the rules protected ranges impose.</summary>
+    InvalidHandler,
 }
 
 /// <summary>

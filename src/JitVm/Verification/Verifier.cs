@@ -71,6 +71,15 @@ internal static partial class Verifier
         names.Clear();
         foreach (var segment in module.Data)
             if (!names.Add(segment.Name)) throw ModuleError(VerificationRule.DuplicateName, $"data segment name {Printable.Quote(segment.Name)} is used twice");
+        names.Clear();
+        foreach (var tag in module.Tags)
+        {
+            if (!names.Add(tag.Name)) throw ModuleError(VerificationRule.DuplicateName, $"tag name {Printable.Quote(tag.Name)} is used twice");
+            if (tag.Parameters.Count > ModuleLimits.MaxSignatureArity)
+                throw ModuleError(VerificationRule.InvalidSignature, $"tag {Printable.Quote(tag.Name)} has {tag.Parameters.Count} payload values; at most {ModuleLimits.MaxSignatureArity} are allowed");
+            if (tag.Parameters.Any(t => !VmTypeNames.IsDefined((byte)t)))
+                throw ModuleError(VerificationRule.InvalidSignature, $"tag {Printable.Quote(tag.Name)} has a payload value of an invalid type");
+        }
     }
 
     /// <summary>
@@ -158,6 +167,7 @@ internal static partial class Verifier
             var isLeader = new bool[count];
             var isBackwardTarget = new bool[count];
             FindLeaders(isLeader, isBackwardTarget);
+            var regions = CheckHandlerTable(isLeader, isBackwardTarget);
 
             // Edge states are kept only at branch targets: pending ones for targets not reached yet, and the entry
             // state of every target of a backward branch. Straight-line code shares one assigned array, copied only
@@ -207,6 +217,22 @@ internal static partial class Verifier
 
                 var instruction = function.Code[_pc];
                 var info = instruction.OpCode.Info();
+                if (regions.Any)
+                {
+                    CheckProtectedInstruction(regions, instruction, info);
+                    // A handler is entered with its tag's payload on an empty stack and, as ptr locals go, what is
+                    // assigned where its range starts (every pc of the range is reached from there).
+                    for (var r = regions.InnermostAt[_pc]; r >= 0 && regions.Regions[r].Start == _pc; r = regions.Regions[r].Parent)
+                        foreach (var k in regions.Regions[r].Entries)
+                        {
+                            var handler = function.Handlers[k];
+                            TypeStack? payload = null;
+                            foreach (var type in module.Tags[handler.Tag].Parameters) payload = Push(type, payload);
+                            // The frame must hold the payload even where nothing else in the function stacks as high.
+                            maxStack = Math.Max(maxStack, module.Tags[handler.Tag].Parameters.Count);
+                            Edge(handler.Handler, payload, assigned, ref ownsAssigned, pending, visited, isLoopHeader, $"handler #{k}'s exception reaches it");
+                        }
+                }
                 if (info.Operand == OperandKind.LabelTable && instruction.Targets is null)
                     throw Error(VerificationRule.InvalidBranchTarget, _pc, "br_table has no case list");
                 switch (instruction.OpCode)
@@ -332,6 +358,14 @@ internal static partial class Verifier
                         CheckTailCall(stack!.Below, module.Types[typeIndex], "return_call_indirect");
                         break;
                     }
+                    case OpCode.Throw:
+                    {
+                        if ((uint)instruction.Operand >= (uint)module.Tags.Count)
+                            throw Error(VerificationRule.InvalidIndex, _pc, $"tag #{instruction.Operand} does not exist (the module has {module.Tags.Count})");
+                        var tag = module.Tags[instruction.Index];
+                        stack = ApplySignature(stack, new FunctionType(tag.Parameters, []), $"throw of tag {Printable.Quote(tag.Name)}");
+                        break;
+                    }
                     case OpCode.FuncRef:
                         FunctionIndex(instruction);
                         stack = Push(VmType.I64, stack);
@@ -420,6 +454,7 @@ internal static partial class Verifier
                 IsLeader = isLeader,
                 BlockCost = blockCost,
                 IsLoopHeader = isLoopHeader,
+                Regions = regions,
             };
         }
 
@@ -459,13 +494,14 @@ internal static partial class Verifier
             if (target <= pc) isBackwardTarget[target] = true;
         }
 
-        private void Edge(int target, TypeStack? stack, ulong[] assigned, ref bool ownsAssigned, EdgeState?[] pending, bool[] visited, bool[] isLoopHeader)
+        private void Edge(int target, TypeStack? stack, ulong[] assigned, ref bool ownsAssigned, EdgeState?[] pending, bool[] visited, bool[] isLoopHeader, string? how = null)
         {
+            how ??= $"the branch at pc {_pc} reaches it";
             if (visited[target])
             {
                 isLoopHeader[target] = true;
                 var recorded = pending[target]!.Value;
-                CheckSameStack(recorded.Stack, stack, target, $"the branch at pc {_pc} reaches it");
+                CheckSameStack(recorded.Stack, stack, target, how);
                 for (var i = 0; i < assigned.Length; i++)
                 {
                     var missing = recorded.Assigned[i] & ~assigned[i];
@@ -478,7 +514,7 @@ internal static partial class Verifier
             }
             if (pending[target] is { } existing)
             {
-                CheckSameStack(existing.Stack, stack, target, $"the branch at pc {_pc} reaches it");
+                CheckSameStack(existing.Stack, stack, target, how);
                 var owned = false;
                 pending[target] = new EdgeState(existing.Stack, Intersect(existing.Assigned, assigned, ref owned));
             }

@@ -19,6 +19,7 @@ public sealed class PublicSurfaceTests
         "JitVm.Bytecode.CodeLabel", "JitVm.Bytecode.DataReference", "JitVm.Bytecode.DataSegment", "JitVm.Bytecode.FlowKind",
         "JitVm.Bytecode.FunctionBuilder", "JitVm.Bytecode.FunctionDefinition", "JitVm.Bytecode.FunctionReference",
         "JitVm.Bytecode.FunctionType", "JitVm.Bytecode.GlobalDefinition", "JitVm.Bytecode.GlobalReference",
+        "JitVm.Bytecode.HandlerDefinition", "JitVm.Bytecode.TagDefinition", "JitVm.Bytecode.TagReference",
         "JitVm.Bytecode.ImportDefinition", "JitVm.Bytecode.Instruction", "JitVm.Bytecode.LocalReference",
         "JitVm.Bytecode.ModuleBuilder", "JitVm.Bytecode.ModuleDefinition", "JitVm.Bytecode.ModuleLimits",
         "JitVm.Bytecode.ModuleReader", "JitVm.Bytecode.ModuleWriter", "JitVm.Bytecode.OpCode", "JitVm.Bytecode.OpCodeInfo",
@@ -53,6 +54,8 @@ public sealed class PublicSurfaceTests
         "JitVm.Bytecode.GlobalReference.InitialBits", "JitVm.Bytecode.GlobalReference.get_InitialBits",
         "JitVm.Bytecode.ModuleBuilder.Global", "JitVm.Bytecode.ModuleBuilder.Globals", "JitVm.Bytecode.ModuleBuilder.get_Globals",
         "JitVm.Bytecode.ModuleDefinition.Globals", "JitVm.Bytecode.ModuleDefinition.get_Globals",
+        // Exception tags (spec/exceptions.md), not the tags of words.
+        "JitVm.Bytecode.ModuleDefinition.Tags", "JitVm.Bytecode.ModuleDefinition.get_Tags", "JitVm.Bytecode.ModuleDefinition.set_Tags",
         "JitVm.Bytecode.OpCode.GlobalGet", "JitVm.Bytecode.OpCode.GlobalSet",
         "JitVm.Bytecode.OpCodeInfo.WordsPerFuel", "JitVm.Bytecode.OpCodeInfo.get_WordsPerFuel", "JitVm.Bytecode.OpCodeInfo.set_WordsPerFuel",
         "JitVm.Bytecode.OperandKind.Global",

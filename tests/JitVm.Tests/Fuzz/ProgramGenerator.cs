@@ -139,6 +139,7 @@ public sealed class ProgramGenerator
             text.Append(CultureInfo.InvariantCulture, $".global {name} {type.Name()} = {initial}\n");
         }
         foreach (var name in _data) text.Append(CultureInfo.InvariantCulture, $".data {name} {DataBytes()}\n");
+        if (_on.Exceptions) text.Append(".tag exn (i64)\n");
 
         var bodies = new List<string> { GenerateFunction(_main) };
         foreach (var helper in _helpers) bodies.Add(GenerateFunction(helper));
@@ -461,7 +462,42 @@ public sealed class ProgramGenerator
             }),
             (1, () => EarlyReturn(e)),
             (1, () => TrapStatement(e)),
+            (_on.Exceptions ? 1 : 0, () => ThrowStatement(e)),
+            (_on.Exceptions && depth > 0 && _fn.Stack.Count == 0 ? 2 : 0, () => TryStatement(d)),
             (1, () => Op("nop")));
+    }
+
+    /// <summary>Sometimes throws exn (a helper's throw may reach a handler in any caller, or end the run in
+    /// UncaughtException).</summary>
+    private void ThrowStatement(int e)
+    {
+        var skip = NewLabel("nothrow");
+        Condition(e, rare: true);
+        BrIfZ(skip);
+        Expr(I, e);
+        Pop(I);
+        Emit("throw exn");
+        _fn.Reachable = false;
+        Place(skip);
+    }
+
+    /// <summary>Statements in a protected range whose handler prints (or drops) the payload; the range is left by a
+    /// br past the handler. Entered with an empty stack, so every path reaches the end with one.</summary>
+    private void TryStatement(int depth)
+    {
+        var start = NewLabel("try");
+        var handler = NewLabel("caught");
+        var done = NewLabel("tried");
+        _fn.LabelStacks[handler] = [I];
+        Place(start);
+        Block(_random.Next(1, 4), depth);
+        if (_fn.Reachable) Br(done);
+        Place(handler);
+        if (_on.Print) Call(_imports[0]);
+        else Drop();
+        Place(done);
+        // Added when the range is complete, so a range nested in it (complete earlier) comes first in the table.
+        _fn.Lines.Add($"    .catch exn {start} {handler} {handler}");
     }
 
     private void SetLocalStatement(int e)
@@ -2134,6 +2170,7 @@ public sealed class ProgramGenerator
             Tasks = Calls && On(0.5);
             TailCalls = Calls && On(0.5);
             TypedReferences = Indirect && On(0.5);
+            Exceptions = On(0.5);
         }
 
         public bool Floats { get; }
@@ -2184,6 +2221,9 @@ public sealed class ProgramGenerator
         /// <summary>Indirect calls may go through ref.cast and call_ref or return_call_ref, and references come from
         /// ref.func (format version 4).</summary>
         public bool TypedReferences { get; }
+
+        /// <summary>Protected ranges with handlers, and conditional throws (format version 4, spec/exceptions.md).</summary>
+        public bool Exceptions { get; }
 
         public int TrapPercent { get; }
 
