@@ -297,6 +297,27 @@ public sealed class AsyncHostTests
         isolate.Dispose();
     }
 
+    [Theory]
+    [MemberData(nameof(Tiers))]
+    public void InvokeAsyncFromAHostFunctionTheIsolateCalledIsRefused(ExecutionTier tier)
+    {
+        Isolate? isolate = null;
+        HostFunction[] hosts =
+        [
+            HostFunction.FromAsyncFunc<long, long>("fetch", (i, _) => ValueTask.FromResult(i)),
+            HostFunction.FromAction<long>("poke", _ => isolate!.InvokeAsync("main", [Value.I64(0)]).AsTask().GetAwaiter().GetResult()),
+            HostFunction.FromAsyncFunc<string, long>("label", (text, _) => ValueTask.FromResult((long)text.Length)),
+        ];
+        using var created = new Isolate(Module.FromText(Source, "async.jvm"), hosts, Options(tier));
+        isolate = created;
+        var trap = Assert.Throws<TrapException>(() => created.Invoke("main", Value.I64(1)));
+        Assert.Equal(TrapCode.HostError, trap.Code);
+        var refused = Assert.IsType<InvalidOperationException>(trap.InnerException);
+        Assert.Contains("InvokeAsync cannot run inside a host function", refused.Message);
+        // The refused entry left nothing behind: the isolate runs again.
+        Assert.Equal(1000, created.Invoke("main", Value.I64(0))[0].AsI64);
+    }
+
     [Fact]
     public async Task StringParametersAreCopiedBeforeTheWorkStarts()
     {
