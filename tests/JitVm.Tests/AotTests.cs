@@ -264,11 +264,9 @@ public sealed class AotTests : IDisposable
     public void ReadyToRunWithoutACompilerExits78()
     {
         var missing = Output("no-crossgen2");
-        var start = new ProcessStartInfo(DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "JitVm.Cli.dll"), "aot", Example("fib.jvm"), "-o", Output("x.dll"), "--r2r" })
-            start.ArgumentList.Add(argument);
+        var start = ChildProcess.Cli("aot", Example("fib.jvm"), "-o", Output("x.dll"), "--r2r");
         start.Environment[ReadyToRun.CompilerVariable] = missing;
-        var (code, _, error) = RunChild(start);
+        var (code, _, error) = ChildProcess.Run(start);
         Assert.Equal(78, code);
         Assert.Equal($"jitvm: --r2r needs crossgen2, the ReadyToRun compiler, and it cannot be had: {ReadyToRun.CompilerVariable} names '{missing}', which does not exist\n", error);
         Assert.False(File.Exists(Output("x.dll")));
@@ -283,10 +281,8 @@ public sealed class AotTests : IDisposable
     public void WithoutDynamicCodeSavedCodeRunsAndOtherModulesAreInterpreted()
     {
         var assembly = Aot(Example("trap_divide.jvm"), "trap_divide.dll");
-        var start = new ProcessStartInfo(DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "JitVm.ChildHost.dll"), "--no-dynamic-code", assembly, Example("trap_divide.jvm") })
-            start.ArgumentList.Add(argument);
-        var (code, output, error) = RunChild(start);
+        var start = ChildProcess.Program(ChildProcess.DotnetHost(), Path.Combine(AppContext.BaseDirectory, "JitVm.ChildHost.dll"), "--no-dynamic-code", assembly, Example("trap_divide.jvm"));
+        var (code, output, error) = ChildProcess.Run(start);
         Assert.True(code == 0, $"the child host exited with {code}: {error}");
         const string Trap = "output 20; trap DivideByZero at divide:2 < average:2 < main:6, fuel 26, thrown in";
         const string SavedFunctions = "divide aot 0, average aot 0, main aot 0";
@@ -304,25 +300,5 @@ public sealed class AotTests : IDisposable
         var warnings = error.Split('\n').Where(line => line.StartsWith("JitVm.Jit Warning 104: the JIT is unavailable", StringComparison.Ordinal)).ToArray();
         Assert.Equal(2, warnings.Length);
         Assert.All(warnings, line => Assert.Contains("runs trap_divide.jvm in the interpreter", line, StringComparison.Ordinal));
-    }
-
-    /// <summary>Runs a child process to its end; stderr is read on a thread of its own so neither pipe can fill up.</summary>
-    private static (int Code, string Out, string Err) RunChild(ProcessStartInfo start)
-    {
-        using var child = Process.Start(start)!;
-        var error = "";
-        var reader = new Thread(() => error = child.StandardError.ReadToEnd());
-        reader.Start();
-        var output = child.StandardOutput.ReadToEnd();
-        reader.Join();
-        child.WaitForExit();
-        return (child.ExitCode, output.ReplaceLineEndings("\n"), error.ReplaceLineEndings("\n"));
-    }
-
-    private static string DotnetHost()
-    {
-        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)) return host;
-        var current = Environment.ProcessPath;
-        return current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
     }
 }

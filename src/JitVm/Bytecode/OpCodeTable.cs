@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using JitVm.Diagnostics;
 
 namespace JitVm.Bytecode;
@@ -174,8 +173,14 @@ public static class OpCodeTable
 
     private static readonly OpCodeInfo?[] ByCode = Index(All);
 
-    private static readonly FrozenDictionary<string, OpCodeInfo> ByMnemonic =
-        All.ToFrozenDictionary(info => info.Mnemonic, StringComparer.Ordinal);
+    private static readonly Dictionary<string, OpCodeInfo> ByMnemonic = IndexByMnemonic(All);
+
+    private static Dictionary<string, OpCodeInfo> IndexByMnemonic(IReadOnlyList<OpCodeInfo> rows)
+    {
+        var table = new Dictionary<string, OpCodeInfo>(rows.Count, StringComparer.Ordinal);
+        foreach (var row in rows) table.Add(row.Mnemonic, row);
+        return table;
+    }
 
     /// <summary>Returns the row for an opcode.</summary>
     public static OpCodeInfo Get(OpCode opCode) =>
@@ -563,6 +568,13 @@ public static class OpCodeTable
         return [.. rows];
     }
 
-    private static string Effect(VmType[] pops, VmType[] pushes) =>
-        $"[{string.Join(' ', pops.Select(t => t.Name()))}] -> [{string.Join(' ', pushes.Select(t => t.Name()))}]";
+    private static string Effect(VmType[] pops, VmType[] pushes)
+    {
+        // A loop, not LINQ over a value type, which the runtime would JIT-compile at every start-up (perf/RESULTS.md).
+        var text = new System.Text.StringBuilder("[");
+        for (var i = 0; i < pops.Length; i++) text.Append(i == 0 ? "" : " ").Append(pops[i].Name());
+        text.Append("] -> [");
+        for (var i = 0; i < pushes.Length; i++) text.Append(i == 0 ? "" : " ").Append(pushes[i].Name());
+        return text.Append(']').ToString();
+    }
 }

@@ -69,9 +69,20 @@ internal sealed class Instance
         }
         Code = deoptStress ? module.DeoptStressCode : module.Code;
         Functions = Code.Functions;
-        Globals = [.. definition.Globals.Select(g => g.InitialBits)];
+        Globals = InitialGlobals(definition);
         GlobalTags = new byte[Globals.Length];
         store.Attach(this);
+    }
+
+    /// <summary>The module's initial globals (a loop, not LINQ over longs, which the runtime would JIT-compile at
+    /// start-up).</summary>
+    private static long[] InitialGlobals(ModuleDefinition definition)
+    {
+        var globals = definition.Globals;
+        if (globals.Count == 0) return [];
+        var bits = new long[globals.Count];
+        for (var i = 0; i < bits.Length; i++) bits[i] = globals[i].InitialBits;
+        return bits;
     }
 
     /// <summary>Puts every global back to the module's initial value (a reset of the store).</summary>
@@ -93,7 +104,7 @@ internal sealed class Instance
         Code = template.Code;
         Functions = Code.Functions;
         var definition = Module.Definition;
-        Globals = definition.Globals.Count == 0 ? [] : [.. definition.Globals.Select(g => g.InitialBits)];
+        Globals = InitialGlobals(definition);
         GlobalTags = Globals.Length == 0 ? [] : new byte[Globals.Length];
         store.Attach(this);
     }

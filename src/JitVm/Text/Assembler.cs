@@ -368,8 +368,10 @@ public static class Assembler
             foreach (var (_, type, _) in _imports) Intern(type);
             foreach (var function in _functions) Intern(function.Signature);
 
-            var globalIndex = _globals.Select((g, i) => (g.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
-            var dataIndex = _data.Select((d, i) => (d.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.Ordinal);
+            var globalIndex = new Dictionary<string, int>(_globals.Count, StringComparer.Ordinal);
+            foreach (var global in _globals) globalIndex.Add(global.Name, globalIndex.Count);
+            var dataIndex = new Dictionary<string, int>(_data.Count, StringComparer.Ordinal);
+            foreach (var segment in _data) dataIndex.Add(segment.Name, dataIndex.Count);
 
             var functions = new List<FunctionDefinition>();
             foreach (var function in _functions)
@@ -419,12 +421,26 @@ public static class Assembler
                     LocalNames = names,
                     Lines = lines,
                     LabelNames = function.LabelNames.Count > 0 ? new Dictionary<int, string>(function.LabelNames) : null,
-                    Handlers = [.. function.Catches.Select(c => new HandlerDefinition(
-                        Label(c.Start, function), Label(c.End, function), Lookup(c.Tag, _tagIndex, "tag", null), Label(c.Handler, function)))],
+                    Handlers = Handlers(function),
                 });
             }
-            var imports = _imports.Select(i => new ImportDefinition(i.Name, _typeIndex[i.Type]));
+            var imports = new List<ImportDefinition>(_imports.Count);
+            foreach (var (name, type, _) in _imports) imports.Add(new ImportDefinition(name, _typeIndex[type]));
             return new ModuleDefinition(_typeOrder, imports, functions, _globals, _data, _declaredSource ?? source) { Tags = _tags };
+        }
+
+        // Loops rather than LINQ here and above: the path every module load takes stays free of generic
+        // instantiations over value types, which the runtime would JIT-compile at start-up (perf/RESULTS.md).
+        private HandlerDefinition[] Handlers(PendingFunction function)
+        {
+            if (function.Catches.Count == 0) return [];
+            var handlers = new HandlerDefinition[function.Catches.Count];
+            for (var i = 0; i < handlers.Length; i++)
+            {
+                var (tag, start, end, handler) = function.Catches[i];
+                handlers[i] = new HandlerDefinition(Label(start, function), Label(end, function), Lookup(tag, _tagIndex, "tag", null), Label(handler, function));
+            }
+            return handlers;
         }
 
         private int SignatureOperand(OperandReader reader)

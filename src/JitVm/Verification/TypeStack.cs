@@ -23,6 +23,10 @@ internal sealed class TypeStack(VmType top, TypeStack? below, int reference = Ty
 
     public TypeStack? Below { get; } = below;
 
+    /// <summary>This node's number among the nodes its verifier made (from 1): the verifier's key for the nodes pushed
+    /// on it.</summary>
+    public int Id { get; init; }
+
     public int Height { get; } = (below?.Height ?? 0) + 1;
 
     public static int HeightOf(TypeStack? stack) => stack?.Height ?? 0;

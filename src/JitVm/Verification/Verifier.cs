@@ -126,9 +126,11 @@ internal static partial class Verifier
         /// is bounded by <see cref="ModuleLimits.MaxPointerLocals"/>.</summary>
         private int[] _trackedBit = null!;
 
-        /// <summary>Stack nodes by (top type, node below): equal stacks are one object, so comparing the stacks that
-        /// meet at a label costs O(1) however deep they are (otherwise every edge into a label could walk both).</summary>
-        private readonly Dictionary<(VmType, int, TypeStack?), TypeStack> _stackNodes = [];
+        /// <summary>Stack nodes by (top type, reference, node below): equal stacks are one object, so comparing the
+        /// stacks that meet at a label costs O(1) however deep they are (otherwise every edge into a label could walk
+        /// both). The key packs the three into one long (<see cref="NodeKey"/>): a tuple key's comparer would be made by
+        /// reflection and JIT-compiled at every start-up.</summary>
+        private readonly Dictionary<long, TypeStack> _stackNodes = [];
 
         public FunctionAnalysis Run()
         {
@@ -557,11 +559,18 @@ internal static partial class Verifier
 
         private TypeStack Push(VmType type, TypeStack? below, int reference = TypeStack.NoReference)
         {
-            if (_stackNodes.TryGetValue((type, reference, below), out var node)) return node;
-            node = new TypeStack(type, below, reference);
-            _stackNodes.Add((type, reference, below), node);
+            var key = NodeKey(type, reference, below);
+            if (_stackNodes.TryGetValue(key, out var node)) return node;
+            node = new TypeStack(type, below, reference) { Id = _stackNodes.Count + 1 };
+            _stackNodes.Add(key, node);
             return node;
         }
+
+        /// <summary>The node below's <see cref="TypeStack.Id"/> (0 for the empty stack; at most one per instruction, so
+        /// below 2^31) in the high 32 bits, the type in the next 8 and the reference + 1 (a signature index below
+        /// <see cref="ModuleLimits.MaxEntries"/>, so below 2^24) in the low 24.</summary>
+        private static long NodeKey(VmType type, int reference, TypeStack? below) =>
+            ((long)(below?.Id ?? 0) << 32) | ((long)(byte)type << 24) | (uint)(reference + 1);
 
         private TypeStack? ApplyFixed(TypeStack? stack, OpCodeInfo info)
         {

@@ -22,7 +22,7 @@ public sealed class StackSafetyTests
     {
         var childDll = Path.Combine(AppContext.BaseDirectory, "JitVm.ChildHost.dll");
         Assert.True(File.Exists(childDll), $"the child host was not built next to the tests: {childDll}");
-        var start = new ProcessStartInfo(DotnetHost())
+        var start = new ProcessStartInfo(ChildProcess.DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -47,13 +47,6 @@ public sealed class StackSafetyTests
         Assert.Equal(wanted, stdout);
     }
 
-    /// <summary>The dotnet executable running the tests (the SDK names it in DOTNET_HOST_PATH), else dotnet on the path.</summary>
-    private static string DotnetHost()
-    {
-        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)) return host;
-        var current = Environment.ProcessPath;
-        return current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
-    }
 
     private static string Tail(string text) => text.Length <= 4000 ? text : "..." + text[^4000..];
 

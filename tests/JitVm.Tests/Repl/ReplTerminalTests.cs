@@ -33,15 +33,6 @@ public sealed class ReplTerminalTests
         return null;
     }
 
-    private static string CliDll => Path.Combine(AppContext.BaseDirectory, "JitVm.Cli.dll");
-
-    private static string DotnetHost()
-    {
-        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)) return host;
-        var current = Environment.ProcessPath;
-        return current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
-    }
-
     [TmuxTheory]
     [InlineData("interpreter")]
     [InlineData("jit")]
@@ -53,7 +44,7 @@ public sealed class ReplTerminalTests
         var history = Path.Combine(folder.FullName, "history");
         try
         {
-            var command = $"JITVM_REPL_HISTORY='{history}' '{DotnetHost()}' '{CliDll}' repl --tier {tier}; echo \"EXIT=$?\"; sleep 600";
+            var command = $"JITVM_REPL_HISTORY='{history}' '{ChildProcess.DotnetHost()}' '{ChildProcess.CliDll}' repl --tier {tier}; echo \"EXIT=$?\"; sleep 600";
             TmuxRun(socket, "-f", "/dev/null", "new-session", "-d", "-s", "repl", "-x", "120", "-y", "40", command);
             WaitForScreen(socket, s => s.Contains("jitvm>"), "the first prompt");
 
@@ -112,14 +103,14 @@ public sealed class ReplTerminalTests
     [Fact]
     public async Task WithStdinRedirectedTheReplReadsPlainLinesAndExitsZeroAtTheEnd()
     {
-        var start = new ProcessStartInfo(DotnetHost())
+        var start = new ProcessStartInfo(ChildProcess.DotnetHost())
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(CliDll);
+        start.ArgumentList.Add(ChildProcess.CliDll);
         start.ArgumentList.Add("repl");
         start.ArgumentList.Add("--tier");
         start.ArgumentList.Add("jit");
