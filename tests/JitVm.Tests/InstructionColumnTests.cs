@@ -50,7 +50,7 @@ public sealed class InstructionColumnTests
 
     /// <summary>The operations at which the interpreter's loop records the frame's resume point before handing
     /// control to something that may collect or suspend (the cases of Interpreter.Run that set Frames[..].Ip).</summary>
-    private static readonly OpKind[] FramePublishing = [OpKind.Call, OpKind.CallHost, OpKind.CallIndirect, OpKind.TailCall, OpKind.TailCallIndirect, OpKind.Alloc, OpKind.DataAlloc,
+    private static readonly OpKind[] FramePublishing = [OpKind.Call, OpKind.CallHost, OpKind.CallIndirect, OpKind.TailCall, OpKind.TailCallIndirect, OpKind.Alloc, OpKind.DataAlloc, OpKind.AllocBytes,
         OpKind.TaskSpawn, OpKind.TaskJoin, OpKind.TaskSelf, OpKind.TaskCancel, OpKind.ChanNew, OpKind.ChanSend, OpKind.ChanRecv, OpKind.ChanRecvFor, OpKind.ChanClose, OpKind.Throw];
 
     [Theory]

@@ -79,10 +79,10 @@ public sealed class InstructionTableTests
     public void OnlyInstructionsThatZeroOrCopyASizedObjectChargeBySize()
     {
         var sized = OpCodeTable.All.Where(r => r.WordsPerFuel != 0).Select(r => r.OpCode).Order().ToList();
-        // alloc and data.alloc zero or copy an object; the task instructions that move a graph copy its words.
-        // mem.copy, mem.fill and mem.compare copy, write or read a run-time number of words.
+        // alloc, data.alloc and alloc.bytes zero or copy an object; the task instructions that move a graph copy its
+        // words. mem.copy, mem.fill and mem.compare copy, write or read a run-time number of words.
         Assert.Equal([OpCode.Alloc, OpCode.DataAlloc, OpCode.TaskSpawn, OpCode.TaskJoin, OpCode.ChanSend, OpCode.ChanRecv, OpCode.ChanRecvFor,
-            OpCode.MemCopy, OpCode.MemFill, OpCode.MemCompare], sized);
+            OpCode.MemCopy, OpCode.MemFill, OpCode.MemCompare, OpCode.AllocBytes], sized);
         foreach (var op in sized)
         {
             Assert.Equal(SizeFuel.UnitsPerFuel, op.Info().WordsPerFuel);

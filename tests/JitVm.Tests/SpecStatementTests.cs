@@ -41,7 +41,7 @@ public sealed class SpecStatementTests
             Assert.Contains($"byte 0x{offset:x}", error.Message, StringComparison.Ordinal);
             Assert.Contains($"unknown opcode 0x{value:x2}", error.Message, StringComparison.Ordinal);
         }
-        foreach (var version in new byte[] { 0, 5, 255 })
+        foreach (var version in new byte[] { 0, 6, 255 })
         {
             var mutated = (byte[])binary.Clone();
             mutated[4] = version;

@@ -15,7 +15,7 @@ public static class ModuleWriter
     /// <summary>The newest format version: the reader accepts it and every version from 1 up to it. The writer writes
     /// the oldest version whose instruction set holds every instruction of the module (1 unless the module uses an
     /// instruction new in version 2), so a module a version-1 reader could run stays readable by one.</summary>
-    public const uint Version = 4;
+    public const uint Version = 5;
 
     /// <summary>The first format version whose local declarations may hold a typed function reference (type code
     /// <see cref="ReferenceTypeCode"/> followed by a signature index).</summary>

@@ -151,5 +151,8 @@ public enum OpCode : byte
     MemCompare = 0x9D,
 
     Throw = 0xA0,
+
+    AllocBytes = 0xB0,
+    LenBytes = 0xB1,
 #pragma warning restore CS1591
 }

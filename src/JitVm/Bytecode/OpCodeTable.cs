@@ -123,7 +123,7 @@ public sealed record OpCodeInfo(
     /// </summary>
     public int WordsPerFuel { get; init; }
 
-    /// <summary>The first binary format version whose modules may contain the instruction (1 to 4; the reader rejects it
+    /// <summary>The first binary format version whose modules may contain the instruction (1 to 5; the reader rejects it
     /// in a module of an earlier version, spec/binary-format.md §1).</summary>
     internal int Since { get; init; } = 1;
 
@@ -253,6 +253,7 @@ public static class OpCodeTable
         // The row just added is new in format version 3.
         void Version3() => rows[^1] = rows[^1] with { Since = 3 };
         void Version4() => rows[^1] = rows[^1] with { Since = 4 };
+        void Version5() => rows[^1] = rows[^1] with { Since = 5 };
 
         // The row just added touches heap objects; storesPointer: it may write a pointer into one.
         void Heap(bool storesPointer = false) => rows[^1] = rows[^1] with { UsesHeap = true, StoresPointer = storesPointer };
@@ -462,6 +463,17 @@ public static class OpCodeTable
         Heap();
         Row(OpCode.DataSize, "data.size", OperandKind.Data, [], [I], "[] -> [i64]", FlowKind.Next, 1, None, false,
             "the byte length of data segment d");
+
+        // ---- Byte strings (format version 5): an object that knows its length in bytes ----
+        Row(OpCode.AllocBytes, "alloc.bytes", OperandKind.None, [I], [P], Effect([I], [P]), FlowKind.Next, 2, [TrapCode.OutOfBounds, TrapCode.OutOfFuel, TrapCode.OutOfMemory], true,
+            "allocates an object of n bytes: ⌈n/8⌉ words, all zero and untagged, that records n as its byte length");
+        SizeCharged();
+        Heap();
+        Version5();
+        Simple(OpCode.LenBytes, "len.bytes", [P], [I], "the object's byte length: n for alloc.bytes n, the segment's length for data.alloc, else 8 × its words",
+            TrapCode.UseAfterSend);
+        Heap();
+        Version5();
 
         // ---- Sub-word access at byte offsets (format version 2) ----
         TrapCode[] byteTraps = [TrapCode.OutOfBounds, TrapCode.UseAfterSend, TrapCode.TagMismatch];

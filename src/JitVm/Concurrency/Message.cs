@@ -9,7 +9,9 @@ namespace JitVm.Concurrency;
 /// layout, so the message belongs to no task while it waits.
 /// </summary>
 /// <remarks>
-/// Layout of <see cref="Words"/>: the objects one after another, each a length word and then its fields; a pointer
+/// Layout of <see cref="Words"/>: the objects one after another, each a length word and then its fields; the length
+/// word holds the header's length and unused byte count (<see cref="Heap.LengthAndUnusedBytesMask"/>), so an object's
+/// byte length arrives with it; a pointer
 /// field (its bit set in <see cref="PointerFields"/>) holds the offset of its target's length word, and so does a
 /// pointer value. A reference object (a channel or a task) has the length word <see cref="ReferenceMarker"/> and one
 /// field, the index of its target in <see cref="References"/>. Sharing and cycles are kept: an object reachable on
@@ -100,7 +102,8 @@ internal sealed class Message
     {
         var length = (bytes.Length + 7) / 8;
         var words = new long[length + 1];
-        words[0] = length;
+        // The unused bytes of the last word, in the header's bits, so the object's byte length is the span's.
+        words[0] = length + ((long)(length * 8 - bytes.Length) << 32);
         System.Runtime.InteropServices.MemoryMarshal.AsBytes(words.AsSpan(1)).Clear();
         bytes.CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(words.AsSpan(1)));
         if (!BitConverter.IsLittleEndian)
@@ -122,19 +125,21 @@ internal sealed class Message
     {
         if (Values.Length != 1 || !ValueIsPointer[0]) return null;
         if (Words[0] == ReferenceMarker) return "a task or channel reference";
-        if (Words[0] + 1 != Words.Length) return "an object that points to other objects";
+        if (Heap.LengthOf(Words[0]) + 1 != Words.Length) return "an object that points to other objects";
         for (var i = 1; i < Words.Length; i++)
             if (PointerFields[i]) return "an object holding a pointer";
         return null;
     }
 
-    /// <summary>The bytes of a one-object message (see <see cref="WhyNotForHost"/>): its words, little-endian.</summary>
+    /// <summary>The bytes of a one-object message (see <see cref="WhyNotForHost"/>): its words, little-endian, as
+    /// many bytes as the object's byte length.</summary>
     public byte[] ObjectBytes()
     {
-        var bytes = new byte[(Words.Length - 1) * 8];
+        var words = new byte[(Words.Length - 1) * 8];
         for (var i = 1; i < Words.Length; i++)
-            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan((i - 1) * 8), Words[i]);
-        return bytes;
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(words.AsSpan((i - 1) * 8), Words[i]);
+        var byteLength = Heap.ByteLengthOf(Words[0]);
+        return byteLength == words.Length ? words : words[..(int)byteLength];
     }
 
     /// <summary>
@@ -165,7 +170,7 @@ internal sealed class Message
                 return at;
             }
             var length = heap.Length(pointer);
-            words.Add(length);
+            words.Add(heap.LengthAndUnusedBytes(pointer));
             for (var i = 0; i < length; i++) words.Add(0);
             plain.Add(pointer);
             pending.Enqueue(pointer);
@@ -229,17 +234,27 @@ internal sealed class Message
         for (long at = 0; at < Words.Length;)
         {
             index[at] = objects.Count;
-            var length = Words[at];
-            roots.Add(length == ReferenceMarker ? heap.AllocateReference(References[(int)Words[at + 1]]) : heap.Allocate(length));
+            var lengthWord = Words[at];
+            if (lengthWord == ReferenceMarker)
+            {
+                roots.Add(heap.AllocateReference(References[(int)Words[at + 1]]));
+                objects.Add(at);
+                at += 2;
+                continue;
+            }
+            var length = Heap.LengthOf(lengthWord);
+            var pointer = heap.Allocate(length);
+            heap.RecordByteLength(pointer, Heap.ByteLengthOf(lengthWord));
+            roots.Add(pointer);
             objects.Add(at);
-            at += length == ReferenceMarker ? 2 : length + 1;
+            at += length + 1;
         }
         // Pass 2: fill the fields; nothing allocates now, so the pointers in the roots stay put.
         for (var o = 0; o < objects.Count; o++)
         {
             var at = objects[o];
-            var length = Words[at];
-            if (length == ReferenceMarker) continue;
+            if (Words[at] == ReferenceMarker) continue;
+            var length = Heap.LengthOf(Words[at]);
             var pointer = roots[o];
             for (var i = 0L; i < length; i++)
             {

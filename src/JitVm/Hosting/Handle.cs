@@ -65,6 +65,11 @@ public sealed class Handle : IDisposable
         }
     }
 
+    /// <summary>The object's byte length, as <c>len.bytes</c> gives it: the length it was allocated with by
+    /// <see cref="Isolate.AllocateBytes"/>, <c>alloc.bytes</c> or <c>data.alloc</c>, otherwise 8 × <see cref="Length"/>.</summary>
+    /// <exception cref="ObjectDisposedException">The handle was disposed.</exception>
+    public long ByteLength => _isolate.Heap.ByteLength(Target());
+
     /// <summary>The object's current heap index, for <paramref name="isolate"/>'s accessors; <paramref name="what"/>
     /// names the handle in the error.</summary>
     /// <exception cref="ObjectDisposedException">The handle was disposed.</exception>

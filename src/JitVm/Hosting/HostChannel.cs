@@ -11,8 +11,9 @@ namespace JitVm.Hosting;
 /// channel completes the returned task later instead of blocking a thread. Every member may be used from any thread.
 /// </summary>
 /// <remarks>What moves: a number is an untagged word; a byte buffer becomes, in the receiving task's heap, a new
-/// object of ⌈n/8⌉ untagged words holding the bytes little-endian (the last word zero-padded). The host can receive
-/// numbers and objects whose words hold no pointers (as their bytes, 8 per word); anything else stays in the channel
+/// object of ⌈n/8⌉ untagged words holding the bytes little-endian (the last word zero-padded) whose byte length is n
+/// (<c>len.bytes</c>). The host can receive numbers and objects whose words hold no pointers (as their bytes, as many
+/// as the object's byte length: 8 per word for an object made by <c>alloc</c>); anything else stays in the channel
 /// and the receive throws.</remarks>
 public sealed class HostChannel : IDisposable
 {
@@ -55,8 +56,8 @@ public sealed class HostChannel : IDisposable
     public ValueTask SendAsync(double value, CancellationToken cancellationToken = default) =>
         SendAsync(Message.Scalars([BitConverter.DoubleToInt64Bits(value)]), cancellationToken);
 
-    /// <summary>Sends a copy of <paramref name="bytes"/>, which a receiving task gets as an object of ⌈n/8⌉ words;
-    /// waits while the channel is full.</summary>
+    /// <summary>Sends a copy of <paramref name="bytes"/>, which a receiving task gets as an object of ⌈n/8⌉ words whose
+    /// byte length is n; waits while the channel is full.</summary>
     /// <exception cref="TrapException"><see cref="TrapCode.ChannelClosed"/>: the channel is closed, or was closed while waiting.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting (nothing was sent).</exception>
     public ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default) =>
@@ -175,7 +176,8 @@ public sealed class ChannelMessage
     /// <exception cref="InvalidOperationException">The message is an object.</exception>
     public double AsF64 => BitConverter.Int64BitsToDouble(AsI64);
 
-    /// <summary>The object's words as bytes, 8 per word, little-endian.</summary>
+    /// <summary>The object's words as bytes, little-endian, as many as its byte length (<c>len.bytes</c>: 8 per word
+    /// for an object made by <c>alloc</c>).</summary>
     /// <exception cref="InvalidOperationException">The message is a number.</exception>
     public ReadOnlyMemory<byte> Bytes => _bytes ?? throw new InvalidOperationException("the message is a number, not an object: use AsI64 or AsF64");
 

@@ -35,13 +35,23 @@ public sealed partial class Isolate
     /// <summary>
     /// Allocates an object holding <paramref name="bytes"/> (word <c>i</c> holds bytes <c>8i</c> to <c>8i+7</c>, least
     /// significant first, as <c>load.u8</c> reads them; the last word is padded with zeros) and returns a handle on it.
-    /// Collects as <see cref="Allocate"/> does.
+    /// The object records <c>bytes.Length</c> as its byte length, as <c>alloc.bytes</c> does (<see cref="Handle.ByteLength"/>,
+    /// <c>len.bytes</c>). Collects as <see cref="Allocate"/> does.
     /// </summary>
     /// <exception cref="TrapException"><see cref="TrapCode.OutOfMemory"/>: the heap limit leaves no room.</exception>
     /// <exception cref="InvalidOperationException">The isolate is running on another thread.</exception>
     public Handle AllocateBytes(ReadOnlySpan<byte> bytes)
     {
-        var handle = Allocate((bytes.Length + 7L) / 8);
+        Handle handle;
+        var nested = EnterHostAccess();
+        try
+        {
+            handle = Store.HandleFor(nested ? Heap.AllocateBytesWithoutCollecting(bytes.Length) : Heap.AllocateBytes(bytes.Length));
+        }
+        finally
+        {
+            ExitHostAccess(nested);
+        }
         WriteBytes(handle, 0, bytes);
         return handle;
     }

@@ -40,9 +40,11 @@ public readonly struct Pointer
     /// <exception cref="InvalidOperationException">The host call this pointer was given to has returned.</exception>
     public long Length => Isolate.Heap.Length(_bits);
 
-    /// <summary>The object's length in bytes (8 per word), as <c>load.u8</c> and <c>store.u8</c> see it.</summary>
+    /// <summary>The object's byte length, as <c>len.bytes</c> gives it (spec/values.md §2.4): the length it was made
+    /// with by <c>alloc.bytes</c>, <c>data.alloc</c> or <see cref="Isolate.AllocateBytes"/>, otherwise 8 per word.
+    /// <see cref="Bytes"/> still spans every word (8 × <see cref="Length"/> bytes), as <c>load.u8</c> sees the object.</summary>
     /// <exception cref="InvalidOperationException">The host call this pointer was given to has returned.</exception>
-    public long ByteLength => Length * 8;
+    public long ByteLength => Isolate.Heap.ByteLength(_bits);
 
     /// <summary>
     /// The object's bytes, read in place without copying (word i holds bytes 8i to 8i+7, least significant first, as

@@ -20,7 +20,7 @@ internal enum OpKind : ushort
     FNeg, FAbs, FSqrt, FFloor, FCeil, FTrunc, FNearest, FCopySign,
     TruncS, TruncSatS, TruncU, TruncSatU, ConvertS, ConvertU,
     Alloc, Len, LoadI, LoadF, LoadP, LoadW, StoreI, StoreP, StoreW, LoadU8, StoreU8, IsPtr, PtrEq, DataAlloc,
-    LoadBytes, StoreBytes, MemCopy, MemFill, MemCompare,
+    LoadBytes, StoreBytes, MemCopy, MemFill, MemCompare, AllocBytes, LenBytes,
     SetTag0, SetTag1, CheckNotPtr, CheckPtr, RefCast,
     TaskSpawn, TaskJoin, TaskSelf, TaskCancel, ChanNew, ChanSend, ChanRecv, ChanRecvFor, ChanClose, Throw,
 
@@ -164,7 +164,7 @@ internal sealed class DecodedFunction
             map = new int[Analysis.Definition.Code.Length];
             Array.Fill(map, -1);
             for (var i = 0; i < Code.Length; i++)
-                if (Code[i].Kind is OpKind.Call or OpKind.CallHost or OpKind.CallIndirect or OpKind.TailCall or OpKind.TailCallIndirect or OpKind.Alloc or OpKind.DataAlloc
+                if (Code[i].Kind is OpKind.Call or OpKind.CallHost or OpKind.CallIndirect or OpKind.TailCall or OpKind.TailCallIndirect or OpKind.Alloc or OpKind.DataAlloc or OpKind.AllocBytes
                     or >= OpKind.TaskSpawn and <= OpKind.ChanClose or OpKind.Throw)
                     map[SourcePc[i]] = i;
             _safepointOperations = map;

@@ -218,6 +218,8 @@ internal static class Decoder
                 case OpCode.ChanClose: Emit(OpKind.ChanClose, pc, top); break;
                 case OpCode.Alloc: Emit(OpKind.Alloc, pc, top, top); break;
                 case OpCode.Len: Emit(OpKind.Len, pc, top, top); break;
+                case OpCode.AllocBytes: Emit(OpKind.AllocBytes, pc, top, top); break;
+                case OpCode.LenBytes: Emit(OpKind.LenBytes, pc, top, top); break;
                 case OpCode.LoadI: Emit(OpKind.LoadI, pc, h - 2, h - 2, top); break;
                 case OpCode.LoadF: Emit(OpKind.LoadF, pc, h - 2, h - 2, top); break;
                 case OpCode.LoadP: Emit(OpKind.LoadP, pc, h - 2, h - 2, top); break;
@@ -346,7 +348,7 @@ internal static class Decoder
     /// <summary>Operations that read B/C (or K) and write only slot A, so A can be redirected to a local.</summary>
     private static bool WritesOnlyA(OpKind kind) =>
         kind is OpKind.Move or OpKind.Const or (>= OpKind.Add and <= OpKind.Extend32U) or (>= OpKind.FAdd and <= OpKind.ConvertU) or
-            OpKind.Len or OpKind.LoadI or OpKind.LoadF or OpKind.LoadU8 or OpKind.LoadBytes or OpKind.PtrEq or OpKind.IsPtr or
+            OpKind.Len or OpKind.LenBytes or OpKind.LoadI or OpKind.LoadF or OpKind.LoadU8 or OpKind.LoadBytes or OpKind.PtrEq or OpKind.IsPtr or
             (>= OpKind.AddK and <= OpKind.GeSK);
 
     private static OpKind? ConstantForm(OpKind kind) => kind switch

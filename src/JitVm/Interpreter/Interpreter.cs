@@ -375,8 +375,11 @@ internal static class Interpreter
                     case OpKind.StoreW: heap.Store(s[fp + op.A], s[fp + op.B], s[fp + op.C], tags[fp + op.C] != 0); break;
                     case OpKind.LoadU8: s[fp + op.A] = heap.LoadByte(s[fp + op.B], s[fp + op.C]); break;
                     case OpKind.StoreU8: heap.StoreByte(s[fp + op.A], s[fp + op.B], s[fp + op.C]); break;
-                    case OpKind.LoadBytes or OpKind.StoreBytes or OpKind.MemCopy or OpKind.MemFill or OpKind.MemCompare:
+                    case OpKind.LoadBytes or OpKind.StoreBytes or OpKind.MemCopy or OpKind.MemFill or OpKind.MemCompare or OpKind.LenBytes:
                         fuel = BytesOperation(fiber, op, fp, fuel);
+                        break;
+                    case OpKind.AllocBytes:
+                        fuel = AllocateBytes(fiber, op, fp, fuel, ip);
                         break;
                     case OpKind.IsPtr: s[fp + op.A] = tags[fp + op.B]; break;
                     case OpKind.PtrEq: s[fp + op.A] = s[fp + op.B] == s[fp + op.C] ? 1 : 0; break;
@@ -461,6 +464,7 @@ internal static class Interpreter
         {
             case OpKind.LoadBytes: s[fp + op.A] = heap.LoadBytes(s[fp + op.B], s[fp + op.C], (OpCode)op.K); return fuel;
             case OpKind.StoreBytes: heap.StoreBytes(s[fp + op.A], s[fp + op.B], s[fp + op.C], (OpCode)op.K); return fuel;
+            case OpKind.LenBytes: s[fp + op.A] = heap.ByteLength(s[fp + op.B]); return fuel;
             case OpKind.MemCopy:
                 return BulkMemory.Copy(fiber, fuel, s[fp + op.A], s[fp + op.A + 1], s[fp + op.A + 2], s[fp + op.A + 3], s[fp + op.A + 4]);
             case OpKind.MemFill:
@@ -470,6 +474,23 @@ internal static class Interpreter
                 s[fp + op.A] = heap.CompareBytes(s[fp + op.A], s[fp + op.A + 1], s[fp + op.A + 2], s[fp + op.A + 3], s[fp + op.A + 4]);
                 return fuel;
         }
+    }
+
+    /// <summary>alloc.bytes, out of <see cref="Loop"/> like <see cref="BytesOperation"/>: pays the size part for its
+    /// words before any is zeroed, as alloc does (spec/execution.md §5.2), publishes the frame (the allocation is a
+    /// safepoint) and allocates. Returns the fuel slice.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static long AllocateBytes(Fiber fiber, in Op op, int fp, long fuel, int ip)
+    {
+        var s = fiber.Slots;
+        var byteCount = s[fp + op.B];
+        var words = byteCount < 0 ? byteCount : Memory.Heap.WordsForBytes(byteCount);
+        var sizeFuel = fiber.Store.AllocationFuel(words);
+        if (fuel < sizeFuel) fuel = fiber.Store.Refuel(fuel, sizeFuel, "alloc.bytes", words);
+        fuel -= sizeFuel;
+        fiber.Publish(fuel, ip);
+        s[fp + op.A] = fiber.Heap.AllocateBytes(byteCount);
+        return fuel;
     }
 
     /// <summary>

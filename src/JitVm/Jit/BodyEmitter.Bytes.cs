@@ -77,4 +77,64 @@ internal sealed partial class BodyEmitter
         il.Call(Helpers.MemCompareBytes);
         Store(h - 5, VmType.I64);
     }
+
+    /// <summary>alloc.bytes, a safepoint spilled like data.alloc: pay the size part, then allocate through the heap
+    /// (no inline bump: the header's byte count is set there), then reload the heap's arrays, which may have moved.</summary>
+    private void LowerAllocBytes()
+    {
+        var h = _types.Length;
+        Arg(FiberArg);
+        Load(h - 1);
+        LocationArguments();
+        il.Call(Helpers.ChargeBytesAllocation);
+        il.Emit(OpCodes.Stloc, _fuel);
+        Arg(FiberArg);
+        Load(h - 1);
+        LocationArguments();
+        il.Call(Helpers.AllocBytes);
+        Store(h - 1, VmType.Ptr);
+        ReloadHeap();
+    }
+
+    /// <summary>len.bytes inline for a plain object, 8 × words − the header's unused byte count (spec/values.md §2.3);
+    /// a reference or sent object takes the checked form, which gives 0 or traps UseAfterSend.</summary>
+    private void LowerLenBytes()
+    {
+        var h = _types.Length;
+        var slow = il.DefineLabel();
+        var done = il.DefineLabel();
+        il.Emit(OpCodes.Ldloc, _words);
+        Load(h - 1);
+        il.Emit(OpCodes.Ldc_I8, 1L);
+        il.Emit(OpCodes.Sub);
+        il.Emit(OpCodes.Conv_I);
+        il.Emit(OpCodes.Ldelem_I8);
+        il.Emit(OpCodes.Stloc, _index);
+        il.Emit(OpCodes.Ldloc, _index);
+        il.Emit(OpCodes.Ldc_I8, Memory.Heap.NotPlainBits);
+        il.Emit(OpCodes.And);
+        il.Emit(OpCodes.Brtrue, slow);
+        il.Emit(OpCodes.Ldloc, _index);
+        il.Emit(OpCodes.Ldc_I8, 0xFFFF_FFFFL);
+        il.Emit(OpCodes.And);
+        il.Emit(OpCodes.Ldc_I4, 3);
+        il.Emit(OpCodes.Shl);
+        il.Emit(OpCodes.Ldloc, _index);
+        il.Emit(OpCodes.Ldc_I4, Memory.Heap.UnusedBytesShift);
+        il.Emit(OpCodes.Shr_Un);
+        il.Emit(OpCodes.Ldc_I8, 7L);
+        il.Emit(OpCodes.And);
+        il.Emit(OpCodes.Sub);
+        il.Emit(OpCodes.Stloc, _index);
+        il.Emit(OpCodes.Br, done);
+        il.MarkLabel(slow);
+        Arg(FiberArg);
+        Load(h - 1);
+        LocationArguments();
+        il.Call(Helpers.CheckedByteLength);
+        il.Emit(OpCodes.Stloc, _index);
+        il.MarkLabel(done);
+        il.Emit(OpCodes.Ldloc, _index);
+        Store(h - 1, VmType.I64);
+    }
 }

@@ -429,6 +429,12 @@ internal sealed partial class BodyEmitter(
                 Store(h, VmType.Ptr);
                 ReloadHeap();
                 return;
+            case OpCode.AllocBytes:
+                LowerAllocBytes();
+                return;
+            case OpCode.LenBytes:
+                LowerLenBytes();
+                return;
             case OpCode.Len:
             {
                 // A sent object reads as length 0: only then does the checked form run, to trap UseAfterSend.

@@ -25,7 +25,8 @@ internal static class CodeInterface
     /// means: the values compiled code passes (trap codes as <see cref="Diagnostics.TrapCode"/> numbers, call sites
     /// as <see cref="Diagnostics.CallSites.Encode"/> packs them, fuel in the slice) and the arrays it gets back and
     /// indexes itself (the heap's words and tag bitmap, with an object's length in the low 32 bits of the header word
-    /// before it; the slots and their tags; the call-site array by depth);</item>
+    /// before it, a plain object's unused byte count in bits 32..34 and bits 60 and 61 marking a reference or a sent
+    /// object, which len.bytes reads; the slots and their tags; the call-site array by depth);</item>
     /// <item><see cref="Word"/>'s fields and their order;</item>
     /// <item>the frame and deopt protocol: the stack-limit and depth checks, the fuel slice read negative after a
     /// call whose callee deoptimised, and the frame image (every local, then the live operand-stack values, resuming
@@ -37,7 +38,7 @@ internal static class CodeInterface
     /// with CodeInterface.fingerprint, next to this file, and fails until the version is bumped and the fingerprint
     /// regenerated.
     /// </summary>
-    public const int Version = 8;
+    public const int Version = 9;
 
     /// <summary>The type of a saved assembly that carries its stamp: literal fields only, so reading them runs no code
     /// of the assembly and resolves nothing it references.</summary>

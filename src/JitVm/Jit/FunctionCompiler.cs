@@ -294,6 +294,9 @@ internal static class FunctionCompiler
         public static readonly MethodInfo Alloc = Runtime(nameof(JitRuntime.Alloc));
         public static readonly MethodInfo AllocFast = Runtime(nameof(JitRuntime.AllocFast));
         public static readonly MethodInfo AllocData = Runtime(nameof(JitRuntime.AllocData));
+        public static readonly MethodInfo ChargeBytesAllocation = Runtime(nameof(JitRuntime.ChargeBytesAllocation));
+        public static readonly MethodInfo AllocBytes = Runtime(nameof(JitRuntime.AllocBytes));
+        public static readonly MethodInfo CheckedByteLength = Runtime(nameof(JitRuntime.CheckedByteLength));
         public static readonly MethodInfo ChargeAllocation = Runtime(nameof(JitRuntime.ChargeAllocation));
         public static readonly MethodInfo ChargeDataAllocation = Runtime(nameof(JitRuntime.ChargeDataAllocation));
         public static readonly MethodInfo LoadByte = Runtime(nameof(JitRuntime.LoadByte));

@@ -92,4 +92,38 @@ internal static partial class JitRuntime
             throw fiber.Locate(trap, site, depth, fuel);
         }
     }
+
+    /// <summary>Pays alloc.bytes' size part, for the ⌈<paramref name="byteCount"/>/8⌉ words it zeroes, as
+    /// <see cref="ChargeAllocation"/> pays alloc's; returns what is left of the slice.</summary>
+    public static long ChargeBytesAllocation(Fiber fiber, long byteCount, long site, int depth, long fuel)
+    {
+        var words = byteCount < 0 ? byteCount : Memory.Heap.WordsForBytes(byteCount);
+        return ChargeSizePart(fiber, fiber.Store.AllocationFuel(words), "alloc.bytes", words, site, depth, fuel);
+    }
+
+    /// <summary>alloc.bytes once its size part is paid (may collect, like <see cref="Alloc"/>).</summary>
+    public static long AllocBytes(Fiber fiber, long byteCount, long site, int depth, long fuel)
+    {
+        try
+        {
+            return fiber.Heap.AllocateBytes(byteCount);
+        }
+        catch (TrapException trap)
+        {
+            throw fiber.Locate(trap, site, depth, fuel);
+        }
+    }
+
+    /// <summary>len.bytes of an object whose header marks it a reference (0) or sent (UseAfterSend).</summary>
+    public static long CheckedByteLength(Fiber fiber, long pointer, long site, int depth, long fuel)
+    {
+        try
+        {
+            return fiber.Heap.ByteLength(pointer);
+        }
+        catch (TrapException trap)
+        {
+            throw fiber.Locate(trap, site, depth, fuel);
+        }
+    }
 }

@@ -329,6 +329,8 @@ internal sealed partial class Heap
             if (IsPointer(index)) Fail(when, $"header at {index} is tagged as a pointer");
             var length = header & LengthMask;
             if (index + 1 + length > to) Fail(when, $"object at {index + 1} (length {length}) runs past the end of its space ({to})");
+            if ((header & NotPlainBits) == 0 && ByteLengthOf(header) < Math.Max(0, 8 * length - 7))
+                Fail(when, $"object at {index + 1} (length {length}) records {(header & UnusedBytesMask) >> UnusedBytesShift} unused bytes, more than its last word holds");
             starts[(int)index] = true;
             index += length + 1;
         }

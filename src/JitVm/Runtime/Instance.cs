@@ -302,6 +302,7 @@ internal sealed class Instance
         var bytes = Module.Definition.Data[segment].Bytes;
         var heap = Store.Heap;
         var pointer = heap.Allocate((bytes.Length + 7) / 8);
+        heap.RecordByteLength(pointer, bytes.Length);
         var words = heap.Words;
         var whole = bytes.Length / 8;
         for (var i = 0; i < whole; i++) words[pointer + i] = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(i * 8, 8));

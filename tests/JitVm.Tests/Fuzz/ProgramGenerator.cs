@@ -1240,6 +1240,11 @@ public sealed class ProgramGenerator
             (_on.Ptrs ? 1 : 0, () =>
             {
                 ExprPtr(d);
+                Op("len.bytes");
+            }),
+            (_on.Ptrs ? 1 : 0, () =>
+            {
+                ExprPtr(d);
                 if (Chance(0.5))
                 {
                     Dup();
@@ -1475,6 +1480,11 @@ public sealed class ProgramGenerator
 
     private void Allocate(int d)
     {
+        if (Chance(0.25))
+        {
+            AllocateBytes(d);
+            return;
+        }
         if (Risky())
         {
             // Negative sizes trap OutOfBounds, huge ones OutOfMemory; small ones break the length invariant.
@@ -1494,6 +1504,31 @@ public sealed class ProgramGenerator
             Op("i64.add");
         }
         Op("alloc");
+    }
+
+    /// <summary>alloc.bytes of a byte count that keeps the length invariant (at least MinObjectWords words: more than
+    /// 8 × (MinObjectWords − 1) bytes), or, when risky, of a count that traps or breaks it.</summary>
+    private void AllocateBytes(int d)
+    {
+        if (Risky())
+        {
+            // Negative counts trap OutOfBounds, huge ones OutOfMemory (2^63 - 1 bytes is 2^60 words).
+            if (Chance(0.5)) Const(Pick(-1L, long.MinValue, long.MaxValue, 1L << 40, 0L, 7L, 9L));
+            else ExprI64(d);
+        }
+        else if (Chance(0.6))
+        {
+            Const(_random.Next((MinObjectWords - 1) * 8 + 1, 13 * 8));
+        }
+        else
+        {
+            ExprI64(d);
+            Const(63);
+            Op("i64.and");
+            Const((MinObjectWords - 1) * 8 + 1);
+            Op("i64.add");
+        }
+        Op("alloc.bytes");
     }
 
     private void ExprWord(int depth)
