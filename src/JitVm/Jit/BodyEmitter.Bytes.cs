@@ -96,7 +96,7 @@ internal sealed partial class BodyEmitter
         ReloadHeap();
     }
 
-    /// <summary>len.bytes inline for a plain object, 8 × words − the header's unused byte count (spec/values.md §2.3);
+    /// <summary>len.bytes inline for a plain object, 8 × words − the header's unused byte count (spec/values.md §2.4);
     /// a reference or sent object takes the checked form, which gives 0 or traps UseAfterSend.</summary>
     private void LowerLenBytes()
     {

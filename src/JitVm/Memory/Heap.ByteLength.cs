@@ -3,7 +3,7 @@ using JitVm.Diagnostics;
 namespace JitVm.Memory;
 
 /// <summary>
-/// The byte length of an object (spec/values.md §2.3): an object made by <c>alloc.bytes n</c> or <c>data.alloc</c>
+/// The byte length of an object (spec/values.md §2.4): an object made by <c>alloc.bytes n</c> or <c>data.alloc</c>
 /// records how many bytes it holds, so a string needs no length field of its own.
 /// </summary>
 /// <remarks>
