@@ -82,7 +82,8 @@ internal sealed partial class BodyEmitter
         }
         // The caller sees the negative slice after the call and ignores this result.
         var results = _analysis.Signature.Results;
-        if (results.Length == 1) LoadZero(results[0]);
+        if (plan is not null) il.Emit(OpCodes.Ldc_I4, Deoptimised);
+        else if (results.Length == 1) LoadZero(results[0]);
         il.Emit(OpCodes.Ret);
     });
 

@@ -45,7 +45,7 @@ internal sealed partial class BodyEmitter
     /// the try block the branch is in, a stub in the try block that leaves to it (only leave may exit a try).</summary>
     private Label Target(int target)
     {
-        if (!Leaves(target)) return _blocks[target];
+        if (!Leaves(target)) return Block(target);
         var block = _blocks[target];
         return Stub(() => il.Emit(OpCodes.Leave, block));
     }

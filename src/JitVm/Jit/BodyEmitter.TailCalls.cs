@@ -83,7 +83,7 @@ internal sealed partial class BodyEmitter
             LoadZero(_analysis.LocalTypes[i]);
             il.Emit(OpCodes.Stloc, _locals[i]);
         }
-        il.Emit(OpCodes.Br, _blocks[0]);
+        il.Emit(OpCodes.Br, Block(0));
     }
 
     /// <summary>A tail call to another defined function: a CIL tail call when it is compiled and its frame fits above
@@ -95,7 +95,8 @@ internal sealed partial class BodyEmitter
         var signature = definition.SignatureOf(callee);
         var first = h - signature.Parameters.Length;
         var interpreted = il.DefineLabel();
-        if (resolveCallee(definedIndex) is { } target)
+        // A piece returns to its driver, which holds no frame for a CIL tail call to replace.
+        if (plan is null && resolveCallee(definedIndex) is { } target)
         {
             il.Emit(OpCodes.Ldloca, _stackProbe);
             il.Emit(OpCodes.Conv_U);

@@ -14,13 +14,17 @@ namespace JitVm.Jit;
 /// <param name="deoptStress">Whether every safepoint asks whether to deoptimise (the deopt-stress code table).</param>
 /// <param name="il">Where the body goes.</param>
 /// <param name="resolveCallee">How to call each defined function directly, or null to call it through the interpreter.</param>
+/// <param name="plan">For a function compiled in pieces, how it is cut (see BodyEmitter.Pieces.cs); null to emit the whole function.</param>
+/// <param name="piece">Which piece of <paramref name="plan"/> to emit.</param>
 [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Hosting.Module.JitNeedsDynamicCode)]
 internal sealed partial class BodyEmitter(
     VerifiedModule module,
     Interpreter.DecodedFunction decoded,
     bool deoptStress,
     CheckedIL il,
-    Func<int, CalleeMethod?> resolveCallee)
+    Func<int, CalleeMethod?> resolveCallee,
+    PiecePlan? plan = null,
+    int piece = 0)
 {
     private readonly FunctionAnalysis _analysis = decoded.Analysis;
     private readonly int _functionIndex = decoded.FunctionIndex;
@@ -57,6 +61,9 @@ internal sealed partial class BodyEmitter(
     {
         _stubs = _methodStubs;
         var code = _analysis.Definition.Code;
+        _first = plan is null ? 0 : plan.Starts[piece];
+        _end = plan is null ? code.Length : plan.Starts[piece + 1];
+        var range = code[_first.._end];
         il.SetArguments(parameterTypes);
         _fuel = il.DeclareLocal(typeof(long));
         _words = il.DeclareLocal(typeof(long[]));
@@ -69,8 +76,8 @@ internal sealed partial class BodyEmitter(
         _stackProbe = il.DeclareLocal(typeof(int));
         _locals = [.. _analysis.LocalTypes.Select(t => il.DeclareLocal(ClrType(t)))];
         _blocks = new Label[code.Length];
-        for (var pc = 0; pc < code.Length; pc++)
-            if (_analysis.IsLeader[pc]) _blocks[pc] = il.DefineLabel();
+        for (var pc = _first; pc < _end; pc++)
+            if (_analysis.IsLeader[pc] || plan?.EntryAt[pc] >= 0) _blocks[pc] = il.DefineLabel();
 
         var spillSize = _spillSize = SpillAreaSize();
         if (spillSize > 0)
@@ -84,23 +91,25 @@ internal sealed partial class BodyEmitter(
         Runtime(Helpers.GetFuel, _fuel);
         // Load only the runtime state this function uses: for a small function the loads are a noticeable share
         // of a call.
-        _usesHeap = code.Any(i => i.OpCode.Info().UsesHeap);
-        var callsDefined = code.Any(i => i.OpCode is OpCode.Call or OpCode.ReturnCall && i.Index >= module.Definition.Imports.Count);
+        _usesHeap = range.Any(i => i.OpCode.Info().UsesHeap);
+        var callsDefined = range.Any(i => i.OpCode is OpCode.Call or OpCode.ReturnCall && i.Index >= module.Definition.Imports.Count);
         if (callsDefined)
         {
             Runtime(Helpers.MaxDepth, _maxDepth);
             Runtime(Helpers.StackLimit, _stackLimit);
         }
-        if (code.Any(i => i.OpCode.Info().StoresPointer)) Runtime(Helpers.NurseryEnd, _nurseryEnd);
+        if (range.Any(i => i.OpCode.Info().StoresPointer)) Runtime(Helpers.NurseryEnd, _nurseryEnd);
         ReloadHeap();
-        for (var i = 0; i < _analysis.ParameterCount; i++)
-        {
-            il.LoadArgument(FirstParameterArg + i);
-            il.Emit(OpCodes.Stloc, _locals[i]);
-        }
+        if (plan is not null) EnterPiece();
+        else
+            for (var i = 0; i < _analysis.ParameterCount; i++)
+            {
+                il.LoadArgument(FirstParameterArg + i);
+                il.Emit(OpCodes.Stloc, _locals[i]);
+            }
         if (_regions.Any) SaveFrameState();
 
-        for (_pc = 0; _pc < code.Length; _pc++)
+        for (_pc = _first; _pc < _end; _pc++)
         {
             il.Pc = _pc;
             _types = TypeStack.ToArray(_analysis.StackBefore[_pc]);
@@ -112,10 +121,13 @@ internal sealed partial class BodyEmitter(
                 il.MarkLabel(_blocks[_pc]);
                 ChargeFuel(_analysis.BlockCost[_pc]);
             }
+            else if (plan?.EntryAt[_pc] >= 0) il.MarkLabel(_blocks[_pc]);
             if (_regions.Any) OpenRegions();
             Lower(code[_pc]);
             il.ExpectEmpty();
         }
+        // The next piece starts where the operand stack is empty: falling into it leaves with the locals only.
+        if (plan is not null && _end < code.Length) il.Emit(OpCodes.Br, Block(_end));
         EmitStubs(_stubs);
         if (_returnBlock is { } returnBlock) EmitReturnBlock(returnBlock);
     }
@@ -299,7 +311,7 @@ internal sealed partial class BodyEmitter(
             }
 
             case OpCode.Br:
-                il.Emit(Leaves(instruction.Index) ? OpCodes.Leave : OpCodes.Br, _blocks[instruction.Index]);
+                il.Emit(Leaves(instruction.Index) ? OpCodes.Leave : OpCodes.Br, Block(instruction.Index));
                 return;
             case OpCode.BrIf:
                 Load(h - 1);
