@@ -26,6 +26,11 @@ internal sealed class JitPieceGenerator
     /// return_call_indirect to <c>finish</c> ends the function.</summary>
     public bool TailCalls { get; init; }
 
+    /// <summary>Whether main runs big in three tasks (n, n + 1 and n + 2 rounds) and joins them, printing the first
+    /// results of two and returning the third's: tasks that use up their quantum yield at a loop header inside a
+    /// piece and resume in the interpreter.</summary>
+    public bool Tasks { get; init; }
+
     public string Generate()
     {
         var o = new StringBuilder();
@@ -74,6 +79,16 @@ internal sealed class JitPieceGenerator
         {
             o.Append("    local.get n\n    i64.const 1\n    i64.sub\n    local.tee n\n    i64.const 0\n    i64.gt_s\n    br_if outer\n");
             o.Append("    local.get acc\n    local.get f\n    return\n.end\n");
+        }
+        if (Tasks)
+        {
+            o.Append(".func main (n: i64, t: i64) -> (i64 f64)\n    .local a ptr\n    .local b ptr\n    .local c ptr\n");
+            foreach (var (task, extra) in new[] { ("a", 0), ("b", 1), ("c", 2) })
+                o.Append($"    local.get n\n    i64.const {extra}\n    i64.add\n    local.get t\n    task.spawn big\n    local.set {task}\n");
+            foreach (var task in new[] { "a", "c" })
+                o.Append($"    local.get {task}\n    task.join (i64 i64) -> (i64 f64)\n    drop\n    call print_i64\n");
+            o.Append("    local.get b\n    task.join (i64 i64) -> (i64 f64)\n    return\n.end\n");
+            return o.ToString();
         }
         o.Append("""
             .func main (n: i64, t: i64) -> (i64 f64)

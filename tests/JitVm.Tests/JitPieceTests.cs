@@ -88,13 +88,18 @@ public sealed class JitPieceTests
 
     /// <summary>Runs every policy and stress mode; each must observe exactly what the plain interpreter does, and the
     /// compiled policies must have run <c>big</c> in its pieces. Returns the interpreter's outcome.</summary>
-    private static string RunEverywhere(string text, long n, long t, int? maxDepth = null)
+    /// <remarks>With <paramref name="unordered"/>, tasks print in an order the scheduling decides: the lines of the
+    /// output are compared as a set, and the fuel (spent by tasks on other threads as well) is left out.</remarks>
+    private static string RunEverywhere(string text, long n, long t, int? maxDepth = null, bool unordered = false)
     {
-        var expected = Run(text, n, t, ExecutionTier.Interpreter, Stress.None, maxDepth).Observed;
+        string Observe(Outcome outcome) => unordered
+            ? string.Join("\n", outcome.Observed.Split('\n').Where(l => !l.StartsWith("fuel used:", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+            : outcome.Observed;
+        var expected = Observe(Run(text, n, t, ExecutionTier.Interpreter, Stress.None, maxDepth));
         foreach (var (tier, stress) in Runs)
         {
             var outcome = Run(text, n, t, tier, stress, maxDepth);
-            Assert.True(expected == outcome.Observed, $"{tier} with {stress} stress observed\n{outcome.Observed}\nbut the interpreter\n{expected}");
+            Assert.True(expected == Observe(outcome), $"{tier} with {stress} stress observed\n{outcome.Observed}\nbut the interpreter\n{expected}");
             if (tier == ExecutionTier.Interpreter) continue;
             // The isolate's own code (deopt stress has a code table of its own) counts the pieces it entered.
             Assert.Matches(@"\nbig +jit .*\n  compiled in \d+ pieces, entered [1-9]\d* times\n", outcome.Statistics);
@@ -162,6 +167,45 @@ public sealed class JitPieceTests
         var observed = RunEverywhere(text, 2, 2);
         Assert.Contains("\n-1\n", observed, StringComparison.Ordinal);
         Assert.DoesNotContain("trap", observed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PiecesRunInTasksThatYieldAtTheirLoopsAndResume()
+    {
+        // Three tasks of over a million fuel each: one that uses up its quantum while another waits yields at a loop
+        // header inside a piece (its frame's image goes with it) and goes on in the interpreter when it resumes.
+        var text = new JitPieceGenerator { Sections = 1_000, Tasks = true }.Generate();
+        var observed = RunEverywhere(text, 120, 0, unordered: true);
+        Assert.DoesNotContain("trap", observed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ASavedAssemblyKeepsAFunctionOverTheLimitInterpretedWithTheSameResults()
+    {
+        var text = new JitPieceGenerator { Sections = 1_000 }.Generate();
+        var expected = Run(text, 2, 0, ExecutionTier.Interpreter, Stress.None).Observed;
+        var directory = Directory.CreateTempSubdirectory("jitvm-pieces-").FullName;
+        var context = new System.Runtime.Loader.AssemblyLoadContext("pieces", isCollectible: true);
+        try
+        {
+            var path = Path.Combine(directory, "Pieces.dll");
+            AssemblyCompiler.Save(Module.FromText(text, "pieces.jvm"), path, "Pieces");
+            var module = new Engine().LoadAssembly(context.LoadFromAssemblyPath(path));
+            Outcome? outcome = null;
+            var thread = new Thread(() => outcome = Execute(module, 2, 0, ExecutionTier.Tiered, Stress.None, null), 64 * 1024 * 1024);
+            thread.Start();
+            thread.Join();
+            Assert.Equal(expected, outcome!.Observed);
+            var big = module.Decoded(module.FindFunction("big") - module.Definition.Imports.Count);
+            Assert.Null(big.Compiled);
+            Assert.StartsWith($"{big.Analysis.Definition.Code.Length} instructions exceed the JIT limit of {JitLimits.MaxInstructions}", big.NotCompiledReason, StringComparison.Ordinal);
+            Assert.True(module.Decoded(module.FindFunction("helper") - module.Definition.Imports.Count).Compiled is { Saved: true });
+        }
+        finally
+        {
+            context.Unload();
+            Directory.Delete(directory, true);
+        }
     }
 
     [Fact]
