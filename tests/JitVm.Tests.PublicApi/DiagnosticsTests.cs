@@ -97,7 +97,7 @@ public sealed class DiagnosticsTests
         Assert.Equal("JitVm.Jit", declined.Category);
         // Its operand stack is never empty after pc 0, so it has no place to cut it into pieces either.
         Assert.Equal("function 'long' stays interpreted: 5002 instructions exceed the JIT limit of 4000 and the operand stack is never empty " +
-                     "in the 4000 instructions after pc 0, so the function cannot be compiled in pieces", declined.Message);
+                     "in the 1000 instructions after pc 0, so the function cannot be compiled in pieces", declined.Message);
     }
 
     [Fact]

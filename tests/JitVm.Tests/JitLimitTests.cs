@@ -150,7 +150,7 @@ public sealed partial class JitLimitTests
         Assert.True(compiled["at"]);
         Assert.False(compiled["over"]);
         Assert.Equal($"{JitLimits.MaxInstructions + 1} instructions exceed the JIT limit of {JitLimits.MaxInstructions} and the operand stack is never " +
-                     $"empty in the {JitLimits.MaxInstructions} instructions after pc 0, so the function cannot be compiled in pieces", reasons["over"]);
+                     $"empty in the {JitLimits.MaxPieceInstructions} instructions after pc 0, so the function cannot be compiled in pieces", reasons["over"]);
     }
 
     /// <summary>A function with <paramref name="locals"/> i64 locals that stores 41 in the last, adds 1 and

@@ -121,7 +121,7 @@ public sealed class JitPieceTests
         for (var k = 0; k < plan!.Count; k++)
         {
             Assert.Null(big.Analysis.StackBefore[plan.Starts[k]]);
-            Assert.InRange(plan.Starts[k + 1] - plan.Starts[k], 1, JitLimits.MaxInstructions);
+            Assert.InRange(plan.Starts[k + 1] - plan.Starts[k], 1, JitLimits.MaxPieceInstructions);
         }
         var observed = RunEverywhere(text, 3, 0);
         Assert.DoesNotContain("trap", observed, StringComparison.Ordinal);
@@ -138,7 +138,7 @@ public sealed class JitPieceTests
     [Fact]
     public void ATrapDeepInTheThirdPieceReportsTheInterpretersLocationStackAndFuel()
     {
-        var generator = new JitPieceGenerator { Sections = 1_500, TrapAt = 1_150 };
+        var generator = new JitPieceGenerator { Sections = 1_500, TrapAt = 290 };
         var text = generator.Generate();
         var observed = RunEverywhere(text, 2, 1);
         Assert.Contains("trap DivideByZero at big:", observed, StringComparison.Ordinal);
@@ -242,6 +242,11 @@ public sealed class JitPieceTests
     public void APieceCompiledFunctionIsLoggedWithItsPiecesAndOneWithHandlersStaysInterpretedAndSaysWhy()
     {
         var text = new JitPieceGenerator { Sections = 1_000 }.Generate();
+        var parsed = Module.FromText(text, "pieces.jvm");
+        var big = parsed.Decoded(parsed.FindFunction("big") - parsed.Definition.Imports.Count);
+        var plan = JitLimits.PlanPieces(big, out _)!;
+        var largest = Enumerable.Range(0, plan.Count).Max(k => plan.Starts[k + 1] - plan.Starts[k]);
+        Assert.InRange(largest, JitLimits.MaxPieceInstructions / 2, JitLimits.MaxPieceInstructions);
         // The same body with a handler of its own: the function stays interpreted.
         var guarded = text.Replace("    .local f f64\n", "    .local f f64\n    .catch stop outer handler handler\n", StringComparison.Ordinal)
             .Replace("    local.get acc\n    local.get f\n    return\n.end\n", "    local.get acc\n    local.get f\n    return\nhandler:\n    drop\n    i64.const 0\n    f64.const 0\n    return\n.end\n", StringComparison.Ordinal);
@@ -254,7 +259,7 @@ public sealed class JitPieceTests
             thread.Start();
             thread.Join();
             if (pieced)
-                Assert.Contains(logger.Messages, m => m.StartsWith("function 'big' (", StringComparison.Ordinal) && m.Contains("instructions) is compiled in 3 pieces of at most 4000 instructions", StringComparison.Ordinal));
+                Assert.Contains(logger.Messages, m => m.StartsWith("function 'big' (", StringComparison.Ordinal) && m.Contains($"instructions) is compiled in {plan.Count} pieces of at most {largest} instructions", StringComparison.Ordinal));
             else
                 Assert.Contains(logger.Messages, m => m.StartsWith("function 'big' stays interpreted: ", StringComparison.Ordinal) &&
                                                       m.EndsWith("and a function with exception handlers is not compiled in pieces", StringComparison.Ordinal));

@@ -16,6 +16,12 @@ internal static class JitLimits
     /// thousand IL instructions and falls back to unoptimised code past 20,000.</summary>
     public const int MaxInstructions = 4_000;
 
+    /// <summary>The largest piece of a function compiled in pieces (<see cref="PlanPieces"/>): past about 2,000 VM
+    /// instructions the CLR JIT compiles a method without optimising it (its limits on IL instructions, basic blocks
+    /// and local references), and such a piece ran slower than the interpreter; at 1,000 it is optimised and compile
+    /// time stays linear in the function (perf/RESULTS.md, "Functions compiled in pieces").</summary>
+    public const int MaxPieceInstructions = 1_000;
+
     /// <summary>Functions whose compiled body could need more CIL locals stay interpreted: the CLR rejects a method
     /// with about 65,000 locals as an invalid program, and a frame that large would use hundreds of KiB of stack.</summary>
     public const int MaxCilLocals = 32_768;
@@ -66,8 +72,8 @@ internal static class JitLimits
     }
 
     /// <summary>
-    /// How a function over <see cref="MaxInstructions"/> is compiled in pieces (see <see cref="PiecePlan"/>), each
-    /// within every other limit here; null, with the reason it stays interpreted, when it cannot be, and null with no
+    /// How a function over <see cref="MaxInstructions"/> is compiled in pieces of at most
+    /// <see cref="MaxPieceInstructions"/> (see <see cref="PiecePlan"/>), each within every other limit here; null, with the reason it stays interpreted, when it cannot be, and null with no
     /// reason for a function small enough to compile whole. Saved assemblies keep such functions interpreted (they
     /// use <see cref="WhyNeverCompiled"/> alone).
     /// </summary>
@@ -75,7 +81,7 @@ internal static class JitLimits
     {
         reason = null;
         if (function.Analysis.Definition.Code.Length <= MaxInstructions) return null;
-        var plan = PiecePlan.Make(function, MaxInstructions, out reason);
+        var plan = PiecePlan.Make(function, MaxPieceInstructions, out reason);
         if (plan is null) return null;
         for (var k = 0; k < plan.Count; k++)
         {

@@ -5,7 +5,8 @@ using JitVm.Verification;
 namespace JitVm.Jit;
 
 /// <summary>
-/// How a function over <see cref="JitLimits.MaxInstructions"/> is cut into pieces that are compiled one method each
+/// How a function over <see cref="JitLimits.MaxInstructions"/> is cut into pieces (of at most
+/// <see cref="JitLimits.MaxPieceInstructions"/>) that are compiled one method each
 /// (spec/internals.md §4.4, spec/execution.md §8.3). Piece k covers the pcs [<see cref="Starts"/>[k],
 /// <see cref="Starts"/>[k + 1]); each begins where the operand stack is empty, so the fall-through from one piece
 /// into the next carries nothing but the locals. A piece is entered at one of its <see cref="Entries"/>: its first pc,
@@ -62,9 +63,10 @@ internal sealed class PiecePlan
         var analysis = function.Analysis;
         var code = analysis.Definition.Code;
         reason = null;
+        var over = $"{code.Length} instructions exceed the JIT limit of {JitLimits.MaxInstructions}";
         if (analysis.Definition.Handlers.Count > 0)
         {
-            reason = $"{code.Length} instructions exceed the JIT limit of {maxInstructions} and a function with exception handlers is not compiled in pieces";
+            reason = $"{over} and a function with exception handlers is not compiled in pieces";
             return null;
         }
         // lastCut[pc]: the last pc <= pc where the operand stack is empty (0 always is).
@@ -79,8 +81,8 @@ internal sealed class PiecePlan
             var cut = lastCut[start + maxInstructions];
             if (cut <= start)
             {
-                reason = $"{code.Length} instructions exceed the JIT limit of {maxInstructions} and the operand stack is never empty " +
-                         $"in the {maxInstructions} instructions after pc {start}, so the function cannot be compiled in pieces";
+                reason = $"{over} and the operand stack is never empty in the {maxInstructions} instructions after pc {start}, " +
+                         "so the function cannot be compiled in pieces";
                 return null;
             }
             starts.Add(cut);
