@@ -31,6 +31,9 @@ internal sealed class JitPieceGenerator
     /// piece and resume in the interpreter.</summary>
     public bool Tasks { get; init; }
 
+    /// <summary>Declared i64 locals that no instruction uses, after the others.</summary>
+    public int UnusedLocals { get; init; }
+
     public string Generate()
     {
         var o = new StringBuilder();
@@ -40,8 +43,13 @@ internal sealed class JitPieceGenerator
         o.Append(".func helper (x: i64) -> (i64)\n    local.get x\n    i64.const 3\n    i64.mul\n    return\n.end\n");
         o.Append(".func finish (a: i64, f: f64) -> (i64 f64)\n    local.get a\n    i64.const 1\n    i64.add\n    local.get f\n    return\n.end\n");
         o.Append(".func big (n: i64, t: i64) -> (i64 f64)\n");
-        foreach (var local in new[] { "acc i64", "i i64", "p ptr", "q ptr", "w word", "f f64" }) o.Append("    .local ").Append(local).Append('\n');
+        foreach (var local in new[] { "acc i64", "i i64", "p ptr", "q ptr", "w word", "f f64", "keep ptr", "kw word" }) o.Append("    .local ").Append(local).Append('\n');
         o.Append("    i64.const 4\n    alloc\n    local.set p\n    i64.const 1\n    alloc\n    local.set q\n    local.get q\n    word.of_ptr\n    local.set w\n");
+        for (var i = 0; i < UnusedLocals; i++) o.Append("    .local unused").Append(i).Append(" i64\n");
+        // keep and kw are set here and read only at the end of each round: the pieces between do not use them, so
+        // they live in the frame only (a root the collector updates, part of any image) while those run.
+        o.Append("    i64.const 3\n    alloc\n    local.set keep\n    local.get keep\n    i64.const 0\n    i64.const 99\n    store.i\n");
+        o.Append("    i64.const 5\n    alloc\n    word.of_ptr\n    local.set kw\n");
         o.Append("outer:\n");
         var skip = -1;
         for (var k = 0; k < Sections; k++)
@@ -69,6 +77,7 @@ internal sealed class JitPieceGenerator
             });
             if (k % 400 == 399) o.Append("    local.get acc\n    call print_i64\n");
         }
+        o.Append("    local.get acc\n    local.get keep\n    i64.const 0\n    load.i\n    i64.add\n    local.get kw\n    word.as_ptr\n    len\n    i64.add\n    local.set acc\n");
         if (TailCalls)
         {
             // The next round replaces this frame: the depth limit of the runs below would stop a call.

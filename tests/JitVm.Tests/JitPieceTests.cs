@@ -9,7 +9,7 @@ using Module = JitVm.Hosting.Module;
 namespace JitVm.Tests;
 
 /// <summary>
-/// Functions over <see cref="JitLimits.MaxInstructions"/> compiled in pieces (spec/internals.md §4.4, spec/execution.md
+/// Functions over <see cref="JitLimits.MaxInstructions"/> compiled in pieces (spec/internals.md §4.2, spec/execution.md
 /// §8.3): on every tier policy, plain, under GC stress with heap verification, under deoptimisation stress at every
 /// safepoint and under both, a generated function of thousands of instructions gives the same output, results, trap
 /// (code, location and whole VM stack) and fuel as the interpreter, and under the jit and tiered policies it really
@@ -123,6 +123,9 @@ public sealed class JitPieceTests
             Assert.Null(big.Analysis.StackBefore[plan.Starts[k]]);
             Assert.InRange(plan.Starts[k + 1] - plan.Starts[k], 1, JitLimits.MaxPieceInstructions);
         }
+        // The pieces between the first and the last do not use keep and kw (locals 8 and 9): the frame holds them.
+        Assert.Contains(plan.Locals, used => !used.Contains(8) && !used.Contains(9));
+        Assert.Contains(8, plan.Locals[0]);
         var observed = RunEverywhere(text, 3, 0);
         Assert.DoesNotContain("trap", observed, StringComparison.Ordinal);
     }
@@ -206,6 +209,24 @@ public sealed class JitPieceTests
             context.Unload();
             Directory.Delete(directory, true);
         }
+    }
+
+    [Fact]
+    public void APieceLoadsAndStoresOnlyTheLocalsItUses()
+    {
+        // 20,000 locals no piece uses add nothing to any piece: the IL of the whole function stays the same size.
+        int IlSize(int unused)
+        {
+            var module = Module.FromText(new JitPieceGenerator { Sections = 1_000, UnusedLocals = unused }.Generate(), "pieces.jvm");
+            var isolate = new Isolate(module, StandardImports.Create(Stream.Null), new IsolateOptions { Tier = ExecutionTier.Jit });
+            var thread = new Thread(() => isolate.Invoke("main", Value.I64(1), Value.I64(0)), 64 * 1024 * 1024);
+            thread.Start();
+            thread.Join();
+            var big = module.Decoded(module.FindFunction("big") - module.Definition.Imports.Count);
+            Assert.NotNull(big.Compiled?.Pieced);
+            return big.Compiled!.IlSize;
+        }
+        Assert.Equal(IlSize(0), IlSize(20_000));
     }
 
     [Fact]

@@ -41,6 +41,7 @@ internal sealed partial class BodyEmitter
     /// image that resumes at operation <paramref name="ip"/>; the shared block adds the locals.</summary>
     private Label DeoptStub(int height, int ip)
     {
+        if (plan is not null) return PieceDeoptStub(height, ip);
         _imageStart ??= il.DeclareLocal(typeof(int));
         _imageIp ??= il.DeclareLocal(typeof(int));
         _deoptShared ??= SharedDeoptBlock();
@@ -82,8 +83,7 @@ internal sealed partial class BodyEmitter
         }
         // The caller sees the negative slice after the call and ignores this result.
         var results = _analysis.Signature.Results;
-        if (plan is not null) il.Emit(OpCodes.Ldc_I4, Deoptimised);
-        else if (results.Length == 1) LoadZero(results[0]);
+        if (results.Length == 1) LoadZero(results[0]);
         il.Emit(OpCodes.Ret);
     });
 

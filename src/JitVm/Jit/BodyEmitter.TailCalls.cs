@@ -76,11 +76,19 @@ internal sealed partial class BodyEmitter
     {
         var parameters = _analysis.ParameterCount;
         var first = h - parameters;
-        for (var i = 0; i < parameters; i++) Load(first + i);
-        for (var i = parameters - 1; i >= 0; i--) il.Emit(OpCodes.Stloc, _locals[i]);
-        for (var i = parameters; i < _locals.Length; i++)
+        // The arguments are in stack locals, apart from every VM local, so the order of the stores does not matter.
+        // A piece writes the locals it does not keep straight into the frame.
+        for (var i = 0; i < _locals.Length; i++)
         {
-            LoadZero(_analysis.LocalTypes[i]);
+            var type = _analysis.LocalTypes[i];
+            if (_locals[i] is null)
+            {
+                if (i < parameters) StoreToFrame(i, StackLocal(first + i, _types[first + i]), type);
+                else StoreZeroToFrame(i);
+                continue;
+            }
+            if (i < parameters) Load(first + i);
+            else LoadZero(type);
             il.Emit(OpCodes.Stloc, _locals[i]);
         }
         il.Emit(OpCodes.Br, Block(0));

@@ -37,7 +37,9 @@ internal sealed partial class BodyEmitter(
     /// <summary>The cold blocks to emit at the end of the innermost open protected range (or of the method).</summary>
     private List<(Label Label, Action Emit)> _stubs = null!;
     private readonly List<(Label Label, Action Emit)> _methodStubs = [];
+    /// <summary>The VM locals by index: a CIL local for each of <see cref="_usedLocals"/>, null for the others.</summary>
     private LocalBuilder[] _locals = [];
+    private int[] _usedLocals = [];
     private Label[] _blocks = [];
     private LocalBuilder _fuel = null!;
     private LocalBuilder _words = null!;
@@ -74,10 +76,13 @@ internal sealed partial class BodyEmitter(
         _nurseryEnd = il.DeclareLocal(typeof(long));
         _stackLimit = il.DeclareLocal(typeof(nuint));
         _stackProbe = il.DeclareLocal(typeof(int));
-        _locals = [.. _analysis.LocalTypes.Select(t => il.DeclareLocal(ClrType(t)))];
-        _blocks = new Label[code.Length];
+        // A piece keeps only the locals it uses in CIL locals; the frame holds the others (BodyEmitter.Pieces.cs).
+        _usedLocals = plan?.Locals[piece] ?? [.. Enumerable.Range(0, _analysis.LocalTypes.Length)];
+        _locals = new LocalBuilder[_analysis.LocalTypes.Length];
+        foreach (var i in _usedLocals) _locals[i] = il.DeclareLocal(ClrType(_analysis.LocalTypes[i]));
+        _blocks = new Label[_end - _first];
         for (var pc = _first; pc < _end; pc++)
-            if (_analysis.IsLeader[pc] || plan?.EntryAt[pc] >= 0) _blocks[pc] = il.DefineLabel();
+            if (_analysis.IsLeader[pc] || plan?.EntryAt[pc] >= 0) _blocks[pc - _first] = il.DefineLabel();
 
         var spillSize = _spillSize = SpillAreaSize();
         if (spillSize > 0)
@@ -118,10 +123,10 @@ internal sealed partial class BodyEmitter(
             if (_regions.Any) CloseRegions(code);
             if (_analysis.IsLeader[_pc])
             {
-                il.MarkLabel(_blocks[_pc]);
+                il.MarkLabel(_blocks[_pc - _first]);
                 ChargeFuel(_analysis.BlockCost[_pc]);
             }
-            else if (plan?.EntryAt[_pc] >= 0) il.MarkLabel(_blocks[_pc]);
+            else if (plan?.EntryAt[_pc] >= 0) il.MarkLabel(_blocks[_pc - _first]);
             if (_regions.Any) OpenRegions();
             Lower(code[_pc]);
             il.ExpectEmpty();

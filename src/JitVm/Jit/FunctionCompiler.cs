@@ -58,16 +58,19 @@ internal static class FunctionCompiler
     /// <summary>
     /// <see cref="FrameBytes(FunctionAnalysis)"/> of the whole function, or of piece <paramref name="piece"/> of
     /// <paramref name="plan"/>: its own instructions, plus what its prologue and exits add (every local loaded, cleared
-    /// and written back once, and the operand stack of each entry and exit, 32 bytes each besides).
+    /// and written back once, and the operand stack of each entry and exit, 32 bytes each besides), counting only the
+    /// locals the piece uses.
     /// </summary>
     public static int FrameBytes(FunctionAnalysis analysis, PiecePlan? plan, int piece)
     {
         var code = analysis.Definition.Code;
         var first = plan is null ? 0 : plan.Starts[piece];
         var end = plan is null ? code.Length : plan.Starts[piece + 1];
-        var wordLocals = analysis.LocalTypes.Count(t => t == VmType.Word);
+        // A piece keeps only the locals it uses (PiecePlan.Locals).
+        var locals = plan is null ? analysis.LocalTypes : [.. plan.Locals[piece].Select(i => analysis.LocalTypes[i])];
+        var wordLocals = locals.Count(t => t == VmType.Word);
         long bytes = FixedFrameBytes + 32L * (end - first) + (16 + 16 + 96) * (long)analysis.MaxStack +
-                     16L * analysis.LocalTypes.Length + 80L * wordLocals;
+                     16L * locals.Length + 80L * wordLocals;
         var wordsIn = new Dictionary<TypeStack, long>(ReferenceEqualityComparer.Instance);
         long wordUses = 0;
         if (plan is not null)
@@ -181,19 +184,21 @@ internal static class FunctionCompiler
             var watch = System.Diagnostics.Stopwatch.StartNew();
             var (function, plan) = pieced[i];
             var pieceBodies = new PieceBody[plan.Count];
+            var deopts = new (int Ip, VmType[] Stack)[plan.Count][];
             var ilSize = 0;
             var frameBytes = 0;
             for (var k = 0; k < plan.Count; k++)
             {
                 var method = new DynamicMethod($"{function.Name}$piece{k}", typeof(int), BodyEmitter.PieceParameters, typeof(JitRuntime).Module, skipVisibility: true);
                 var il = method.GetILGenerator();
-                new BodyEmitter(module.Verified, function, code.DeoptStress, new CheckedIL(il, $"{function.Name}$piece{k}", CheckedIL.CheckingEnabled), Resolve, plan, k)
-                    .Emit(BodyEmitter.PieceParameters);
+                var emitter = new BodyEmitter(module.Verified, function, code.DeoptStress, new CheckedIL(il, $"{function.Name}$piece{k}", CheckedIL.CheckingEnabled), Resolve, plan, k);
+                emitter.Emit(BodyEmitter.PieceParameters);
+                deopts[k] = [.. emitter.PieceDeopts];
                 ilSize += il.ILOffset;
                 pieceBodies[k] = method.CreateDelegate<PieceBody>();
                 frameBytes = Math.Max(frameBytes, FrameBytes(function.Analysis, plan, k));
             }
-            piecedCode[i] = new CompiledFunction(new PiecedFunction(function, plan, pieceBodies), watch.Elapsed, ilSize,
+            piecedCode[i] = new CompiledFunction(new PiecedFunction(function, plan, pieceBodies, deopts), watch.Elapsed, ilSize,
                 frameBytes + PiecedFunction.DriverFrameBytes + AdapterFrameBytes);
         }
         return (result, piecedCode);

@@ -54,11 +54,11 @@ internal static class JitLimits
     /// An upper bound on the values <paramref name="function"/>'s compiled body spills and reloads: its safepoints
     /// times the ptr and word parameters and locals plus the operand-stack slots each may have to save.
     /// </summary>
-    public static long SpillWorkBound(DecodedFunction function) => SpillWorkBound(function, 0, function.Analysis.Definition.Code.Length);
+    public static long SpillWorkBound(DecodedFunction function) => SpillWorkBound(function, 0, function.Analysis.Definition.Code.Length, null);
 
     /// <summary><see cref="SpillWorkBound(DecodedFunction)"/> of the body covering the pcs [<paramref name="first"/>,
-    /// <paramref name="end"/>).</summary>
-    public static long SpillWorkBound(DecodedFunction function, int first, int end)
+    /// <paramref name="end"/>) that keeps <paramref name="locals"/> (null: all) in CIL locals.</summary>
+    public static long SpillWorkBound(DecodedFunction function, int first, int end, int[]? locals)
     {
         var analysis = function.Analysis;
         long safepoints = 0;
@@ -66,8 +66,8 @@ internal static class JitLimits
         for (var pc = first; pc < end; pc++)
             if (code[pc].OpCode.Info().IsSafepoint) safepoints++;
         long spillable = analysis.MaxStack;
-        foreach (var type in analysis.LocalTypes)
-            if (type is VmType.Ptr or VmType.Word) spillable++;
+        foreach (var local in locals ?? Enumerable.Range(0, analysis.LocalTypes.Length))
+            if (analysis.LocalTypes[local] is VmType.Ptr or VmType.Word) spillable++;
         return safepoints * spillable;
     }
 
@@ -86,13 +86,14 @@ internal static class JitLimits
         for (var k = 0; k < plan.Count; k++)
         {
             var (first, end) = (plan.Starts[k], plan.Starts[k + 1]);
-            var locals = CilLocalsBound(function, first, end) + 1;
+            // A piece declares CIL locals for the VM locals it uses only, and one for the pc it leaves to.
+            var locals = CilLocalsBound(function, first, end) - function.Analysis.LocalTypes.Length + plan.Locals[k].Length + 1;
             if (locals > MaxCilLocals)
             {
-                reason = $"{function.Analysis.LocalTypes.Length} locals and {function.Analysis.MaxStack} stack slots could need {locals} CIL locals in a piece of it, over the JIT limit of {MaxCilLocals}";
+                reason = $"{plan.Locals[k].Length} locals and {function.Analysis.MaxStack} stack slots could need {locals} CIL locals in a piece of it, over the JIT limit of {MaxCilLocals}";
                 return null;
             }
-            var spills = SpillWorkBound(function, first, end);
+            var spills = SpillWorkBound(function, first, end, plan.Locals[k]);
             if (spills > MaxSpillWork)
             {
                 reason = $"the safepoints of a piece of it (pcs {first} to {end - 1}) could spill {spills} values, over the JIT limit of {MaxSpillWork}";

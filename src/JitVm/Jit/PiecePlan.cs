@@ -7,7 +7,7 @@ namespace JitVm.Jit;
 /// <summary>
 /// How a function over <see cref="JitLimits.MaxInstructions"/> is cut into pieces (of at most
 /// <see cref="JitLimits.MaxPieceInstructions"/>) that are compiled one method each
-/// (spec/internals.md §4.4, spec/execution.md §8.3). Piece k covers the pcs [<see cref="Starts"/>[k],
+/// (spec/internals.md §4.2, spec/execution.md §8.3). Piece k covers the pcs [<see cref="Starts"/>[k],
 /// <see cref="Starts"/>[k + 1]); each begins where the operand stack is empty, so the fall-through from one piece
 /// into the next carries nothing but the locals. A piece is entered at one of its <see cref="Entries"/>: its first pc,
 /// and every pc of it that a branch of another piece targets (pc 0 for a self tail call is piece 0's first pc).
@@ -17,13 +17,19 @@ namespace JitVm.Jit;
 /// piece's start.</remarks>
 internal sealed class PiecePlan
 {
-    private PiecePlan(int[] starts, int[] pieceAt, int[] entryAt, int[][] entries)
+    private PiecePlan(int[] starts, int[] pieceAt, int[] entryAt, int[][] entries, int[][] locals)
     {
         Starts = starts;
         PieceAt = pieceAt;
         EntryAt = entryAt;
         Entries = entries;
+        Locals = locals;
     }
+
+    /// <summary>The parameters and locals each piece reads or writes (local.get, local.set, local.tee), in
+    /// increasing order: only these are loaded into the piece's CIL locals and written back, so the work of a piece's
+    /// entry and exits is bounded by its own size, not the function's locals.</summary>
+    public int[][] Locals { get; }
 
     /// <summary>The first pc of each piece, then the function's length.</summary>
     public int[] Starts { get; }
@@ -108,6 +114,21 @@ internal sealed class PiecePlan
                     entryAt[target] = entries[pieceAt[target]].Count;
                     entries[pieceAt[target]].Add(target);
                 }
-        return new PiecePlan([.. starts], pieceAt, entryAt, [.. entries.Select(e => e.ToArray())]);
+        var locals = new int[entries.Length][];
+        var seenIn = new int[analysis.LocalTypes.Length];
+        Array.Fill(seenIn, -1);
+        for (var k = 0; k < entries.Length; k++)
+        {
+            var touched = new List<int>();
+            for (var pc = starts[k]; pc < starts[k + 1]; pc++)
+                if (code[pc].OpCode is OpCode.LocalGet or OpCode.LocalSet or OpCode.LocalTee && seenIn[code[pc].Index] != k)
+                {
+                    seenIn[code[pc].Index] = k;
+                    touched.Add(code[pc].Index);
+                }
+            touched.Sort();
+            locals[k] = [.. touched];
+        }
+        return new PiecePlan([.. starts], pieceAt, entryAt, [.. entries.Select(e => e.ToArray())], locals);
     }
 }

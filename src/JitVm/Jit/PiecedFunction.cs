@@ -9,16 +9,18 @@ namespace JitVm.Jit;
 internal delegate int PieceBody(Fiber fiber, int depth, int fp, int entry);
 
 /// <summary>
-/// A function compiled in pieces (spec/internals.md §4.4): its <see cref="Run"/> is the function's
+/// A function compiled in pieces (spec/internals.md §4.2): its <see cref="Run"/> is the function's
 /// <see cref="CompiledFunction.Adapter"/>, so every caller reaches it as it reaches any compiled function. It opens an
 /// interpreter frame for the function — the owner of its locals between pieces, a root the collector reads as it reads
 /// any interpreter frame — and calls the piece holding each next pc until one returns or deoptimises.
 /// </summary>
 /// <remarks>While a piece runs, the frame record names operation 0 (the fuel charge of pc 0, where the operand stack
-/// is empty), so the collector reads only its locals, whose pointers the piece has cleared: they are in the piece's
-/// spill area. A piece that deoptimises has written the whole frame's image; the frame record goes, and whoever called
-/// the function lays the image out at <c>fp</c> (Fiber.Deopt.cs) exactly as for a compiled function.</remarks>
-internal sealed class PiecedFunction(DecodedFunction function, PiecePlan plan, PieceBody[] pieces)
+/// is empty), so the collector reads only its locals: the ones the piece uses it has cleared (they are in the piece's
+/// spill area), the others are current. A piece that deoptimises leaves the whole frame — every local and the stack
+/// of its deoptimisation point — in the slots; the driver writes the frame's image from them, the frame record goes,
+/// and whoever called the function lays the image out at <c>fp</c> (Fiber.Deopt.cs) exactly as for a compiled
+/// function.</remarks>
+internal sealed class PiecedFunction(DecodedFunction function, PiecePlan plan, PieceBody[] pieces, (int Ip, Bytecode.VmType[] Stack)[][] deopts)
 {
     /// <summary>The driver's own frame, on top of a piece's (see <see cref="FunctionCompiler.FrameBytes(Verification.FunctionAnalysis, PiecePlan?, int)"/>).</summary>
     public const int DriverFrameBytes = 256;
@@ -53,11 +55,17 @@ internal sealed class PiecedFunction(DecodedFunction function, PiecePlan plan, P
                 var piece = Plan.PieceAt[pc];
                 PiecesEntered++;
                 pc = pieces[piece](fiber, depth, fp, Plan.EntryAt[pc]);
-                if (pc < 0) return;
+                if (pc == BodyEmitter.Returned) return;
+                if (pc < 0)
+                {
+                    WriteImage(fiber, fp, deopts[piece][BodyEmitter.Deoptimised - pc]);
+                    return;
+                }
             }
         }
         finally
         {
+            // Normally, after a trap and after a deoptimisation alike, the frame ends here (its image replaces it).
             fiber.CallDepth = callDepth;
             fiber.SlotTop = slotTop;
             // A suspension leaves the records of deeper interpreter activations above this frame's (Fiber.Suspend.cs):
@@ -69,5 +77,22 @@ internal sealed class PiecedFunction(DecodedFunction function, PiecePlan plan, P
             }
             else fiber.FrameCount = frames;
         }
+    }
+
+    /// <summary>The frame's image (Fiber.Deopt.cs) from its slots: every local and the stack values of the
+    /// deoptimisation point, resuming at its operation. It goes after the images of callees that deoptimised (they are
+    /// deeper), and keeps the fiber's slice as the real one unless a deeper image already did.</summary>
+    private void WriteImage(Fiber fiber, int fp, (int Ip, Bytecode.VmType[] Stack) point)
+    {
+        var types = function.Analysis.LocalTypes;
+        var count = types.Length + point.Stack.Length;
+        var start = fiber.BeginImage(count);
+        for (var i = 0; i < count; i++)
+        {
+            var bits = fiber.Slots[fp + i];
+            var type = i < types.Length ? types[i] : point.Stack[i - types.Length];
+            fiber.SetImageValue(start + i, bits, type == Bytecode.VmType.Ptr ? bits != 0 : type == Bytecode.VmType.Word && fiber.SlotTags[fp + i] != 0);
+        }
+        fiber.EndImage(function.FunctionIndex - function.Module.Imports.Count, point.Ip, start, fiber.FuelSlice);
     }
 }
