@@ -16,6 +16,9 @@ if (args.Contains("--scaling")) return LoadScaling.Run();
 // `--aot-load`: load a 1,000-function module and call each function once, from ReadyToRun and IL saved assemblies and on the JIT path
 // (`--aot-load --r2r-only`: the ReadyToRun path and its step-by-step breakdown only).
 if (args.Contains("--aot-load")) return AotLoad.Run(r2rOnly: args.Contains("--r2r-only"));
+
+// `--pieces`: first-call (compile) and run times of 16,000- and 64,000-instruction functions compiled in pieces, against the interpreter.
+if (args.Contains("--pieces")) return PieceCompile.Run();
 #endif
 
 // Reports go to perf/JitVm.Benchmarks/BenchmarkDotNet.Artifacts (not the current directory) unless --artifacts is given.

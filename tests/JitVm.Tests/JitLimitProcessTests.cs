@@ -52,6 +52,19 @@ public sealed class JitLimitProcessTests : IDisposable
         Assert.Contains("not compiled: 20001 instructions exceed the JIT limit of 4000", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AFunctionOfSixtyFourThousandInstructionsRunsCompiledInPieces()
+    {
+        // Sums whose stack empties after every addition: 64,005 instructions cut every 1,000 or fewer.
+        var text = new StringBuilder(".import print_i64 (i64) -> ()\n.func main () -> ()\n    .local sum i64\n");
+        for (var i = 0; i < 16_000; i++) text.Append("    local.get sum\n    i64.const 1\n    i64.add\n    local.set sum\n");
+        text.Append("    local.get sum\n    call print_i64\n    return\n.end\n");
+        var (code, output, error) = RunJit("pieces.jvm", text.ToString());
+        Assert.True(code == 0, $"exit code {code}: {error}");
+        Assert.Equal("16000\n", output);
+        Assert.Matches(@"\nmain +jit .*\n  compiled in 65 pieces, entered 65 times\n", error);
+    }
+
     private (int Code, string Out, string Err) RunJit(string name, string text)
     {
         var path = Path.Combine(_directory, name);

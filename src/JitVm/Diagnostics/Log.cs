@@ -29,6 +29,11 @@ internal static partial class Log
         if (logger.IsEnabled(LogLevel.Information)) LogNotCompiled(logger, Printable.Quote(function), Printable.Escape(reason));
     }
 
+    public static void CompiledInPieces(ILogger logger, string function, int instructions, int pieces, int largest)
+    {
+        if (logger.IsEnabled(LogLevel.Information)) LogCompiledInPieces(logger, Printable.Quote(function), instructions, pieces, largest);
+    }
+
     public static void TierUp(ILogger logger, string function, int calls, string loop)
     {
         if (logger.IsEnabled(LogLevel.Debug)) LogTierUp(logger, Printable.Quote(function), calls, loop);
@@ -64,6 +69,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "function {Function} stays interpreted: {Reason}")]
     private static partial void LogNotCompiled(ILogger logger, string function, string reason);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Information, Message = "function {Function} ({Instructions} instructions) is compiled in {Pieces} pieces of at most {Largest} instructions")]
+    private static partial void LogCompiledInPieces(ILogger logger, string function, int instructions, int pieces, int largest);
 
     [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "tier-up: {Function} after {Calls} interpreted call(s){Loop}")]
     private static partial void LogTierUp(ILogger logger, string function, int calls, string loop);

@@ -159,7 +159,7 @@ public sealed partial class Isolate
         if (parameters.Length > MaxTypedArity)
             throw new ArgumentException($"typed exports take at most {MaxTypedArity} parameters; '{name}' has {parameters.Length}", nameof(name));
         if (!Instance.IsImport(index) && Tier != ExecutionTier.Interpreter && Jit.DynamicCode.Supported &&
-            Instance.Code.Jit.Compile(Instance.Functions[index - Instance.ImportCount], Store) is { } compiled)
+            Instance.Code.Jit.Compile(Instance.Functions[index - Instance.ImportCount], Store) is { Body: not null } compiled)
             return Instance.Code.Jit.HostEntry(index, compiled, delegateType, parameters, result).CreateDelegate(delegateType, Fiber);
         var generic = typeof(ExportInvoker).GetMethod((result is null ? "Action" : "Func") + parameters.Length)!;
         var arguments = result is null ? parameters : [.. parameters, result];

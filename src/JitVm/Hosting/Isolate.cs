@@ -211,6 +211,8 @@ public sealed partial class Isolate
             var tier = compiled is null ? "interpreter" : compiled.Saved ? "aot" : "jit";
             var time = compiled is null ? "-" : $"{compiled.CompileTime.TotalMicroseconds:0} us";
             text.AppendLine($"{Printable.Bare(function.Name),-24} {tier,-12} {time,10} {(compiled?.IlSize.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"),9} {function.InterpretedCalls,18}");
+            if (compiled?.Pieced is { } pieced)
+                text.AppendLine($"  compiled in {pieced.Plan.Count} pieces, entered {pieced.PiecesEntered} times");
             if (function.NotCompiledReason is { } reason) text.AppendLine($"  not compiled: {reason}");
             else if (compiled is null && Store.CompilationDenied(function)) text.AppendLine("  not compiled: this isolate's compile budget is spent");
         }

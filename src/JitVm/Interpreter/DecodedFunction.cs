@@ -142,7 +142,7 @@ internal sealed class DecodedFunction
     /// <summary>The compiled form, once the JIT has made one; every caller checks it, so tier-up needs no patching.</summary>
     public volatile Jit.CompiledFunction? Compiled;
 
-    /// <summary>An upper bound of this function's compiled frame (see <see cref="Jit.FunctionCompiler.FrameBytes"/>), computed once.</summary>
+    /// <summary>An upper bound of this function's compiled frame (see <see cref="Jit.FunctionCompiler.FrameBytes(Verification.FunctionAnalysis)"/>), computed once.</summary>
     public int FrameBytes => _frameBytes != 0 ? _frameBytes : _frameBytes = Jit.FunctionCompiler.FrameBytes(Analysis);
 
     private int _frameBytes;

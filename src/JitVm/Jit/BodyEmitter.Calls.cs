@@ -15,6 +15,11 @@ internal sealed partial class BodyEmitter
     /// false after a tail call's fallback has closed the spill area already.</summary>
     private void EmitReturn(int h, bool spillAreaOpen = true)
     {
+        if (plan is not null)
+        {
+            ReturnFromPiece(h, spillAreaOpen);
+            return;
+        }
         var results = _analysis.Signature.Results;
         if (_spillBase is not null && spillAreaOpen)
         {

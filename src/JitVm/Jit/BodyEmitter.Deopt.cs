@@ -41,6 +41,7 @@ internal sealed partial class BodyEmitter
     /// image that resumes at operation <paramref name="ip"/>; the shared block adds the locals.</summary>
     private Label DeoptStub(int height, int ip)
     {
+        if (plan is not null) return PieceDeoptStub(height, ip);
         _imageStart ??= il.DeclareLocal(typeof(int));
         _imageIp ??= il.DeclareLocal(typeof(int));
         _deoptShared ??= SharedDeoptBlock();

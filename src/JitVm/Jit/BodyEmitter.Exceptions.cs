@@ -45,8 +45,8 @@ internal sealed partial class BodyEmitter
     /// the try block the branch is in, a stub in the try block that leaves to it (only leave may exit a try).</summary>
     private Label Target(int target)
     {
-        if (!Leaves(target)) return _blocks[target];
-        var block = _blocks[target];
+        if (!Leaves(target)) return Block(target);
+        var block = _blocks[target - _first];
         return Stub(() => il.Emit(OpCodes.Leave, block));
     }
 
@@ -149,7 +149,7 @@ internal sealed partial class BodyEmitter
             }
             il.Emit(OpCodes.Stloc, StackLocal(i, payload[i]));
         }
-        il.Emit(OpCodes.Leave, _blocks[entry.Handler]);
+        il.Emit(OpCodes.Leave, _blocks[entry.Handler - _first]);
         il.MarkLabel(other);
     }
 

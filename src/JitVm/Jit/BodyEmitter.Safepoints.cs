@@ -18,7 +18,8 @@ internal sealed partial class BodyEmitter
     private int SpillAreaSize()
     {
         var code = _analysis.Definition.Code;
-        _pointerLocals = [.. Enumerable.Range(0, _analysis.LocalTypes.Length).Where(i => IsTraced(_analysis.LocalTypes[i]))];
+        // A piece spills the pointer locals it keeps in CIL locals; the frame, a root itself, holds the others.
+        _pointerLocals = [.. _usedLocals.Where(i => IsTraced(_analysis.LocalTypes[i]))];
         var stackMax = 0;
         for (var pc = 0; pc < code.Length; pc++)
         {

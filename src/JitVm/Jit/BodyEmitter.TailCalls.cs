@@ -76,14 +76,22 @@ internal sealed partial class BodyEmitter
     {
         var parameters = _analysis.ParameterCount;
         var first = h - parameters;
-        for (var i = 0; i < parameters; i++) Load(first + i);
-        for (var i = parameters - 1; i >= 0; i--) il.Emit(OpCodes.Stloc, _locals[i]);
-        for (var i = parameters; i < _locals.Length; i++)
+        // The arguments are in stack locals, apart from every VM local, so the order of the stores does not matter.
+        // A piece writes the locals it does not keep straight into the frame.
+        for (var i = 0; i < _locals.Length; i++)
         {
-            LoadZero(_analysis.LocalTypes[i]);
+            var type = _analysis.LocalTypes[i];
+            if (_locals[i] is null)
+            {
+                if (i < parameters) StoreToFrame(i, StackLocal(first + i, _types[first + i]), type);
+                else StoreZeroToFrame(i);
+                continue;
+            }
+            if (i < parameters) Load(first + i);
+            else LoadZero(type);
             il.Emit(OpCodes.Stloc, _locals[i]);
         }
-        il.Emit(OpCodes.Br, _blocks[0]);
+        il.Emit(OpCodes.Br, Block(0));
     }
 
     /// <summary>A tail call to another defined function: a CIL tail call when it is compiled and its frame fits above
@@ -95,7 +103,8 @@ internal sealed partial class BodyEmitter
         var signature = definition.SignatureOf(callee);
         var first = h - signature.Parameters.Length;
         var interpreted = il.DefineLabel();
-        if (resolveCallee(definedIndex) is { } target)
+        // A piece returns to its driver, which holds no frame for a CIL tail call to replace.
+        if (plan is null && resolveCallee(definedIndex) is { } target)
         {
             il.Emit(OpCodes.Ldloca, _stackProbe);
             il.Emit(OpCodes.Conv_U);

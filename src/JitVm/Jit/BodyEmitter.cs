@@ -14,13 +14,17 @@ namespace JitVm.Jit;
 /// <param name="deoptStress">Whether every safepoint asks whether to deoptimise (the deopt-stress code table).</param>
 /// <param name="il">Where the body goes.</param>
 /// <param name="resolveCallee">How to call each defined function directly, or null to call it through the interpreter.</param>
+/// <param name="plan">For a function compiled in pieces, how it is cut (see BodyEmitter.Pieces.cs); null to emit the whole function.</param>
+/// <param name="piece">Which piece of <paramref name="plan"/> to emit.</param>
 [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Hosting.Module.JitNeedsDynamicCode)]
 internal sealed partial class BodyEmitter(
     VerifiedModule module,
     Interpreter.DecodedFunction decoded,
     bool deoptStress,
     CheckedIL il,
-    Func<int, CalleeMethod?> resolveCallee)
+    Func<int, CalleeMethod?> resolveCallee,
+    PiecePlan? plan = null,
+    int piece = 0)
 {
     private readonly FunctionAnalysis _analysis = decoded.Analysis;
     private readonly int _functionIndex = decoded.FunctionIndex;
@@ -33,7 +37,9 @@ internal sealed partial class BodyEmitter(
     /// <summary>The cold blocks to emit at the end of the innermost open protected range (or of the method).</summary>
     private List<(Label Label, Action Emit)> _stubs = null!;
     private readonly List<(Label Label, Action Emit)> _methodStubs = [];
+    /// <summary>The VM locals by index: a CIL local for each of <see cref="_usedLocals"/>, null for the others.</summary>
     private LocalBuilder[] _locals = [];
+    private int[] _usedLocals = [];
     private Label[] _blocks = [];
     private LocalBuilder _fuel = null!;
     private LocalBuilder _words = null!;
@@ -57,6 +63,9 @@ internal sealed partial class BodyEmitter(
     {
         _stubs = _methodStubs;
         var code = _analysis.Definition.Code;
+        _first = plan is null ? 0 : plan.Starts[piece];
+        _end = plan is null ? code.Length : plan.Starts[piece + 1];
+        var range = code[_first.._end];
         il.SetArguments(parameterTypes);
         _fuel = il.DeclareLocal(typeof(long));
         _words = il.DeclareLocal(typeof(long[]));
@@ -67,10 +76,13 @@ internal sealed partial class BodyEmitter(
         _nurseryEnd = il.DeclareLocal(typeof(long));
         _stackLimit = il.DeclareLocal(typeof(nuint));
         _stackProbe = il.DeclareLocal(typeof(int));
-        _locals = [.. _analysis.LocalTypes.Select(t => il.DeclareLocal(ClrType(t)))];
-        _blocks = new Label[code.Length];
-        for (var pc = 0; pc < code.Length; pc++)
-            if (_analysis.IsLeader[pc]) _blocks[pc] = il.DefineLabel();
+        // A piece keeps only the locals it uses in CIL locals; the frame holds the others (BodyEmitter.Pieces.cs).
+        _usedLocals = plan?.Locals[piece] ?? [.. Enumerable.Range(0, _analysis.LocalTypes.Length)];
+        _locals = new LocalBuilder[_analysis.LocalTypes.Length];
+        foreach (var i in _usedLocals) _locals[i] = il.DeclareLocal(ClrType(_analysis.LocalTypes[i]));
+        _blocks = new Label[_end - _first];
+        for (var pc = _first; pc < _end; pc++)
+            if (_analysis.IsLeader[pc] || plan?.EntryAt[pc] >= 0) _blocks[pc - _first] = il.DefineLabel();
 
         var spillSize = _spillSize = SpillAreaSize();
         if (spillSize > 0)
@@ -84,23 +96,25 @@ internal sealed partial class BodyEmitter(
         Runtime(Helpers.GetFuel, _fuel);
         // Load only the runtime state this function uses: for a small function the loads are a noticeable share
         // of a call.
-        _usesHeap = code.Any(i => i.OpCode.Info().UsesHeap);
-        var callsDefined = code.Any(i => i.OpCode is OpCode.Call or OpCode.ReturnCall && i.Index >= module.Definition.Imports.Count);
+        _usesHeap = range.Any(i => i.OpCode.Info().UsesHeap);
+        var callsDefined = range.Any(i => i.OpCode is OpCode.Call or OpCode.ReturnCall && i.Index >= module.Definition.Imports.Count);
         if (callsDefined)
         {
             Runtime(Helpers.MaxDepth, _maxDepth);
             Runtime(Helpers.StackLimit, _stackLimit);
         }
-        if (code.Any(i => i.OpCode.Info().StoresPointer)) Runtime(Helpers.NurseryEnd, _nurseryEnd);
+        if (range.Any(i => i.OpCode.Info().StoresPointer)) Runtime(Helpers.NurseryEnd, _nurseryEnd);
         ReloadHeap();
-        for (var i = 0; i < _analysis.ParameterCount; i++)
-        {
-            il.LoadArgument(FirstParameterArg + i);
-            il.Emit(OpCodes.Stloc, _locals[i]);
-        }
+        if (plan is not null) EnterPiece();
+        else
+            for (var i = 0; i < _analysis.ParameterCount; i++)
+            {
+                il.LoadArgument(FirstParameterArg + i);
+                il.Emit(OpCodes.Stloc, _locals[i]);
+            }
         if (_regions.Any) SaveFrameState();
 
-        for (_pc = 0; _pc < code.Length; _pc++)
+        for (_pc = _first; _pc < _end; _pc++)
         {
             il.Pc = _pc;
             _types = TypeStack.ToArray(_analysis.StackBefore[_pc]);
@@ -109,13 +123,16 @@ internal sealed partial class BodyEmitter(
             if (_regions.Any) CloseRegions(code);
             if (_analysis.IsLeader[_pc])
             {
-                il.MarkLabel(_blocks[_pc]);
+                il.MarkLabel(_blocks[_pc - _first]);
                 ChargeFuel(_analysis.BlockCost[_pc]);
             }
+            else if (plan?.EntryAt[_pc] >= 0) il.MarkLabel(_blocks[_pc - _first]);
             if (_regions.Any) OpenRegions();
             Lower(code[_pc]);
             il.ExpectEmpty();
         }
+        // The next piece starts where the operand stack is empty: falling into it leaves with the locals only.
+        if (plan is not null && _end < code.Length) il.Emit(OpCodes.Br, Block(_end));
         EmitStubs(_stubs);
         if (_returnBlock is { } returnBlock) EmitReturnBlock(returnBlock);
     }
@@ -299,7 +316,7 @@ internal sealed partial class BodyEmitter(
             }
 
             case OpCode.Br:
-                il.Emit(Leaves(instruction.Index) ? OpCodes.Leave : OpCodes.Br, _blocks[instruction.Index]);
+                il.Emit(Leaves(instruction.Index) ? OpCodes.Leave : OpCodes.Br, Block(instruction.Index));
                 return;
             case OpCode.BrIf:
                 Load(h - 1);
@@ -532,82 +549,4 @@ internal sealed partial class BodyEmitter(
                 throw new InvalidOperationException($"the JIT has no lowering for {instruction.OpCode}");
         }
     }
-
-    // ---- Plumbing ----
-
-    /// <summary>A trapping truncation of the f64 on top to an i64: the helper takes the trap's location.</summary>
-    private void Truncate(int h, System.Reflection.MethodInfo helper)
-    {
-        Load(h - 1);
-        Arg(FiberArg);
-        LocationArguments();
-        il.Call(helper);
-        Store(h - 1, VmType.I64);
-    }
-
-    private void LocationArguments()
-    {
-        il.Emit(OpCodes.Ldc_I8, Site);
-        Arg(DepthArg);
-        il.Emit(OpCodes.Ldloc, _fuel);
-    }
-
-    private Label TrapStub(TrapCode code, string message) =>
-        ThrowingStub(Helpers.Trap, () =>
-        {
-            il.Emit(OpCodes.Ldc_I4, (int)code);
-            il.Emit(OpCodes.Ldstr, message);
-        });
-
-    /// <summary>
-    /// A cold block that raises a trap through <paramref name="helper"/>, whose parameters are the isolate, the
-    /// operands <paramref name="loadOperands"/> pushes, and this instruction's site, the depth and the fuel.
-    /// </summary>
-    private Label ThrowingStub(System.Reflection.MethodInfo helper, Action loadOperands)
-    {
-        var site = Site;
-        return Stub(() =>
-        {
-            Arg(FiberArg);
-            loadOperands();
-            il.Emit(OpCodes.Ldc_I8, site);
-            Arg(DepthArg);
-            il.Emit(OpCodes.Ldloc, _fuel);
-            il.Call(helper);
-            il.Emit(OpCodes.Throw);
-        });
-    }
-
-    /// <summary>A cold block at the end of the method, entered with an empty CIL stack.</summary>
-    private Label Stub(Action emit) => Stub(_stubs, emit);
-
-    private Label Stub(List<(Label Label, Action Emit)> stubs, Action emit)
-    {
-        var label = il.DefineLabel();
-        stubs.Add((label, emit));
-        return label;
-    }
-
-    private void Runtime(System.Reflection.MethodInfo getter, LocalBuilder target)
-    {
-        Arg(FiberArg);
-        il.Call(getter);
-        il.Emit(OpCodes.Stloc, target);
-    }
-
-    private void Arg(int index) => il.LoadArgument(index);
-
-    private LocalBuilder StackLocal(int height, VmType type)
-    {
-        if (!_stackLocals.TryGetValue((height, type), out var local))
-        {
-            local = il.DeclareLocal(ClrType(type));
-            _stackLocals[(height, type)] = local;
-        }
-        return local;
-    }
-
-    private void Load(int height) => il.Emit(OpCodes.Ldloc, StackLocal(height, _types[height]));
-
-    private void Store(int height, VmType type) => il.Emit(OpCodes.Stloc, StackLocal(height, type));
 }

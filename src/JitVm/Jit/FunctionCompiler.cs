@@ -53,15 +53,39 @@ internal static class FunctionCompiler
     /// interpreter, while an underestimate would let one huge frame overflow the stack. Linear in the function's
     /// size (stack states share their tails, so word counts are memoised per state).
     /// </summary>
-    public static int FrameBytes(FunctionAnalysis analysis)
+    public static int FrameBytes(FunctionAnalysis analysis) => FrameBytes(analysis, null, 0);
+
+    /// <summary>
+    /// <see cref="FrameBytes(FunctionAnalysis)"/> of the whole function, or of piece <paramref name="piece"/> of
+    /// <paramref name="plan"/>: its own instructions, plus what its prologue and exits add (every local loaded, cleared
+    /// and written back once, and the operand stack of each entry and exit, 32 bytes each besides), counting only the
+    /// locals the piece uses.
+    /// </summary>
+    public static int FrameBytes(FunctionAnalysis analysis, PiecePlan? plan, int piece)
     {
-        var wordLocals = analysis.LocalTypes.Count(t => t == VmType.Word);
-        long bytes = FixedFrameBytes + 32L * analysis.Definition.Code.Length + (16 + 16 + 96) * (long)analysis.MaxStack +
-                     16L * analysis.LocalTypes.Length + 80L * wordLocals;
-        var wordsIn = new Dictionary<TypeStack, long>(ReferenceEqualityComparer.Instance);
         var code = analysis.Definition.Code;
+        var first = plan is null ? 0 : plan.Starts[piece];
+        var end = plan is null ? code.Length : plan.Starts[piece + 1];
+        // A piece keeps only the locals it uses (PiecePlan.Locals).
+        var locals = plan is null ? analysis.LocalTypes : [.. plan.Locals[piece].Select(i => analysis.LocalTypes[i])];
+        var wordLocals = locals.Count(t => t == VmType.Word);
+        long bytes = FixedFrameBytes + 32L * (end - first) + (16 + 16 + 96) * (long)analysis.MaxStack +
+                     16L * locals.Length + 80L * wordLocals;
+        var wordsIn = new Dictionary<TypeStack, long>(ReferenceEqualityComparer.Instance);
         long wordUses = 0;
-        for (var pc = 0; pc < code.Length; pc++)
+        if (plan is not null)
+        {
+            wordUses += 3 * wordLocals;
+            var edges = new List<int>(plan.Entries[piece]);
+            for (var pc = first; pc < end; pc++)
+                foreach (var target in PiecePlan.BranchTargets(code[pc]))
+                    if (target < first || target >= end) edges.Add(target);
+            edges.Add(end);
+            bytes += 32L * edges.Count;
+            foreach (var pc in edges)
+                if (pc < code.Length) wordUses += WordsIn(analysis.StackBefore[pc], wordsIn);
+        }
+        for (var pc = first; pc < end; pc++)
         {
             var stack = analysis.StackBefore[pc];
             if (code[pc].OpCode.Info().IsSafepoint)
@@ -107,7 +131,14 @@ internal static class FunctionCompiler
 
     /// <summary>Compiles a group of functions into DynamicMethods (with direct calls among them) plus their adapters.</summary>
     [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Hosting.Module.JitNeedsDynamicCode)]
-    public static (DynamicMethod Body, SlotAdapter Adapter, int IlSize)[] CompileGroup(Runtime.CodeTable code, List<DecodedFunction> group)
+    public static (DynamicMethod Body, SlotAdapter Adapter, int IlSize)[] CompileGroup(Runtime.CodeTable code, List<DecodedFunction> group) =>
+        CompileGroup(code, group, []).Whole;
+
+    /// <summary>Compiles a group of functions as <see cref="CompileGroup(Runtime.CodeTable, List{DecodedFunction})"/> does,
+    /// plus functions cut into pieces (each piece one DynamicMethod, with direct calls to the group's bodies).</summary>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Hosting.Module.JitNeedsDynamicCode)]
+    public static ((DynamicMethod Body, SlotAdapter Adapter, int IlSize)[] Whole, CompiledFunction[] Pieced) CompileGroup(
+        Runtime.CodeTable code, List<DecodedFunction> group, List<(DecodedFunction Function, PiecePlan Plan)> pieced)
     {
         var module = code.Module;
         var imports = module.Definition.Imports.Count;
@@ -147,7 +178,30 @@ internal static class FunctionCompiler
             EmitAdapter(new CheckedIL(adapter.GetILGenerator(), function.Name + "$adapter", CheckedIL.CheckingEnabled), function.Signature, body, parameters, returnType);
             result[i].Item2 = adapter.CreateDelegate<SlotAdapter>();
         }
-        return result;
+        var piecedCode = new CompiledFunction[pieced.Count];
+        for (var i = 0; i < pieced.Count; i++)
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var (function, plan) = pieced[i];
+            var pieceBodies = new PieceBody[plan.Count];
+            var deopts = new (int Ip, VmType[] Stack)[plan.Count][];
+            var ilSize = 0;
+            var frameBytes = 0;
+            for (var k = 0; k < plan.Count; k++)
+            {
+                var method = new DynamicMethod($"{function.Name}$piece{k}", typeof(int), BodyEmitter.PieceParameters, typeof(JitRuntime).Module, skipVisibility: true);
+                var il = method.GetILGenerator();
+                var emitter = new BodyEmitter(module.Verified, function, code.DeoptStress, new CheckedIL(il, $"{function.Name}$piece{k}", CheckedIL.CheckingEnabled), Resolve, plan, k);
+                emitter.Emit(BodyEmitter.PieceParameters);
+                deopts[k] = [.. emitter.PieceDeopts];
+                ilSize += il.ILOffset;
+                pieceBodies[k] = method.CreateDelegate<PieceBody>();
+                frameBytes = Math.Max(frameBytes, FrameBytes(function.Analysis, plan, k));
+            }
+            piecedCode[i] = new CompiledFunction(new PiecedFunction(function, plan, pieceBodies, deopts), watch.Elapsed, ilSize,
+                frameBytes + PiecedFunction.DriverFrameBytes + AdapterFrameBytes);
+        }
+        return (result, piecedCode);
     }
 
     /// <summary>Emits <c>void adapter(Fiber, int depth, int fp)</c>: arguments from slots, call, results to slots.</summary>

@@ -397,11 +397,18 @@ internal static partial class JitRuntime
     }
 
     /// <summary>
-    /// A direct call from compiled code to a function that is not compiled (too large): runs it in the
-    /// interpreter with arguments in slots from <paramref name="fp"/>. The caller has checked the depth.
+    /// A direct call from compiled code to a function that has no body to call directly: compiled in pieces (its
+    /// adapter runs them, when the stack has room) or not compiled, when it runs in the interpreter; its arguments are
+    /// in slots from <paramref name="fp"/>. The caller has checked the depth.
     /// </summary>
     public static void CallInterpreted(Fiber fiber, int definedIndex, int fp, int depth)
     {
+        var callee = fiber.Instance.Functions[definedIndex];
+        if (callee.Compiled is { Pieced: not null } pieced && StackHasRoom(fiber, pieced.StackBytes))
+        {
+            pieced.Adapter(fiber, depth + 1, fp);
+            return;
+        }
         var saved = fiber.CallDepth;
         fiber.CallDepth = depth;
         try

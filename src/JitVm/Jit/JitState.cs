@@ -18,6 +18,17 @@ internal sealed class CompiledFunction
     {
     }
 
+    /// <summary>A function compiled in pieces: no body of the calling convention (compiled callers reach it through
+    /// <see cref="JitRuntime.CallInterpreted"/>, which calls the adapter), the driver as the adapter.</summary>
+    public CompiledFunction(PiecedFunction pieced, TimeSpan compileTime, int ilSize, int stackBytes)
+        : this(new Lazy<System.Reflection.MethodInfo?>((System.Reflection.MethodInfo?)null), pieced.Run, compileTime, ilSize, stackBytes, saved: false)
+    {
+        Pieced = pieced;
+    }
+
+    /// <summary>The pieces, for a function compiled in pieces; null otherwise.</summary>
+    public PiecedFunction? Pieced { get; }
+
     /// <summary>Saved code: the body is resolved on first use (only the JIT and typed-export stubs need it), and
     /// its IL size then too.</summary>
     public CompiledFunction(Func<System.Reflection.MethodInfo?> body, SlotAdapter adapter, int stackBytes)
@@ -39,7 +50,7 @@ internal sealed class CompiledFunction
     public bool Saved { get; }
 
     /// <summary>An upper bound of the .NET stack a call through <see cref="Adapter"/> takes before the body makes
-    /// a call of its own (see <see cref="FunctionCompiler.FrameBytes"/>): a caller checks there is room for it.</summary>
+    /// a call of its own (see <see cref="FunctionCompiler.FrameBytes(Verification.FunctionAnalysis)"/>): a caller checks there is room for it.</summary>
     public int StackBytes { get; }
 
     /// <summary>The body, with the calling convention of <see cref="FunctionCompiler"/>; null only for saved code
@@ -168,19 +179,21 @@ internal sealed class JitState(Runtime.CodeTable code)
         long cost = 0;
         var imports = Module.Definition.Imports.Count;
         var group = new List<DecodedFunction>();
+        var pieced = new List<(DecodedFunction Function, PiecePlan Plan)>();
         var seen = new HashSet<int>();
         var pending = new Stack<DecodedFunction>(roots);
         while (pending.Count > 0)
         {
             var function = pending.Pop();
             if (function.Compiled is not null || function.NotCompiledReason is not null || !seen.Add(function.FunctionIndex)) continue;
-            if (JitLimits.WhyNeverCompiled(function) is { } reason)
+            var plan = JitLimits.PlanPieces(function, out var whyNotInPieces);
+            if (plan is null && (whyNotInPieces ?? JitLimits.WhyNeverCompiled(function)) is { } reason)
             {
                 function.NotCompiledReason = reason;
                 Log.NotCompiled(logger, function.Name, function.NotCompiledReason);
                 continue;
             }
-            var functionCost = Runtime.Store.CompileCost(function);
+            var functionCost = Runtime.Store.CompileCost(function, plan?.Count ?? 1);
             if (store is not null && !store.CompileBudgetAllows(cost + functionCost))
             {
                 store.DenyCompilation(function, functionCost);
@@ -188,24 +201,33 @@ internal sealed class JitState(Runtime.CodeTable code)
                 continue;
             }
             cost += functionCost;
-            group.Add(function);
+            if (plan is null) group.Add(function);
+            else pieced.Add((function, plan));
             foreach (var instruction in function.Analysis.Definition.Code)
                 if (instruction.OpCode is Bytecode.OpCode.Call or Bytecode.OpCode.ReturnCall && instruction.Index >= imports)
                     pending.Push(Code.Decoded(instruction.Index - imports));
         }
-        if (group.Count == 0) return complete;
+        if (group.Count + pieced.Count == 0) return complete;
         store?.ChargeCompilation(cost);
 
         var watch = Stopwatch.StartNew();
-        var compiled = FunctionCompiler.CompileGroup(Code, group);
-        var share = watch.Elapsed / group.Count;
+        var (compiled, piecedCode) = FunctionCompiler.CompileGroup(Code, group, pieced);
+        var share = watch.Elapsed / (group.Count + pieced.Count);
         // Publish only after every body in the group has complete IL: a direct call binds its callee when the
         // caller is first JIT-compiled by the CLR.
         for (var i = 0; i < group.Count; i++)
             group[i].Compiled = new CompiledFunction(compiled[i].Body, compiled[i].Adapter, share, compiled[i].IlSize,
                 group[i].FrameBytes + FunctionCompiler.AdapterFrameBytes);
+        for (var i = 0; i < pieced.Count; i++)
+        {
+            var (function, plan) = pieced[i];
+            function.Compiled = piecedCode[i];
+            var largest = Enumerable.Range(0, plan.Count).Max(k => plan.Starts[k + 1] - plan.Starts[k]);
+            Log.CompiledInPieces(logger, function.Name, function.Analysis.Definition.Code.Length, plan.Count, largest);
+        }
         if (logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
-            Log.Compiled(logger, group.Count, string.Join(", ", group.Select(f => f.Name)), watch.Elapsed.TotalMicroseconds, compiled.Sum(c => c.IlSize));
+            Log.Compiled(logger, group.Count + pieced.Count, string.Join(", ", group.Concat(pieced.Select(p => p.Function)).Select(f => f.Name)),
+                watch.Elapsed.TotalMicroseconds, compiled.Sum(c => c.IlSize) + piecedCode.Sum(c => c.IlSize));
         return complete;
     }
 }

@@ -32,8 +32,12 @@ internal sealed partial class Store
     }
 
     /// <summary>What compiling <paramref name="function"/> costs against the budget.</summary>
-    internal static long CompileCost(DecodedFunction function) =>
-        function.Analysis.Definition.Code.Length + (long)IsolateOptions.CompileCostPerFunction;
+    internal static long CompileCost(DecodedFunction function) => CompileCost(function, 1);
+
+    /// <summary>The cost of compiling <paramref name="function"/> as <paramref name="methods"/> methods (its pieces,
+    /// spec/execution.md §8.3): each pays the per-function part.</summary>
+    internal static long CompileCost(DecodedFunction function, int methods) =>
+        function.Analysis.Definition.Code.Length + methods * (long)IsolateOptions.CompileCostPerFunction;
 
     /// <summary>Whether <paramref name="cost"/> more units fit in the budget (called under the module's compile lock).</summary>
     internal bool CompileBudgetAllows(long cost) => cost <= _compileBudget - _compileBudgetUsed;
