@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Xunit;
 
@@ -69,23 +68,6 @@ public sealed class JitLimitProcessTests : IDisposable
     {
         var path = Path.Combine(_directory, name);
         File.WriteAllText(path, text);
-        var start = new ProcessStartInfo(DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "JitVm.Cli.dll"), "run", path, "--tier", "jit", "--stats" })
-            start.ArgumentList.Add(argument);
-        using var child = Process.Start(start)!;
-        var error = "";
-        var reader = new Thread(() => error = child.StandardError.ReadToEnd());
-        reader.Start();
-        var output = child.StandardOutput.ReadToEnd();
-        reader.Join();
-        child.WaitForExit();
-        return (child.ExitCode, output.ReplaceLineEndings("\n"), error.ReplaceLineEndings("\n"));
-    }
-
-    private static string DotnetHost()
-    {
-        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)) return host;
-        var current = Environment.ProcessPath;
-        return current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
+        return ChildProcess.Run(ChildProcess.Cli("run", path, "--tier", "jit", "--stats"));
     }
 }
