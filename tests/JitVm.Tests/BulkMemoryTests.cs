@@ -34,11 +34,13 @@ public sealed class BulkMemoryTests
         var b = heap.Allocate(Length);
         for (var round = 0; round < 400; round++)
         {
-            // Fill both objects with numbers and pointers (to each other) at random.
+            // Fill both objects with numbers and pointers (to each other) at random; in a third of the rounds one
+            // of them holds numbers only, so copies of pointer-free ranges over tagged words are covered too.
+            var numbersOnly = random.Next(3) == 0 ? (random.Next(2) == 0 ? a : b) : -1;
             foreach (var p in new[] { a, b })
                 for (var i = 0; i < Length; i++)
                 {
-                    var pointer = random.Next(3) == 0;
+                    var pointer = p != numbersOnly && random.Next(3) == 0;
                     heap.Store(p, i, pointer ? (random.Next(2) == 0 ? a : b) : random.NextInt64(), pointer);
                 }
             var destination = random.Next(2) == 0 ? a : b;
@@ -51,6 +53,44 @@ public sealed class BulkMemoryTests
             Array.Copy(sourceWords, si, expectedWords, di, count);
             Array.Copy(sourceTags, si, expectedTags, di, count);
             Assert.Equal(count / 8, heap.CheckCopy(destination, di, source, si, count));
+            heap.CopyWords(destination, di, source, si, count);
+            var (words, tags) = Snapshot(heap, destination, Length);
+            Assert.Equal(expectedWords, words);
+            Assert.Equal(expectedTags, tags);
+        }
+        heap.Verify("after the copies");
+    }
+
+    /// <summary>Copies whose source and destination sit at the same position within a tag word move whole tag words
+    /// (Heap.CopyTags' fast path): forced here, overlapping both ways, at every alignment of the partial ends.</summary>
+    [Fact]
+    public void CopiesAlignedToTagWordsMoveWordsAndTagsAsThroughATemporaryBuffer()
+    {
+        var random = new Random(11);
+        var heap = new Heap(16L << 20);
+        const int Length = 1_000;
+        var a = heap.Allocate(Length);
+        var b = heap.Allocate(Length);
+        for (var round = 0; round < 400; round++)
+        {
+            foreach (var p in new[] { a, b })
+                for (var i = 0; i < Length; i++)
+                {
+                    var pointer = random.Next(3) == 0;
+                    heap.Store(p, i, pointer ? (random.Next(2) == 0 ? a : b) : random.NextInt64(), pointer);
+                }
+            var destination = random.Next(2) == 0 ? a : b;
+            var source = random.Next(2) == 0 ? b : destination;
+            var count = random.Next(128, Length - 128);
+            var si = random.Next(0, Length - count + 1);
+            // di with destination + di ≡ source + si (mod 64), within the object.
+            var candidates = Enumerable.Range(0, Length - count + 1).Where(di => ((destination + di) - (source + si)) % 64 == 0).ToArray();
+            var di = candidates[random.Next(candidates.Length)];
+            var (sourceWords, sourceTags) = Snapshot(heap, source, Length);
+            var (expectedWords, expectedTags) = Snapshot(heap, destination, Length);
+            Array.Copy(sourceWords, si, expectedWords, di, count);
+            Array.Copy(sourceTags, si, expectedTags, di, count);
+            heap.CheckCopy(destination, di, source, si, count);
             heap.CopyWords(destination, di, source, si, count);
             var (words, tags) = Snapshot(heap, destination, Length);
             Assert.Equal(expectedWords, words);

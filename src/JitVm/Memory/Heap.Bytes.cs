@@ -137,7 +137,15 @@ internal sealed partial class Heap
         if (count == 0) return;
         var to = destination + destinationStart;
         var from = source + sourceStart;
+        // Bytes and numbers (no pointer among the words copied) need only the destination's tags cleared, whole tag
+        // words at a time, and no write barrier: the common case of strings and buffers runs at memmove speed.
+        var copiesPointers = FirstTagged(from, count) >= 0;
         Array.Copy(_words, from, _words, to, count);
+        if (!copiesPointers)
+        {
+            if (to != from) FillTagBits(to, count, 0);
+            return;
+        }
         if (to != from) CopyTags(from, to, count);
         RecordWrites(destination, to, count);
     }
@@ -155,11 +163,7 @@ internal sealed partial class Heap
         if (count == 0) return;
         var at = pointer + start;
         _words.AsSpan((int)at, (int)count).Fill(value);
-        for (long done = 0; done < count; done += 64)
-        {
-            var chunk = (int)Math.Min(64, count - done);
-            SetTagBits(at + done, chunk, isPointer ? ulong.MaxValue : 0);
-        }
+        FillTagBits(at, count, isPointer ? ulong.MaxValue : 0);
         if (isPointer) RecordWrite(pointer, value);
     }
 
@@ -206,6 +210,31 @@ internal sealed partial class Heap
     /// 64 at a time, in the direction that reads every source bit before it can be overwritten.</summary>
     private void CopyTags(long from, long to, long count)
     {
+        // Same position within a tag word: whole tag words move as they are (a memmove), so the tags cost a
+        // 64th of the words' copy; only the partial words at the ends go bit by bit.
+        if (((from ^ to) & 63) == 0 && count >= 128)
+        {
+            var head = (int)((64 - (from & 63)) & 63);
+            var middleWords = (int)((count - head) >> 6);
+            var tail = (int)(count - head - 64L * middleWords);
+            var fromWord = (int)((from + head) >> 6);
+            var toWord = (int)((to + head) >> 6);
+            // The partial words never share a tag word with the other range's middle (the ranges are a whole
+            // number of tag words apart), so doing the end the copy moves away from first keeps memmove semantics.
+            if (to < from)
+            {
+                if (head > 0) SetTagBits(to, head, TagBits(from, head));
+                Array.Copy(_tags, fromWord, _tags, toWord, middleWords);
+                if (tail > 0) SetTagBits(to + count - tail, tail, TagBits(from + count - tail, tail));
+            }
+            else
+            {
+                if (tail > 0) SetTagBits(to + count - tail, tail, TagBits(from + count - tail, tail));
+                Array.Copy(_tags, fromWord, _tags, toWord, middleWords);
+                if (head > 0) SetTagBits(to, head, TagBits(from, head));
+            }
+            return;
+        }
         if (to < from)
         {
             for (long done = 0; done < count; done += 64)
@@ -249,15 +278,31 @@ internal sealed partial class Heap
         }
     }
 
-    /// <summary>The arena index of the first tagged word in [<paramref name="start"/>, start + <paramref name="count"/>), or -1.</summary>
+    /// <summary>Sets the tags of arena words [<paramref name="start"/>, start + <paramref name="count"/>) to
+    /// <paramref name="bits"/> (all ones or all zeros): whole tag words at once, the partial ends bit by bit.</summary>
+    private void FillTagBits(long start, long count, ulong bits)
+    {
+        var head = (int)Math.Min(count, (64 - (start & 63)) & 63);
+        if (head > 0) SetTagBits(start, head, bits);
+        var middleWords = (int)((count - head) >> 6);
+        _tags.AsSpan((int)((start + head) >> 6), middleWords).Fill(bits);
+        var tail = (int)(count - head - 64L * middleWords);
+        if (tail > 0) SetTagBits(start + count - tail, tail, bits);
+    }
+
+    /// <summary>The arena index of the first tagged word in [<paramref name="start"/>, start + <paramref name="count"/>), or -1.
+    /// The whole tag words between the partial ends are searched vectorised.</summary>
     private long FirstTagged(long start, long count)
     {
-        for (long done = 0; done < count; done += 64)
-        {
-            var chunk = (int)Math.Min(64, count - done);
-            var bits = TagBits(start + done, chunk);
-            if (bits != 0) return start + done + BitOperations.TrailingZeroCount(bits);
-        }
+        if (count <= 0) return -1;
+        var head = (int)Math.Min(count, (64 - (start & 63)) & 63);
+        if (head > 0 && TagBits(start, head) is var headBits and not 0) return start + BitOperations.TrailingZeroCount(headBits);
+        var middleStart = start + head;
+        var middleWords = (int)((count - head) >> 6);
+        var found = _tags.AsSpan((int)(middleStart >> 6), middleWords).IndexOfAnyExcept(0UL);
+        if (found >= 0) return middleStart + 64L * found + BitOperations.TrailingZeroCount(_tags[(int)(middleStart >> 6) + found]);
+        var tail = (int)(count - head - 64L * middleWords);
+        if (tail > 0 && TagBits(start + count - tail, tail) is var tailBits and not 0) return start + count - tail + BitOperations.TrailingZeroCount(tailBits);
         return -1;
     }
 
@@ -266,20 +311,16 @@ internal sealed partial class Heap
     private void RecordWrites(long pointer, long start, long count)
     {
         if (pointer < NurseryEnd) return;
-        for (long done = 0; done < count; done += 64)
+        for (var end = start + count; start < end; start++)
         {
-            var chunk = (int)Math.Min(64, count - done);
-            var bits = TagBits(start + done, chunk);
-            while (bits != 0)
+            var at = FirstTagged(start, end - start);
+            if (at < 0) return;
+            if (_words[at] < NurseryEnd)
             {
-                var at = start + done + BitOperations.TrailingZeroCount(bits);
-                if (_words[at] < NurseryEnd)
-                {
-                    RecordWrite(pointer, _words[at]);
-                    return;
-                }
-                bits &= bits - 1;
+                RecordWrite(pointer, _words[at]);
+                return;
             }
+            start = at;
         }
     }
 }
