@@ -249,13 +249,13 @@ public sealed class GlobalLinkingTests : IDisposable
         """;
 
     [Theory]
-    [MemberData(nameof(Tiers))]
-    public void AListTheExporterBuiltIsWalkedByTheImporterUnderGcStress(ExecutionTier tier)
+    [MemberData(nameof(TiersAndDeoptStress))]
+    public void AListTheExporterBuiltIsWalkedByTheImporterUnderGcStress(ExecutionTier tier, DeoptStressMode deopt)
     {
         var options = new IsolateOptions
         {
             Tier = tier, TierUpCalls = 2, NurseryBytes = 4096,
-            Diagnostics = new DiagnosticOptions { GcStress = GcStressMode.EveryAllocation, VerifyHeap = true },
+            Diagnostics = new DiagnosticOptions { GcStress = GcStressMode.EveryAllocation, VerifyHeap = true, DeoptStress = deopt },
         };
         var isolate = new Linker().Define("lib", Module.FromText(ListLib, "lib.jvm")).Instantiate(Module.FromText(ListMain, "main.jvm"), options: options);
         // Each call prepends 1..20 to the list the earlier calls left: the importer walks all of it.
