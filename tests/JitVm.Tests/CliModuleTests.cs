@@ -66,6 +66,44 @@ public sealed class CliModuleTests : IDisposable
         Assert.Equal("40\n42\n42\n", output);
     }
 
+    /// <summary>Main imports the library's exported global: its writes and the library's are to one cell.</summary>
+    [Theory]
+    [InlineData("interpreter")]
+    [InlineData("jit")]
+    [InlineData("tiered")]
+    public void TheProgramSharesAGlobalWithTheLinkedModule(string tier)
+    {
+        var lib = Write("lib.jvm", Lib.Replace(".global total i64 = 0", ".global total i64 = 0 export", StringComparison.Ordinal));
+        var main = Write("main.jvm", """
+            .import lib.add (i64) -> (i64)
+            .import global lib.total i64
+            .func main () -> (i64)
+                i64.const 40
+                call lib.add
+                drop
+                i64.const 100
+                global.set lib.total
+                i64.const 2
+                call lib.add
+                drop
+                global.get lib.total
+                return
+            .end
+            """);
+        var (code, output, error) = Run("run", main, "--module", $"lib={lib}", "--tier", tier);
+        Assert.True(code == 0, error);
+        Assert.Equal("40\n102\n102\n", output);
+    }
+
+    [Fact]
+    public void AGlobalTheLinkedModuleDoesNotExportExits65()
+    {
+        var main = Write("main.jvm", ".import global lib.total i64\n.func main () -> (i64)\n    global.get lib.total\n    return\n.end\n");
+        var (code, _, error) = Run("run", main, "--module", $"lib={Write("lib.jvm", Lib)}");
+        Assert.Equal(65, code);
+        Assert.Equal("error: main.jvm: import global 'lib.total' i64: global 'total' of module 'lib' is not exported (declare it with 'export')\n", error);
+    }
+
     [Fact]
     public void ALinkedModuleMayBeBinary()
     {

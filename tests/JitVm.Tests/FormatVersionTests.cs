@@ -11,7 +11,7 @@ using Module = JitVm.Hosting.Module;
 namespace JitVm.Tests;
 
 /// <summary>
-/// spec/binary-format.md: the reader accepts versions 1 to 4; a module may hold only instructions of its version or
+/// spec/binary-format.md: the reader accepts versions 1 to 5; a module may hold only instructions of its version or
 /// older; the writer writes the oldest version that holds the module's instructions.
 /// </summary>
 public sealed partial class FormatVersionTests
@@ -189,6 +189,42 @@ public sealed partial class FormatVersionTests
         var roundTrip = ModuleWriter.Write(ModuleReader.Read(before));
         Assert.Equal(before, roundTrip);
         Assert.DoesNotContain((byte)8, SectionIds(before));
+    }
+
+    /// <summary>Imported and exported globals travel in the global links section (id 10), new in version 5: a module
+    /// that has them is written as version 5 and reads back equal; the same bytes marked version 4 are rejected at
+    /// the section; a module without them keeps its older version and has no such section.</summary>
+    [Fact]
+    public void GlobalLinksNeedVersion5AndOtherModulesKeepTheirBytes()
+    {
+        var definition = Assembler.Assemble("""
+            .global shared i64 = 3 export
+            .global own f64
+            .import global lib.count word
+            .func f () -> ()
+                global.get lib.count
+                global.set lib.count
+                return
+            .end
+            """, "g.jvm");
+        var binary = ModuleWriter.Write(definition);
+        Assert.Equal(5, binary[4]);
+        Assert.Contains((byte)10, SectionIds(binary));
+        var read = ModuleReader.Read(binary, "g.jvmb");
+        Assert.True(read.Globals[0].Exported);
+        Assert.False(read.Globals[1].Exported);
+        Assert.Equal([new GlobalImportDefinition("lib.count", VmType.Word)], read.GlobalImports);
+        Assert.Equal(binary, ModuleWriter.Write(read));
+
+        var older = (byte[])binary.Clone();
+        older[4] = 4;
+        var error = Assert.Throws<ModuleFormatException>(() => ModuleReader.Read(older, "g.jvmb"));
+        Assert.Contains("section 10 (global links) is new in format version 5, but the module declares version 4", error.Message, StringComparison.Ordinal);
+
+        var plain = Assembler.Assemble(".global own i64 = 3\n.func f () -> ()\n    return\n.end\n", "p.jvm");
+        var plainBinary = ModuleWriter.Write(plain);
+        Assert.Equal(1, plainBinary[4]);
+        Assert.DoesNotContain((byte)10, SectionIds(plainBinary));
     }
 
     private static List<byte> SectionIds(byte[] binary)

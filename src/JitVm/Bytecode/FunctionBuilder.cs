@@ -224,7 +224,8 @@ public sealed partial class FunctionBuilder : FunctionReference
         var info = Expect(opCode, Given.Global);
         ArgumentNullException.ThrowIfNull(global);
         if (global.Owner != Owner) throw ForeignHandle(info, $"global '{global.Name}'", nameof(global));
-        return Add(new PendingInstruction(opCode, global.Index));
+        // Resolved when the module is built: an imported global's index follows every defined global's.
+        return Add(new PendingInstruction(opCode, 0, global));
     }
 
     /// <summary>Emits <c>call</c> or <c>func.ref</c> for an import or function of this module.</summary>
@@ -449,6 +450,7 @@ public sealed partial class FunctionBuilder : FunctionReference
                 CodeLabel label when pending.Cases is { } cases => new Instruction(pending.OpCode, Resolve(label), [.. cases.Select(Resolve)]),
                 CodeLabel label => new Instruction(pending.OpCode, Resolve(label)),
                 FunctionReference function => new Instruction(pending.OpCode, function.Index),
+                GlobalReference global => new Instruction(pending.OpCode, global.Index),
                 FunctionType signature => new Instruction(pending.OpCode, signatureIndex(signature)),
                 _ => throw new InvalidOperationException("unexpected pending operand"),
             };

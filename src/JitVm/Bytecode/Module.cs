@@ -85,7 +85,19 @@ public sealed record ImportDefinition(string Name, int TypeIndex);
 /// <param name="Name">Its name.</param>
 /// <param name="Type">i64, f64 or word (a word global starts as the untagged integer given).</param>
 /// <param name="InitialBits">The initial value's 64 bits.</param>
-public sealed record GlobalDefinition(string Name, VmType Type, long InitialBits);
+public sealed record GlobalDefinition(string Name, VmType Type, long InitialBits)
+{
+    /// <summary>Whether other modules may import the global (<c>.global NAME TYPE export</c>): an importer's
+    /// <c>global.get</c> and <c>global.set</c> then read and write this very cell (spec/execution.md §2.1).</summary>
+    public bool Exported { get; init; }
+}
+
+/// <summary>A global of another module, imported by name <c>MODULE.GLOBAL</c> (spec/execution.md §2.1). Imported
+/// globals take the global indices after the defined ones, in this order; the linker aliases each to the exporter's
+/// cell, so a write through either module is seen by both.</summary>
+/// <param name="Name">The import's name, <c>MODULE.GLOBAL</c>.</param>
+/// <param name="Type">The type the importer expects: i64, f64 or word, exactly the exported global's.</param>
+public sealed record GlobalImportDefinition(string Name, VmType Type);
 
 /// <summary>Named constant bytes that <c>data.alloc</c> copies into a fresh heap object.</summary>
 /// <param name="Name">Its name.</param>
@@ -230,6 +242,30 @@ public sealed class ModuleDefinition
     }
 
     private readonly IReadOnlyList<TagDefinition> _tags = [];
+
+    /// <summary>Globals imported from other modules; they take global indices <c>Globals.Count</c> and up, in this
+    /// order. Empty for most modules.</summary>
+    public IReadOnlyList<GlobalImportDefinition> GlobalImports
+    {
+        get => _globalImports;
+        init => _globalImports = new ReadOnlyCollection<GlobalImportDefinition>([.. value]);
+    }
+
+    private readonly IReadOnlyList<GlobalImportDefinition> _globalImports = [];
+
+    /// <summary>Number of entries in the global index space (defined globals, then imported ones).</summary>
+    public int GlobalCount => Globals.Count + GlobalImports.Count;
+
+    /// <summary>Whether global index <paramref name="globalIndex"/> names an imported global.</summary>
+    public bool IsGlobalImport(int globalIndex) => globalIndex >= Globals.Count;
+
+    /// <summary>The type of the global with the given index in the global index space.</summary>
+    public VmType GlobalTypeOf(int globalIndex) =>
+        globalIndex < Globals.Count ? Globals[globalIndex].Type : GlobalImports[globalIndex - Globals.Count].Type;
+
+    /// <summary>The name of the global with the given index in the global index space.</summary>
+    public string GlobalNameOf(int globalIndex) =>
+        globalIndex < Globals.Count ? Globals[globalIndex].Name : GlobalImports[globalIndex - Globals.Count].Name;
 
     /// <summary>Number of entries in the function index space (imports and defined functions).</summary>
     public int FunctionCount => Imports.Count + Functions.Count;

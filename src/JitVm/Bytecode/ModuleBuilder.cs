@@ -19,6 +19,7 @@ public sealed class ModuleBuilder
     private readonly List<FunctionReference> _imports = [];
     private readonly List<FunctionBuilder> _functions = [];
     private readonly List<GlobalReference> _globals = [];
+    private readonly List<GlobalReference> _globalImports = [];
     private readonly List<DataReference> _data = [];
     private readonly List<TagReference> _tags = [];
     private readonly HashSet<string> _tagNames = new(StringComparer.Ordinal);
@@ -146,27 +147,59 @@ public sealed class ModuleBuilder
     /// <param name="type"><see cref="VmType.I64"/>, <see cref="VmType.F64"/> or <see cref="VmType.Word"/>.</param>
     /// <param name="initialValue">The initial value: the integer for i64, the untagged integer for word, and for f64
     /// the integer converted to the nearest double (as the text format's <c>= 3</c> does).</param>
+    /// <param name="export">True to let other modules import the global (spec/execution.md §2.1).</param>
     /// <returns>A handle for <see cref="FunctionBuilder.GlobalGet"/> and <see cref="FunctionBuilder.GlobalSet"/>.</returns>
     /// <exception cref="ArgumentException">The name is not a valid identifier or names another global, or the type is
     /// ptr (there is no null pointer to start with) or not a <see cref="VmType"/> value.</exception>
     /// <exception cref="InvalidOperationException">The module has already been built.</exception>
-    public GlobalReference Global(string name, VmType type, long initialValue = 0) =>
-        AddGlobal(name, type, type == VmType.F64 ? BitConverter.DoubleToInt64Bits(initialValue) : initialValue);
+    public GlobalReference Global(string name, VmType type, long initialValue = 0, bool export = false) =>
+        AddGlobal(name, type, type == VmType.F64 ? BitConverter.DoubleToInt64Bits(initialValue) : initialValue, export);
 
     /// <summary>Declares a global variable of type f64.</summary>
     /// <param name="name">The global's name.</param>
     /// <param name="type">Must be <see cref="VmType.F64"/>.</param>
     /// <param name="initialValue">The initial value; its 64 bits are kept exactly (including a NaN's payload).</param>
+    /// <param name="export">True to let other modules import the global (spec/execution.md §2.1).</param>
     /// <returns>A handle for <see cref="FunctionBuilder.GlobalGet"/> and <see cref="FunctionBuilder.GlobalSet"/>.</returns>
     /// <exception cref="ArgumentException">The name is not a valid identifier or names another global, or the type
     /// is not f64.</exception>
     /// <exception cref="InvalidOperationException">The module has already been built.</exception>
-    public GlobalReference Global(string name, VmType type, double initialValue)
+    public GlobalReference Global(string name, VmType type, double initialValue, bool export = false)
     {
         if (type != VmType.F64)
             throw new ArgumentException($"global '{name}' has type {type.Name()}, which needs an integer initial value; a float initial value is only for f64", nameof(type));
-        return AddGlobal(name, type, BitConverter.DoubleToInt64Bits(initialValue));
+        return AddGlobal(name, type, BitConverter.DoubleToInt64Bits(initialValue), export);
     }
+
+    /// <summary>Declares a global of another module that this module imports: <paramref name="name"/> is
+    /// <c>MODULE.GLOBAL</c>, and the linker makes it the very cell of that module's exported global GLOBAL, which must
+    /// have type <paramref name="type"/> (spec/execution.md §2.1). Imported globals take the global indices after
+    /// every defined global, in declaration order.</summary>
+    /// <param name="name">The import's name, <c>MODULE.GLOBAL</c>.</param>
+    /// <param name="type"><see cref="VmType.I64"/>, <see cref="VmType.F64"/> or <see cref="VmType.Word"/>.</param>
+    /// <returns>A handle for <see cref="FunctionBuilder.GlobalGet"/> and <see cref="FunctionBuilder.GlobalSet"/>.</returns>
+    /// <exception cref="ArgumentException">The name is not a valid identifier, has no module part, or names another
+    /// global, or the type is ptr or not a <see cref="VmType"/> value.</exception>
+    /// <exception cref="InvalidOperationException">The module has already been built.</exception>
+    public GlobalReference ImportGlobal(string name, VmType type)
+    {
+        ThrowIfBuilt();
+        CheckName(name, "imported global", nameof(name));
+        CheckType(type, $"imported global '{name}'", nameof(type));
+        if (type == VmType.Ptr)
+            throw new ArgumentException($"imported global '{name}' cannot have type ptr: globals hold i64, f64 or word", nameof(type));
+        if (Hosting.Linker.SplitImport(name) is null)
+            throw new ArgumentException($"imported global '{name}' must be named MODULE.GLOBAL: a global is imported only from another module", nameof(name));
+        if (!_globalNames.Add(name)) throw new ArgumentException($"global '{name}' is declared twice", nameof(name));
+        var global = new GlobalReference(this, name, type, 0, _globalImports.Count, isImport: true, exported: false);
+        _globalImports.Add(global);
+        return global;
+    }
+
+    /// <summary>The globals imported so far, in declaration order (their global indices follow the defined globals').</summary>
+    public IReadOnlyList<GlobalReference> GlobalImports => _globalImports.AsReadOnly();
+
+    internal int DefinedGlobalCount => _globals.Count;
 
     /// <summary>Declares a data segment: constant bytes that <c>data.alloc</c> copies into a fresh heap object.</summary>
     /// <param name="name">The segment's name.</param>
@@ -242,11 +275,12 @@ public sealed class ModuleBuilder
             types,
             _imports.Select(i => new ImportDefinition(i.Name, typeIndex[i.Type])),
             functions,
-            _globals.Select(g => new GlobalDefinition(g.Name, g.Type, g.InitialBits)),
+            _globals.Select(g => new GlobalDefinition(g.Name, g.Type, g.InitialBits) { Exported = g.Exported }),
             _data.Select(d => new DataSegment(d.Name, d.CopyBytes())),
             SourceName)
         {
             Tags = [.. _tags.Select(t => new TagDefinition(t.Name, [.. t.Parameters]))],
+            GlobalImports = [.. _globalImports.Select(g => new GlobalImportDefinition(g.Name, g.Type))],
         };
         IsBuilt = true;
         return definition;
@@ -302,7 +336,7 @@ public sealed class ModuleBuilder
         foreach (var result in type.Results) CheckType(result, $"{what} has an invalid result type", parameterName);
     }
 
-    private GlobalReference AddGlobal(string name, VmType type, long bits)
+    private GlobalReference AddGlobal(string name, VmType type, long bits, bool export)
     {
         ThrowIfBuilt();
         CheckName(name, "global", nameof(name));
@@ -310,7 +344,7 @@ public sealed class ModuleBuilder
         if (type == VmType.Ptr)
             throw new ArgumentException($"global '{name}' cannot have type ptr: there is no null pointer to start it with; use word", nameof(type));
         if (!_globalNames.Add(name)) throw new ArgumentException($"global '{name}' is declared twice", nameof(name));
-        var global = new GlobalReference(this, name, type, bits, _globals.Count);
+        var global = new GlobalReference(this, name, type, bits, _globals.Count, isImport: false, export);
         _globals.Add(global);
         return global;
     }
@@ -368,17 +402,28 @@ public class FunctionReference
     public override string ToString() => $"{(IsImport ? "import" : "function")} {Name} {Type}";
 }
 
-/// <summary>A global variable declared with <see cref="ModuleBuilder.Global(string, VmType, long)"/>.</summary>
+/// <summary>A global variable declared with <see cref="ModuleBuilder.Global(string, VmType, long, bool)"/>, or imported
+/// with <see cref="ModuleBuilder.ImportGlobal"/>.</summary>
 public sealed class GlobalReference
 {
-    internal GlobalReference(ModuleBuilder owner, string name, VmType type, long initialBits, int index)
+    private readonly int _position;
+
+    internal GlobalReference(ModuleBuilder owner, string name, VmType type, long initialBits, int position, bool isImport, bool exported)
     {
         Owner = owner;
         Name = name;
         Type = type;
         InitialBits = initialBits;
-        Index = index;
+        _position = position;
+        IsImport = isImport;
+        Exported = exported;
     }
+
+    /// <summary>True for a global imported from another module (<c>MODULE.GLOBAL</c>), false for one the module defines.</summary>
+    public bool IsImport { get; }
+
+    /// <summary>True when other modules may import the global (always false for imports).</summary>
+    public bool Exported { get; }
 
     /// <summary>The global's name.</summary>
     public string Name { get; }
@@ -386,16 +431,17 @@ public sealed class GlobalReference
     /// <summary>Its type (i64, f64 or word).</summary>
     public VmType Type { get; }
 
-    /// <summary>The 64 bits of its initial value.</summary>
+    /// <summary>The 64 bits of its initial value (0 for an import, whose value is the exporter's).</summary>
     public long InitialBits { get; }
 
-    /// <summary>Its global index (declaration order).</summary>
-    public int Index { get; }
+    /// <summary>Its index in the module's global index space: defined globals in declaration order, then imported
+    /// ones. An imported global's index grows when a global is defined after it; it is final once the module is built.</summary>
+    public int Index => IsImport ? Owner.DefinedGlobalCount + _position : _position;
 
     internal ModuleBuilder Owner { get; }
 
     /// <inheritdoc />
-    public override string ToString() => $"global {Name} {Type.Name()}";
+    public override string ToString() => $"{(IsImport ? "imported global" : "global")} {Name} {Type.Name()}";
 }
 
 /// <summary>A data segment declared with <see cref="ModuleBuilder.Data"/>.</summary>

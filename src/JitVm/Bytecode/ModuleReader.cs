@@ -52,16 +52,20 @@ public static class ModuleReader
             DebugSection? debug = null;
             List<TagDefinition> tags = [];
             List<(int Function, HandlerDefinition[] Entries)> handlers = [];
+            List<GlobalImportDefinition> globalImports = [];
+            HashSet<int> exportedGlobals = [];
             var lastId = 0;
 
             while (_position < bytes.Length)
             {
                 var idOffset = _position;
                 var id = Byte();
-                if (id is < (byte)SectionId.Types or > (byte)SectionId.Handlers)
-                    throw Fail(idOffset, $"unknown section id {id}; expected 1 (types) to 9 (handlers)");
+                if (id is < (byte)SectionId.Types or > (byte)SectionId.GlobalLinks)
+                    throw Fail(idOffset, $"unknown section id {id}; expected 1 (types) to 10 (global links)");
                 if (id >= (byte)SectionId.Tags && _version < 4)
                     throw Fail(idOffset, $"section {id} ({((SectionId)id).ToString().ToLowerInvariant()}) is new in format version 4, but the module declares version {_version}");
+                if (id == (byte)SectionId.GlobalLinks && _version < ModuleWriter.GlobalLinksSince)
+                    throw Fail(idOffset, $"section {id} (global links) is new in format version {ModuleWriter.GlobalLinksSince}, but the module declares version {_version}");
                 if (id <= lastId)
                     throw Fail(idOffset, $"section {(SectionId)id} is out of order or repeated: sections must appear once each, in increasing id order");
                 lastId = id;
@@ -80,6 +84,7 @@ public static class ModuleReader
                     case SectionId.Debug: debug = ReadDebug(); break;
                     case SectionId.Tags: tags = ReadTags(); break;
                     case SectionId.Handlers: handlers = ReadHandlers(headers.Count); break;
+                    case SectionId.GlobalLinks: (globalImports, exportedGlobals) = ReadGlobalLinks(globals.Count); break;
                 }
                 if (_position != sectionEnd)
                     throw Fail(_position, $"section {(SectionId)id} declares {length} bytes but its contents end after {_position - (sectionEnd - length)}");
@@ -108,7 +113,10 @@ public static class ModuleReader
                 });
             }
             var source = debug is { SourceName.Length: > 0 } ? debug.SourceName : null;
-            return new ModuleDefinition(types, imports, functions, globals, data, source) { Tags = tags };
+            if (exportedGlobals.Count > 0)
+                for (var i = 0; i < globals.Count; i++)
+                    if (exportedGlobals.Contains(i)) globals[i] = globals[i] with { Exported = true };
+            return new ModuleDefinition(types, imports, functions, globals, data, source) { Tags = tags, GlobalImports = globalImports };
         }
 
         private List<TagDefinition> ReadTags()
@@ -143,6 +151,36 @@ public static class ModuleReader
                 list.Add((function, entries));
             }
             return list;
+        }
+
+        /// <summary>The global links section: the imported globals (name and type), then the indices of the exported
+        /// defined globals, in increasing order (the globals section comes first).</summary>
+        private (List<GlobalImportDefinition>, HashSet<int>) ReadGlobalLinks(int globalCount)
+        {
+            var count = Count("global import count", ModuleLimits.MaxEntries, 2);
+            var imports = new List<GlobalImportDefinition>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var name = Name();
+                var offset = _position;
+                var type = ReadValueType("global import");
+                if (type == VmType.Ptr)
+                    throw Fail(offset, $"imported global {Printable.Quote(name)} has type ptr; globals cannot hold a bare pointer (there is no null): use word");
+                imports.Add(new GlobalImportDefinition(name, type));
+            }
+            var exportCount = Count("exported global count", ModuleLimits.MaxEntries, 1);
+            var exported = new HashSet<int>();
+            var previous = -1;
+            for (var i = 0; i < exportCount; i++)
+            {
+                var offset = _position;
+                var index = Index("exported global index");
+                if (index <= previous || index >= globalCount)
+                    throw Fail(offset, $"exported global #{i} names global #{index}; exports name defined globals (0 to {globalCount - 1}) once each, in increasing order");
+                previous = index;
+                exported.Add(index);
+            }
+            return (imports, exported);
         }
 
         private List<FunctionType> ReadTypes()

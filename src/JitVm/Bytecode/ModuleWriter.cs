@@ -24,6 +24,11 @@ public static class ModuleWriter
     /// <summary>The type code of a typed function reference <c>ref s</c> in a local declaration; a signature index follows it.</summary>
     internal const byte ReferenceTypeCode = 5;
 
+    /// <summary>The first format version that may carry the global links section (imported and exported globals).</summary>
+    internal const uint GlobalLinksSince = 5;
+
+    private static bool HasGlobalLinks(ModuleDefinition module) => module.GlobalImports.Count > 0 || module.Globals.Any(g => g.Exported);
+
     /// <summary>The oldest format version the reader accepts.</summary>
     internal const uint FirstVersion = 1;
 
@@ -40,6 +45,8 @@ public static class ModuleWriter
         }
         // Tags and handler tables are new in version 4 (spec/binary-format.md §1).
         if (module.Tags.Count > 0 || module.Functions.Any(f => f.Handlers.Count > 0)) version = Math.Max(version, 4);
+        // Imported and exported globals are new in version 5 (the global links section, spec/binary-format.md §2.11).
+        if (HasGlobalLinks(module)) version = Math.Max(version, GlobalLinksSince);
         return version;
     }
 
@@ -179,6 +186,18 @@ public static class ModuleWriter
                     body.Uleb((ulong)handler.Handler);
                 }
             }
+        });
+        Section(output, SectionId.GlobalLinks, HasGlobalLinks(module), body =>
+        {
+            body.Uleb((ulong)module.GlobalImports.Count);
+            foreach (var import in module.GlobalImports)
+            {
+                body.Name(import.Name);
+                body.Byte((byte)import.Type);
+            }
+            var exported = module.Globals.Select((g, i) => (Global: g, Index: i)).Where(x => x.Global.Exported).ToArray();
+            body.Uleb((ulong)exported.Length);
+            foreach (var (_, index) in exported) body.Uleb((ulong)index);
         });
         return output.ToArray();
     }
@@ -343,4 +362,5 @@ internal enum SectionId : byte
     Debug = 7,
     Tags = 8,
     Handlers = 9,
+    GlobalLinks = 10,
 }

@@ -219,7 +219,7 @@ public sealed partial class Isolate
         }
     }
 
-    /// <summary>The value of global <paramref name="name"/> (a pointer as a value valid until the isolate next runs,
+    /// <summary>The value of global <paramref name="name"/>, defined or imported (<c>MODULE.GLOBAL</c>, the exporter's cell) (a pointer as a value valid until the isolate next runs,
     /// like a pointer result of <see cref="Invoke(string, Value[])"/>).</summary>
     /// <exception cref="ArgumentException">The module has no global of that name.</exception>
     /// <exception cref="InvalidOperationException">The isolate is running on another thread.</exception>
@@ -229,8 +229,9 @@ public sealed partial class Isolate
         var nested = EnterHostAccess();
         try
         {
-            var type = Module.Definition.Globals[index].Type;
-            return Store.ResultValue(type, Instance.Globals[index], Instance.GlobalTags[index] != 0);
+            var type = Module.Definition.GlobalTypeOf(index);
+            var (owner, cell) = Instance.GlobalCell(index);
+            return Store.ResultValue(type, owner.Globals[cell], owner.GlobalTags[cell] != 0);
         }
         finally
         {
@@ -238,7 +239,8 @@ public sealed partial class Isolate
         }
     }
 
-    /// <summary>Sets global <paramref name="name"/>, whose type <paramref name="value"/> must have (a <c>word</c> global
+    /// <summary>Sets global <paramref name="name"/> (an imported one, <c>MODULE.GLOBAL</c>, is the exporter's cell, seen by
+    /// both modules), whose type <paramref name="value"/> must have (a <c>word</c> global
     /// also takes a ptr value, as <c>word.of_ptr</c> makes one). A pointer comes from a live <see cref="Handle"/>
     /// (<see cref="Handle.Value"/>), as pointer arguments of <see cref="Invoke(string, Value[])"/> do.</summary>
     /// <exception cref="ArgumentException">No such global, a value of another type, or a pointer value that is not
@@ -247,7 +249,7 @@ public sealed partial class Isolate
     public void SetGlobal(string name, Value value)
     {
         var index = GlobalIndex(name);
-        var type = Module.Definition.Globals[index].Type;
+        var type = Module.Definition.GlobalTypeOf(index);
         // A word global holds a pointer as VM code's word.of_ptr makes one.
         if (value.Type != type && !(type == VmType.Word && value.Type == VmType.Ptr))
             throw new ArgumentException($"global {Printable.Quote(name)} is {type.Name()}, but {Printable.WithArticle(value.Type)} was given", nameof(value));
@@ -258,8 +260,9 @@ public sealed partial class Isolate
             var bits = isPointer ? Store.ResolvePointer(value, nameof(value)) : value.Bits;
             if (isPointer && !Store.IsHandlePointer(bits))
                 throw new ArgumentException($"the pointer for global {Printable.Quote(name)} is one that no live handle holds; pass pointers in through Handle.Value", nameof(value));
-            Instance.Globals[index] = bits;
-            Instance.GlobalTags[index] = isPointer ? (byte)1 : (byte)0;
+            var (owner, cell) = Instance.GlobalCell(index);
+            owner.Globals[cell] = bits;
+            owner.GlobalTags[cell] = isPointer ? (byte)1 : (byte)0;
         }
         finally
         {
@@ -270,9 +273,10 @@ public sealed partial class Isolate
     private int GlobalIndex(string name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        var globals = Module.Definition.Globals;
-        for (var i = 0; i < globals.Count; i++)
-            if (globals[i].Name == name) return i;
+        // Defined globals, then imported ones (MODULE.GLOBAL), which reach the exporter's cell.
+        var definition = Module.Definition;
+        for (var i = 0; i < definition.GlobalCount; i++)
+            if (definition.GlobalNameOf(i) == name) return i;
         throw new ArgumentException($"the module has no global named {Printable.Quote(name)}", nameof(name));
     }
 

@@ -7,7 +7,8 @@ namespace JitVm.Hosting;
 /// <summary>
 /// Links modules to each other by name (spec/execution.md §2.1). Each module is defined under a module name; an
 /// import written <c>NAME.FUNCTION</c> whose <c>NAME</c> is a defined module calls that module's exported function
-/// <c>FUNCTION</c>, and every other import is a host function. <see cref="Instantiate"/> makes one isolate holding
+/// <c>FUNCTION</c>, and every other import is a host function; an imported global <c>NAME.GLOBAL</c> is that
+/// module's exported global <c>GLOBAL</c>, the same cell. <see cref="Instantiate"/> makes one isolate holding
 /// an instance of the main module and of every module it reaches through such imports, each instance once, with its
 /// own globals, all sharing the isolate's heap, fuel and limits.
 /// </summary>
@@ -45,7 +46,8 @@ public sealed class Linker
     /// <paramref name="hostFunctions"/> by name, in every module.
     /// </summary>
     /// <exception cref="LinkException">The imports between modules form a cycle; a module lacks an exported function an
-    /// import names or provides it with another signature; an import is both a host function and a module's; or a
+    /// import names or provides it with another signature; a module lacks an exported global an import names, or it
+    /// has another type, or no module of the global import's name is defined; an import is both a host function and a module's; or a
     /// host function is missing.</exception>
     public Isolate Instantiate(Module main, IEnumerable<HostFunction>? hostFunctions = null, IsolateOptions? options = null)
     {
@@ -89,6 +91,32 @@ public sealed class Linker
         return new Instance.Link(provider, index);
     }
 
+    /// <summary>The exporter's instance and cell for imported global <paramref name="import"/> of
+    /// <paramref name="importer"/>: exported global <c>GLOBAL</c> of the linked module <c>MODULE</c> its name
+    /// <c>MODULE.GLOBAL</c> names, of exactly the import's type. Globals come only from modules, never from the host.</summary>
+    internal static (Instance Owner, int Cell) ResolveGlobalExport(ModuleDefinition importer, GlobalImportDefinition import,
+        IReadOnlyDictionary<string, Instance>? modules)
+    {
+        var where = $"{importer.SourceName ?? "module"}: import global {Printable.Quote(import.Name)} {import.Type.Name()}";
+        // The verifier accepted the name, so it has the form MODULE.GLOBAL.
+        var (moduleName, exportName) = SplitImport(import.Name)!.Value;
+        if (modules is null || !modules.TryGetValue(moduleName, out var provider))
+            throw new LinkException($"{where}: no module {Printable.Quote(moduleName)} is linked (globals are imported only from modules given to a Linker, or with jitvm run --module)");
+        var target = provider.Module.Definition;
+        var defined = -1;
+        for (var i = 0; i < target.Globals.Count && defined < 0; i++)
+            if (target.Globals[i].Name == exportName) defined = i;
+        if (defined < 0)
+            throw new LinkException($"{where}: module {Printable.Quote(moduleName)} ({target.SourceName ?? "module"}) has no global {Printable.Quote(exportName)}" +
+                                    (target.GlobalImports.Any(g => g.Name == exportName) ? " (it imports one of that name, which it cannot pass on)" : ""));
+        var global = target.Globals[defined];
+        if (!global.Exported)
+            throw new LinkException($"{where}: global {Printable.Quote(exportName)} of module {Printable.Quote(moduleName)} is not exported (declare it with 'export')");
+        if (global.Type != import.Type)
+            throw new LinkException($"{where}: the import expects {import.Type.Name()} but module {Printable.Quote(moduleName)} exports {Printable.Quote(exportName)} as {global.Type.Name()}");
+        return (provider, defined);
+    }
+
     /// <summary>The defined modules <paramref name="main"/> reaches, dependencies before the modules importing
     /// them (a depth-first post-order), each once; a cycle is a <see cref="LinkException"/> naming its path.</summary>
     private List<(string Name, Module Module)> Order(Module main)
@@ -103,11 +131,14 @@ public sealed class Linker
         while (stack.Count > 0)
         {
             var (name, module, next) = stack.Pop();
+            // The function imports, then the global imports: both make the exporting module a dependency.
             var imports = module.Definition.Imports;
+            var globalImports = module.Definition.GlobalImports;
             string? dependency = null;
-            while (next < imports.Count && dependency is null)
+            while (next < imports.Count + globalImports.Count && dependency is null)
             {
-                if (SplitImport(imports[next].Name) is var (wanted, _) && _modules.ContainsKey(wanted) && !done.Contains(wanted)) dependency = wanted;
+                var importName = next < imports.Count ? imports[next].Name : globalImports[next - imports.Count].Name;
+                if (SplitImport(importName) is var (wanted, _) && _modules.ContainsKey(wanted) && !done.Contains(wanted)) dependency = wanted;
                 next++;
             }
             if (dependency is null)

@@ -11,7 +11,7 @@ namespace JitVm.Interpreter;
 internal enum OpKind : ushort
 {
     Charge, Unreachable, Move, MoveW, Swap, SwapW, Select, SelectW, Const,
-    GlobalGet, GlobalGetW, GlobalSet, GlobalSetW,
+    GlobalGet, GlobalGetW, GlobalSet, GlobalSetW, ImportedGlobalGet, ImportedGlobalSet,
     Jump, JumpIf, JumpIfZ, Table, Call, CallHost, CallIndirect, Return, TailCall, TailCallIndirect,
     Add, Sub, Mul, DivS, DivU, RemS, RemU, And, Or, Xor, Shl, ShrS, ShrU, Rotl, Rotr,
     Eq, Ne, LtS, LtU, GtS, GtU, LeS, LeU, GeS, GeU,

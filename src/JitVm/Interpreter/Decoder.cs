@@ -130,6 +130,14 @@ internal static class Decoder
                     Emit(isWord ? OpKind.MoveW : OpKind.Move, pc, local, top);
                     break;
                 }
+                // An imported global (an index past the defined ones) reaches the exporter's cell through its own
+                // kinds, C = 1 for a word global, so the defined globals' kinds stay a plain array access.
+                case OpCode.GlobalGet when definition.IsGlobalImport(instruction.Index):
+                    Emit(OpKind.ImportedGlobalGet, pc, h, instruction.Index - definition.Globals.Count, definition.GlobalTypeOf(instruction.Index) == VmType.Word ? 1 : 0);
+                    break;
+                case OpCode.GlobalSet when definition.IsGlobalImport(instruction.Index):
+                    Emit(OpKind.ImportedGlobalSet, pc, instruction.Index - definition.Globals.Count, top, definition.GlobalTypeOf(instruction.Index) == VmType.Word ? 1 : 0);
+                    break;
                 case OpCode.GlobalGet:
                     Emit(definition.Globals[instruction.Index].Type == VmType.Word ? OpKind.GlobalGetW : OpKind.GlobalGet, pc, h, instruction.Index);
                     break;

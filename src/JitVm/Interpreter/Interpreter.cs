@@ -109,6 +109,10 @@ internal static class Interpreter
                         fiber.Instance.Globals[op.A] = s[fp + op.B];
                         fiber.Instance.GlobalTags[op.A] = tags[fp + op.B];
                         break;
+                    case OpKind.ImportedGlobalGet:
+                    case OpKind.ImportedGlobalSet:
+                        ImportedGlobal(fiber, op, fp);
+                        break;
 
                     case OpKind.Jump: ip = Enter(code, op.A, ref fuel); break;
                     case OpKind.JumpIf: if (s[fp + op.B] != 0) ip = Enter(code, op.A, ref fuel); break;
@@ -455,6 +459,21 @@ internal static class Interpreter
     /// one frame each interpreter entry keeps on the .NET stack, which nested entries multiply. Returns the fuel slice
     /// (the bulk operations charge their size part from it).
     /// </summary>
+    /// <summary>global.get (into slot A of imported global B) or global.set (of imported global A from slot B): the cell
+    /// is the exporter's, found through the current instance; C = 1 for a word global, whose tag travels with it.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ImportedGlobal(Fiber fiber, in Op op, int fp)
+    {
+        var s = fiber.Slots;
+        var tags = fiber.SlotTags;
+        if (op.Kind == OpKind.ImportedGlobalGet)
+        {
+            s[fp + op.A] = fiber.Instance.GetImportedGlobal(op.B, out var tag);
+            if (op.C != 0) tags[fp + op.A] = tag;
+        }
+        else fiber.Instance.SetImportedGlobal(op.A, s[fp + op.B], op.C != 0 ? tags[fp + op.B] : (byte)0);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static long BytesOperation(Fiber fiber, in Op op, int fp, long fuel)
     {

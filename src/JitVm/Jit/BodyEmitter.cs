@@ -288,13 +288,17 @@ internal sealed partial class BodyEmitter(
                 return;
             case OpCode.GlobalGet:
             {
-                var type = module.Definition.Globals[instruction.Index].Type;
+                // An imported global (an index past the defined ones) goes through its own helpers, which reach
+                // the exporter's cell; the operand is then the import's number.
+                var definition = module.Definition;
+                var imported = definition.IsGlobalImport(instruction.Index);
+                var type = definition.GlobalTypeOf(instruction.Index);
                 Arg(FiberArg);
-                il.Emit(OpCodes.Ldc_I4, instruction.Index);
-                if (type == VmType.Word) il.Call(Helpers.GetGlobalWord);
+                il.Emit(OpCodes.Ldc_I4, imported ? instruction.Index - definition.Globals.Count : instruction.Index);
+                if (type == VmType.Word) il.Call(imported ? Helpers.GetImportedGlobalWord : Helpers.GetGlobalWord);
                 else
                 {
-                    il.Call(Helpers.GetGlobal);
+                    il.Call(imported ? Helpers.GetImportedGlobal : Helpers.GetGlobal);
                     if (type == VmType.F64) il.Call(Helpers.BitsToDouble);
                 }
                 Store(h, type);
@@ -302,15 +306,17 @@ internal sealed partial class BodyEmitter(
             }
             case OpCode.GlobalSet:
             {
-                var type = module.Definition.Globals[instruction.Index].Type;
+                var definition = module.Definition;
+                var imported = definition.IsGlobalImport(instruction.Index);
+                var type = definition.GlobalTypeOf(instruction.Index);
                 Arg(FiberArg);
-                il.Emit(OpCodes.Ldc_I4, instruction.Index);
+                il.Emit(OpCodes.Ldc_I4, imported ? instruction.Index - definition.Globals.Count : instruction.Index);
                 Load(h - 1);
-                if (type == VmType.Word) il.Call(Helpers.SetGlobalWord);
+                if (type == VmType.Word) il.Call(imported ? Helpers.SetImportedGlobalWord : Helpers.SetGlobalWord);
                 else
                 {
                     if (type == VmType.F64) il.Call(Helpers.DoubleToBits);
-                    il.Call(Helpers.SetGlobal);
+                    il.Call(imported ? Helpers.SetImportedGlobal : Helpers.SetGlobal);
                 }
                 return;
             }

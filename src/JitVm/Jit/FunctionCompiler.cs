@@ -302,6 +302,10 @@ internal static class FunctionCompiler
         public static readonly MethodInfo SetGlobal = Runtime(nameof(JitRuntime.SetGlobal));
         public static readonly MethodInfo GetGlobalWord = Runtime(nameof(JitRuntime.GetGlobalWord));
         public static readonly MethodInfo SetGlobalWord = Runtime(nameof(JitRuntime.SetGlobalWord));
+        public static readonly MethodInfo GetImportedGlobal = Runtime(nameof(JitRuntime.GetImportedGlobal));
+        public static readonly MethodInfo SetImportedGlobal = Runtime(nameof(JitRuntime.SetImportedGlobal));
+        public static readonly MethodInfo GetImportedGlobalWord = Runtime(nameof(JitRuntime.GetImportedGlobalWord));
+        public static readonly MethodInfo SetImportedGlobalWord = Runtime(nameof(JitRuntime.SetImportedGlobalWord));
         public static readonly MethodInfo SlotWord = Runtime(nameof(JitRuntime.SlotWord));
         public static readonly MethodInfo SetSlotWord = Runtime(nameof(JitRuntime.SetSlotWord));
         public static readonly MethodInfo GetSlot = Runtime(nameof(JitRuntime.GetSlot));

@@ -111,6 +111,21 @@ internal static partial class JitRuntime
         fiber.Instance.GlobalTags[index] = value.IsPointer ? (byte)1 : (byte)0;
     }
 
+    /// <summary>Imported global <paramref name="import"/> (numbered from 0 among the module's imported globals): the
+    /// exporter's cell, resolved when the instance was linked.</summary>
+    public static long GetImportedGlobal(Fiber fiber, int import) => fiber.Instance.GetImportedGlobal(import, out _);
+
+    public static void SetImportedGlobal(Fiber fiber, int import, long value) => fiber.Instance.SetImportedGlobal(import, value, 0);
+
+    public static Word GetImportedGlobalWord(Fiber fiber, int import)
+    {
+        var bits = fiber.Instance.GetImportedGlobal(import, out var tag);
+        return new(bits, tag != 0);
+    }
+
+    public static void SetImportedGlobalWord(Fiber fiber, int import, Word value) =>
+        fiber.Instance.SetImportedGlobal(import, value.Bits, value.IsPointer ? (byte)1 : (byte)0);
+
     public static Word SlotWord(Fiber fiber, int slot) => new(fiber.Slots[slot], fiber.SlotTags[slot] != 0);
 
     public static void SetSlotWord(Fiber fiber, int slot, Word value)

@@ -67,11 +67,57 @@ internal sealed class Instance
                                     (Hosting.Linker.SplitImport(import.Name) is var (missing, _) && !available.Keys.Any(k => k.StartsWith(missing + Hosting.Linker.Separator, StringComparison.Ordinal))
                                         ? $", and no module {Printable.Quote(missing)} is linked" : ""));
         }
+        (_globalOwners, _globalCells) = LinkGlobals(definition, modules);
         Code = deoptStress ? module.DeoptStressCode : module.Code;
         Functions = Code.Functions;
         Globals = InitialGlobals(definition);
         GlobalTags = new byte[Globals.Length];
         store.Attach(this);
+    }
+
+    /// <summary>The exporter's instance and cell of each imported global, in import order. The importer holds no cell
+    /// of its own for them, so a pointer in one is a root once, through its owner (<see cref="UpdateRoots"/>), and a
+    /// reset restores it once, to the owner's initial value.</summary>
+    private readonly Instance[] _globalOwners;
+
+    private readonly int[] _globalCells;
+
+    private static (Instance[], int[]) LinkGlobals(ModuleDefinition definition, IReadOnlyDictionary<string, Instance>? modules)
+    {
+        var imports = definition.GlobalImports;
+        if (imports.Count == 0) return ([], []);
+        var owners = new Instance[imports.Count];
+        var cells = new int[imports.Count];
+        for (var i = 0; i < imports.Count; i++)
+            (owners[i], cells[i]) = Hosting.Linker.ResolveGlobalExport(definition, imports[i], modules);
+        return (owners, cells);
+    }
+
+    /// <summary>The bits of imported global <paramref name="import"/> (0 for the first import) and, in
+    /// <paramref name="tag"/>, whether they are a pointer: the exporter's cell.</summary>
+    public long GetImportedGlobal(int import, out byte tag)
+    {
+        var owner = _globalOwners[import];
+        var cell = _globalCells[import];
+        tag = owner.GlobalTags[cell];
+        return owner.Globals[cell];
+    }
+
+    /// <summary>Writes imported global <paramref name="import"/>: the exporter's cell, seen by every module that reaches it.</summary>
+    public void SetImportedGlobal(int import, long bits, byte tag)
+    {
+        var owner = _globalOwners[import];
+        var cell = _globalCells[import];
+        owner.Globals[cell] = bits;
+        owner.GlobalTags[cell] = tag;
+    }
+
+    /// <summary>The instance and cell that global <paramref name="globalIndex"/> of this instance's global index space
+    /// lives in: its own for a defined global, the exporter's for an imported one.</summary>
+    public (Instance Owner, int Cell) GlobalCell(int globalIndex)
+    {
+        var defined = Module.Definition.Globals.Count;
+        return globalIndex < defined ? (this, globalIndex) : (_globalOwners[globalIndex - defined], _globalCells[globalIndex - defined]);
     }
 
     /// <summary>The module's initial globals (a loop, not LINQ over longs, which the runtime would JIT-compile at
@@ -101,6 +147,8 @@ internal sealed class Instance
         Module = template.Module;
         _hosts = template._hosts;
         _links = template._links;
+        _globalOwners = template._globalOwners;
+        _globalCells = template._globalCells;
         Code = template.Code;
         Functions = Code.Functions;
         var definition = Module.Definition;
@@ -109,8 +157,8 @@ internal sealed class Instance
         store.Attach(this);
     }
 
-    /// <summary>Whether every import is a host function (none is linked to another instance).</summary>
-    public bool AllImportsAreHostFunctions => Array.TrueForAll(_hosts, h => h is not null);
+    /// <summary>Whether every import is a host function (none is linked to another instance, and no global is imported).</summary>
+    public bool AllImportsAreHostFunctions => Array.TrueForAll(_hosts, h => h is not null) && _globalOwners.Length == 0;
 
     private static Link? FindExport(Store store, string name)
     {
@@ -126,8 +174,8 @@ internal sealed class Instance
 
     public Store Store { get; }
 
-    /// <summary>Whether an import of this instance is resolved to a function of <paramref name="target"/>.</summary>
-    public bool LinksTo(Instance target) => _links.Any(link => link.Target == target);
+    /// <summary>Whether an import of this instance is resolved to a function or a global of <paramref name="target"/>.</summary>
+    public bool LinksTo(Instance target) => _links.Any(link => link.Target == target) || Array.IndexOf(_globalOwners, target) >= 0;
 
     public Module Module { get; }
 

@@ -57,6 +57,7 @@ public static class Assembler
         private readonly List<(string Name, FunctionType Type, int Line)> _imports = [];
         private readonly List<PendingFunction> _functions = [];
         private readonly List<GlobalDefinition> _globals = [];
+        private readonly List<GlobalImportDefinition> _globalImports = [];
         private readonly HashSet<string> _globalNames = new(StringComparer.Ordinal);
         private readonly List<DataSegment> _data = [];
         private readonly HashSet<string> _dataNames = new(StringComparer.Ordinal);
@@ -117,6 +118,11 @@ public static class Assembler
                         break;
                     case ".import":
                         if (current is not null) throw Error(token, ".import must be outside a function");
+                        if (IsGlobalImport())
+                        {
+                            ParseGlobalImport();
+                            break;
+                        }
                         var importName = ExpectName("the imported function's name after .import");
                         _imports.Add((importName.Text, ParseSignature(Peek), importName.Line));
                         EndOfLine();
@@ -320,9 +326,46 @@ public static class Assembler
                 var value = Next();
                 bits = type == VmType.F64 ? F64Bits(value) : IntegerValue(value);
             }
+            var exported = false;
+            if (Peek.Kind == TokenKind.Identifier && Peek.Text == "export")
+            {
+                Next();
+                exported = true;
+            }
             EndOfLine();
             if (!_globalNames.Add(name.Text)) throw Error(name, $"global {Printable.Quote(name.Text)} is declared twice");
-            _globals.Add(new GlobalDefinition(name.Text, type, bits));
+            _globals.Add(new GlobalDefinition(name.Text, type, bits) { Exported = exported });
+        }
+
+        /// <summary>Whether an <c>.import</c> directive is <c>.import global NAME [:] TYPE</c>: the word <c>global</c>
+        /// then a name and more. A function import named <c>global</c> has one token after its name (a named
+        /// signature) or a parenthesised signature, so the two never read alike.</summary>
+        private bool IsGlobalImport()
+        {
+            if (Peek.Kind != TokenKind.Identifier || Peek.Text != GlobalKeyword || _position + 2 >= tokens.Count) return false;
+            var name = tokens[_position + 1];
+            return name.Kind is TokenKind.Identifier or TokenKind.String && tokens[_position + 2].Kind != TokenKind.EndOfLine;
+        }
+
+        /// <summary>The word after <c>.import</c> that makes it a global import.</summary>
+        private const string GlobalKeyword = "global";
+
+        /// <summary><c>.import global MODULE.GLOBAL [:] TYPE</c>: a global of another module, taking the next global index
+        /// after the defined globals (however the directives interleave).</summary>
+        private void ParseGlobalImport()
+        {
+            Next();
+            var name = ExpectName("the imported global's name (MODULE.GLOBAL) after .import global");
+            if (Peek.Kind == TokenKind.Colon) Next();
+            var typeToken = ExpectIdentifier("the imported global's type");
+            var type = ParseType(typeToken);
+            if (type == VmType.Ptr)
+                throw Error(typeToken, $"imported global {Printable.Quote(name.Text)} cannot have type ptr: globals hold i64, f64 or word");
+            EndOfLine();
+            if (Hosting.Linker.SplitImport(name.Text) is null)
+                throw Error(name, $"imported global {Printable.Quote(name.Text)} must be named MODULE.GLOBAL: a global is imported only from another module");
+            if (!_globalNames.Add(name.Text)) throw Error(name, $"global {Printable.Quote(name.Text)} is declared twice");
+            _globalImports.Add(new GlobalImportDefinition(name.Text, type));
         }
 
         /// <summary><c>.tag NAME (types)</c>: an exception tag and its payload's types.</summary>
@@ -370,6 +413,7 @@ public static class Assembler
 
             var globalIndex = new Dictionary<string, int>(_globals.Count, StringComparer.Ordinal);
             foreach (var global in _globals) globalIndex.Add(global.Name, globalIndex.Count);
+            foreach (var import in _globalImports) globalIndex.Add(import.Name, globalIndex.Count);
             var dataIndex = new Dictionary<string, int>(_data.Count, StringComparer.Ordinal);
             foreach (var segment in _data) dataIndex.Add(segment.Name, dataIndex.Count);
 
@@ -426,7 +470,7 @@ public static class Assembler
             }
             var imports = new List<ImportDefinition>(_imports.Count);
             foreach (var (name, type, _) in _imports) imports.Add(new ImportDefinition(name, _typeIndex[type]));
-            return new ModuleDefinition(_typeOrder, imports, functions, _globals, _data, _declaredSource ?? source) { Tags = _tags };
+            return new ModuleDefinition(_typeOrder, imports, functions, _globals, _data, _declaredSource ?? source) { Tags = _tags, GlobalImports = _globalImports };
         }
 
         // Loops rather than LINQ here and above: the path every module load takes stays free of generic

@@ -22,9 +22,12 @@ public static class Disassembler
         foreach (var import in module.Imports)
             writer.Line($".import {Name(import.Name)} {Signature(module, import.TypeIndex)}");
         foreach (var global in module.Globals)
-            writer.Line(global.InitialBits == 0
+            writer.Line((global.InitialBits == 0
                 ? $".global {Name(global.Name)} {global.Type.Name()}"
-                : $".global {Name(global.Name)} {global.Type.Name()} = {(global.Type == VmType.F64 ? FormatF64(global.InitialBits) : global.InitialBits.ToString(CultureInfo.InvariantCulture))}");
+                : $".global {Name(global.Name)} {global.Type.Name()} = {(global.Type == VmType.F64 ? FormatF64(global.InitialBits) : global.InitialBits.ToString(CultureInfo.InvariantCulture))}") +
+                        (global.Exported ? " export" : ""));
+        foreach (var import in module.GlobalImports)
+            writer.Line($".import global {Name(import.Name)} {import.Type.Name()}");
         foreach (var segment in module.Data)
             writer.Line($".data {Name(segment.Name)} {Quote(segment.Bytes)}");
         foreach (var tag in module.Tags)
@@ -126,7 +129,7 @@ public static class Disassembler
             OperandKind.I64 => instruction.Operand.ToString(CultureInfo.InvariantCulture),
             OperandKind.F64 => FormatF64(instruction.Operand),
             OperandKind.Local => localName(instruction.Index),
-            OperandKind.Global => Named(instruction.Index, module.Globals.Count, i => Name(module.Globals[i].Name)),
+            OperandKind.Global => Named(instruction.Index, module.GlobalCount, i => Name(module.GlobalNameOf(i))),
             OperandKind.Function => Named(instruction.Index, module.FunctionCount, i => Name(module.NameOf(i))),
             OperandKind.Data => Named(instruction.Index, module.Data.Count, i => Name(module.Data[i].Name)),
             OperandKind.Label => Label(instruction.Index),

@@ -68,6 +68,17 @@ internal static partial class Verifier
             if (!VmTypeNames.IsDefined((byte)global.Type))
                 throw ModuleError(VerificationRule.InvalidGlobal, $"global {Printable.Quote(global.Name)} has an invalid type");
         }
+        // Imported globals share the global names: an instruction's operand names one global of either kind.
+        foreach (var import in module.GlobalImports)
+        {
+            if (!names.Add(import.Name)) throw ModuleError(VerificationRule.DuplicateName, $"global name {Printable.Quote(import.Name)} is used twice");
+            if (import.Type == VmType.Ptr)
+                throw ModuleError(VerificationRule.InvalidGlobal, $"imported global {Printable.Quote(import.Name)} has type ptr; a global cannot hold a bare pointer: use word");
+            if (!VmTypeNames.IsDefined((byte)import.Type))
+                throw ModuleError(VerificationRule.InvalidGlobal, $"imported global {Printable.Quote(import.Name)} has an invalid type");
+            if (Hosting.Linker.SplitImport(import.Name) is null)
+                throw ModuleError(VerificationRule.InvalidGlobal, $"imported global {Printable.Quote(import.Name)} must be named MODULE.GLOBAL (a global is imported only from another module)");
+        }
         names.Clear();
         foreach (var segment in module.Data)
             if (!names.Add(segment.Name)) throw ModuleError(VerificationRule.DuplicateName, $"data segment name {Printable.Quote(segment.Name)} is used twice");
@@ -299,14 +310,15 @@ internal static partial class Verifier
                         break;
                     }
                     case OpCode.GlobalGet:
-                        stack = Push(module.Globals[GlobalIndex(instruction)].Type, stack);
+                        stack = Push(module.GlobalTypeOf(GlobalIndex(instruction)), stack);
                         break;
                     case OpCode.GlobalSet:
                     {
-                        var global = module.Globals[GlobalIndex(instruction)];
+                        var global = GlobalIndex(instruction);
+                        var globalType = module.GlobalTypeOf(global);
                         Pop(ref stack, 1);
-                        if (stack!.Top != global.Type)
-                            throw Error(VerificationRule.TypeMismatch, _pc, $"global {Printable.Quote(global.Name)} has type {global.Type.Name()} but the value on top is {stack.Name(module.Types)}");
+                        if (stack!.Top != globalType)
+                            throw Error(VerificationRule.TypeMismatch, _pc, $"global {Printable.Quote(module.GlobalNameOf(global))} has type {globalType.Name()} but the value on top is {stack.Name(module.Types)}");
                         stack = stack.Below;
                         break;
                     }
@@ -646,8 +658,8 @@ internal static partial class Verifier
 
         private int GlobalIndex(Instruction instruction)
         {
-            if ((ulong)instruction.Operand < (ulong)module.Globals.Count) return (int)instruction.Operand;
-            throw Error(VerificationRule.InvalidIndex, _pc, $"global {instruction.Operand} does not exist (the module has {module.Globals.Count})");
+            if ((ulong)instruction.Operand < (ulong)module.GlobalCount) return (int)instruction.Operand;
+            throw Error(VerificationRule.InvalidIndex, _pc, $"global {instruction.Operand} does not exist (the module has {module.GlobalCount})");
         }
 
         private int FunctionIndex(Instruction instruction)

@@ -18,7 +18,7 @@ public sealed class PublicSurfaceTests
     [
         "JitVm.Bytecode.CodeLabel", "JitVm.Bytecode.DataReference", "JitVm.Bytecode.DataSegment", "JitVm.Bytecode.FlowKind",
         "JitVm.Bytecode.FunctionBuilder", "JitVm.Bytecode.FunctionDefinition", "JitVm.Bytecode.FunctionReference",
-        "JitVm.Bytecode.FunctionType", "JitVm.Bytecode.GlobalDefinition", "JitVm.Bytecode.GlobalReference",
+        "JitVm.Bytecode.FunctionType", "JitVm.Bytecode.GlobalDefinition", "JitVm.Bytecode.GlobalImportDefinition", "JitVm.Bytecode.GlobalReference",
         "JitVm.Bytecode.HandlerDefinition", "JitVm.Bytecode.TagDefinition", "JitVm.Bytecode.TagReference",
         "JitVm.Bytecode.ImportDefinition", "JitVm.Bytecode.Instruction", "JitVm.Bytecode.LocalReference",
         "JitVm.Bytecode.ModuleBuilder", "JitVm.Bytecode.ModuleDefinition", "JitVm.Bytecode.ModuleLimits",
@@ -54,6 +54,11 @@ public sealed class PublicSurfaceTests
         "JitVm.Bytecode.GlobalReference.InitialBits", "JitVm.Bytecode.GlobalReference.get_InitialBits",
         "JitVm.Bytecode.ModuleBuilder.Global", "JitVm.Bytecode.ModuleBuilder.Globals", "JitVm.Bytecode.ModuleBuilder.get_Globals",
         "JitVm.Bytecode.ModuleDefinition.Globals", "JitVm.Bytecode.ModuleDefinition.get_Globals",
+        // Imported globals: declarations and the global index space, no cell (spec/execution.md §2.1).
+        "JitVm.Bytecode.ModuleBuilder.GlobalImports", "JitVm.Bytecode.ModuleBuilder.get_GlobalImports", "JitVm.Bytecode.ModuleBuilder.ImportGlobal",
+        "JitVm.Bytecode.ModuleDefinition.GlobalImports", "JitVm.Bytecode.ModuleDefinition.get_GlobalImports", "JitVm.Bytecode.ModuleDefinition.set_GlobalImports",
+        "JitVm.Bytecode.ModuleDefinition.GlobalCount", "JitVm.Bytecode.ModuleDefinition.get_GlobalCount",
+        "JitVm.Bytecode.ModuleDefinition.IsGlobalImport", "JitVm.Bytecode.ModuleDefinition.GlobalTypeOf", "JitVm.Bytecode.ModuleDefinition.GlobalNameOf",
         // Exception tags (spec/exceptions.md), not the tags of words.
         "JitVm.Bytecode.ModuleDefinition.Tags", "JitVm.Bytecode.ModuleDefinition.get_Tags", "JitVm.Bytecode.ModuleDefinition.set_Tags",
         "JitVm.Bytecode.OpCode.GlobalGet", "JitVm.Bytecode.OpCode.GlobalSet",
