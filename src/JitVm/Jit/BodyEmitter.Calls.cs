@@ -21,15 +21,7 @@ internal sealed partial class BodyEmitter
             return;
         }
         var results = _analysis.Signature.Results;
-        if (_spillBase is not null && spillAreaOpen)
-        {
-            Arg(FiberArg);
-            il.Emit(OpCodes.Ldloc, _spillBase);
-            il.Call(Helpers.ExitSpillArea);
-        }
-        Arg(FiberArg);
-        il.Emit(OpCodes.Ldloc, _fuel);
-        il.Call(Helpers.SetFuel);
+        CloseFrame(spillAreaOpen);
         if (results.Length == 1)
         {
             Load(h - 1);

@@ -107,7 +107,7 @@ internal sealed partial class BodyEmitter
     private void EmitSharedExit()
     {
         foreach (var i in _usedLocals) StoreToFrame(i, _locals[i], _analysis.LocalTypes[i]);
-        LeavePiece(spillAreaOpen: true);
+        CloseFrame();
         il.Emit(OpCodes.Ldloc, _exitPc!);
         il.Emit(OpCodes.Ret);
     }
@@ -140,15 +140,7 @@ internal sealed partial class BodyEmitter
     private void EmitSharedPieceDeopt()
     {
         foreach (var i in _usedLocals) StoreToFrame(i, _locals[i], _analysis.LocalTypes[i]);
-        if (_spillBase is not null)
-        {
-            Arg(FiberArg);
-            il.Emit(OpCodes.Ldloc, _spillBase);
-            il.Call(Helpers.ExitSpillAreaDeoptimising);
-        }
-        Arg(FiberArg);
-        il.Emit(OpCodes.Ldloc, _fuel);
-        il.Call(Helpers.SetFuel);
+        CloseFrame(exitSpillArea: Helpers.ExitSpillAreaDeoptimising);
         il.Emit(OpCodes.Ldloc, _imageIp!);
         il.Emit(OpCodes.Ret);
     }
@@ -163,22 +155,9 @@ internal sealed partial class BodyEmitter
             var height = h - results.Length + i;
             StoreToFrame(i, StackLocal(height, _types[height]), results[i]);
         }
-        LeavePiece(spillAreaOpen);
+        CloseFrame(spillAreaOpen);
         il.Emit(OpCodes.Ldc_I4, Returned);
         il.Emit(OpCodes.Ret);
-    }
-
-    private void LeavePiece(bool spillAreaOpen)
-    {
-        if (_spillBase is not null && spillAreaOpen)
-        {
-            Arg(FiberArg);
-            il.Emit(OpCodes.Ldloc, _spillBase);
-            il.Call(Helpers.ExitSpillArea);
-        }
-        Arg(FiberArg);
-        il.Emit(OpCodes.Ldloc, _fuel);
-        il.Call(Helpers.SetFuel);
     }
 
     private void FrameSlot(int offset)

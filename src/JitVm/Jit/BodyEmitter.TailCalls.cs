@@ -139,15 +139,16 @@ internal sealed partial class BodyEmitter
         ReturnResults(signature, first, spillAreaOpen: false);
     }
 
-    /// <summary>Ends this frame before its tail callee runs: its spill area closes (none of its values is live any
-    /// more) and the fiber gets its fuel.</summary>
-    private void CloseFrame()
+    /// <summary>Ends this frame's part of the protocol before it returns, tail-calls or leaves a piece: its spill
+    /// area closes (none of its values is live any more; <paramref name="exitSpillArea"/> names how, ExitSpillArea
+    /// unless given) when it is open, and the fiber gets its fuel.</summary>
+    private void CloseFrame(bool spillAreaOpen = true, System.Reflection.MethodInfo? exitSpillArea = null)
     {
-        if (_spillBase is not null)
+        if (_spillBase is not null && spillAreaOpen)
         {
             Arg(FiberArg);
             il.Emit(OpCodes.Ldloc, _spillBase);
-            il.Call(Helpers.ExitSpillArea);
+            il.Call(exitSpillArea ?? Helpers.ExitSpillArea);
         }
         Arg(FiberArg);
         il.Emit(OpCodes.Ldloc, _fuel);
