@@ -109,13 +109,14 @@ public sealed class InstructionColumnTests
         {
             // A tail call to a defined function ends the frame before the callee runs: nothing of it is live to
             // spill, and its spill area closes there.
-            Assert.False(Calls(FunctionCompiler.Helpers.SpillPointer, probe.Pc));
+            Assert.False(Calls(FunctionCompiler.Helpers.SlotReference, probe.Pc));
             Assert.True(Calls(FunctionCompiler.Helpers.ExitSpillArea, probe.Pc));
             return;
         }
-        // p, the pointer local and the pointer below the operands are saved before, and reloaded after, a safepoint;
-        // after a throw they are reloaded by the handler's entry in the catch clause, emitted where its range ends.
-        Assert.Equal(row.IsSafepoint, Calls(FunctionCompiler.Helpers.SpillPointer, probe.Pc));
+        // p, the pointer local and the pointer below the operands are saved (through a reference to the spill area)
+        // before, and reloaded after, a safepoint when a collection ran; after a throw they are reloaded by the
+        // handler's entry in the catch clause, emitted where its range ends.
+        Assert.Equal(row.IsSafepoint, Calls(FunctionCompiler.Helpers.SlotReference, probe.Pc));
         Assert.Equal(row.IsSafepoint, Calls(FunctionCompiler.Helpers.GetSlot, probe.OpCode == OpCode.Throw ? probe.Pc + 1 : probe.Pc));
         Assert.Equal(row.UsesHeap, Calls(FunctionCompiler.Helpers.HeapWords));
         Assert.Equal(row.StoresPointer, Calls(FunctionCompiler.Helpers.NurseryEnd));

@@ -221,6 +221,23 @@ public static class OpCodeTable
         };
     }
 
+    /// <summary>The pcs control can reach next from <paramref name="instruction"/> by a branch
+    /// (the fall-through is not included).</summary>
+    internal static IEnumerable<int> BranchTargets(Instruction instruction)
+    {
+        switch (instruction.OpCode.Info().Flow)
+        {
+            case FlowKind.Branch:
+            case FlowKind.ConditionalBranch:
+                yield return instruction.Index;
+                break;
+            case FlowKind.Table:
+                yield return instruction.Index;
+                foreach (var target in instruction.Targets!) yield return target;
+                break;
+        }
+    }
+
     private static OpCodeInfo?[] Index(IReadOnlyList<OpCodeInfo> rows)
     {
         var table = new OpCodeInfo?[256];

@@ -57,7 +57,13 @@ internal sealed partial class BodyEmitter
     private Label Stub(List<(Label Label, Action Emit)> stubs, Action emit)
     {
         var label = il.DefineLabel();
-        stubs.Add((label, emit));
+        // A stub is emitted after the body but belongs to the instruction that made it (for IL errors and checks).
+        var pc = il.Pc;
+        stubs.Add((label, () =>
+        {
+            il.Pc = pc;
+            emit();
+        }));
         return label;
     }
 

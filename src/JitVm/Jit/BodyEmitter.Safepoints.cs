@@ -36,48 +36,132 @@ internal sealed partial class BodyEmitter
     /// <summary>How many operands a safepoint instruction consumes, or -1 when the instruction is not a safepoint.</summary>
     private int Consumed(Instruction instruction) => OpCodeTable.SafepointOperands(instruction, module.Definition);
 
-    /// <summary>Before a safepoint: spill pointer locals and live pointer stack values (returns what to reload).</summary>
-    private List<(int Slot, LocalBuilder Local, VmType Type)> Spill(int consumed)
+    /// <summary>Makes the plan of which slots each safepoint writes (<see cref="SpillPlan"/>).</summary>
+    private SpillPlan MakeSpillPlan()
     {
-        var spilled = new List<(int, LocalBuilder, VmType)>();
+        var slotOfLocal = new int[_analysis.LocalTypes.Length];
+        Array.Fill(slotOfLocal, -1);
+        for (var i = 0; i < _pointerLocals.Length; i++) slotOfLocal[_pointerLocals[i]] = i;
+        var code = _analysis.Definition.Code;
+        var liveness = _analysis.Liveness;
+        return SpillPlan.Make(_analysis, _first, _end, slotOfLocal, _pointerLocals.Length, _spillSize - _pointerLocals.Length,
+            pc => plan?.EntryAt[pc] >= 0,
+            pc => Consumed(code[pc]) is var consumed and >= 0 ? TracedBelow(TypeStack.ToArray(_analysis.StackBefore[pc]), consumed) : -1,
+            (pc, k) => liveness.IsLive(pc, _pointerLocals[k]));
+    }
+
+    private static int TracedBelow(VmType[] types, int consumed) => types.Take(types.Length - consumed).Count(IsTraced);
+
+    /// <summary>
+    /// Before a safepoint: writes the dirty live locals and the live pointer stack values to their slots, clears the
+    /// slots of dead locals and the stack slots an earlier safepoint left set, and notes the collection count;
+    /// returns what <see cref="Reload"/> restores.
+    /// </summary>
+    private List<(int Slot, LocalBuilder Local, VmType Type, bool Live)> Spill(int consumed)
+    {
+        var spilled = new List<(int, LocalBuilder, VmType, bool)>();
         if (_spillBase is null) return spilled;
-        foreach (var local in _pointerLocals) spilled.Add((spilled.Count, _locals[local], _analysis.LocalTypes[local]));
+        var writes = new List<(int Slot, LocalBuilder? Local, VmType Type)>();
+        var liveness = _analysis.Liveness;
+        for (var i = 0; i < _pointerLocals.Length; i++)
+        {
+            var local = _pointerLocals[i];
+            var type = _analysis.LocalTypes[local];
+            var live = liveness.IsLive(_pc, local);
+            spilled.Add((i, _locals[local], type, live));
+            if (live && _spillPlan!.IsDirty(_pc, i)) writes.Add((i, _locals[local], type));
+            else if (!live && _spillPlan!.MayBeSet(_pc, i)) writes.Add((i, null, VmType.Ptr));
+        }
         for (var height = 0; height < _types.Length - consumed; height++)
-            if (IsTraced(_types[height])) spilled.Add((spilled.Count, StackLocal(height, _types[height]), _types[height]));
-        foreach (var (slot, local, type) in spilled)
-        {
-            Arg(FiberArg);
-            il.Emit(OpCodes.Ldloc, _spillBase);
-            il.Emit(OpCodes.Ldc_I4, slot);
-            il.Emit(OpCodes.Add);
-            il.Emit(OpCodes.Ldloc, local);
-            il.Call(type == VmType.Word ? Helpers.SetSlotWord : Helpers.SpillPointer);
-        }
-        // Clear the rest of the area: a pointer left from an earlier safepoint would keep a dead object alive here
-        // but not in the interpreter, and the tiers must agree even on when the heap is full.
-        for (var slot = spilled.Count; slot < _spillSize; slot++)
-        {
-            Arg(FiberArg);
-            il.Emit(OpCodes.Ldloc, _spillBase);
-            il.Emit(OpCodes.Ldc_I4, slot);
-            il.Emit(OpCodes.Add);
-            il.Emit(OpCodes.Ldc_I8, 0L);
-            il.Call(Helpers.SpillPointer);
-        }
+            if (IsTraced(_types[height]))
+            {
+                var local = StackLocal(height, _types[height]);
+                writes.Add((spilled.Count, local, _types[height]));
+                spilled.Add((spilled.Count, local, _types[height], true));
+            }
+        // A stack value left from an earlier safepoint would keep a dead object alive here but not in the
+        // interpreter, and the tiers must agree even on when the heap is full.
+        for (var slot = spilled.Count; slot < _pointerLocals.Length + _spillPlan!.StackSlotsSet(_pc); slot++)
+            writes.Add((slot, null, VmType.Ptr));
+        if (writes.Count > 0) WriteSlots(writes);
+        Runtime(Helpers.Collections, _collections!);
         return spilled;
     }
 
-    /// <summary>After a safepoint: reload what was spilled, as the collector may have moved it.</summary>
-    private void Reload(List<(int Slot, LocalBuilder Local, VmType Type)> spilled)
+    /// <summary>Stores values (null: a clear slot) into the spill area through references to its first slot and
+    /// tag, taken once: the area's extent was made room for when it was entered, so no store is bounds-checked.</summary>
+    private void WriteSlots(List<(int Slot, LocalBuilder? Local, VmType Type)> writes)
     {
-        foreach (var (slot, local, type) in spilled)
+        _slotsRef ??= il.DeclareLocal(typeof(long).MakeByRefType());
+        _tagsRef ??= il.DeclareLocal(typeof(byte).MakeByRefType());
+        Arg(FiberArg);
+        il.Emit(OpCodes.Ldloc, _spillBase!);
+        il.Call(Helpers.SlotReference);
+        il.Emit(OpCodes.Stloc, _slotsRef);
+        Arg(FiberArg);
+        il.Emit(OpCodes.Ldloc, _spillBase!);
+        il.Call(Helpers.TagReference);
+        il.Emit(OpCodes.Stloc, _tagsRef);
+        foreach (var (slot, local, type) in writes)
         {
-            Arg(FiberArg);
-            il.Emit(OpCodes.Ldloc, _spillBase!);
+            il.Emit(OpCodes.Ldloc, _slotsRef);
+            il.Emit(OpCodes.Ldc_I4, slot * sizeof(long));
+            il.Emit(OpCodes.Add);
+            if (local is null) il.Emit(OpCodes.Ldc_I8, 0L);
+            else
+            {
+                il.Emit(OpCodes.Ldloc, local);
+                if (type == VmType.Word) il.Emit(OpCodes.Ldfld, Helpers.WordBits);
+            }
+            il.Emit(OpCodes.Stind_I8);
+            il.Emit(OpCodes.Ldloc, _tagsRef);
             il.Emit(OpCodes.Ldc_I4, slot);
             il.Emit(OpCodes.Add);
-            il.Call(type == VmType.Word ? Helpers.SlotWord : Helpers.GetSlot);
-            il.Emit(OpCodes.Stloc, local);
+            if (local is null) il.Emit(OpCodes.Ldc_I4_0);
+            else if (type == VmType.Word)
+            {
+                il.Emit(OpCodes.Ldloc, local);
+                il.Emit(OpCodes.Ldfld, Helpers.WordIsPointer);
+            }
+            else
+            {
+                // A ptr slot is tagged unless it holds 0 (an unassigned pointer local).
+                il.Emit(OpCodes.Ldloc, local);
+                il.Emit(OpCodes.Ldc_I8, 0L);
+                il.Emit(OpCodes.Cgt_Un);
+            }
+            il.Emit(OpCodes.Stind_I1);
         }
+    }
+
+    /// <summary>After a safepoint: when a collection ran (it may have moved objects), reloads every live spilled value
+    /// and clears the dead locals (the collector did not update them, and no stale pointer may reach a deoptimised
+    /// frame's image); otherwise every live one still equals its slot.</summary>
+    private void Reload(List<(int Slot, LocalBuilder Local, VmType Type, bool Live)> spilled)
+    {
+        if (spilled.Count == 0) return;
+        var done = il.DefineLabel();
+        var reload = Stub(() =>
+        {
+            foreach (var (slot, local, type, live) in spilled)
+            {
+                if (live)
+                {
+                    Arg(FiberArg);
+                    il.Emit(OpCodes.Ldloc, _spillBase!);
+                    il.Emit(OpCodes.Ldc_I4, slot);
+                    il.Emit(OpCodes.Add);
+                    il.Call(type == VmType.Word ? Helpers.SlotWord : Helpers.GetSlot);
+                }
+                else LoadZero(type);
+                il.Emit(OpCodes.Stloc, local);
+            }
+            il.Emit(OpCodes.Br, done);
+        });
+        Arg(FiberArg);
+        il.Call(Helpers.Collections);
+        il.Emit(OpCodes.Ldloc, _collections!);
+        il.Emit(OpCodes.Bne_Un, reload);
+        il.MarkLabel(done);
     }
 }

@@ -56,6 +56,10 @@ internal sealed partial class BodyEmitter(
     private int _pc;
     private LocalBuilder? _spillBase;
     private int[] _pointerLocals = [];
+    private SpillPlan? _spillPlan;
+    private LocalBuilder? _collections;
+    private LocalBuilder? _slotsRef;
+    private LocalBuilder? _tagsRef;
 
     private long Site => CallSites.Encode(_functionIndex, _pc);
 
@@ -88,6 +92,8 @@ internal sealed partial class BodyEmitter(
         if (spillSize > 0)
         {
             _spillBase = il.DeclareLocal(typeof(int));
+            _collections = il.DeclareLocal(typeof(int));
+            _spillPlan = MakeSpillPlan();
             Arg(FiberArg);
             il.Emit(OpCodes.Ldc_I4, spillSize);
             il.Call(Helpers.EnterSpillArea);

@@ -12,7 +12,7 @@ namespace JitVm.Jit;
 internal sealed class CheckedIL(ILGenerator il, string function, bool check)
 {
     /// <summary>Coarse CIL stack types: enough to catch the mistakes a lowering makes.</summary>
-    internal enum Kind { I4, I8, R8, Ref, Word, Any }
+    internal enum Kind { I4, I8, R8, Ref, ByRef, Word, Any }
 
     private readonly Dictionary<Label, Kind[]> _labelShapes = [];
     private readonly List<Kind> _stack = [];
@@ -202,7 +202,8 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
     }
 
     public static Kind KindOf(Type type) =>
-        type == typeof(int) || type == typeof(bool) || type == typeof(byte) || type == typeof(uint) ? Kind.I4
+        type.IsByRef ? Kind.ByRef
+        : type == typeof(int) || type == typeof(bool) || type == typeof(byte) || type == typeof(uint) ? Kind.I4
         : type == typeof(long) || type == typeof(ulong) || type == typeof(nuint) || type == typeof(nint) ? Kind.I8
         : type == typeof(double) ? Kind.R8
         : type == typeof(Word) ? Kind.Word
@@ -223,6 +224,12 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
             {
                 var b = PopAny(op.Name);
                 var a = PopAny(op.Name);
+                // A managed reference plus a byte offset is a reference (stores into a spill area).
+                if (op.Name == "add" && a == Kind.ByRef && b == Kind.I4)
+                {
+                    Push(Kind.ByRef);
+                    return;
+                }
                 if (a != b && a != Kind.Any && b != Kind.Any) Fail($"{op.Name} on {a} and {b}");
                 Push(a == Kind.Any ? b : a);
                 return;
@@ -247,6 +254,8 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
             case "ldelem.u1": Pop(Kind.Any, "index"); Pop(Kind.Ref, "array"); Push(Kind.I4); return;
             case "stelem.i8": Pop(Kind.I8, "value"); Pop(Kind.Any, "index"); Pop(Kind.Ref, "array"); return;
             case "stelem.i1": Pop(Kind.I4, "value"); Pop(Kind.Any, "index"); Pop(Kind.Ref, "array"); return;
+            case "stind.i8": Pop(Kind.I8, "value"); Pop(Kind.ByRef, "address"); return;
+            case "stind.i1": Pop(Kind.I4, "value"); Pop(Kind.ByRef, "address"); return;
             case "dup": { var top = PopAny("dup"); Push(top); Push(top); return; }
             case "pop": PopAny("pop"); return;
             case "ret": case "rethrow": _unreachable = true; return;

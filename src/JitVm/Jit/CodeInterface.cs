@@ -38,7 +38,7 @@ internal static class CodeInterface
     /// with CodeInterface.fingerprint, next to this file, and fails until the version is bumped and the fingerprint
     /// regenerated.
     /// </summary>
-    public const int Version = 11;
+    public const int Version = 12;
 
     /// <summary>The type of a saved assembly that carries its stamp: literal fields only, so reading them runs no code
     /// of the assembly and resolves nothing it references.</summary>

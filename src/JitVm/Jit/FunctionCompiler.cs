@@ -78,7 +78,7 @@ internal static class FunctionCompiler
             wordUses += 3 * wordLocals;
             var edges = new List<int>(plan.Entries[piece]);
             for (var pc = first; pc < end; pc++)
-                foreach (var target in PiecePlan.BranchTargets(code[pc]))
+                foreach (var target in OpCodeTable.BranchTargets(code[pc]))
                     if (target < first || target >= end) edges.Add(target);
             edges.Add(end);
             bytes += 32L * edges.Count;
@@ -318,6 +318,9 @@ internal static class FunctionCompiler
         public static readonly MethodInfo SetEntryArgument = Runtime(nameof(JitRuntime.SetEntryArgument));
         public static readonly MethodInfo ExitSpillArea = Runtime(nameof(JitRuntime.ExitSpillArea));
         public static readonly MethodInfo SpillPointer = Runtime(nameof(JitRuntime.SpillPointer));
+        public static readonly MethodInfo Collections = Runtime(nameof(JitRuntime.Collections));
+        public static readonly MethodInfo SlotReference = Runtime(nameof(JitRuntime.SlotReference));
+        public static readonly MethodInfo TagReference = Runtime(nameof(JitRuntime.TagReference));
         public static readonly MethodInfo SetSlotPointer = Runtime(nameof(JitRuntime.SetSlotPointer));
         public static readonly MethodInfo MakeWord = Runtime(nameof(JitRuntime.MakeWord));
         public static readonly MethodInfo CopyResultsToSlots = Runtime(nameof(JitRuntime.CopyResultsToSlots));

@@ -65,6 +65,18 @@ internal static partial class JitRuntime
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long NurseryEnd(Fiber fiber) => fiber.Heap.NurseryEnd;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Collections(Fiber fiber) => fiber.Heap.CollectionCount;
+
+    /// <summary>The frame-stack slot <paramref name="slot"/>, for a run of stores into a spill area (which the area's
+    /// entry made room for).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref long SlotReference(Fiber fiber, int slot) => ref fiber.Slots[slot];
+
+    /// <summary>The tag of frame-stack slot <paramref name="slot"/> (see <see cref="SlotReference"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ref byte TagReference(Fiber fiber, int slot) => ref fiber.SlotTags[slot];
+
     /// <summary>An address near the top of the current .NET stack.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static unsafe nuint StackPointer()
@@ -126,8 +138,10 @@ internal static partial class JitRuntime
     public static void SetImportedGlobalWord(Fiber fiber, int import, Word value) =>
         fiber.Instance.SetImportedGlobal(import, value.Bits, value.IsPointer ? (byte)1 : (byte)0);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Word SlotWord(Fiber fiber, int slot) => new(fiber.Slots[slot], fiber.SlotTags[slot] != 0);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void SetSlotWord(Fiber fiber, int slot, Word value)
     {
         fiber.Slots[slot] = value.Bits;
@@ -165,12 +179,14 @@ internal static partial class JitRuntime
     /// <summary>Opens a compiled frame's spill area of <paramref name="count"/> slots at the top of the frame stack and
     /// registers it with the collector; returns its first slot.</summary>
     /// <remarks>The area's slots need no clearing: the collector only runs while every compiled frame is stopped
-    /// at a safepoint, and each safepoint rewrites its frame's whole area first.</remarks>
+    /// at a safepoint, and the first safepoint after the entry writes or clears every slot of the area (SpillPlan
+    /// counts every local as changed there).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int EnterSpillArea(Fiber fiber, int count)
     {
         var first = fiber.SlotTop;
         if (first + count + 1 > fiber.Slots.Length) fiber.EnsureSlots(first + count + 1);
-        fiber.PushRecord(null, first, count);
+        fiber.PushSpillArea(first, count);
         fiber.SlotTop = first + count;
         return first;
     }

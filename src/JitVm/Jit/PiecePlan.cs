@@ -45,23 +45,6 @@ internal sealed class PiecePlan
 
     public int Count => Starts.Length - 1;
 
-    /// <summary>The pcs control can reach next from <paramref name="instruction"/> by a branch
-    /// (the fall-through is not included).</summary>
-    public static IEnumerable<int> BranchTargets(Instruction instruction)
-    {
-        switch (instruction.OpCode.Info().Flow)
-        {
-            case FlowKind.Branch:
-            case FlowKind.ConditionalBranch:
-                yield return instruction.Index;
-                break;
-            case FlowKind.Table:
-                yield return instruction.Index;
-                foreach (var target in instruction.Targets!) yield return target;
-                break;
-        }
-    }
-
     /// <summary>Cuts <paramref name="function"/> into pieces of at most <paramref name="maxInstructions"/>, or returns
     /// null with the reason it cannot be (then it stays interpreted).</summary>
     public static PiecePlan? Make(DecodedFunction function, int maxInstructions, out string? reason)
@@ -108,7 +91,7 @@ internal sealed class PiecePlan
             entryAt[starts[k]] = 0;
         }
         for (var pc = 0; pc < code.Length; pc++)
-            foreach (var target in BranchTargets(code[pc]))
+            foreach (var target in OpCodeTable.BranchTargets(code[pc]))
                 if (pieceAt[target] != pieceAt[pc] && entryAt[target] < 0)
                 {
                     entryAt[target] = entries[pieceAt[target]].Count;

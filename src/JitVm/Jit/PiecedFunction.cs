@@ -47,6 +47,7 @@ internal sealed class PiecedFunction(DecodedFunction function, PiecePlan plan, P
         fiber.SlotTop = Math.Max(slotTop, frameEnd);
         fiber.PushRecord(function, fp);
         fiber.Frames[frames].Ip = 1;
+        fiber.Frames[frames].EveryLocalLive = true;
         try
         {
             var pc = 0;

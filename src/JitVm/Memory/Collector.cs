@@ -86,6 +86,12 @@ internal sealed partial class Heap
 
     public int MinorCollections { get; private set; }
 
+    /// <summary>
+    /// Counts collections, as a field compiled code can read cheaply: only a collection moves objects (and so changes
+    /// the pointers in roots), so compiled code that sees it unchanged across a safepoint keeps the pointers it holds.
+    /// </summary>
+    public int CollectionCount;
+
     public int MajorCollections { get; private set; }
 
     public TimeSpan TotalPause { get; private set; }
@@ -125,6 +131,7 @@ internal sealed partial class Heap
         if (VerifyEveryCollection) Verify("before a collection");
         var started = Stopwatch.GetTimestamp();
         var usedBefore = UsedBytes;
+        CollectionCount++;
         if (full) CollectFull();
         else CollectMinor();
         LiveBytesAfterLastCollection = UsedBytes;

@@ -73,6 +73,7 @@ internal sealed partial class Fiber
         {
             PushRecord(record.Function, record.Fp, record.SpillCount);
             Frames[FrameCount - 1].Ip = record.Ip;
+            Frames[FrameCount - 1].EveryLocalLive = record.EveryLocalLive;
         }
     }
 

@@ -31,6 +31,11 @@ internal sealed partial class Fiber
 
         /// <summary>Spill areas: how many slots, whose tags say which hold pointers.</summary>
         public int SpillCount;
+
+        /// <summary>Interpreter frames: true while a function compiled in pieces owns the frame, which is then at no
+        /// one operation, so each of its locals counts as live (a piece keeps the locals it uses in its spill area and
+        /// has cleared them here).</summary>
+        public bool EveryLocalLive;
     }
 
     /// <summary>Frame-stack slots are capped so runaway recursion in huge frames traps instead of exhausting memory.</summary>
@@ -137,6 +142,21 @@ internal sealed partial class Fiber
         Frames[FrameCount++] = new FrameRecord { Function = function, Fp = fp, SpillCount = spillCount };
     }
 
+    /// <summary>Records a compiled function's spill area of <paramref name="count"/> slots at <paramref name="first"/>
+    /// (<see cref="PushRecord"/> for the case compiled code enters on every call: field by field, so storing the
+    /// null function needs no write barrier).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public void PushSpillArea(int first, int count)
+    {
+        if (FrameCount == Frames.Length) Array.Resize(ref Frames, Frames.Length * 2);
+        ref var record = ref Frames[FrameCount++];
+        record.Function = null;
+        record.Fp = first;
+        record.Ip = 0;
+        record.SpillCount = count;
+        record.EveryLocalLive = false;
+    }
+
     /// <summary>Opens a frame for <paramref name="callee"/> at <paramref name="fp"/>: checks the depth limit, makes room,
     /// zeroes its locals and records it for the collector. Paired with <see cref="LeaveFrame"/>.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
@@ -236,11 +256,26 @@ internal sealed partial class Fiber
             var stack = function.Analysis.StackBefore[pc];
             var live = Verification.TypeStack.HeightOf(stack) - Math.Max(0, Interpreter.Interpreter.ArgumentsConsumed(function.Module, function.Analysis.Definition.Code[pc]));
             var localTypes = function.Analysis.LocalTypes;
-            for (var i = 0; i < localTypes.Length; i++) UpdateSlot(heap, record.Fp + i, localTypes[i]);
+            var liveness = record.EveryLocalLive ? null : function.Analysis.Liveness;
+            for (var i = 0; i < localTypes.Length; i++)
+            {
+                if (liveness?.IsLive(pc, i) != false) UpdateSlot(heap, record.Fp + i, localTypes[i]);
+                else ClearDeadSlot(record.Fp + i, localTypes[i]);
+            }
             var types = Verification.TypeStack.ToArray(stack);
             for (var k = 0; k < live; k++) UpdateSlot(heap, record.Fp + localTypes.Length + k, types[k]);
         }
         UpdateDeoptimisedRoots(heap);
+    }
+
+    /// <summary>A dead local is no root, and is cleared rather than left pointing where its object was: the frame
+    /// writes it before reading it again, and nothing else may see a stale pointer (a deoptimised or resumed frame's
+    /// slots are copied around as they are).</summary>
+    private void ClearDeadSlot(int slot, Bytecode.VmType type)
+    {
+        if (type is not (Bytecode.VmType.Ptr or Bytecode.VmType.Word)) return;
+        Slots[slot] = 0;
+        SlotTags[slot] = 0;
     }
 
     private void UpdateSlot(Heap heap, int slot, Bytecode.VmType type)

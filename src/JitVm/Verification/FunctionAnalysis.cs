@@ -34,6 +34,21 @@ internal sealed class FunctionAnalysis
     /// <summary>The protected ranges of the handler table as a tree (spec/exceptions.md §2).</summary>
     public required HandlerRegions Regions { get; init; }
 
+    /// <summary>Which locals are live at each safepoint (computed on first use; the tiers and the collector share
+    /// it, so they agree on a frame's roots).</summary>
+    public LocalLiveness Liveness
+    {
+        get
+        {
+            // Computing it twice on two threads gives equal results, so the first one stored wins.
+            if (_liveness is { } known) return known;
+            Interlocked.CompareExchange(ref _liveness, LocalLiveness.Compute(this), null);
+            return _liveness;
+        }
+    }
+
+    private LocalLiveness? _liveness;
+
     public int ParameterCount => Signature.Parameters.Length;
 
     /// <summary>Slots a frame needs: parameters, locals and the operand stack.</summary>
