@@ -200,6 +200,8 @@ internal sealed class CliApp(Stream stdout, TextWriter stderr)
         }));
         root.Add(disasm);
         root.Add(Repl.ReplCommand.Build(tier, fuel, maxDepth, maxHeap));
+        root.Add(LoxCommand.Build(tier, fuel, maxDepth, maxHeap, stderr, (path, options) =>
+            Guard(path, p => RunModule(p, "main", options, false, false, [], null, new RunSetup.Linked(null, null)))));
         root.Add(AotCommand.Build(Guard, stderr));
         root.Add(Compare.CompareCommand.Create(stdout, stderr, Guard));
         return root;

@@ -83,8 +83,15 @@ public sealed class LoxProgram
     {
         ArgumentNullException.ThrowIfNull(trap);
         ArgumentNullException.ThrowIfNull(isolate);
+        return DescribeTrap(trap, name => isolate.GetGlobal(name).AsI64);
+    }
+
+    /// <summary>The report of <see cref="DescribeTrap(TrapException, Isolate)"/>, reading the runtime's error globals
+    /// through <paramref name="readGlobal"/> (a REPL session reads them from the instance of its latest input).</summary>
+    internal string DescribeTrap(TrapException trap, Func<string, long> readGlobal)
+    {
         var text = new StringBuilder();
-        text.Append(Message(trap, isolate)).Append('\n');
+        text.Append(Message(trap, readGlobal)).Append('\n');
         foreach (var frame in trap.VmStackTrace)
         {
             if (frame.Function.StartsWith(LoxRuntime.Prefix, StringComparison.Ordinal)) continue;
@@ -95,7 +102,7 @@ public sealed class LoxProgram
         return text.ToString();
     }
 
-    private string Message(TrapException trap, Isolate isolate)
+    private string Message(TrapException trap, Func<string, long> readGlobal)
     {
         switch (trap.Code)
         {
@@ -104,9 +111,9 @@ public sealed class LoxProgram
             case TrapCode.OutOfMemory:
                 return "Out of memory.";
             case TrapCode.Unreachable:
-                var code = (RuntimeError)isolate.GetGlobal(ErrorCodeGlobal).AsI64;
-                var a = isolate.GetGlobal(ErrorAGlobal).AsI64;
-                var b = isolate.GetGlobal(ErrorBGlobal).AsI64;
+                var code = (RuntimeError)readGlobal(ErrorCodeGlobal);
+                var a = readGlobal(ErrorAGlobal);
+                var b = readGlobal(ErrorBGlobal);
                 return code switch
                 {
                     RuntimeError.OperandNumber => "Operand must be a number.",

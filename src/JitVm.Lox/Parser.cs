@@ -21,15 +21,18 @@ internal sealed partial class Parser
     private FunctionState _function = null!;
     private ClassState? _class;
 
-    public Parser(string source, SymbolTable symbols)
+    /// <summary>A parser of <paramref name="source"/>; <paramref name="globals"/>, when given, are the globals of the
+    /// inputs before it (a REPL session), which this one resolves to and adds to.</summary>
+    public Parser(string source, SymbolTable symbols, Dictionary<string, GlobalVariable>? globals = null)
     {
         _scanner = new Scanner(source);
         _symbols = symbols;
+        Globals = globals ?? new(StringComparer.Ordinal);
     }
 
     public List<string> Errors { get; } = [];
 
-    public Dictionary<string, GlobalVariable> Globals { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, GlobalVariable> Globals { get; }
 
     /// <summary>Parses the whole script; the result is meaningful only when <see cref="Errors"/> is empty.</summary>
     public FunctionNode ParseScript()

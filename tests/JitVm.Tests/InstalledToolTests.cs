@@ -69,6 +69,10 @@ public sealed partial class InstalledToolTests : IDisposable
         AssertSame(["repl", "--tier", "jit"], "i64.const 40\ni64.const 2\ni64.add\n.func twice (i64) -> (i64)\n    local.get 0\n    i64.const 2\n    i64.mul\n    return\n.end\ncall twice\n");
 
     [InstalledToolFact]
+    public void TheLoxReplReadingPipedInputIsTheSame() =>
+        AssertSame(["lox", "--tier", "tiered"], "fun f(n) {\n  return n * 2;\n}\nprint f(21);\nclass A { m() { return \"m\"; } }\nA().m()\nprint nil + 1;\nvar x = ;\n");
+
+    [InstalledToolFact]
     public void CompareRunsEveryConfigurationAndTheResultsAgree()
     {
         var (code, output, error) = ChildProcess.Run(ChildProcess.Program(Tool!, "compare", "examples/fib.jvm", "--runs", "1", "--only", "interpreter,jit,tiered,saved", "--json"));

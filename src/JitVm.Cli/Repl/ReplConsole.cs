@@ -11,7 +11,7 @@ namespace JitVm.Cli.Repl;
 internal static class ReplConsole
 {
     /// <summary>How many lines of history are kept in the history file.</summary>
-    private const int HistoryLines = 1000;
+    internal const int HistoryLines = 1000;
 
     public static int Run(ReplSettings settings)
     {
@@ -83,16 +83,18 @@ internal static class ReplConsole
     }
 
     /// <summary>Where history is kept: <c>JITVM_REPL_HISTORY</c> when set (empty: nowhere), else
-    /// <c>jitvm/repl_history</c> in the user's application data folder (~/.config on Linux).</summary>
-    private static string? HistoryFile()
+    /// <c>jitvm/FILE</c> in the user's application data folder (~/.config on Linux), FILE <c>repl_history</c> or the
+    /// Lox REPL's <c>lox_history</c>.</summary>
+    internal static string? HistoryFile(string fileName = "repl_history")
     {
         var chosen = Environment.GetEnvironmentVariable("JITVM_REPL_HISTORY");
         if (chosen is not null) return chosen.Length == 0 ? null : chosen;
         var folder = Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData, Environment.SpecialFolderOption.DoNotVerify);
-        return folder.Length == 0 ? null : Path.Combine(folder, "jitvm", "repl_history");
+        return folder.Length == 0 ? null : Path.Combine(folder, "jitvm", fileName);
     }
 
-    private static IEnumerable<string> LoadHistory(string? path)
+    /// <summary>The last <see cref="HistoryLines"/> non-empty lines of the history file (none when it cannot be read).</summary>
+    internal static IEnumerable<string> LoadHistory(string? path)
     {
         try
         {
@@ -106,7 +108,7 @@ internal static class ReplConsole
 
     /// <summary>Appends a line to the history file, keeping at most <see cref="HistoryLines"/>; a history that cannot
     /// be written is not an error worth interrupting the session for.</summary>
-    private static void AppendHistory(string? path, string line)
+    internal static void AppendHistory(string? path, string line)
     {
         if (path is null || line.Trim().Length == 0) return;
         try
@@ -129,7 +131,7 @@ internal static class ReplConsole
     }
 
     /// <summary>Ctrl+D: ends the REPL on an empty line; elsewhere deletes the character under the cursor.</summary>
-    private sealed class EndOfInputCommand : LineEditorCommand
+    internal sealed class EndOfInputCommand : LineEditorCommand
     {
         public bool Pressed { get; private set; }
 

@@ -377,7 +377,7 @@ internal sealed partial class ReplSession : IDisposable
     }
 
     /// <summary>Program output (the print imports) goes to the session's writer, decoded as UTF-8.</summary>
-    private sealed class ProgramOutput(TextWriter writer) : Stream
+    internal sealed class ProgramOutput(TextWriter writer) : Stream
     {
         private readonly Decoder _decoder = new UTF8Encoding(false).GetDecoder();
 
