@@ -14,15 +14,17 @@ internal sealed partial class CodeGenerator
 {
     private readonly ModuleBuilder _module;
     private readonly LoxRuntime _runtime;
+    private readonly SymbolTable _symbols;
     private readonly Dictionary<GlobalVariable, JitVm.Bytecode.GlobalReference> _globals = [];
     private readonly Dictionary<string, (DataReference Data, JitVm.Bytecode.GlobalReference Cache)> _strings = new(StringComparer.Ordinal);
     private readonly Dictionary<FunctionNode, FunctionBuilder> _functions = [];
     private int _functionCount;
 
-    public CodeGenerator(ModuleBuilder module, LoxRuntime runtime, IEnumerable<GlobalVariable> globals)
+    public CodeGenerator(ModuleBuilder module, LoxRuntime runtime, SymbolTable symbols, IEnumerable<GlobalVariable> globals)
     {
         _module = module;
         _runtime = runtime;
+        _symbols = symbols;
         foreach (var global in globals) _globals.Add(global, module.Global("g." + global.Name, Word, Representation.Undefined));
     }
 
@@ -55,6 +57,16 @@ internal sealed partial class CodeGenerator
         public VmLocal Right { get; } = builder.DeclareLocal(Word, "right");
 
         public VmLocal CalleeObject { get; } = builder.DeclareLocal(Ptr, "callee_object");
+
+        /// <summary>A property access's target and assigned value once both are evaluated, the target's field
+        /// table, and the index of the key in it (CodeGenerator.Properties.cs).</summary>
+        public VmLocal PropertyTarget { get; } = builder.DeclareLocal(Word, "property_target");
+
+        public VmLocal PropertyValue { get; } = builder.DeclareLocal(Word, "property_value");
+
+        public VmLocal Table { get; } = builder.DeclareLocal(Ptr, "fields");
+
+        public VmLocal Index { get; } = builder.DeclareLocal(I64, "field_index");
 
         public List<VmLocal> Callees { get; } = [];
 

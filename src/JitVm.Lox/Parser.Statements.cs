@@ -45,7 +45,10 @@ internal sealed partial class Parser
             var methodName = _previous.Text;
             Constant();
             var kind = methodName == "init" ? FunctionKind.Initializer : FunctionKind.Method;
-            methods.Add((_symbols.Intern(methodName), Function(methodName, kind)));
+            var method = (Symbol: _symbols.Intern(methodName), Node: Function(methodName, kind));
+            methods.Add(method);
+            if (!_symbols.Methods.TryGetValue(method.Symbol, out var named)) _symbols.Methods.Add(method.Symbol, named = []);
+            named.Add(method.Node);
         }
         Consume(TokenType.RightBrace, "Expect '}' after class body.");
         if (classState.HasSuperclass) EndScope();
