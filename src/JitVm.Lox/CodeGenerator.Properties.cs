@@ -49,16 +49,23 @@ internal sealed partial class CodeGenerator
              .LocalGet(receiver).Emit(OpCode.WordAsPtr).LocalTee(klass).I64Const(Layout.Kind).Emit(OpCode.LoadI)
              .I64Const((long)ObjectKind.Instance).Emit(OpCode.I64Ne).BrIf(slow)
              .LocalGet(klass).I64Const(Layout.InstanceClass).Emit(OpCode.LoadP).LocalSet(klass)
-             .GlobalGet(cachedClass).Emit(OpCode.IsPtr).BrIfZ(miss)
-             .GlobalGet(cachedClass).Emit(OpCode.WordAsPtr).LocalGet(klass).Emit(OpCode.PtrEq).BrIf(hit)
+             .GlobalGet(cachedClass).LocalTee(context.ScratchWord).Emit(OpCode.IsPtr).BrIfZ(miss)
+             .LocalGet(context.ScratchWord).Emit(OpCode.WordAsPtr).LocalGet(klass).Emit(OpCode.PtrEq).BrIf(hit)
              .MarkLabel(miss)
              .LocalGet(klass).I64Const(method.Symbol).I64Const(arity).Call(_runtime.FindMethod).LocalTee(context.ScratchWord)
              .Emit(OpCode.IsPtr).BrIfZ(slow)
              .LocalGet(klass).Emit(OpCode.WordOfPtr).GlobalSet(cachedClass).LocalGet(context.ScratchWord).GlobalSet(cachedMethod)
-             .MarkLabel(hit).Emit(OpCode.Drop).GlobalGet(cachedMethod).Emit(OpCode.WordAsPtr).LocalTee(closure).LocalGet(receiver);
-            // With one method of this name in the whole program, whichever class has it has a closure of it.
-            if (_symbols.OnlyMethod(method.Symbol, arity) is { } only) f.Call(Declare(only));
-            else f.LocalGet(closure).I64Const(Layout.ClosureFunction).Emit(OpCode.LoadI).CallIndirect(LoxRuntime.FunctionSignature(arity));
+             .MarkLabel(hit).Emit(OpCode.Drop);
+            // With one method of this name in the whole program, whichever class has it has a closure of it; when
+            // that function captures nothing it never reads its closure parameter, which then gets the class.
+            var only = _symbols.OnlyMethod(method.Symbol, arity);
+            if (only is { Upvalues.Count: 0 }) f.LocalGet(klass).LocalGet(receiver).Call(Declare(only));
+            else
+            {
+                f.GlobalGet(cachedMethod).Emit(OpCode.WordAsPtr).LocalTee(closure).LocalGet(receiver);
+                if (only is not null) f.Call(Declare(only));
+                else f.LocalGet(closure).I64Const(Layout.ClosureFunction).Emit(OpCode.LoadI).CallIndirect(LoxRuntime.FunctionSignature(arity));
+            }
             f.Br(done);
         }
         f.MarkLabel(slow).I64Const(method.Symbol).Call(_runtime.InvokeFor(arity))
