@@ -45,10 +45,14 @@ internal sealed partial class CodeGenerator
             var (klass, closure) = (context.ScratchPointer, context.CalleeObject);
             var hit = f.DefineLabel();
             var miss = f.DefineLabel();
-            f.LocalGet(receiver).Emit(OpCode.IsPtr).BrIfZ(slow)
-             .LocalGet(receiver).Emit(OpCode.WordAsPtr).LocalTee(klass).I64Const(Layout.Kind).Emit(OpCode.LoadI)
-             .I64Const((long)ObjectKind.Instance).Emit(OpCode.I64Ne).BrIf(slow)
-             .LocalGet(klass).I64Const(Layout.InstanceClass).Emit(OpCode.LoadP).LocalSet(klass)
+            if (IsThis(context, method.Target)) f.LocalGet(receiver).Emit(OpCode.WordAsPtr).LocalSet(klass);
+            else
+            {
+                f.LocalGet(receiver).Emit(OpCode.IsPtr).BrIfZ(slow)
+                 .LocalGet(receiver).Emit(OpCode.WordAsPtr).LocalTee(klass).I64Const(Layout.Kind).Emit(OpCode.LoadI)
+                 .I64Const((long)ObjectKind.Instance).Emit(OpCode.I64Ne).BrIf(slow);
+            }
+            f.LocalGet(klass).I64Const(Layout.InstanceClass).Emit(OpCode.LoadP).LocalSet(klass)
              .GlobalGet(cachedClass).LocalTee(context.ScratchWord).Emit(OpCode.IsPtr).BrIfZ(miss)
              .LocalGet(context.ScratchWord).Emit(OpCode.WordAsPtr).LocalGet(klass).Emit(OpCode.PtrEq).BrIf(hit)
              .MarkLabel(miss)
@@ -87,7 +91,7 @@ internal sealed partial class CodeGenerator
         if (_symbols.FieldStores.Contains(get.Symbol))
         {
             var miss = f.DefineLabel();
-            var slot = EmitFindCachedField(context, target, get.Symbol, slow, miss);
+            var slot = EmitFindCachedField(context, get.Target, target, get.Symbol, slow, miss);
             f.Emit(OpCode.Drop).LocalGet(context.Table).GlobalGet(slot).I64Const(1).Emit(OpCode.I64Add).Emit(OpCode.LoadW).Br(done)
              .MarkLabel(miss);
             EmitLearnField(context, get.Symbol, slot, slow);
@@ -115,7 +119,7 @@ internal sealed partial class CodeGenerator
         var slow = f.DefineLabel();
         var done = f.DefineLabel();
         var miss = f.DefineLabel();
-        var slot = EmitFindCachedField(context, target, set.Symbol, slow, miss);
+        var slot = EmitFindCachedField(context, set.Target, target, set.Symbol, slow, miss);
         f.LocalGet(context.Table).GlobalGet(slot).I64Const(1).Emit(OpCode.I64Add).LocalGet(value).Emit(OpCode.StoreW).Br(done)
          .MarkLabel(miss);
         EmitLearnField(context, set.Symbol, slot, slow);
@@ -127,15 +131,20 @@ internal sealed partial class CodeGenerator
     /// <summary>Emits the check that <paramref name="target"/> is an instance (else to <paramref name="slow"/>),
     /// loads its field table into <c>Table</c>, and falls through when the site's cached index holds
     /// <paramref name="symbol"/> in it (else to <paramref name="miss"/>). Returns the site's cache global.</summary>
-    private GlobalReference EmitFindCachedField(Context context, VmLocal target, int symbol, CodeLabel slow, CodeLabel miss)
+    private GlobalReference EmitFindCachedField(Context context, Expr targetExpression, VmLocal target, int symbol, CodeLabel slow, CodeLabel miss)
     {
         var f = context.F;
         var slot = _module.Global($"ic.{++_cacheCount}.slot", I64, 1);
         var table = context.Table;
-        f.LocalGet(target).Emit(OpCode.IsPtr).BrIfZ(slow)
-         .LocalGet(target).Emit(OpCode.WordAsPtr).LocalTee(table).I64Const(Layout.Kind).Emit(OpCode.LoadI)
-         .I64Const((long)ObjectKind.Instance).Emit(OpCode.I64Ne).BrIf(slow)
-         .LocalGet(table).I64Const(Layout.InstanceFields).Emit(OpCode.LoadP).LocalSet(table)
+        if (IsThis(context, targetExpression))
+            f.LocalGet(target).Emit(OpCode.WordAsPtr).LocalSet(table);
+        else
+        {
+            f.LocalGet(target).Emit(OpCode.IsPtr).BrIfZ(slow)
+             .LocalGet(target).Emit(OpCode.WordAsPtr).LocalTee(table).I64Const(Layout.Kind).Emit(OpCode.LoadI)
+             .I64Const((long)ObjectKind.Instance).Emit(OpCode.I64Ne).BrIf(slow);
+        }
+        f.LocalGet(table).I64Const(Layout.InstanceFields).Emit(OpCode.LoadP).LocalSet(table)
          .LocalGet(table).Emit(OpCode.Len).GlobalGet(slot).I64Const(1).Emit(OpCode.I64Add).Emit(OpCode.I64LeS).BrIf(miss)
          .LocalGet(table).GlobalGet(slot).Emit(OpCode.LoadI).I64Const(symbol).Emit(OpCode.I64Ne).BrIf(miss);
         return slot;
@@ -147,4 +156,9 @@ internal sealed partial class CodeGenerator
         context.F.LocalGet(context.Table).I64Const(symbol).Call(_runtime.TableFind).LocalTee(context.Index)
             .I64Const(0).Emit(OpCode.I64LtS).BrIf(slow)
             .LocalGet(context.Index).GlobalSet(slot);
+
+    /// <summary>True when <paramref name="expression"/> is <c>this</c> of the method being compiled, which is always
+    /// an instance: every path that calls a method passes one (invocation, a bound method, a class call, super).</summary>
+    private static bool IsThis(Context context, Expr expression) =>
+        expression is VariableExpr { Variable: LocalUse { Variable: var local } } && local == context.Node.This;
 }

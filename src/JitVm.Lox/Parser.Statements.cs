@@ -53,7 +53,9 @@ internal sealed partial class Parser
         Consume(TokenType.RightBrace, "Expect '}' after class body.");
         if (classState.HasSuperclass) EndScope();
         _class = classState.Enclosing;
-        return new ClassStmt(nameToken.Text, target, superclass, superVariable, methods, line);
+        var declaration = new ClassStmt(nameToken.Text, target, superclass, superVariable, methods, line);
+        if (target is GlobalUse known) known.Variable.OnlyClass = declaration;
+        return declaration;
     }
 
     private GlobalUse GlobalFor(string name) => new(Global(name));

@@ -13,7 +13,7 @@ internal sealed partial class LoxRuntime
     private const long EmptyTableWords = 3;
 
     /// <summary>Pushes the shared empty field table (made the first time it is needed).</summary>
-    private void EmitEmptyFields(FunctionBuilder f)
+    public void EmitEmptyFields(FunctionBuilder f)
     {
         var made = f.DefineLabel();
         f.GlobalGet(EmptyFields).Emit(OpCode.Dup).Emit(OpCode.IsPtr).BrIf(made)
