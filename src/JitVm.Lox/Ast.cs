@@ -30,6 +30,14 @@ internal sealed class GlobalVariable(string name, int symbol)
 
     /// <summary><see cref="OnlyFunction"/> when nothing else ever stores to the variable.</summary>
     public FunctionNode? KnownFunction => Stores == 1 ? OnlyFunction : null;
+
+    /// <summary>The class declaration that stores to it, when it is a class's global (a global class declaration
+    /// runs at most once: a declaration in a block or a body declares a local).</summary>
+    public ClassStmt? OnlyClass { get; set; }
+
+    /// <summary><see cref="OnlyClass"/> when nothing else ever stores to the variable: once defined it always holds
+    /// that one class object.</summary>
+    public ClassStmt? KnownClass => Stores == 1 ? OnlyClass : null;
 }
 
 /// <summary>Where a variable use finds its variable.</summary>

@@ -8,6 +8,7 @@ internal sealed partial class CodeGenerator
     private void EmitExpression(Context context, Expr expression)
     {
         var f = context.F;
+        if (TryEmitKnown(context, expression)) return;
         switch (expression)
         {
             case NumberExpr number:
@@ -59,14 +60,10 @@ internal sealed partial class CodeGenerator
                 EmitWrite(context, assign.Variable);
                 break;
             case GetExpr get:
-                EmitExpression(context, get.Target);
-                f.Line(get.Line).I64Const(get.Symbol).Call(_runtime.GetProperty);
+                EmitGet(context, get);
                 break;
             case SetExpr set:
-                EmitExpression(context, set.Target);
-                f.I64Const(set.Symbol);
-                EmitExpression(context, set.Value);
-                f.Line(set.Line).Call(_runtime.SetProperty);
+                EmitSet(context, set);
                 break;
             case SuperExpr super:
                 EmitRead(context, super.Super);
@@ -74,10 +71,7 @@ internal sealed partial class CodeGenerator
                 f.Line(super.Line).I64Const(super.Symbol).Call(_runtime.GetSuper);
                 break;
             case CallExpr { Callee: GetExpr method } call:
-                EmitExpression(context, method.Target);
-                f.I64Const(method.Symbol);
-                foreach (var argument in call.Arguments) EmitExpression(context, argument);
-                f.Line(call.Line).Call(_runtime.InvokeFor(call.Arguments.Count));
+                EmitInvoke(context, call, method);
                 break;
             case CallExpr call:
                 EmitCall(context, call);
@@ -103,9 +97,10 @@ internal sealed partial class CodeGenerator
                 f.LocalGet(context.Closure!).I64Const(Layout.ClosureUpvalues + upvalue.Index).Emit(OpCode.LoadP).I64Const(0).Emit(OpCode.LoadW);
                 break;
             case GlobalUse global:
-                f.GlobalGet(_globals[global.Variable]).LocalSet(context.ScratchWord);
+                // The value waits on the stack during the check, so the label after the error is never a point
+                // where the operand stack is empty.
+                f.GlobalGet(_globals[global.Variable]).LocalTee(context.ScratchWord);
                 EmitCheckDefined(context, global.Variable);
-                f.LocalGet(context.ScratchWord);
                 break;
         }
     }
@@ -138,9 +133,9 @@ internal sealed partial class CodeGenerator
 
     private void EmitCheckDefined(Context context, GlobalVariable global)
     {
-        var undefined = context.F.DefineLabel();
         var defined = context.F.DefineLabel();
-        context.F.BrIfUndefined(context.ScratchWord, undefined).Br(defined).MarkLabel(undefined);
+        context.F.LocalGet(context.ScratchWord).Emit(OpCode.IsPtr).BrIf(defined)
+            .LocalGet(context.ScratchWord).Emit(OpCode.WordAsI64).I64Const(Representation.Undefined).Emit(OpCode.I64Ne).BrIf(defined);
         _runtime.Raise(context.F, RuntimeError.UndefinedVariable, global.Symbol);
         context.F.MarkLabel(defined);
     }

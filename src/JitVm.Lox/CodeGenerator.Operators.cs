@@ -1,4 +1,5 @@
 using JitVm.Bytecode;
+using VmLocal = JitVm.Bytecode.LocalReference;
 
 namespace JitVm.Lox;
 
@@ -121,6 +122,9 @@ internal sealed partial class CodeGenerator
             f.Line(call.Line).LocalGet(callee).Emit(OpCode.WordAsPtr).Nil().Call(Declare(known));
             return;
         }
+        if (call.Callee is VariableExpr { Variable: GlobalUse { Variable.KnownClass: { Superclass: null } knownClass } }
+            && EmitConstruct(context, knownClass, callee, arity, call.Line))
+            return;
         var slow = f.DefineLabel();
         var done = f.DefineLabel();
         var closure = context.CalleeObject;
@@ -133,5 +137,35 @@ internal sealed partial class CodeGenerator
          .CallIndirect(LoxRuntime.FunctionSignature(arity)).Br(done)
          .MarkLabel(slow).LocalGet(callee).Call(_runtime.CallFor(arity))
          .MarkLabel(done);
+    }
+
+    /// <summary>
+    /// A call of a global that only ever holds the class of <paramref name="declaration"/> (without a superclass, so
+    /// its initialiser is its own): the instance is made inline and its <c>init</c>, when it has one, called
+    /// directly; the initialiser returns the instance. Returns false, emitting nothing, when the arity does not
+    /// match (the general path reports the error).
+    /// </summary>
+    private bool EmitConstruct(Context context, ClassStmt declaration, VmLocal callee, int arity, int line)
+    {
+        var init = declaration.Methods.LastOrDefault(m => m.Symbol == _symbols.Init).Method;
+        if ((init?.Parameters.Count ?? 0) != arity) return false;
+        var f = context.F;
+        var instance = context.CalleeObject;
+        f.Line(line).I64Const(3).Emit(OpCode.Alloc).LocalTee(instance).I64Const(Layout.Kind).I64Const((long)ObjectKind.Instance).Emit(OpCode.StoreI)
+         .LocalGet(instance).I64Const(Layout.InstanceClass).LocalGet(callee).Emit(OpCode.WordAsPtr).Emit(OpCode.StoreP)
+         .LocalGet(instance).I64Const(Layout.InstanceFields);
+        _runtime.EmitEmptyFields(f);
+        f.Emit(OpCode.StoreP);
+        if (init is null)
+        {
+            f.LocalGet(instance).Emit(OpCode.WordOfPtr);
+            return true;
+        }
+        // An initialiser that captures nothing never reads its closure parameter, which then gets the class.
+        if (init.Upvalues.Count == 0) f.LocalGet(callee).Emit(OpCode.WordAsPtr);
+        else f.LocalGet(callee).Emit(OpCode.WordAsPtr).I64Const(Layout.ClassMethods).Emit(OpCode.LoadP).I64Const(_symbols.Init)
+              .Call(_runtime.TableGet).Emit(OpCode.WordAsPtr);
+        f.LocalGet(instance).Emit(OpCode.WordOfPtr).Call(Declare(init));
+        return true;
     }
 }

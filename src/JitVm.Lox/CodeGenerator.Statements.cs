@@ -14,6 +14,8 @@ internal sealed partial class CodeGenerator
                 EmitExpression(context, print.Value);
                 f.Line(print.Line).Call(_runtime.Print);
                 break;
+            case ExpressionStmt expression when IsPure(expression.Value):
+                break;
             case ExpressionStmt expression:
                 EmitExpression(context, expression.Value);
                 f.Emit(OpCode.Drop);

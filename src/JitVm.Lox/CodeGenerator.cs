@@ -14,15 +14,17 @@ internal sealed partial class CodeGenerator
 {
     private readonly ModuleBuilder _module;
     private readonly LoxRuntime _runtime;
+    private readonly SymbolTable _symbols;
     private readonly Dictionary<GlobalVariable, JitVm.Bytecode.GlobalReference> _globals = [];
     private readonly Dictionary<string, (DataReference Data, JitVm.Bytecode.GlobalReference Cache)> _strings = new(StringComparer.Ordinal);
     private readonly Dictionary<FunctionNode, FunctionBuilder> _functions = [];
     private int _functionCount;
 
-    public CodeGenerator(ModuleBuilder module, LoxRuntime runtime, IEnumerable<GlobalVariable> globals)
+    public CodeGenerator(ModuleBuilder module, LoxRuntime runtime, SymbolTable symbols, IEnumerable<GlobalVariable> globals)
     {
         _module = module;
         _runtime = runtime;
+        _symbols = symbols;
         foreach (var global in globals) _globals.Add(global, module.Global("g." + global.Name, Word, Representation.Undefined));
     }
 
@@ -45,16 +47,30 @@ internal sealed partial class CodeGenerator
 
         public VmLocal? Receiver { get; init; }
 
+        // Each scratch local is declared the first time the function needs it: compiled code keeps every word and
+        // pointer local in its frame across calls, so a local the function never uses would still cost.
+        private VmLocal? _scratchWord, _scratchPointer, _left, _right, _calleeObject, _propertyTarget, _propertyValue, _table, _index;
+
         /// <summary>Scratch locals for one instruction sequence at a time (never live across a nested expression).</summary>
-        public VmLocal ScratchWord { get; } = builder.DeclareLocal(Word, "scratch");
+        public VmLocal ScratchWord => _scratchWord ??= F.DeclareLocal(Word, "scratch");
 
-        public VmLocal ScratchPointer { get; } = builder.DeclareLocal(Ptr, "scratch_object");
+        public VmLocal ScratchPointer => _scratchPointer ??= F.DeclareLocal(Ptr, "scratch_object");
 
-        public VmLocal Left { get; } = builder.DeclareLocal(Word, "left");
+        public VmLocal Left => _left ??= F.DeclareLocal(Word, "left");
 
-        public VmLocal Right { get; } = builder.DeclareLocal(Word, "right");
+        public VmLocal Right => _right ??= F.DeclareLocal(Word, "right");
 
-        public VmLocal CalleeObject { get; } = builder.DeclareLocal(Ptr, "callee_object");
+        public VmLocal CalleeObject => _calleeObject ??= F.DeclareLocal(Ptr, "callee_object");
+
+        /// <summary>A property access's target and assigned value once both are evaluated, the target's field
+        /// table, and the index of the key in it (CodeGenerator.Properties.cs).</summary>
+        public VmLocal PropertyTarget => _propertyTarget ??= F.DeclareLocal(Word, "property_target");
+
+        public VmLocal PropertyValue => _propertyValue ??= F.DeclareLocal(Word, "property_value");
+
+        public VmLocal Table => _table ??= F.DeclareLocal(Ptr, "fields");
+
+        public VmLocal Index => _index ??= F.DeclareLocal(I64, "field_index");
 
         public List<VmLocal> Callees { get; } = [];
 

@@ -159,7 +159,7 @@ public static class LoxCompiler
         if (parser.Errors.Count > 0) throw new LoxCompileException(parser.Errors);
         var module = new ModuleBuilder(sourceName);
         var runtime = new LoxRuntime(module, symbols.Init);
-        var generator = new CodeGenerator(module, runtime, parser.Globals.Values);
+        var generator = new CodeGenerator(module, runtime, symbols, parser.Globals.Values);
         generator.EmitScript(script, parser.Globals.GetValueOrDefault("clock"));
         return new LoxProgram(module.Build(), symbols);
     }

@@ -134,6 +134,7 @@ internal sealed partial class Parser
                 if (canAssign && Match(TokenType.Equal))
                 {
                     var value = Expression();
+                    _symbols.FieldStores.Add(symbol);
                     return new SetExpr(left, symbol, value, _previous.Line);
                 }
                 if (Match(TokenType.LeftParen))

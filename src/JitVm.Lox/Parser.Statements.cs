@@ -45,12 +45,17 @@ internal sealed partial class Parser
             var methodName = _previous.Text;
             Constant();
             var kind = methodName == "init" ? FunctionKind.Initializer : FunctionKind.Method;
-            methods.Add((_symbols.Intern(methodName), Function(methodName, kind)));
+            var method = (Symbol: _symbols.Intern(methodName), Node: Function(methodName, kind));
+            methods.Add(method);
+            if (!_symbols.Methods.TryGetValue(method.Symbol, out var named)) _symbols.Methods.Add(method.Symbol, named = []);
+            named.Add(method.Node);
         }
         Consume(TokenType.RightBrace, "Expect '}' after class body.");
         if (classState.HasSuperclass) EndScope();
         _class = classState.Enclosing;
-        return new ClassStmt(nameToken.Text, target, superclass, superVariable, methods, line);
+        var declaration = new ClassStmt(nameToken.Text, target, superclass, superVariable, methods, line);
+        if (target is GlobalUse known) known.Variable.OnlyClass = declaration;
+        return declaration;
     }
 
     private GlobalUse GlobalFor(string name) => new(Global(name));

@@ -38,7 +38,9 @@ internal sealed partial class LoxRuntime
         f.MarkLabel(cases[(int)ObjectKind.Class]).I64Const(3).Emit(OpCode.Alloc).LocalSet(instance)
          .LocalGet(instance).I64Const(Layout.Kind).I64Const((long)ObjectKind.Instance).Emit(OpCode.StoreI)
          .LocalGet(instance).I64Const(Layout.InstanceClass).LocalGet(target).Emit(OpCode.StoreP)
-         .LocalGet(instance).I64Const(Layout.InstanceFields).Call(NewTable).Emit(OpCode.StoreP)
+         .LocalGet(instance).I64Const(Layout.InstanceFields);
+        EmitEmptyFields(f);
+        f.Emit(OpCode.StoreP)
          .Field(target, Layout.ClassMethods, OpCode.LoadP).I64Const(_initSymbol).Call(TableGet).LocalSet(initializer)
          .BrIfUndefined(initializer, noInitializer)
          .LocalGet(initializer).Emit(OpCode.WordAsPtr).LocalSet(closure);
@@ -57,15 +59,15 @@ internal sealed partial class LoxRuntime
     }
 
     /// <summary>
-    /// <c>rt.invoke_N (receiver, symbol, a1 … aN) -> result</c>: <c>receiver.name(args)</c> without making a bound
+    /// <c>rt.invoke_N (a1 … aN, receiver, symbol) -> result</c>: <c>receiver.name(args)</c> without making a bound
     /// method — a field holding a callable first, as clox's OP_INVOKE, then the class's method called directly.
     /// </summary>
     public FunctionBuilder InvokeFor(int arity)
     {
         if (_invokes.TryGetValue(arity, out var existing)) return existing;
-        var f = _module.Function($"{Prefix}invoke_{arity}", [Word, I64, .. Enumerable.Repeat(Word, arity)], [Word]);
+        var f = _module.Function($"{Prefix}invoke_{arity}", [.. Enumerable.Repeat(Word, arity), Word, I64], [Word]);
         _invokes.Add(arity, f);
-        var (receiver, symbol) = (f.Parameter(0), f.Parameter(1));
+        var (receiver, symbol) = (f.Parameter(arity), f.Parameter(arity + 1));
         var instance = f.DeclareLocal(Ptr, "instance");
         var value = f.DeclareLocal(Word, "value");
         var closure = f.DeclareLocal(Ptr, "closure");
@@ -76,13 +78,13 @@ internal sealed partial class LoxRuntime
          .LocalGet(receiver).Emit(OpCode.WordAsPtr).LocalSet(instance)
          .Field(instance, Layout.InstanceFields, OpCode.LoadP).LocalGet(symbol).Call(TableGet).LocalSet(value)
          .BrIfUndefined(value, method);
-        for (var i = 0; i < arity; i++) f.LocalGet(f.Parameter(2 + i));
+        for (var i = 0; i < arity; i++) f.LocalGet(f.Parameter(i));
         f.LocalGet(value).Call(CallFor(arity)).Return()
          .MarkLabel(method).Field(instance, Layout.InstanceClass, OpCode.LoadP).I64Const(Layout.ClassMethods).Emit(OpCode.LoadP)
          .LocalGet(symbol).Call(TableGet).LocalSet(value)
          .BrIfUndefined(value, missing)
          .LocalGet(value).Emit(OpCode.WordAsPtr).LocalSet(closure);
-        EmitCheckedCall(f, closure, () => f.LocalGet(receiver), 2, arity);
+        EmitCheckedCall(f, closure, () => f.LocalGet(receiver), 0, arity);
         f.Return()
          .MarkLabel(missing).I64Const((long)RuntimeError.UndefinedProperty).LocalGet(symbol).I64Const(0).Call(Error).Emit(OpCode.Unreachable)
          .MarkLabel(error);

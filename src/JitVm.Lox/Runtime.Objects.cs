@@ -8,6 +8,19 @@ internal sealed partial class LoxRuntime
     /// <summary>The capacity of a new field or method table; capacities stay powers of two.</summary>
     private const long InitialCapacity = 8;
 
+    /// <summary>The length of the one empty field table every new instance starts with (a table of capacity 1
+    /// whose only slot is empty); a real table has at least <see cref="InitialCapacity"/> slots.</summary>
+    private const long EmptyTableWords = 3;
+
+    /// <summary>Pushes the shared empty field table (made the first time it is needed).</summary>
+    public void EmitEmptyFields(FunctionBuilder f)
+    {
+        var made = f.DefineLabel();
+        f.GlobalGet(EmptyFields).Emit(OpCode.Dup).Emit(OpCode.IsPtr).BrIf(made)
+         .Emit(OpCode.Drop).I64Const(EmptyTableWords).Emit(OpCode.Alloc).Emit(OpCode.WordOfPtr).Emit(OpCode.Dup).GlobalSet(EmptyFields)
+         .MarkLabel(made).Emit(OpCode.WordAsPtr);
+    }
+
     private void EmitTables()
     {
         {
@@ -35,6 +48,25 @@ internal sealed partial class LoxRuntime
              .MarkLabel(miss).Word(Representation.Undefined).Return();
         }
         {
+            var f = TableFind;
+            var (table, key) = (f.Parameter(0), f.Parameter(1));
+            var mask = f.DeclareLocal(I64, "mask");
+            var slot = f.DeclareLocal(I64, "slot");
+            var found = f.DeclareLocal(I64, "key");
+            var loop = f.DefineLabel();
+            var hit = f.DefineLabel();
+            var miss = f.DefineLabel();
+            f.LocalGet(table).Emit(OpCode.Len).I64Const(1).Emit(OpCode.I64ShrU).I64Const(1).Emit(OpCode.I64Sub).LocalSet(mask)
+             .LocalGet(key).LocalGet(mask).Emit(OpCode.I64And).LocalSet(slot)
+             .MarkLabel(loop)
+             .LocalGet(table).LocalGet(slot).I64Const(1).Emit(OpCode.I64Shl).I64Const(1).Emit(OpCode.I64Add).Emit(OpCode.LoadI).LocalTee(found)
+             .LocalGet(key).Emit(OpCode.I64Eq).BrIf(hit)
+             .LocalGet(found).Emit(OpCode.I64Eqz).BrIf(miss)
+             .LocalGet(slot).I64Const(1).Emit(OpCode.I64Add).LocalGet(mask).Emit(OpCode.I64And).LocalSet(slot).Br(loop)
+             .MarkLabel(hit).LocalGet(slot).I64Const(1).Emit(OpCode.I64Shl).I64Const(1).Emit(OpCode.I64Add).Return()
+             .MarkLabel(miss).I64Const(-1).Return();
+        }
+        {
             // The table is word `field` of `holder`, which gets the grown table when three quarters are used.
             var f = TableSet;
             var (holder, field, key, value) = (f.Parameter(0), f.Parameter(1), f.Parameter(2), f.Parameter(3));
@@ -48,7 +80,12 @@ internal sealed partial class LoxRuntime
             var loop = f.DefineLabel();
             var hit = f.DefineLabel();
             var insert = f.DefineLabel();
+            // The shared empty table of new instances is never written: the first field gets the instance a table.
+            var ready = f.DefineLabel();
             f.LocalGet(holder).LocalGet(field).Emit(OpCode.LoadP).LocalSet(table)
+             .LocalGet(table).Emit(OpCode.Len).I64Const(EmptyTableWords).Emit(OpCode.I64Ne).BrIf(ready)
+             .Call(NewTable).LocalSet(table).LocalGet(holder).LocalGet(field).LocalGet(table).Emit(OpCode.StoreP)
+             .MarkLabel(ready)
              .LocalGet(table).Emit(OpCode.Len).I64Const(1).Emit(OpCode.I64ShrU).I64Const(1).Emit(OpCode.I64Sub).LocalSet(mask)
              .LocalGet(key).LocalGet(mask).Emit(OpCode.I64And).LocalSet(slot)
              .MarkLabel(loop)
@@ -135,6 +172,17 @@ internal sealed partial class LoxRuntime
              .LocalGet(bound).Emit(OpCode.WordOfPtr).Return()
              .MarkLabel(missing)
              .I64Const((long)RuntimeError.UndefinedProperty).LocalGet(symbol).I64Const(0).Call(Error).Emit(OpCode.Unreachable);
+        }
+        {
+            var f = FindMethod;
+            var (klass, symbol, arity) = (f.Parameter(0), f.Parameter(1), f.Parameter(2));
+            var method = f.DeclareLocal(Word, "method");
+            var none = f.DefineLabel();
+            f.Field(klass, Layout.ClassMethods, OpCode.LoadP).LocalGet(symbol).Call(TableGet).LocalTee(method)
+             .Emit(OpCode.IsPtr).BrIfZ(none)
+             .LocalGet(method).Emit(OpCode.WordAsPtr).I64Const(Layout.ClosureArity).Emit(OpCode.LoadI).LocalGet(arity).Emit(OpCode.I64Ne).BrIf(none)
+             .LocalGet(method).Return()
+             .MarkLabel(none).Nil().Return();
         }
         {
             var f = NewClass;

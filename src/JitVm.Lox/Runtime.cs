@@ -29,6 +29,7 @@ internal sealed partial class LoxRuntime
         ErrorCode = module.Global(LoxProgram.ErrorCodeGlobal, I64);
         ErrorA = module.Global(LoxProgram.ErrorAGlobal, I64);
         ErrorB = module.Global(LoxProgram.ErrorBGlobal, I64);
+        EmptyFields = module.Global(Prefix + "empty_fields", Word);
         Error = module.Function(Prefix + "error", [I64, I64, I64], []);
         Truthy = module.Function(Prefix + "truthy", [Word], [I64]);
         EqualValues = module.Function(Prefix + "equal", [Word, Word], [I64]);
@@ -41,6 +42,8 @@ internal sealed partial class LoxRuntime
         NewTable = module.Function(Prefix + "table_new", [], [Ptr]);
         TableGet = module.Function(Prefix + "table_get", [Ptr, I64], [Word]);
         TableSet = module.Function(Prefix + "table_set", [Ptr, I64, I64, Word], []);
+        TableFind = module.Function(Prefix + "table_find", [Ptr, I64], [I64]);
+        FindMethod = module.Function(Prefix + "find_method", [Ptr, I64, I64], [Word]);
         GetProperty = module.Function(Prefix + "get_property", [Word, I64], [Word]);
         SetProperty = module.Function(Prefix + "set_property", [Word, I64, Word], [Word]);
         BindMethod = module.Function(Prefix + "bind_method", [Ptr, Word, I64], [Word]);
@@ -66,6 +69,9 @@ internal sealed partial class LoxRuntime
     public GlobalReference ErrorCode { get; }
     public GlobalReference ErrorA { get; }
     public GlobalReference ErrorB { get; }
+
+    /// <summary>The field table of every instance without fields (Runtime.Objects.cs).</summary>
+    public GlobalReference EmptyFields { get; }
     public FunctionBuilder Error { get; }
     public FunctionBuilder Truthy { get; }
     public FunctionBuilder EqualValues { get; }
@@ -78,6 +84,14 @@ internal sealed partial class LoxRuntime
     public FunctionBuilder NewTable { get; }
     public FunctionBuilder TableGet { get; }
     public FunctionBuilder TableSet { get; }
+
+    /// <summary><c>(table, key) -> index</c>: the word index of the key's entry (its value is the next word), or -1
+    /// when the table has no such key. Inline caches remember the index (CodeGenerator.Properties.cs).</summary>
+    public FunctionBuilder TableFind { get; }
+
+    /// <summary><c>(class, symbol, arity) -> closure or nil</c>: the class's method of that name when it takes
+    /// <c>arity</c> arguments, else <c>nil</c> (the caller then takes the general path, which reports errors).</summary>
+    public FunctionBuilder FindMethod { get; }
     public FunctionBuilder GetProperty { get; }
     public FunctionBuilder SetProperty { get; }
     public FunctionBuilder BindMethod { get; }

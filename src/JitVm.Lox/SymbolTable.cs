@@ -15,6 +15,21 @@ internal sealed class SymbolTable
 
     public SymbolTable() => Init = Intern("init");
 
+    /// <summary>The symbols some <c>x.name = value</c> of the program stores to. Only such an assignment makes a
+    /// field, so an instance never has a field whose symbol is not here: a method invocation of any other name
+    /// cannot be shadowed by a field and goes straight to the class.</summary>
+    public HashSet<int> FieldStores { get; } = [];
+
+    /// <summary>Every method of the program, by its name's symbol (a method of a class declared in a loop is one
+    /// entry however many classes it makes).</summary>
+    public Dictionary<int, List<FunctionNode>> Methods { get; } = [];
+
+    /// <summary>The method named <paramref name="symbol"/> when it is the only method of that name in the program
+    /// and takes <paramref name="arity"/> parameters: whatever class an invocation of that name finds a method
+    /// in, it is a closure of this function.</summary>
+    public FunctionNode? OnlyMethod(int symbol, int arity) =>
+        Methods.TryGetValue(symbol, out var methods) && methods.Count == 1 && methods[0].Parameters.Count == arity ? methods[0] : null;
+
     public int Intern(string name)
     {
         if (_ids.TryGetValue(name, out var id)) return id;
