@@ -160,7 +160,7 @@ internal sealed class LoxReplCompiler
         var module = new ModuleBuilder(SourceName);
         var declared = CodeGenerator.DeclareSessionFunctions(module, [.. _accepted, script]);
         var runtime = new LoxRuntime(module, _symbols.Init);
-        var generator = new CodeGenerator(module, runtime, _globals.Values);
+        var generator = new CodeGenerator(module, runtime, _symbols, _globals.Values);
         generator.Adopt(declared);
         for (var i = 0; i < _accepted.Count; i++) generator.EmitEarlierInput(_accepted[i], $"$repl.input.{i + 1}");
         generator.EmitScript(script, _clockDefined ? null : _globals[ClockName]);
