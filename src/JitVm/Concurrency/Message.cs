@@ -51,7 +51,7 @@ internal sealed class Message
     public long HeapWords => Words.LongLength;
 
     /// <summary>A message of numbers only. Its empty parts, never written, are shared by every such message.</summary>
-    public static Message Scalars(long[] values) => new()
+    public static Message Scalars(long[] values) => values.Length == 0 ? NoValues : new()
     {
         Words = [],
         PointerFields = NoPointerFields,
@@ -61,6 +61,9 @@ internal sealed class Message
     };
 
     private static readonly System.Collections.BitArray NoPointerFields = new(0);
+
+    /// <summary>The message of no values (a task's arguments or results when it has none), shared: nothing writes it.</summary>
+    private static readonly Message NoValues = new() { Words = [], PointerFields = NoPointerFields, References = [], Values = [], ValueIsPointer = [] };
 
     private static readonly bool[] OneNumber = [false];
 
@@ -148,7 +151,7 @@ internal sealed class Message
     /// </summary>
     public static Message CopyOut(Heap heap, ReadOnlySpan<long> values, ReadOnlySpan<bool> isPointer)
     {
-        if (!isPointer.Contains(true)) return Scalars(values.ToArray());
+        if (!isPointer.Contains(true)) return Scalars(values.IsEmpty ? [] : values.ToArray());
         var offsets = new Dictionary<long, long>();
         var words = new List<long>();
         var pointerFields = new List<int>();

@@ -119,7 +119,9 @@ internal sealed class Scheduler
 
     /// <summary>Registers a new task and queues it. Under the gate.</summary>
     /// <exception cref="TrapException">TooManyTasks.</exception>
-    public VmTask Spawn(Isolate isolate, VmTask parent, int functionIndex, Message arguments, TaskCompletionSource<bool>? completion = null)
+    /// <remarks>The new task's wake-up signal is deferred into <paramref name="waker"/>'s count when a fiber spawned it
+    /// (see <see cref="FlushWakes"/>); the host's own spawn signals at once.</remarks>
+    public VmTask Spawn(Isolate isolate, VmTask parent, int functionIndex, Message arguments, TaskCompletionSource<bool>? completion = null, Fiber? waker = null)
     {
         VmTask task;
         lock (Gate)
@@ -128,7 +130,7 @@ internal sealed class Scheduler
                 throw new TrapException(TrapCode.TooManyTasks, $"cannot spawn: {LiveTasks} tasks are alive, the limit");
             task = new VmTask(this, ++_nextTaskId, isolate, parent, functionIndex, isHost: false) { Arguments = arguments, Module = isolate.Module, Completion = completion };
             isolate.Fiber.Task = task;
-            (parent.Children ??= []).Add(task);
+            AddChild(parent, task);
             LiveTasks++;
             TasksSpawned++;
             _active++;
@@ -140,9 +142,20 @@ internal sealed class Scheduler
         if (!IsDeterministic)
         {
             EnsureWorkers();
-            _work.Release();
+            if (waker is not null) waker.DeferredWakes++;
+            else _work.Release();
         }
         return task;
+    }
+
+    /// <summary>Adds a child to its parent's tree. Children that have ended are dropped (keeping the others' order) when
+    /// the list would grow, so a long-lived parent that spawns without end keeps only about its live children. Under
+    /// the gate.</summary>
+    private static void AddChild(VmTask parent, VmTask child)
+    {
+        var children = parent.Children ??= [];
+        if (children.Count == children.Capacity && children.Count > 0) children.RemoveAll(static task => task.IsDone);
+        children.Add(child);
     }
 
     private void EnsureWorkers()
@@ -165,15 +178,20 @@ internal sealed class Scheduler
     private void WorkerLoop()
     {
         var justRan = false;
+        var deferred = 0;
         while (true)
         {
             // After a turn, the queue is looked at before waiting: a task the turn woke (a message's receiver, a
-            // joiner) runs next on this thread, warm, rather than waiting for another worker's wake-up. Its signal
-            // stays counted, so a worker it wakes may find the queue empty, and goes back to waiting.
-            if (justRan && TryTakeTask() is { } next)
+            // joiner) runs next on this thread, warm, rather than waiting for another worker's wake-up. The turn's
+            // deferred signals, less the one this thread answers itself, wake other workers now.
+            if (justRan)
             {
-                RunTurn(next);
-                continue;
+                ReleaseWorkers(deferred - 1);
+                if (TryTakeTask() is { } next)
+                {
+                    deferred = RunTurn(next);
+                    continue;
+                }
             }
             justRan = false;
             if (!_work.Wait(TimeSpan.FromSeconds(2)))
@@ -190,7 +208,7 @@ internal sealed class Scheduler
                 continue;
             }
             if (TryTakeTask() is not { } task) continue;
-            RunTurn(task);
+            deferred = RunTurn(task);
             justRan = true;
         }
     }
@@ -198,17 +216,51 @@ internal sealed class Scheduler
     /// <summary>Turns running now (tasks taken from the queue and not yet back), on workers and on a waiting host's thread.</summary>
     private int _turns;
 
-    /// <summary>Runs a task taken with <see cref="TakeTaskLocked"/> until its turn ends.</summary>
-    private void RunTurn(VmTask task)
+    /// <summary>Runs a task taken with <see cref="TakeTaskLocked"/> until its turn ends; returns the wake-up signals the
+    /// turn deferred (tasks it made runnable), which the caller must release or answer itself.</summary>
+    private int RunTurn(VmTask task)
     {
+        var fiber = task.Isolate!.Fiber;
         try
         {
             TaskRunner.RunSlice(task);
+        }
+        catch
+        {
+            FlushWakes(fiber);
+            throw;
         }
         finally
         {
             Interlocked.Decrement(ref _turns);
         }
+        var deferred = fiber.DeferredWakes;
+        fiber.DeferredWakes = 0;
+        return deferred;
+    }
+
+    /// <summary>
+    /// Releases the wake-up signals <paramref name="fiber"/> deferred, less <paramref name="answered"/> that its thread
+    /// answers itself by taking a task from the queue next.
+    /// </summary>
+    /// <remarks>A task made runnable by a fiber's operation (a message's receiver, a spawned task, a joiner) does not
+    /// signal a worker at once: the thread running the fiber often takes that task itself (at the end of its turn, or
+    /// while the root task waits), and a signal would only wake a worker to find the queue empty. The fiber counts
+    /// the signals it owes instead and pays them before its thread could stop looking at the queue for long: when its
+    /// turn ends or it waits (here, less the task it takes), at every fuel refill (so within a slice of fuel,
+    /// <see cref="Store.SliceSize"/>), before every host call (a host function may wait for a task made runnable
+    /// before it), and when an entry from the host ends. Invariant: every queued task has a signal released or a
+    /// thread about to take a task.</remarks>
+    public void FlushWakes(Fiber fiber, int answered = 0)
+    {
+        var owed = fiber.DeferredWakes;
+        fiber.DeferredWakes = 0;
+        ReleaseWorkers(owed - answered);
+    }
+
+    private void ReleaseWorkers(int signals)
+    {
+        if (signals > 0 && !IsDeterministic) _work.Release(signals);
     }
 
     /// <summary>Takes the first runnable task and marks it running, or returns null when none is queued.</summary>
@@ -230,7 +282,7 @@ internal sealed class Scheduler
 
     /// <summary>After a worker's turn ends in a suspension: the task waits, or runs again when already woken or when it
     /// only yielded.</summary>
-    public void Suspended(VmTask task)
+    public void Suspended(VmTask task, Fiber fiber)
     {
         lock (Gate)
         {
@@ -239,21 +291,25 @@ internal sealed class Scheduler
             {
                 task.WakePending = false;
                 task.Waiting = false;
-                MakeRunnable(task);
+                MakeRunnable(task, fiber);
                 return;
             }
             task.State = TaskState.Blocked;
             _active--;
-            CheckDeadlock();
+            CheckDeadlock(fiber);
         }
     }
 
-    private void MakeRunnable(VmTask task)
+    /// <summary>Queues a task; its signal goes to a worker at once, or is deferred into <paramref name="waker"/>'s count
+    /// (<see cref="FlushWakes"/>). Under the gate.</summary>
+    private void MakeRunnable(VmTask task, Fiber? waker)
     {
         task.State = TaskState.Runnable;
         _runQueue.Enqueue(task);
         _queuedApprox = _runQueue.Count;
-        if (!IsDeterministic) _work.Release();
+        if (IsDeterministic) return;
+        if (waker is not null) waker.DeferredWakes++;
+        else _work.Release();
     }
 
     /// <summary>Starts a wait for <paramref name="task"/>: returns the ticket its wakers must present. Under the gate.</summary>
@@ -297,30 +353,31 @@ internal sealed class Scheduler
         }
     }
 
-    /// <summary>Wakes the waiter if its wait is still current; false when stale. Under the gate.</summary>
-    public bool Wake(Waiter waiter)
+    /// <summary>Wakes the waiter if its wait is still current; false when stale. <paramref name="waker"/>: the fiber whose
+    /// operation wakes it, which defers the worker's signal (<see cref="FlushWakes"/>). Under the gate.</summary>
+    public bool Wake(Waiter waiter, Fiber? waker = null)
     {
         if (waiter.Host is { } host) return host.TrySetResult(true);
         var task = waiter.Task!;
         if (!task.Waiting || task.WaitTicket != waiter.Ticket) return false;
-        WakeLocked(task);
+        WakeLocked(task, waker);
         return true;
     }
 
     /// <summary>Wakes the first current waiter of <paramref name="queue"/>, dropping stale ones. Under the gate.</summary>
-    public void WakeOne(Queue<Waiter> queue)
+    public void WakeOne(Queue<Waiter> queue, Fiber? waker = null)
     {
         while (queue.TryDequeue(out var waiter))
-            if (Wake(waiter)) return;
+            if (Wake(waiter, waker)) return;
     }
 
-    public void WakeAll(Queue<Waiter> queue)
+    public void WakeAll(Queue<Waiter> queue, Fiber? waker = null)
     {
-        while (queue.TryDequeue(out var waiter)) Wake(waiter);
+        while (queue.TryDequeue(out var waiter)) Wake(waiter, waker);
     }
 
     /// <summary>Ends the task's wait and makes it run again. Under the gate.</summary>
-    private void WakeLocked(VmTask task)
+    private void WakeLocked(VmTask task, Fiber? waker = null)
     {
         EndWait(task);
         if (task.IsHost)
@@ -331,7 +388,7 @@ internal sealed class Scheduler
         else if (task.State == TaskState.Blocked)
         {
             _active++;
-            MakeRunnable(task);
+            MakeRunnable(task, waker);
         }
         else task.WakePending = true; // still unwinding into its suspension on a worker
     }
@@ -356,21 +413,36 @@ internal sealed class Scheduler
     /// thread instead of waiting for a worker to wake up, and every task it runs yields at the end of its quantum
     /// (<see cref="ShouldYield"/>), so the host sees its own wake-up within a quantum. Tasks so run keep the order of
     /// the run queue; which thread runs a task is invisible to it.</remarks>
-    public void WaitOnHostThread(VmTask task)
+    /// <para>The signals <paramref name="fiber"/> deferred (<see cref="FlushWakes"/>), and those of the turns run here,
+    /// are released before this thread waits or stops waiting, less one for each task it takes itself.</para>
+    public void WaitOnHostThread(VmTask task, Fiber fiber)
     {
         _active--;
-        CheckDeadlock();
+        CheckDeadlock(fiber);
+        try
+        {
+            WaitOrHelp(task, fiber);
+        }
+        finally
+        {
+            FlushWakes(fiber);
+        }
+    }
+
+    private void WaitOrHelp(VmTask task, Fiber fiber)
+    {
         while (task.Waiting)
         {
             if (task.IsHost && (IsDeterministic || Volatile.Read(ref _turns) < MaxWorkers) && TakeTaskLocked() is { } next)
             {
+                FlushWakes(fiber, answered: 1);
                 // The gate is held once here (by the waiting operation); it is released while the task runs, as a
                 // worker would not hold it.
                 next.OnHostThread = true;
                 Monitor.Exit(Gate);
                 try
                 {
-                    RunTurn(next);
+                    fiber.DeferredWakes += RunTurn(next);
                 }
                 finally
                 {
@@ -379,6 +451,7 @@ internal sealed class Scheduler
                 }
                 continue;
             }
+            FlushWakes(fiber);
             // The host's limits hold while its thread waits: past the root isolate's deadline, or once its
             // cancellation token is cancelled, the wait ends in a trap (checked at least every 50 ms).
             var store = task.Isolate!.Store;
@@ -415,7 +488,7 @@ internal sealed class Scheduler
         throw new TrapException(TrapCode.Deadlock, "deadlock: every task is waiting and nothing can wake any of them");
     }
 
-    private void CheckDeadlock()
+    private void CheckDeadlock(Fiber? waker = null)
     {
         if (_active > 0 || HostEndpoints > 0 || _waiting.Count == 0) return;
         if (_timedWaits > 0)
@@ -427,32 +500,33 @@ internal sealed class Scheduler
                     if (task.Timer is not null)
                     {
                         task.TimedOut = true;
-                        WakeLocked(task);
+                        WakeLocked(task, waker);
                     }
             return;
         }
         foreach (var task in _waiting.ToArray())
         {
             task.DeadlockDetected = true;
-            WakeLocked(task);
+            WakeLocked(task, waker);
         }
     }
 
     /// <summary>A spawned task finished or trapped: wakes its joiners. Under the gate.</summary>
-    public void Completed(VmTask task)
+    public void Completed(VmTask task, Fiber fiber)
     {
         LiveTasks--;
         _active--;
         if (task.Joiners is { } joiners)
-            foreach (var joiner in joiners) Wake(joiner);
+            foreach (var joiner in joiners) Wake(joiner, fiber);
         task.Joiners = null;
         task.Completion?.TrySetResult(true);
-        CheckDeadlock();
+        CheckDeadlock(fiber);
     }
 
     /// <summary>Cancels the task and its descendants: waiting ones wake to trap Cancelled, running ones trap at their next
     /// fuel check, queued ones trap when they start.</summary>
-    public void Cancel(VmTask task)
+    /// <remarks><paramref name="waker"/>: the fiber cancelling (task.cancel), which defers the signals.</remarks>
+    public void Cancel(VmTask task, Fiber? waker = null)
     {
         lock (Gate)
         {
@@ -463,7 +537,7 @@ internal sealed class Scheduler
                 if (next.IsDone) continue;
                 next.CancelRequested = true;
                 if (next.Isolate is { } isolate) isolate.Store.RequestInterrupt();
-                if (next.Waiting) WakeLocked(next);
+                if (next.Waiting) WakeLocked(next, waker);
                 if (next.Children is { } children)
                     foreach (var child in children) pending.Push(child);
             }

@@ -44,7 +44,7 @@ internal static class TaskOps
             throw new TrapException(TrapCode.HostError, "task.spawn needs a module whose imports are all host functions (this one is linked to another module)");
         var scheduler = parent.Scheduler;
         var child = Isolate.ForTask(instance, scheduler);
-        var task = scheduler.Spawn(child, parent, functionIndex, arguments);
+        var task = scheduler.Spawn(child, parent, functionIndex, arguments, waker: fiber);
         return fiber.Heap.AllocateReference(task);
     }
 
@@ -73,7 +73,11 @@ internal static class TaskOps
 
     public static long Self(Fiber fiber) => fiber.Heap.AllocateReference(CurrentTask(fiber));
 
-    public static void Cancel(Fiber fiber, long taskPointer) => TaskAt(fiber, taskPointer).Scheduler.Cancel(TaskAt(fiber, taskPointer));
+    public static void Cancel(Fiber fiber, long taskPointer)
+    {
+        var task = TaskAt(fiber, taskPointer);
+        task.Scheduler.Cancel(task, fiber);
+    }
 
     /// <summary>chan.new.</summary>
     public static long NewChannel(Fiber fiber, long capacity)
@@ -92,8 +96,8 @@ internal static class TaskOps
         lock (scheduler.Gate)
         {
             channel.Closed = true;
-            scheduler.WakeAll(channel.Receivers);
-            scheduler.WakeAll(channel.Senders);
+            scheduler.WakeAll(channel.Receivers, fiber);
+            scheduler.WakeAll(channel.Senders, fiber);
         }
     }
 
@@ -116,7 +120,7 @@ internal static class TaskOps
                 {
                     if (number is not null)
                     {
-                        Deliver(scheduler, channel, number);
+                        Deliver(scheduler, channel, number, fiber);
                         return true;
                     }
                     channel.Reserved++;
@@ -141,18 +145,18 @@ internal static class TaskOps
         lock (scheduler.Gate)
         {
             channel.Reserved--;
-            Deliver(scheduler, channel, message);
+            Deliver(scheduler, channel, message, fiber);
         }
         return true;
     }
 
     /// <summary>Buffers a sent message and wakes the first waiting receiver. Under the gate.</summary>
-    private static void Deliver(Scheduler scheduler, VmChannel channel, Message message)
+    private static void Deliver(Scheduler scheduler, VmChannel channel, Message message, Fiber fiber)
     {
         channel.Buffer.Enqueue(message);
         scheduler.MessagesSent++;
         scheduler.BytesCopied += message.HeapWords * 8;
-        scheduler.WakeOne(channel.Receivers);
+        scheduler.WakeOne(channel.Receivers, fiber);
     }
 
     /// <summary>chan.recv (<paramref name="timeoutMicroseconds"/> &lt; 0) and chan.recv_for: the word and the status
@@ -173,7 +177,7 @@ internal static class TaskOps
                 {
                     status = 1;
                     task.TimedOut = false;
-                    scheduler.WakeOne(channel.Senders);
+                    scheduler.WakeOne(channel.Senders, fiber);
                     break;
                 }
                 if (channel.Closed) { status = 0; break; }
@@ -238,7 +242,7 @@ internal static class TaskOps
             fiber.BeginSuspend();
             return false;
         }
-        task.Scheduler.WaitOnHostThread(task);
+        task.Scheduler.WaitOnHostThread(task, fiber);
         return true;
     }
 

@@ -55,7 +55,7 @@ internal static class TaskRunner
         }
         if (suspended)
         {
-            scheduler.Suspended(task);
+            scheduler.Suspended(task, fiber);
             return;
         }
         store.ReturnFuelToPool(fiber);
@@ -66,7 +66,7 @@ internal static class TaskRunner
             task.State = trap is null ? TaskState.Finished : TaskState.Trapped;
             // The task's heap, globals and frames are no longer needed: its results are in the message.
             task.Isolate = null;
-            scheduler.Completed(task);
+            scheduler.Completed(task, fiber);
         }
     }
 

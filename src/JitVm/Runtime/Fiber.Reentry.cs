@@ -47,6 +47,8 @@ internal sealed partial class Fiber
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void BeginHostCall(long site, int depth)
     {
+        // A host function may wait for a task this fiber made runnable: its worker must be signalled first.
+        if (DeferredWakes != 0) FlushDeferredWakes();
         HostCallSite = site;
         HostCallDepth = depth;
     }

@@ -20,6 +20,14 @@ internal sealed partial class Fiber
     /// <summary>The task this fiber runs, when it runs one (null for a plain isolate that never used concurrency).</summary>
     public VmTask? Task;
 
+    /// <summary>Wake-up signals for workers that this fiber's operations owe (tasks they made runnable), paid when its
+    /// thread could stop looking at the run queue: see <see cref="Scheduler.FlushWakes"/>.</summary>
+    public int DeferredWakes;
+
+    /// <summary>Pays the signals in <see cref="DeferredWakes"/> (before a host call, a fuel refill, the end of an entry).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    public void FlushDeferredWakes() => Task!.Scheduler.FlushWakes(this);
+
     /// <summary>Whether the frames are unwinding into a suspension (see the type's remarks).</summary>
     public bool IsSuspending;
 

@@ -100,6 +100,9 @@ internal sealed partial class Store
     internal void EndEntry(Fiber fiber, bool keepFrames = false)
     {
         EndHostViews();
+        // Back to host code, which may wait for a task this entry made runnable (a spawned task's turn is paid for by
+        // its worker instead, which may take that task itself: Scheduler.RunTurn).
+        if (fiber.DeferredWakes != 0 && (fiber.NestedEntries > 0 || fiber.Task is not { IsHost: false })) fiber.FlushDeferredWakes();
         if (fiber.NestedEntries > 0)
         {
             // The store stays owned: the host call the entry was nested in goes on.

@@ -143,6 +143,8 @@ internal sealed partial class Store
     /// </summary>
     internal long RefuelBlock(Fiber fiber, long slice, long cost, bool canYield = true)
     {
+        // Tasks this fiber made runnable wait at most a slice for their worker's signal.
+        if (fiber.DeferredWakes != 0) fiber.FlushDeferredWakes();
         if (fiber.Task is { } task && fiber.CanSuspend && Concurrency.Scheduler.ShouldYield(task))
         {
             if (!canYield)
