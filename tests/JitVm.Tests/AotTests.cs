@@ -184,6 +184,40 @@ public sealed class AotTests : IDisposable
         Assert.Matches("^error: zeroed.dll carries a damaged table of stack bounds \\(function '.*' has 0\\): compile it again\n$", error);
     }
 
+    /// <summary>The table of each function's place in the dispatchers is damaged (not base64, or naming an entry its
+    /// dispatcher does not have): the assembly is refused before any dispatcher is called with it.</summary>
+    [Fact]
+    public void AnAssemblyWhoseDispatchTableWasDamagedIsRefused()
+    {
+        var module = Module.FromFile(Example("fib.jvm"));
+        string text;
+        using (var saved = new SavedAssembly(module, "places"))
+            text = (string)saved.Assembly.GetType(CodeInterface.StampTypeName)!.GetField(CodeInterface.DispatchField)!.GetRawConstantValue()!;
+        var places = Convert.FromBase64String(text);
+        Assert.Equal(8 * module.Definition.Functions.Count, places.Length);
+
+        var assembly = Aot(Example("fib.jvm"), "places.dll");
+        Patch(assembly, Encoding.Unicode.GetBytes(text), 0, '!');
+        var (code, output, error) = Run("run", assembly);
+        Assert.Equal(65, code);
+        Assert.Equal("", output);
+        Assert.Equal("error: places.dll carries a damaged dispatch table (0 bytes for 2 functions): compile it again\n", error);
+
+        // Function 0's entry moved past its dispatcher's last: a valid table of the right size, but a wrong place.
+        var dispatcher = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(places);
+        Assert.True(dispatcher >= 0, "function 0 has no dispatcher");
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(places.AsSpan(4), 7);
+        var moved = Aot(Example("fib.jvm"), "moved.dll");
+        var image = File.ReadAllBytes(moved);
+        var at = image.AsSpan().IndexOf(Encoding.Unicode.GetBytes(text));
+        Assert.True(at >= 0, "the dispatch table is not in the assembly");
+        Encoding.Unicode.GetBytes(Convert.ToBase64String(places)).CopyTo(image, at);
+        File.WriteAllBytes(moved, image);
+        (code, _, error) = Run("run", moved);
+        Assert.Equal(65, code);
+        Assert.Matches($"^error: moved.dll carries a damaged dispatch table \\(function 0 at dispatcher {dispatcher}, entry 7, of [0-9]+ dispatchers\\): compile it again\n$", error);
+    }
+
     /// <summary>An assembly compiled for another code interface version (another JitVm) is refused before its module
     /// is even read.</summary>
     [Fact]
