@@ -203,19 +203,29 @@ public sealed class AotTests : IDisposable
         Assert.Equal("", output);
         Assert.Equal("error: places.dll carries a damaged dispatch table (0 bytes for 2 functions): compile it again\n", error);
 
-        // Function 0's entry moved past its dispatcher's last: a valid table of the right size, but a wrong place.
+        // Valid tables of the right size, with a wrong place: function 0's entry past its dispatcher's first, and
+        // function 1 (of another signature) moved into function 0's dispatcher.
+        var definition = module.Definition;
+        Assert.NotEqual(definition.Functions[0].TypeIndex, definition.Functions[1].TypeIndex);
         var dispatcher = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(places);
         Assert.True(dispatcher >= 0, "function 0 has no dispatcher");
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(places.AsSpan(4), 7);
-        var moved = Aot(Example("fib.jvm"), "moved.dll");
-        var image = File.ReadAllBytes(moved);
-        var at = image.AsSpan().IndexOf(Encoding.Unicode.GetBytes(text));
-        Assert.True(at >= 0, "the dispatch table is not in the assembly");
-        Encoding.Unicode.GetBytes(Convert.ToBase64String(places)).CopyTo(image, at);
-        File.WriteAllBytes(moved, image);
-        (code, _, error) = Run("run", moved);
-        Assert.Equal(65, code);
-        Assert.Matches($"^error: moved.dll carries a damaged dispatch table \\(function 0 at dispatcher {dispatcher}, entry 7, of [0-9]+ dispatchers\\): compile it again\n$", error);
+        var moved = places.ToArray();
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(moved.AsSpan(4), 7);
+        var merged = places.ToArray();
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(merged.AsSpan(8), dispatcher);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(merged.AsSpan(12), 1);
+        foreach (var (file, table, function, entry) in new[] { ("moved.dll", moved, 0, 7), ("merged.dll", merged, 1, 1) })
+        {
+            var path = Aot(Example("fib.jvm"), file);
+            var image = File.ReadAllBytes(path);
+            var at = image.AsSpan().IndexOf(Encoding.Unicode.GetBytes(text));
+            Assert.True(at >= 0, "the dispatch table is not in the assembly");
+            Encoding.Unicode.GetBytes(Convert.ToBase64String(table)).CopyTo(image, at);
+            File.WriteAllBytes(path, image);
+            (code, _, error) = Run("run", path);
+            Assert.Equal(65, code);
+            Assert.Matches($"^error: {file} carries a damaged dispatch table \\(function {function} at dispatcher {dispatcher}, entry {entry}, of [0-9]+ dispatchers\\): compile it again\n$", error);
+        }
     }
 
     /// <summary>An assembly compiled for another code interface version (another JitVm) is refused before its module

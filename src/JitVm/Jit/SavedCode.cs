@@ -47,7 +47,7 @@ internal static class SavedCode
         var compiled = new CompiledFunction?[count];
         var dispatchers = DispatcherTable(assembly, name);
         var stackBytes = StackBytes(stamp, count, name);
-        var places = Places(stamp, count, dispatchers.Length, name);
+        var places = Places(stamp, module.Definition, dispatchers.Length, name);
         // Each function's entry is taken without decoding it (CodeTable.Entry): a call into saved code needs only the
         // dispatcher, the entry in it and the stack bound, which the stamp carries; the function is decoded, and its
         // verification pass run, when the interpreter, a deoptimisation or the JIT first needs it. The bodies, in
@@ -102,20 +102,32 @@ internal static class SavedCode
     /// <summary>
     /// Each function's place in the dispatchers, as the stamp's <see cref="CodeInterface.DispatchField"/> carries it:
     /// (dispatcher, entry), dispatcher -1 for a function left to the interpreter. Refused unless every dispatcher
-    /// exists and the entries of each are 0, 1, ... in function order, as the compiler numbers them (so a dispatcher is
-    /// never called with an entry it does not have).
+    /// exists, serves functions of one signature only, and has its entries numbered 0, 1, ... in function order, as the
+    /// compiler numbers them (so a dispatcher is never called with an entry it was not given, nor for a function of
+    /// another signature).
     /// </summary>
-    private static (int Dispatcher, int Entry)[] Places(Type? stamp, int count, int dispatchers, string name)
+    private static (int Dispatcher, int Entry)[] Places(Type? stamp, Bytecode.ModuleDefinition definition, int dispatchers, string name)
     {
+        var count = definition.Functions.Count;
         var bytes = Table(stamp, CodeInterface.DispatchField, 8 * count, out var length)
                     ?? throw new LinkException($"{name} carries a damaged dispatch table ({length} bytes for {count} functions): compile it again");
         var places = new (int, int)[count];
         var next = new int[dispatchers];
+        var signatures = new int[dispatchers];
         for (var i = 0; i < count; i++)
         {
             var dispatcher = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8 * i));
             var entry = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan((8 * i) + 4));
-            var valid = dispatcher == -1 ? entry == -1 : dispatcher >= 0 && dispatcher < dispatchers && entry == next[dispatcher]++;
+            bool valid;
+            if (dispatcher == -1) valid = entry == -1;
+            else if (dispatcher < 0 || dispatcher >= dispatchers || entry != next[dispatcher]) valid = false;
+            else
+            {
+                // A dispatcher's first entry fixes its signature.
+                if (entry == 0) signatures[dispatcher] = definition.Functions[i].TypeIndex;
+                valid = signatures[dispatcher] == definition.Functions[i].TypeIndex;
+                next[dispatcher]++;
+            }
             if (!valid)
                 throw new LinkException($"{name} carries a damaged dispatch table (function {i} at dispatcher {dispatcher}, entry {entry}, of {dispatchers} dispatchers): compile it again");
             places[i] = (dispatcher, entry);
