@@ -157,7 +157,8 @@ internal static class CaseRunner
             var module = new Engine().LoadAssembly(assembly);
             if (!module.IsPrecompiled) throw new InvalidOperationException($"{testCase.Name}: the loaded module is not precompiled");
             for (var i = 0; i < module.Definition.Functions.Count; i++)
-                if (module.Decoded(i).Compiled is not { Saved: true } compiled || compiled.Adapter.Method.Module.Assembly != assembly)
+                if (module.Decoded(i).Compiled is not { Saved: true } compiled
+                    || compiled.Adapter.Target is not Jit.SavedCode.SavedEntry entry || entry.Dispatcher.Method.Module.Assembly != assembly)
                     throw new InvalidOperationException($"{testCase.Name}: function {i} does not run the saved code");
             return Execute(testCase, module, (isolate, index, arguments) => isolate.Invoke(index, arguments), Tier.Saved);
         }

@@ -184,6 +184,50 @@ public sealed class AotTests : IDisposable
         Assert.Matches("^error: zeroed.dll carries a damaged table of stack bounds \\(function '.*' has 0\\): compile it again\n$", error);
     }
 
+    /// <summary>The table of each function's place in the dispatchers is damaged (not base64, or naming an entry its
+    /// dispatcher does not have): the assembly is refused before any dispatcher is called with it.</summary>
+    [Fact]
+    public void AnAssemblyWhoseDispatchTableWasDamagedIsRefused()
+    {
+        var module = Module.FromFile(Example("fib.jvm"));
+        string text;
+        using (var saved = new SavedAssembly(module, "places"))
+            text = (string)saved.Assembly.GetType(CodeInterface.StampTypeName)!.GetField(CodeInterface.DispatchField)!.GetRawConstantValue()!;
+        var places = Convert.FromBase64String(text);
+        Assert.Equal(8 * module.Definition.Functions.Count, places.Length);
+
+        var assembly = Aot(Example("fib.jvm"), "places.dll");
+        Patch(assembly, Encoding.Unicode.GetBytes(text), 0, '!');
+        var (code, output, error) = Run("run", assembly);
+        Assert.Equal(65, code);
+        Assert.Equal("", output);
+        Assert.Equal("error: places.dll carries a damaged dispatch table (0 bytes for 2 functions): compile it again\n", error);
+
+        // Valid tables of the right size, with a wrong place: function 0's entry past its dispatcher's first, and
+        // function 1 (of another signature) moved into function 0's dispatcher.
+        var definition = module.Definition;
+        Assert.NotEqual(definition.Functions[0].TypeIndex, definition.Functions[1].TypeIndex);
+        var dispatcher = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(places);
+        Assert.True(dispatcher >= 0, "function 0 has no dispatcher");
+        var moved = places.ToArray();
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(moved.AsSpan(4), 7);
+        var merged = places.ToArray();
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(merged.AsSpan(8), dispatcher);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(merged.AsSpan(12), 1);
+        foreach (var (file, table, function, entry) in new[] { ("moved.dll", moved, 0, 7), ("merged.dll", merged, 1, 1) })
+        {
+            var path = Aot(Example("fib.jvm"), file);
+            var image = File.ReadAllBytes(path);
+            var at = image.AsSpan().IndexOf(Encoding.Unicode.GetBytes(text));
+            Assert.True(at >= 0, "the dispatch table is not in the assembly");
+            Encoding.Unicode.GetBytes(Convert.ToBase64String(table)).CopyTo(image, at);
+            File.WriteAllBytes(path, image);
+            (code, _, error) = Run("run", path);
+            Assert.Equal(65, code);
+            Assert.Matches($"^error: {file} carries a damaged dispatch table \\(function {function} at dispatcher {dispatcher}, entry {entry}, of [0-9]+ dispatchers\\): compile it again\n$", error);
+        }
+    }
+
     /// <summary>An assembly compiled for another code interface version (another JitVm) is refused before its module
     /// is even read.</summary>
     [Fact]

@@ -59,6 +59,7 @@ public sealed class CodeInterfaceTests
         for (var results = 0; results <= 2; results++)
             lines.Add($"returns with {results} i64 results {Name(FunctionCompiler.ReturnType(new FunctionType([], [.. Enumerable.Repeat(VmType.I64, results)])))}");
         lines.Add($"adapter {Signature(typeof(SlotAdapter).GetMethod("Invoke")!)}");
+        lines.Add($"dispatcher {Signature(typeof(SavedDispatcher).GetMethod("Invoke")!)}");
         var layout = typeof(Word).StructLayoutAttribute!;
         lines.Add($"word layout {layout.Value} pack {layout.Pack} size {layout.Size} managed size {Unsafe.SizeOf<Word>()}");
         foreach (var field in typeof(Word).GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic).OrderBy(f => f.MetadataToken))

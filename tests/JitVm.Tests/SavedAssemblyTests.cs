@@ -42,7 +42,7 @@ public sealed class SavedAssemblyTests
         }
     }
 
-    /// <summary>Every function's compiled entry (body and adapter) comes from <paramref name="assembly"/>.</summary>
+    /// <summary>Every function's compiled entry (body, and the dispatcher behind its adapter) comes from <paramref name="assembly"/>.</summary>
     internal static void AssertRunsSavedCode(Module module, Assembly assembly)
     {
         for (var i = 0; i < module.Definition.Functions.Count; i++)
@@ -51,7 +51,7 @@ public sealed class SavedAssemblyTests
             Assert.NotNull(compiled);
             Assert.Same(assembly, compiled.Body!.Module.Assembly);
             Assert.True(compiled.Saved);
-            Assert.Same(assembly, compiled.Adapter.Method.Module.Assembly);
+            Assert.Same(assembly, Assert.IsType<SavedCode.SavedEntry>(compiled.Adapter.Target).Dispatcher.Method.Module.Assembly);
             Assert.Equal(TimeSpan.Zero, compiled.CompileTime);
             Assert.True(compiled.IlSize > 0);
         }
@@ -93,6 +93,43 @@ public sealed class SavedAssemblyTests
         AssertRunsSavedCode(module, saved.Assembly);
         var isolate = new Isolate(module, options: new IsolateOptions { Tier = ExecutionTier.Jit });
         for (var i = 0; i < module.Definition.FunctionCount; i++) Assert.Empty(isolate.Invoke(i));
+    }
+
+    /// <summary>
+    /// Functions are served by one dispatcher per signature, of at most <see cref="AssemblyCompiler.DispatcherEntries"/>
+    /// entries: more functions of one signature than that, interleaved with functions of other signatures (an f64
+    /// argument and result, two results, none), get several dispatchers, and every function runs
+    /// its own body with its own arguments from each of them.
+    /// </summary>
+    [Fact]
+    public void FunctionsOfOneSignatureBeyondOneDispatcherRunFromSeveral()
+    {
+        var count = AssemblyCompiler.DispatcherEntries + 2;
+        var text = new System.Text.StringBuilder();
+        for (var i = 0; i < count; i++)
+        {
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $".func c{i} () -> (i64) export\n    i64.const {i}\n    return\n.end\n");
+            if (i % 500 != 0) continue;
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $".func d{i} (f64) -> (f64) export\n    local.get 0\n    f64.const {i}\n    f64.add\n    return\n.end\n");
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $".func p{i} (i64 i64) -> (i64 i64) export\n    local.get 1\n    local.get 0\n    return\n.end\n");
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $".func n{i} () -> () export\n    return\n.end\n");
+        }
+        var module = Module.FromText(text.ToString(), "many.jvm");
+        using var saved = new SavedAssembly(module, "Many");
+        var dispatchers = saved.Assembly.GetType(AssemblyCompiler.DispatchTypeName)!.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly);
+        Assert.Equal(2 + 3, dispatchers.Length);
+        SavedCode.Load(saved.Assembly, module);
+        AssertRunsSavedCode(module, saved.Assembly);
+        var isolate = new Isolate(module, options: new IsolateOptions { Tier = ExecutionTier.Jit });
+        for (var i = 0; i < count; i++)
+        {
+            Assert.Equal(i, isolate.Invoke($"c{i}")[0].Bits);
+            if (i % 500 != 0) continue;
+            Assert.Equal(0.5 + i, isolate.Invoke($"d{i}", Value.F64(0.5))[0].AsF64);
+            var swapped = isolate.Invoke($"p{i}", Value.I64(i), Value.I64(-1));
+            Assert.Equal([-1L, i], swapped.Select(v => v.Bits));
+            Assert.Empty(isolate.Invoke($"n{i}"));
+        }
     }
 }
 

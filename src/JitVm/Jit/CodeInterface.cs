@@ -18,8 +18,10 @@ internal static class CodeInterface
     /// <item>the calling convention <c>R f(Fiber fiber, int depth, P0 a0, ...)</c> and the CLR type of each VM type
     /// (<see cref="FunctionCompiler.ClrType"/>, <see cref="FunctionCompiler.ReturnType"/>), with several results
     /// left in the fiber's result buffer;</item>
-    /// <item>the <see cref="SlotAdapter"/> shape <c>void(Fiber, int depth, int fp)</c> and how adapters read
-    /// arguments from slots and write results back (<see cref="FunctionCompiler.EmitAdapter"/>);</item>
+    /// <item>the <see cref="SlotAdapter"/> shape <c>void(Fiber, int depth, int fp)</c>, the
+    /// <see cref="SavedDispatcher"/> shape <c>void(Fiber, int depth, int fp, int entry)</c> of a saved assembly's
+    /// dispatchers, and how both read arguments from slots and write results back
+    /// (<see cref="FunctionCompiler.EmitAdapter"/>);</item>
     /// <item>the name, parameter types and return type of every <see cref="JitRuntime"/> helper and of every shared
     /// definition compiled code calls directly (<see cref="Semantics.Arithmetic"/>), and what each
     /// means: the values compiled code passes (trap codes as <see cref="Diagnostics.TrapCode"/> numbers, call sites
@@ -38,7 +40,7 @@ internal static class CodeInterface
     /// with CodeInterface.fingerprint, next to this file, and fails until the version is bumped and the fingerprint
     /// regenerated.
     /// </summary>
-    public const int Version = 12;
+    public const int Version = 13;
 
     /// <summary>The type of a saved assembly that carries its stamp: literal fields only, so reading them runs no code
     /// of the assembly and resolves nothing it references.</summary>
@@ -56,8 +58,14 @@ internal static class CodeInterface
 
     /// <summary>The stamp's <c>string</c> field holding, in base64, one little-endian <c>int</c> per defined function:
     /// the stack bound of its compiled code (<see cref="CompiledFunction.StackBytes"/>, 0 for a function left to the
-    /// interpreter), so loading binds a function without analysing it. Optional: without it the bounds are computed.</summary>
+    /// interpreter), so loading binds a function without analysing it.</summary>
     public const string StackBytesField = "StackBytes";
+
+    /// <summary>The stamp's <c>string</c> field holding, in base64, one pair of little-endian <c>int</c>s per defined
+    /// function: the dispatcher (<see cref="AssemblyCompiler.DispatchTypeName"/>, numbered as the table
+    /// <see cref="AssemblyCompiler.DispatcherTableMethod"/> returns them) and the entry in it that calls the function's
+    /// body; (-1, -1) for a function left to the interpreter.</summary>
+    public const string DispatchField = "Dispatch";
 
     /// <summary>The SHA-256 of the module's binary form, in upper-case hex: saved code is bound to exactly the
     /// module it was compiled from (its function indices, signatures and the decoded operations its deopt images name).</summary>

@@ -210,27 +210,40 @@ internal static class FunctionCompiler
         il.SetArguments([typeof(Runtime.Fiber), typeof(int), typeof(int)]);
         il.LoadArgument(0);
         il.LoadArgument(1);
-        for (var i = 0; i < signature.Parameters.Length; i++)
-        {
-            il.LoadArgument(0);
-            il.LoadArgument(2);
-            il.Emit(OpCodes.Ldc_I4, i);
-            il.Emit(OpCodes.Add);
-            switch (signature.Parameters[i])
-            {
-                case VmType.Word:
-                    il.Call(Helpers.SlotWord);
-                    break;
-                case VmType.F64:
-                    il.Call(Helpers.GetSlot);
-                    il.Call(Helpers.BitsToDouble);
-                    break;
-                default:
-                    il.Call(Helpers.GetSlot);
-                    break;
-            }
-        }
+        for (var i = 0; i < signature.Parameters.Length; i++) EmitArgumentFromSlot(il, signature.Parameters[i], i);
         il.Call(body, parameters, returnType);
+        EmitResultsToSlots(il, signature, returnType);
+        il.Emit(OpCodes.Ret);
+    }
+
+    /// <summary>Pushes argument <paramref name="index"/> of type <paramref name="type"/>, read from slot fp + index, in the
+    /// CLR type of the calling convention: arguments 0 and 2 of the method being emitted are the fiber and fp.</summary>
+    public static void EmitArgumentFromSlot(CheckedIL il, VmType type, int index)
+    {
+        il.LoadArgument(0);
+        il.LoadArgument(2);
+        il.Emit(OpCodes.Ldc_I4, index);
+        il.Emit(OpCodes.Add);
+        switch (type)
+        {
+            case VmType.Word:
+                il.Call(Helpers.SlotWord);
+                break;
+            case VmType.F64:
+                il.Call(Helpers.GetSlot);
+                il.Call(Helpers.BitsToDouble);
+                break;
+            default:
+                il.Call(Helpers.GetSlot);
+                break;
+        }
+    }
+
+    /// <summary>Writes a body's results to slots fp onwards: the single result, on the CIL stack in
+    /// <paramref name="returnType"/>, to slot fp, or several from the fiber's result buffer (none for no result).
+    /// Arguments 0 and 2 of the method being emitted are the fiber and fp.</summary>
+    public static void EmitResultsToSlots(CheckedIL il, FunctionType signature, Type returnType)
+    {
         if (signature.Results.Length == 1)
         {
             var value = il.DeclareLocal(returnType);
@@ -252,7 +265,6 @@ internal static class FunctionCompiler
             il.Emit(OpCodes.Ldc_I4, signature.Results.Length);
             il.Call(Helpers.CopyResultsToSlots);
         }
-        il.Emit(OpCodes.Ret);
     }
 
     /// <summary>Reflection handles of the helpers generated code calls.</summary>
