@@ -131,6 +131,32 @@ public sealed class JitPieceTests
     }
 
     [Fact]
+    public void APieceWhoseLastInstructionIsABranchDoesNotFallIntoTheNext()
+    {
+        // Units of ten instructions, each ending with a br to the next unit: the cut at pc 1,000 (a unit's start, the
+        // last pc there with an empty operand stack) makes the first piece end with that br.
+        var text = new StringBuilder(".func big (i64) -> (i64)\n");
+        const int units = 420;
+        for (var k = 0; k < units; k++)
+        {
+            text.Append($"U{k}:\n    local.get 0\n");
+            for (var i = 0; i < 3; i++) text.Append("    i64.const 1\n    i64.add\n");
+            text.Append($"    local.set 0\n    nop\n    br U{k + 1}\n");
+        }
+        text.Append($"U{units}:\n    local.get 0\n    return\n.end\n");
+        // Called three times, so that the tiered policy compiles it (it has no loop).
+        text.Append(".func main (i64 i64) -> (i64)\n    local.get 0\n    call big\n    call big\n    call big\n    return\n.end\n");
+        var module = Module.FromText(text.ToString(), "pieces.jvm");
+        var big = module.Decoded(module.FindFunction("big") - module.Definition.Imports.Count);
+        var plan = JitLimits.PlanPieces(big, out var reason);
+        Assert.Null(reason);
+        Assert.Equal(1000, plan!.Starts[1]);
+        Assert.Equal(Bytecode.OpCode.Br, big.Analysis.Definition.Code[999].OpCode);
+        var observed = RunEverywhere(text.ToString(), 5, 0);
+        Assert.StartsWith($"{5 + 3 * 3 * units}\n", observed, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AFunctionOfTwentyThousandInstructionsRunsInPiecesAsInEveryOtherTier()
     {
         var text = new JitPieceGenerator { Sections = 2_500 }.Generate();

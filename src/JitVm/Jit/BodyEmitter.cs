@@ -138,7 +138,8 @@ internal sealed partial class BodyEmitter(
             il.ExpectEmpty();
         }
         // The next piece starts where the operand stack is empty: falling into it leaves with the locals only.
-        if (plan is not null && _end < code.Length) il.Emit(OpCodes.Br, Block(_end));
+        if (plan is not null && _end < code.Length && code[_end - 1].OpCode.Info().Flow is FlowKind.Next or FlowKind.ConditionalBranch or FlowKind.Call)
+            il.Emit(OpCodes.Br, Block(_end));
         EmitStubs(_stubs);
         if (_returnBlock is { } returnBlock) EmitReturnBlock(returnBlock);
     }
