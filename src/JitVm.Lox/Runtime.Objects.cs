@@ -12,6 +12,35 @@ internal sealed partial class LoxRuntime
     /// whose only slot is empty); a real table has at least <see cref="InitialCapacity"/> slots.</summary>
     private const long EmptyTableWords = 3;
 
+    /// <summary>
+    /// Emits the body of a lookup in the table that is <paramref name="f"/>'s parameter 0 for the key that is its
+    /// parameter 1: open addressing with linear probing (symbols are small distinct integers, so a key is its own
+    /// hash). Where the key is found, <paramref name="hit"/> pushes the result from the table and the key's slot;
+    /// where an empty slot ends the probe, <paramref name="miss"/> pushes it.
+    /// </summary>
+    private static void EmitProbe(FunctionBuilder f, Action<FunctionBuilder, LocalReference, LocalReference> hit, Action<FunctionBuilder> miss)
+    {
+        var (table, key) = (f.Parameter(0), f.Parameter(1));
+        var mask = f.DeclareLocal(I64, "mask");
+        var slot = f.DeclareLocal(I64, "slot");
+        var found = f.DeclareLocal(I64, "key");
+        var loop = f.DefineLabel();
+        var hitLabel = f.DefineLabel();
+        var missLabel = f.DefineLabel();
+        f.LocalGet(table).Emit(OpCode.Len).I64Const(1).Emit(OpCode.I64ShrU).I64Const(1).Emit(OpCode.I64Sub).LocalSet(mask)
+         .LocalGet(key).LocalGet(mask).Emit(OpCode.I64And).LocalSet(slot)
+         .MarkLabel(loop)
+         .LocalGet(table).LocalGet(slot).I64Const(1).Emit(OpCode.I64Shl).I64Const(1).Emit(OpCode.I64Add).Emit(OpCode.LoadI).LocalTee(found)
+         .LocalGet(key).Emit(OpCode.I64Eq).BrIf(hitLabel)
+         .LocalGet(found).Emit(OpCode.I64Eqz).BrIf(missLabel)
+         .LocalGet(slot).I64Const(1).Emit(OpCode.I64Add).LocalGet(mask).Emit(OpCode.I64And).LocalSet(slot).Br(loop)
+         .MarkLabel(hitLabel);
+        hit(f, table, slot);
+        f.Return().MarkLabel(missLabel);
+        miss(f);
+        f.Return();
+    }
+
     /// <summary>Pushes the shared empty field table (made the first time it is needed).</summary>
     public void EmitEmptyFields(FunctionBuilder f)
     {
@@ -28,43 +57,13 @@ internal sealed partial class LoxRuntime
             f.I64Const(1 + 2 * InitialCapacity).Emit(OpCode.Alloc).Return();
         }
         {
-            // Open addressing with linear probing; symbols are small distinct integers, so the key is its own hash.
             var f = TableGet;
-            var (table, key) = (f.Parameter(0), f.Parameter(1));
-            var mask = f.DeclareLocal(I64, "mask");
-            var slot = f.DeclareLocal(I64, "slot");
-            var found = f.DeclareLocal(I64, "key");
-            var loop = f.DefineLabel();
-            var hit = f.DefineLabel();
-            var miss = f.DefineLabel();
-            f.LocalGet(table).Emit(OpCode.Len).I64Const(1).Emit(OpCode.I64ShrU).I64Const(1).Emit(OpCode.I64Sub).LocalSet(mask)
-             .LocalGet(key).LocalGet(mask).Emit(OpCode.I64And).LocalSet(slot)
-             .MarkLabel(loop)
-             .LocalGet(table).LocalGet(slot).I64Const(1).Emit(OpCode.I64Shl).I64Const(1).Emit(OpCode.I64Add).Emit(OpCode.LoadI).LocalTee(found)
-             .LocalGet(key).Emit(OpCode.I64Eq).BrIf(hit)
-             .LocalGet(found).Emit(OpCode.I64Eqz).BrIf(miss)
-             .LocalGet(slot).I64Const(1).Emit(OpCode.I64Add).LocalGet(mask).Emit(OpCode.I64And).LocalSet(slot).Br(loop)
-             .MarkLabel(hit).LocalGet(table).LocalGet(slot).I64Const(1).Emit(OpCode.I64Shl).I64Const(2).Emit(OpCode.I64Add).Emit(OpCode.LoadW).Return()
-             .MarkLabel(miss).Word(Representation.Undefined).Return();
+            EmitProbe(f, (f, table, slot) => f.LocalGet(table).LocalGet(slot).I64Const(1).Emit(OpCode.I64Shl).I64Const(2).Emit(OpCode.I64Add).Emit(OpCode.LoadW),
+                f => f.Word(Representation.Undefined));
         }
         {
             var f = TableFind;
-            var (table, key) = (f.Parameter(0), f.Parameter(1));
-            var mask = f.DeclareLocal(I64, "mask");
-            var slot = f.DeclareLocal(I64, "slot");
-            var found = f.DeclareLocal(I64, "key");
-            var loop = f.DefineLabel();
-            var hit = f.DefineLabel();
-            var miss = f.DefineLabel();
-            f.LocalGet(table).Emit(OpCode.Len).I64Const(1).Emit(OpCode.I64ShrU).I64Const(1).Emit(OpCode.I64Sub).LocalSet(mask)
-             .LocalGet(key).LocalGet(mask).Emit(OpCode.I64And).LocalSet(slot)
-             .MarkLabel(loop)
-             .LocalGet(table).LocalGet(slot).I64Const(1).Emit(OpCode.I64Shl).I64Const(1).Emit(OpCode.I64Add).Emit(OpCode.LoadI).LocalTee(found)
-             .LocalGet(key).Emit(OpCode.I64Eq).BrIf(hit)
-             .LocalGet(found).Emit(OpCode.I64Eqz).BrIf(miss)
-             .LocalGet(slot).I64Const(1).Emit(OpCode.I64Add).LocalGet(mask).Emit(OpCode.I64And).LocalSet(slot).Br(loop)
-             .MarkLabel(hit).LocalGet(slot).I64Const(1).Emit(OpCode.I64Shl).I64Const(1).Emit(OpCode.I64Add).Return()
-             .MarkLabel(miss).I64Const(-1).Return();
+            EmitProbe(f, (f, _, slot) => f.LocalGet(slot).I64Const(1).Emit(OpCode.I64Shl).I64Const(1).Emit(OpCode.I64Add), f => f.I64Const(-1));
         }
         {
             // The table is word `field` of `holder`, which gets the grown table when three quarters are used.

@@ -17,13 +17,13 @@ internal static class LoxReplConsole
     {
         using var session = new LoxReplSession(Console.Out, Console.Error, settings);
         var interactive = !Console.IsInputRedirected && !Console.IsOutputRedirected && LineEditor.IsSupported(AnsiConsole.Console);
-        CancellationTokenSource? reading = null;
+        LineReader? reader = null;
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             // Ctrl+C never ends the process: it stops the input running, or the line being read.
             e.Cancel = true;
             session.Interrupt();
-            reading?.Cancel();
+            reader?.CancelLine();
         };
         Console.CancelKeyPress += onCancel;
         try
@@ -36,38 +36,8 @@ internal static class LoxReplConsole
             }
 
             Console.Out.WriteLine("jitvm lox: type Lox declarations and statements; an expression without ';' prints its value. Ctrl+D ends.");
-            var editor = new LineEditor(AnsiConsole.Console) { Prompt = new Prompt(session) };
-            var endOfInput = new ReplConsole.EndOfInputCommand();
-            editor.KeyBindings.Add(ConsoleKey.D, ConsoleModifiers.Control, () => endOfInput);
-            editor.KeyBindings.Add(ConsoleKey.UpArrow, () => new PreviousHistoryCommand());
-            editor.KeyBindings.Add(ConsoleKey.DownArrow, () => new NextHistoryCommand());
-            var historyFile = ReplConsole.HistoryFile("lox_history");
-            foreach (var line in ReplConsole.LoadHistory(historyFile)) editor.History.Add(line);
-            while (true)
-            {
-                reading = new CancellationTokenSource();
-                string? line;
-                try
-                {
-                    line = editor.ReadLine(reading.Token).GetAwaiter().GetResult();
-                }
-                catch (OperationCanceledException)
-                {
-                    line = null;
-                }
-                var cancelled = reading.IsCancellationRequested;
-                reading.Dispose();
-                reading = null;
-                if (endOfInput.Pressed) break;
-                if (cancelled || line is null)
-                {
-                    if (session.IsContinuing) Console.Out.WriteLine("(input dropped)");
-                    session.DiscardPending();
-                    continue;
-                }
-                ReplConsole.AppendHistory(historyFile, line);
-                session.Feed(line);
-            }
+            reader = new LineReader(new LineEditor(AnsiConsole.Console) { Prompt = new Prompt(session) }, ReplConsole.HistoryFile("lox_history"));
+            reader.Run(session, Console.Out);
             return ExitCodes.Ok;
         }
         finally

@@ -27,7 +27,7 @@ internal sealed record LoxReplSettings
 /// classes, instances, strings) stay in the store's heap and keep working, because the functions their closures name
 /// keep their indices. A compile error changes nothing; a runtime error leaves the globals as the input left them.
 /// </remarks>
-internal sealed class LoxReplSession : IDisposable
+internal sealed class LoxReplSession : ILineSession, IDisposable
 {
     private const string GlobalPrefix = "g.";
 
@@ -53,6 +53,9 @@ internal sealed class LoxReplSession : IDisposable
 
     /// <summary>Whether the lines so far are an incomplete input (unbalanced brackets, an open string).</summary>
     public bool IsContinuing => _pending.Count > 0;
+
+    /// <summary>Never: the Lox REPL has no commands; it ends with Ctrl+D or the end of input.</summary>
+    public bool QuitRequested => false;
 
     /// <summary>How many inputs compiled and ran (whether or not they ended in a runtime error).</summary>
     public int AcceptedInputs => _compiler.AcceptedInputs;

@@ -18,13 +18,13 @@ internal static class ReplConsole
         var output = Console.Out;
         using var session = new ReplSession(output, settings);
         var interactive = !Console.IsInputRedirected && !Console.IsOutputRedirected && LineEditor.IsSupported(AnsiConsole.Console);
-        CancellationTokenSource? reading = null;
+        LineReader? reader = null;
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             // Ctrl+C never ends the process: it stops the program running, or the line being read.
             e.Cancel = true;
             session.Interrupt();
-            reading?.Cancel();
+            reader?.CancelLine();
         };
         Console.CancelKeyPress += onCancel;
         try
@@ -42,38 +42,8 @@ internal static class ReplConsole
                 Highlighter = new Highlighter(session),
                 Prompt = new Prompt(session),
             };
-            var endOfInput = new EndOfInputCommand();
-            editor.KeyBindings.Add(ConsoleKey.D, ConsoleModifiers.Control, () => endOfInput);
-            // Each line is read on its own (a block is several reads), so Up and Down walk the history.
-            editor.KeyBindings.Add(ConsoleKey.UpArrow, () => new PreviousHistoryCommand());
-            editor.KeyBindings.Add(ConsoleKey.DownArrow, () => new NextHistoryCommand());
-            var historyFile = HistoryFile();
-            foreach (var line in LoadHistory(historyFile)) editor.History.Add(line);
-            while (!session.QuitRequested)
-            {
-                reading = new CancellationTokenSource();
-                string? line;
-                try
-                {
-                    line = editor.ReadLine(reading.Token).GetAwaiter().GetResult();
-                }
-                catch (OperationCanceledException)
-                {
-                    line = null;
-                }
-                var cancelled = reading.IsCancellationRequested;
-                reading.Dispose();
-                reading = null;
-                if (endOfInput.Pressed) break;
-                if (cancelled || line is null)
-                {
-                    if (session.IsContinuing) output.WriteLine("(input dropped)");
-                    session.DiscardPending();
-                    continue;
-                }
-                AppendHistory(historyFile, line);
-                session.Feed(line);
-            }
+            reader = new LineReader(editor, HistoryFile());
+            reader.Run(session, output);
             return ExitCodes.Ok;
         }
         finally

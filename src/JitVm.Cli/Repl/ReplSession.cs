@@ -35,7 +35,7 @@ internal sealed record ReplSettings
 /// <para>An input that fails to assemble, verify or link changes nothing; one that traps keeps the stack it had
 /// before the line, and whatever the program wrote to globals and the heap before the trap.</para>
 /// </remarks>
-internal sealed partial class ReplSession : IDisposable
+internal sealed partial class ReplSession : ILineSession, IDisposable
 {
     /// <summary>The source name of the session module, in trap reports and messages.</summary>
     internal const string SourceName = "repl";
