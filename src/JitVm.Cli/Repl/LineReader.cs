@@ -41,6 +41,27 @@ internal sealed class LineReader
         foreach (var line in ReplConsole.LoadHistory(historyFile)) editor.History.Add(line);
     }
 
+    /// <summary>
+    /// Makes Ctrl+C stop what runs (<paramref name="interrupt"/>) or the line being read by the reader
+    /// <paramref name="reader"/> returns (none while it returns null) instead of ending the process, until disposed.
+    /// </summary>
+    public static IDisposable InterruptOnCtrlC(Action interrupt, Func<LineReader?> reader)
+    {
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            interrupt();
+            reader()?.CancelLine();
+        };
+        Console.CancelKeyPress += onCancel;
+        return new Unsubscribe(onCancel);
+    }
+
+    private sealed class Unsubscribe(ConsoleCancelEventHandler handler) : IDisposable
+    {
+        public void Dispose() => Console.CancelKeyPress -= handler;
+    }
+
     /// <summary>Stops the line being read, if one is (from the Ctrl+C handler, on another thread).</summary>
     public void CancelLine() => _reading?.Cancel();
 

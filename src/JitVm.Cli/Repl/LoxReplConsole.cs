@@ -18,32 +18,18 @@ internal static class LoxReplConsole
         using var session = new LoxReplSession(Console.Out, Console.Error, settings);
         var interactive = !Console.IsInputRedirected && !Console.IsOutputRedirected && LineEditor.IsSupported(AnsiConsole.Console);
         LineReader? reader = null;
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        using var ctrlC = LineReader.InterruptOnCtrlC(session.Interrupt, () => reader);
+        if (!interactive)
         {
-            // Ctrl+C never ends the process: it stops the input running, or the line being read.
-            e.Cancel = true;
-            session.Interrupt();
-            reader?.CancelLine();
-        };
-        Console.CancelKeyPress += onCancel;
-        try
-        {
-            if (!interactive)
-            {
-                while (Console.In.ReadLine() is { } line) session.Feed(line);
-                session.Finish();
-                return ExitCodes.Ok;
-            }
-
-            Console.Out.WriteLine("jitvm lox: type Lox declarations and statements; an expression without ';' prints its value. Ctrl+D ends.");
-            reader = new LineReader(new LineEditor(AnsiConsole.Console) { Prompt = new Prompt(session) }, ReplConsole.HistoryFile("lox_history"));
-            reader.Run(session, Console.Out);
+            while (Console.In.ReadLine() is { } line) session.Feed(line);
+            session.Finish();
             return ExitCodes.Ok;
         }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
+
+        Console.Out.WriteLine("jitvm lox: type Lox declarations and statements; an expression without ';' prints its value. Ctrl+D ends.");
+        reader = new LineReader(new LineEditor(AnsiConsole.Console) { Prompt = new Prompt(session) }, ReplConsole.HistoryFile("lox_history"));
+        reader.Run(session, Console.Out);
+        return ExitCodes.Ok;
     }
 
     /// <summary><c>&gt;</c> as clox's REPL, or <c>...</c> while an input continues.</summary>

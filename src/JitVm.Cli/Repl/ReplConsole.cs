@@ -19,37 +19,23 @@ internal static class ReplConsole
         using var session = new ReplSession(output, settings);
         var interactive = !Console.IsInputRedirected && !Console.IsOutputRedirected && LineEditor.IsSupported(AnsiConsole.Console);
         LineReader? reader = null;
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        using var ctrlC = LineReader.InterruptOnCtrlC(session.Interrupt, () => reader);
+        if (!interactive)
         {
-            // Ctrl+C never ends the process: it stops the program running, or the line being read.
-            e.Cancel = true;
-            session.Interrupt();
-            reader?.CancelLine();
-        };
-        Console.CancelKeyPress += onCancel;
-        try
-        {
-            if (!interactive)
-            {
-                while (!session.QuitRequested && Console.In.ReadLine() is { } line) session.Feed(line);
-                return ExitCodes.Ok;
-            }
-
-            output.WriteLine("jitvm repl: type instructions to run them, .func ... .end to define; :help lists the commands.");
-            var editor = new LineEditor(AnsiConsole.Console)
-            {
-                Completion = new Completion(session),
-                Highlighter = new Highlighter(session),
-                Prompt = new Prompt(session),
-            };
-            reader = new LineReader(editor, HistoryFile());
-            reader.Run(session, output);
+            while (!session.QuitRequested && Console.In.ReadLine() is { } line) session.Feed(line);
             return ExitCodes.Ok;
         }
-        finally
+
+        output.WriteLine("jitvm repl: type instructions to run them, .func ... .end to define; :help lists the commands.");
+        var editor = new LineEditor(AnsiConsole.Console)
         {
-            Console.CancelKeyPress -= onCancel;
-        }
+            Completion = new Completion(session),
+            Highlighter = new Highlighter(session),
+            Prompt = new Prompt(session),
+        };
+        reader = new LineReader(editor, HistoryFile());
+        reader.Run(session, output);
+        return ExitCodes.Ok;
     }
 
     /// <summary>Where history is kept: <c>JITVM_REPL_HISTORY</c> when set (empty: nowhere), else
