@@ -19,8 +19,8 @@ namespace JitVm.Jit;
 /// path, so after it the states of both paths are joined. Likewise the stack part of the area: a safepoint clears
 /// the stack slots an earlier one may have left set above its own, so the collector never sees a value that is no
 /// longer on the stack.
-/// The analysis is a forward union over the function's blocks; it costs blocks × locals / 64 words, so beyond a
-/// bound it gives up and every local counts as dirty everywhere (what spilling did before there was a plan).
+/// The analysis is a forward union over the function's blocks; it costs (blocks + safepoints) × locals / 32 words, so
+/// beyond a bound it gives up and every local counts as dirty everywhere (what spilling did before there was a plan).
 /// </remarks>
 internal sealed class SpillPlan
 {
@@ -82,7 +82,11 @@ internal sealed class SpillPlan
                 isStart[pc - first] = true;
                 blocks++;
             }
-        if ((long)blocks * (2 * words + 1) > MaxStateWords) return new SpillPlan(first, null, null, null, stackPart);
+        // States are kept per block entry and per safepoint.
+        var safepoints = 0;
+        for (var pc = first; pc < end; pc++)
+            if (code[pc].OpCode.Info().IsSafepoint) safepoints++;
+        if ((long)(blocks + safepoints) * (2 * words + 1) > MaxStateWords) return new SpillPlan(first, null, null, null, stackPart);
 
         // A block's entry state: dirty locals in words [0, words), set ones in [words, 2 * words).
         var width = 2 * words;

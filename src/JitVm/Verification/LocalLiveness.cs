@@ -11,14 +11,14 @@ namespace JitVm.Verification;
 /// <remarks>
 /// A backward union over basic blocks, at the instruction level inside each. Two cases count every local as live
 /// at every pc (what the roots were before liveness): a function with exception handlers (an exception can leave
-/// from any instruction of a protected range, which this analysis does not model), and a function whose blocks ×
-/// locals exceed <see cref="MaxStateWords"/> 64-bit words, so that the analysis costs memory and time linear in the
-/// function with a bounded factor.
+/// from any instruction of a protected range, which this analysis does not model), and a function whose
+/// (blocks + safepoints) × ⌈locals / 64⌉ exceed <see cref="MaxStateWords"/> 64-bit words, so that the analysis costs
+/// memory and time linear in the function with a bounded factor.
 /// </remarks>
 internal sealed class LocalLiveness
 {
-    /// <summary>The largest analysis state, in 64-bit words (blocks × ⌈locals / 64⌉), before every local counts as
-    /// live.</summary>
+    /// <summary>The largest analysis state, in 64-bit words ((blocks + safepoints) × ⌈locals / 64⌉), before every
+    /// local counts as live.</summary>
     public const long MaxStateWords = 1 << 20;
 
     private static readonly LocalLiveness Everything = new(null);
@@ -56,7 +56,11 @@ internal sealed class LocalLiveness
             blockOf[pc] = starts.Count - 1;
         }
         var blocks = starts.Count;
-        if ((long)blocks * Math.Max(1, words) > MaxStateWords) return Everything;
+        // A state is kept per block and per safepoint.
+        var safepoints = 0;
+        foreach (var instruction in code)
+            if (instruction.OpCode.Info().IsSafepoint) safepoints++;
+        if ((long)(blocks + safepoints) * Math.Max(1, words) > MaxStateWords) return Everything;
         int End(int block) => block + 1 < blocks ? starts[block + 1] : count;
 
         // Successors by the block's last instruction; predecessors are the reverse.
