@@ -89,12 +89,110 @@ internal sealed partial class BodyEmitter
         }
 
         var definedIndex = callee - imports;
-        // Past the call-site table's length, a cold block grows it (or traps at the store's limit) and comes back.
+        EnterCall(() => il.Emit(OpCodes.Ldc_I4, definedIndex));
+
+        var interpreted = il.DefineLabel();
+        var done = il.DefineLabel();
+        if (resolveCallee(definedIndex) is { } target)
+        {
+            il.Emit(OpCodes.Ldc_I4, target.FrameBytes);
+            EmitStackCheck(interpreted);
+            Arg(FiberArg);
+            Arg(DepthArg);
+            il.Emit(OpCodes.Ldc_I4, 1);
+            il.Emit(OpCodes.Add);
+            for (var i = 0; i < signature.Parameters.Length; i++) Load(first + i);
+            il.Call(target.Method, target.ParameterTypes, target.ReturnType);
+            StoreCallResults(signature, first);
+            il.Emit(OpCodes.Br, done);
+        }
+        il.MarkLabel(interpreted);
+        StoreArgumentsToScratch(signature, first);
+        Arg(FiberArg);
+        il.Emit(OpCodes.Ldc_I4, definedIndex);
+        il.Emit(OpCodes.Ldloc, _scratch);
+        Arg(DepthArg);
+        il.Call(Helpers.CallInterpreted);
+        LoadResultsFromScratch(signature, first);
+        il.MarkLabel(done);
+        AfterCall();
+    }
+
+    /// <summary>call_indirect, or (without <paramref name="checkSignature"/>) call_ref, whose typed reference the
+    /// verifier proved has the signature: the helper is given ~s then and compares no signatures.</summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2060", Justification = "JitRuntime.IndirectBody puts no DynamicallyAccessedMembers requirement on its type parameter.")]
+    private void EmitCallIndirect(int typeIndex, int h, bool checkSignature)
+    {
+        var signature = module.Definition.Types[typeIndex];
+        var first = h - 1 - signature.Parameters.Length;
+        var helper = il.DefineLabel();
+        var done = il.DefineLabel();
+        if (IndirectTargets.DelegateType(signature) is { } delegateType)
+        {
+            // A compiled callee with an entry is called like a direct callee, its arguments in registers; anything
+            // else (no entry yet, an import, a bad reference or signature, too little stack) takes the helper, which
+            // traps or calls as the interpreter does (see IndirectTargets).
+            var target = _indirectTarget ??= il.DeclareLocal(typeof(IndirectTarget));
+            var calleeIndex = _calleeIndex ??= il.DeclareLocal(typeof(int));
+            Arg(FiberArg);
+            Load(h - 1);
+            il.Call(Helpers.IndirectTarget);
+            il.Emit(OpCodes.Stloc, target);
+            il.Emit(OpCodes.Ldloc, target);
+            il.Emit(OpCodes.Brfalse, helper);
+            if (checkSignature)
+            {
+                il.Emit(OpCodes.Ldloc, target);
+                il.Emit(OpCodes.Ldfld, Helpers.IndirectSignatureId);
+                il.Emit(OpCodes.Ldc_I4, module.SignatureId(typeIndex));
+                il.Emit(OpCodes.Bne_Un, helper);
+            }
+            il.Emit(OpCodes.Ldloc, target);
+            il.Emit(OpCodes.Ldfld, Helpers.IndirectFrameBytes);
+            EmitStackCheck(helper);
+            Load(h - 1);
+            il.Emit(OpCodes.Ldc_I8, (long)module.Definition.Imports.Count);
+            il.Emit(OpCodes.Sub);
+            il.Emit(OpCodes.Conv_I4);
+            il.Emit(OpCodes.Stloc, calleeIndex);
+            EnterCall(() => il.Emit(OpCodes.Ldloc, calleeIndex));
+            il.Emit(OpCodes.Ldloc, target);
+            il.Call(Helpers.IndirectBody.MakeGenericMethod(delegateType));
+            Arg(FiberArg);
+            Arg(DepthArg);
+            il.Emit(OpCodes.Ldc_I4, 1);
+            il.Emit(OpCodes.Add);
+            for (var i = 0; i < signature.Parameters.Length; i++) Load(first + i);
+            il.CallVirtual(IndirectTargets.Invoke(delegateType));
+            StoreCallResults(signature, first);
+            il.Emit(OpCodes.Br, done);
+        }
+        il.MarkLabel(helper);
+        StoreArgumentsToScratch(signature, first);
+        Arg(FiberArg);
+        Load(h - 1);
+        il.Emit(OpCodes.Ldc_I4, checkSignature ? typeIndex : ~typeIndex);
+        il.Emit(OpCodes.Ldloc, _scratch);
+        LocationArguments();
+        il.Call(Helpers.CallIndirect);
+        LoadResultsFromScratch(signature, first);
+        il.MarkLabel(done);
+        AfterCall();
+    }
+
+    /// <summary>
+    /// What every call of a defined function from compiled code does before the CIL call: the depth check (past the
+    /// call-site table's length a cold block grows it, or traps at the store's limit, naming the callee whose index
+    /// <paramref name="loadDefinedIndex"/> pushes, and comes back), the call site and the fuel left.
+    /// </summary>
+    private void EnterCall(Action loadDefinedIndex)
+    {
+        var site = Site;
         var depthChecked = il.DefineLabel();
         var depthStub = Stub(() =>
         {
             Arg(FiberArg);
-            il.Emit(OpCodes.Ldc_I4, definedIndex);
+            loadDefinedIndex();
             il.Emit(OpCodes.Ldc_I8, site);
             Arg(DepthArg);
             il.Emit(OpCodes.Ldloc, _fuel);
@@ -115,69 +213,43 @@ internal sealed partial class BodyEmitter
         Arg(FiberArg);
         il.Emit(OpCodes.Ldloc, _fuel);
         il.Call(Helpers.SetFuel);
-
-        var interpreted = il.DefineLabel();
-        var done = il.DefineLabel();
-        if (resolveCallee(definedIndex) is { } target)
-        {
-            // A direct call uses .NET stack: unless the callee's whole frame fits above the limit, run the callee in
-            // the interpreter instead (see Fiber.StackLimit).
-            il.Emit(OpCodes.Ldloca, _stackProbe);
-            il.Emit(OpCodes.Conv_U);
-            il.Emit(OpCodes.Ldc_I4, target.FrameBytes);
-            il.Emit(OpCodes.Conv_U);
-            il.Emit(OpCodes.Sub);
-            il.Emit(OpCodes.Ldloc, _stackLimit);
-            il.Emit(OpCodes.Ble_Un, interpreted);
-            Arg(FiberArg);
-            Arg(DepthArg);
-            il.Emit(OpCodes.Ldc_I4, 1);
-            il.Emit(OpCodes.Add);
-            for (var i = 0; i < signature.Parameters.Length; i++) Load(first + i);
-            il.Call(target.Method, target.ParameterTypes, target.ReturnType);
-            if (signature.Results.Length == 1) Store(first, signature.Results[0]);
-            else
-                for (var i = 0; i < signature.Results.Length; i++)
-                {
-                    Arg(FiberArg);
-                    il.Emit(OpCodes.Ldc_I4, i);
-                    if (signature.Results[i] == VmType.Word) il.Call(Helpers.GetResultWord);
-                    else
-                    {
-                        il.Call(Helpers.GetResult);
-                        if (signature.Results[i] == VmType.F64) il.Call(Helpers.BitsToDouble);
-                    }
-                    Store(first + i, signature.Results[i]);
-                }
-            il.Emit(OpCodes.Br, done);
-        }
-        il.MarkLabel(interpreted);
-        StoreArgumentsToScratch(signature, first);
-        Arg(FiberArg);
-        il.Emit(OpCodes.Ldc_I4, definedIndex);
-        il.Emit(OpCodes.Ldloc, _scratch);
-        Arg(DepthArg);
-        il.Call(Helpers.CallInterpreted);
-        LoadResultsFromScratch(signature, first);
-        il.MarkLabel(done);
-        AfterCall();
     }
 
-    /// <summary>call_indirect, or (without <paramref name="checkSignature"/>) call_ref, whose typed reference the
-    /// verifier proved has the signature: the helper is given ~s then and compares no signatures.</summary>
-    private void EmitCallIndirect(int typeIndex, int h, bool checkSignature)
+    /// <summary>
+    /// A direct call uses .NET stack: unless the callee's whole frame, whose size in bytes is on the CIL stack,
+    /// fits above the limit, branches to <paramref name="tooDeep"/> to run it another way (see Fiber.StackLimit).
+    /// </summary>
+    private void EmitStackCheck(Label tooDeep)
     {
-        var signature = module.Definition.Types[typeIndex];
-        var first = h - 1 - signature.Parameters.Length;
-        StoreArgumentsToScratch(signature, first);
-        Arg(FiberArg);
-        Load(h - 1);
-        il.Emit(OpCodes.Ldc_I4, checkSignature ? typeIndex : ~typeIndex);
-        il.Emit(OpCodes.Ldloc, _scratch);
-        LocationArguments();
-        il.Call(Helpers.CallIndirect);
-        LoadResultsFromScratch(signature, first);
-        AfterCall();
+        // probe - frame <= limit, tested as frame + limit >= probe so that the frame size can be pushed first.
+        il.Emit(OpCodes.Conv_U);
+        il.Emit(OpCodes.Ldloc, _stackLimit);
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Ldloca, _stackProbe);
+        il.Emit(OpCodes.Conv_U);
+        il.Emit(OpCodes.Bge_Un, tooDeep);
+    }
+
+    /// <summary>Stores a CIL call's results: the single one returned, or several from the fiber's result buffer.</summary>
+    private void StoreCallResults(FunctionType signature, int first)
+    {
+        if (signature.Results.Length == 1)
+        {
+            Store(first, signature.Results[0]);
+            return;
+        }
+        for (var i = 0; i < signature.Results.Length; i++)
+        {
+            Arg(FiberArg);
+            il.Emit(OpCodes.Ldc_I4, i);
+            if (signature.Results[i] == VmType.Word) il.Call(Helpers.GetResultWord);
+            else
+            {
+                il.Call(Helpers.GetResult);
+                if (signature.Results[i] == VmType.F64) il.Call(Helpers.BitsToDouble);
+            }
+            Store(first + i, signature.Results[i]);
+        }
     }
 
     /// <summary>Reserves scratch slots above the interpreter frames and stores the call's arguments there.</summary>

@@ -106,13 +106,8 @@ internal sealed partial class BodyEmitter
         // A piece returns to its driver, which holds no frame for a CIL tail call to replace.
         if (plan is null && resolveCallee(definedIndex) is { } target)
         {
-            il.Emit(OpCodes.Ldloca, _stackProbe);
-            il.Emit(OpCodes.Conv_U);
             il.Emit(OpCodes.Ldc_I4, target.FrameBytes);
-            il.Emit(OpCodes.Conv_U);
-            il.Emit(OpCodes.Sub);
-            il.Emit(OpCodes.Ldloc, _stackLimit);
-            il.Emit(OpCodes.Ble_Un, interpreted);
+            EmitStackCheck(interpreted);
             CloseFrame();
             // The callee runs at this frame's depth; its results (or, for several, the result buffer) are this
             // function's, so nothing follows the call but ret.

@@ -50,6 +50,9 @@ internal sealed partial class BodyEmitter(
     private LocalBuilder _nurseryEnd = null!;
     private LocalBuilder _stackLimit = null!;
     private LocalBuilder _stackProbe = null!;
+    // Made at the first indirect call site (BodyEmitter.Calls.cs).
+    private LocalBuilder? _indirectTarget;
+    private LocalBuilder? _calleeIndex;
     private int _spillSize;
     private bool _usesHeap;
     private VmType[] _types = [];
@@ -103,7 +106,8 @@ internal sealed partial class BodyEmitter(
         // Load only the runtime state this function uses: for a small function the loads are a noticeable share
         // of a call.
         _usesHeap = range.Any(i => i.OpCode.Info().UsesHeap);
-        var callsDefined = range.Any(i => i.OpCode is OpCode.Call or OpCode.ReturnCall && i.Index >= module.Definition.Imports.Count);
+        var callsDefined = range.Any(i => i.OpCode is OpCode.Call or OpCode.ReturnCall && i.Index >= module.Definition.Imports.Count
+            || i.OpCode is OpCode.CallIndirect or OpCode.CallRef);
         if (callsDefined)
         {
             Runtime(Helpers.MaxDepth, _maxDepth);

@@ -153,6 +153,20 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
         il.Emit(OpCodes.Call, method);
     }
 
+    /// <summary>A virtual call of instance method <paramref name="method"/> (a delegate's Invoke).</summary>
+    public void CallVirtual(MethodInfo method)
+    {
+        if (check)
+        {
+            var parameters = method.GetParameters();
+            for (var i = parameters.Length - 1; i >= 0; i--) Pop(KindOf(parameters[i].ParameterType), $"argument {i} of {method.Name}");
+            Pop(Kind.Ref, "this");
+            if (method.ReturnType != typeof(void)) Push(KindOf(method.ReturnType));
+        }
+        OnCall?.Invoke(Pc, method);
+        il.Emit(OpCodes.Callvirt, method);
+    }
+
     /// <summary>A call to a method being built (DynamicMethod or MethodBuilder), whose parameters reflection cannot list yet.</summary>
     public void Call(MethodInfo method, Type[] parameterTypes, Type returnType)
     {

@@ -30,6 +30,9 @@ internal static class CodeInterface
     /// before it, a plain object's unused byte count in bits 32..34 and bits 60 and 61 marking a reference or a sent
     /// object, which len.bytes reads; the slots and their tags; the call-site array by depth);</item>
     /// <item><see cref="Word"/>'s fields and their order;</item>
+    /// <item>the <see cref="IndirectTarget"/> fields indirect call sites read (signature id as
+    /// <see cref="Verification.VerifiedModule.SignatureId"/> numbers signatures, frame bytes, the body's delegate
+    /// type as <see cref="IndirectTargets.DelegateType"/> makes it);</item>
     /// <item>the frame and deopt protocol: the stack-limit and depth checks, the fuel slice read negative after a
     /// call whose callee deoptimised, and the frame image (every local, then the live operand-stack values, resuming
     /// at the decoder's operation index of the safepoint) that <c>BeginImage</c> ... <c>EndImage</c> write;</item>
@@ -40,7 +43,7 @@ internal static class CodeInterface
     /// with CodeInterface.fingerprint, next to this file, and fails until the version is bumped and the fingerprint
     /// regenerated.
     /// </summary>
-    public const int Version = 13;
+    public const int Version = 14;
 
     /// <summary>The type of a saved assembly that carries its stamp: literal fields only, so reading them runs no code
     /// of the assembly and resolves nothing it references.</summary>

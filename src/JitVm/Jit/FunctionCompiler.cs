@@ -294,6 +294,10 @@ internal static class FunctionCompiler
         public static readonly MethodInfo SetFuel = Runtime(nameof(JitRuntime.SetFuel));
         public static readonly MethodInfo Sites = Runtime(nameof(JitRuntime.Sites));
         public static readonly MethodInfo MaxDepth = Runtime(nameof(JitRuntime.MaxDepth));
+        public static readonly MethodInfo IndirectTarget = Runtime(nameof(JitRuntime.IndirectTarget));
+        public static readonly MethodInfo IndirectBody = Runtime(nameof(JitRuntime.IndirectBody));
+        public static readonly FieldInfo IndirectSignatureId = typeof(Jit.IndirectTarget).GetField(nameof(Jit.IndirectTarget.SignatureId))!;
+        public static readonly FieldInfo IndirectFrameBytes = typeof(Jit.IndirectTarget).GetField(nameof(Jit.IndirectTarget.FrameBytes))!;
         public static readonly MethodInfo HeapWords = Runtime(nameof(JitRuntime.HeapWords));
         public static readonly MethodInfo HeapTags = Runtime(nameof(JitRuntime.HeapTags));
         public static readonly MethodInfo NurseryEnd = Runtime(nameof(JitRuntime.NurseryEnd));

@@ -53,6 +53,21 @@ internal static partial class JitRuntime
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int MaxDepth(Fiber fiber) => fiber.MaxDepth;
 
+    /// <summary>The entry an indirect call of function <paramref name="reference"/> calls directly, or null for
+    /// the helper (see <see cref="IndirectTargets"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static IndirectTarget? IndirectTarget(Fiber fiber, long reference)
+    {
+        var instance = fiber.Instance;
+        var entries = instance.Code.Indirect.Entries;
+        var definedIndex = (ulong)(reference - instance.ImportCount);
+        return definedIndex < (ulong)entries.Length ? entries[definedIndex] : null;
+    }
+
+    /// <summary>An entry's body as its delegate type, which the entry's signature id has shown it is.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TDelegate IndirectBody<TDelegate>(IndirectTarget target) where TDelegate : Delegate => Unsafe.As<TDelegate>(target.Body);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long[] HeapWords(Fiber fiber) => fiber.Heap.Words;
 
@@ -488,6 +503,7 @@ internal static partial class JitRuntime
         }
         fiber.Sites[depth] = site;
         var compiled = target.Compiled ?? (fiber.Store.Tier == ExecutionTier.Tiered && DynamicCode.Supported ? fiber.Instance.Code.Jit.TierUpOnCall(fiber.Store, target) : null);
+        if (compiled is not null && DynamicCode.Supported) fiber.Instance.Code.Indirect.Publish(target, compiled);
         if (compiled is not null && StackHasRoom(fiber, compiled.StackBytes)) compiled.Adapter(fiber, depth + 1, fp);
         else CallInterpreted(fiber, target.FunctionIndex - fiber.Instance.ImportCount, fp, depth);
     }

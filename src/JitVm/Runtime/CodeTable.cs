@@ -21,7 +21,11 @@ internal sealed class CodeTable
         Module = module;
         DeoptStress = deoptStress;
         _decoded = new DecodedFunction?[module.Verified.Functions.Length];
+        Indirect = new Jit.IndirectTargets(module);
     }
+
+    /// <summary>The compiled bodies indirect calls from compiled code reach directly.</summary>
+    public Jit.IndirectTargets Indirect { get; }
 
     public Module Module { get; }
 

@@ -30,6 +30,19 @@ internal sealed class VerifiedModule
 
     public ModuleDefinition Definition { get; }
 
+    private int[]? _signatureIds;
+
+    /// <summary>A number for signature <paramref name="typeIndex"/> that equals another's exactly when the two
+    /// signatures are equal: the index of the first type equal to it (computed once, in time linear in the types).</summary>
+    public int SignatureId(int typeIndex)
+    {
+        if (_signatureIds is { } ids) return ids[typeIndex];
+        var first = new Dictionary<FunctionType, int>();
+        ids = new int[Definition.Types.Count];
+        for (var i = 0; i < ids.Length; i++) ids[i] = first.TryAdd(Definition.Types[i], i) ? i : first[Definition.Types[i]];
+        return (_signatureIds = ids)[typeIndex];
+    }
+
     /// <summary>Analyses of the defined functions, by defined-function index (function index minus import count).</summary>
     public Analyses Functions { get; }
 
