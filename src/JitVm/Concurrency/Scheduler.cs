@@ -52,6 +52,9 @@ internal sealed class Scheduler
     /// <summary>The fuel every spawned task of the tree draws from; null when it is unlimited.</summary>
     public FuelPool? TaskFuel { get; }
 
+    /// <summary>Ended tasks' isolates, reset for the next spawns (see <see cref="Isolate.ForTask"/>).</summary>
+    public TaskIsolates TaskIsolates { get; } = new();
+
     /// <summary>Worker threads; 0 is the deterministic mode: spawned tasks run one at a time on the root task's thread
     /// while it waits, so the schedule depends only on the program (spec/concurrency.md §4).</summary>
     public int MaxWorkers { get; }
@@ -218,12 +221,15 @@ internal sealed class Scheduler
 
     /// <summary>Runs a task taken with <see cref="TakeTaskLocked"/> until its turn ends; returns the wake-up signals the
     /// turn deferred (tasks it made runnable), which the caller must release or answer itself.</summary>
+    /// <remarks>A task that ended leaves its isolate to the tree's next spawns, once nothing here uses its fiber.</remarks>
     private int RunTurn(VmTask task)
     {
-        var fiber = task.Isolate!.Fiber;
+        var isolate = task.Isolate!;
+        var fiber = isolate.Fiber;
+        bool ended;
         try
         {
-            TaskRunner.RunSlice(task);
+            ended = TaskRunner.RunSlice(task);
         }
         catch
         {
@@ -236,6 +242,7 @@ internal sealed class Scheduler
         }
         var deferred = fiber.DeferredWakes;
         fiber.DeferredWakes = 0;
+        if (ended) TaskIsolates.Return(isolate);
         return deferred;
     }
 
@@ -551,7 +558,7 @@ internal sealed class Scheduler
         !task.IsHost && ++task.SlicesThisTurn > QuantumSlices && (task.Scheduler.HasQueuedWork || task.OnHostThread || task.Scheduler.IsDeterministic);
 
     public string DescribeStatistics() =>
-        $"tasks: {TasksSpawned} spawned, {LiveTasks} alive; {MessagesSent} messages, {BytesCopied} bytes copied; {Suspensions} suspensions";
+        $"tasks: {TasksSpawned} spawned, {LiveTasks} alive; {MessagesSent} messages, {BytesCopied} bytes copied; {Suspensions} suspensions; {TaskIsolates.Reused} spawns reused an ended task's isolate";
 
     internal static long Timestamp() => Stopwatch.GetTimestamp();
 }

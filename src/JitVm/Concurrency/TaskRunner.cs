@@ -6,7 +6,9 @@ namespace JitVm.Concurrency;
 /// <summary>One worker's turn with a task: start or resume it, and record how the turn ended.</summary>
 internal static class TaskRunner
 {
-    public static void RunSlice(VmTask task)
+    /// <summary>Runs the task until it returns, traps or suspends; returns whether it ended (returned or trapped), in
+    /// which case it no longer names its isolate (<see cref="VmTask.Isolate"/> is null).</summary>
+    public static bool RunSlice(VmTask task)
     {
         var scheduler = task.Scheduler;
         var isolate = task.Isolate!;
@@ -56,7 +58,7 @@ internal static class TaskRunner
         if (suspended)
         {
             scheduler.Suspended(task, fiber);
-            return;
+            return false;
         }
         store.ReturnFuelToPool(fiber);
         lock (scheduler.Gate)
@@ -68,6 +70,7 @@ internal static class TaskRunner
             task.Isolate = null;
             scheduler.Completed(task, fiber);
         }
+        return true;
     }
 
     /// <summary>Moves the arguments into the task's heap and runs its function from the start.</summary>

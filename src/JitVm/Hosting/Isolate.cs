@@ -47,15 +47,26 @@ public sealed partial class Isolate
         Module = module;
         Store = new Store(this, options, taskFuel);
         Instance = new Instance(Store, template);
-        Fiber = new Fiber(Store, Instance, initialSlots: 8);
+        Fiber = new Fiber(Store, Instance, initialSlots: Fiber.TaskSlots);
     }
 
     /// <summary>The isolate of a spawned task: <paramref name="template"/>'s module and host functions, fresh globals, a
     /// small heap and frame stack that grow as needed, fuel drawn from the tree's pool, and the other limits of the
     /// root's options applied to the task alone (a timeout is per host entry, so tasks have none; the deadline
-    /// applies).</summary>
+    /// applies). It is an ended task's isolate of the tree, reset, when one is kept (<see cref="TryReuseForTask"/>),
+    /// else a new one.</summary>
     internal static Isolate ForTask(Instance template, Concurrency.Scheduler scheduler) =>
-        new(template.Module, template, scheduler.TaskOptions, scheduler.TaskFuel);
+        scheduler.TaskIsolates.TryTake(template) ?? new(template.Module, template, scheduler.TaskOptions, scheduler.TaskFuel);
+
+    /// <summary>After its task has ended, makes this task isolate what <see cref="ForTask"/> builds, under a name of
+    /// its own again (the next task is another isolate in log events); false when it must not be reused (see
+    /// <see cref="Store.ResetForNextTask"/>).</summary>
+    internal bool TryReuseForTask()
+    {
+        if (!Store.ResetForNextTask(Fiber)) return false;
+        _name = null;
+        return true;
+    }
 
     /// <summary>The module this isolate runs.</summary>
     public Module Module { get; }
@@ -64,7 +75,9 @@ public sealed partial class Isolate
 
     /// <summary>The isolate's name in log events: <see cref="IsolateOptions.Name"/>, or <c>isolate N</c>, N counting
     /// the isolates of the process from 1 (each spawned task counts as one).</summary>
-    public string Name => field ??= Store.Options.Name ?? $"isolate {Interlocked.Increment(ref s_isolatesCreated)}";
+    public string Name => _name ??= Store.Options.Name ?? $"isolate {Interlocked.Increment(ref s_isolatesCreated)}";
+
+    private string? _name;
 
     internal Store Store { get; }
 

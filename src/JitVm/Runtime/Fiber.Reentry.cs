@@ -43,12 +43,18 @@ internal sealed partial class Fiber
     private readonly record struct NestedEntry(int SlotTop, int CallDepth, int EntryBase, int EntryFrames, int EntryDepth,
         int HostCallDepth, long HostCallSite, nuint StackLimit, Instance? Crossed);
 
+    /// <summary>Set at the fiber's first host function call and never cleared: the host function was given the
+    /// isolate and may keep it, so a spawned task's isolate that made one is not reused for another task
+    /// (<see cref="Store.ResetForNextTask"/>).</summary>
+    public bool HostCalled;
+
     /// <summary>Marks a host function call by the frame at <paramref name="depth"/> from <paramref name="site"/> as in progress.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void BeginHostCall(long site, int depth)
     {
         // A host function may wait for a task this fiber made runnable: its worker must be signalled first.
         if (DeferredWakes != 0) FlushDeferredWakes();
+        HostCalled = true;
         HostCallSite = site;
         HostCallDepth = depth;
     }

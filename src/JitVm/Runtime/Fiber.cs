@@ -46,14 +46,53 @@ internal sealed partial class Fiber
         Store = store;
         Heap = store.Heap;
         Instance = instance;
+        AllocateFrameStack(initialSlots);
+        store.Attach(this);
+    }
+
+    /// <summary>Slots a spawned task's fiber starts with (see <see cref="Hosting.Isolate.ForTask"/>).</summary>
+    public const int TaskSlots = 8;
+
+    /// <summary>The frame stack, frame records and call-site table a fiber starts with.</summary>
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(Slots), nameof(SlotTags), nameof(Frames), nameof(Sites))]
+    private void AllocateFrameStack(int initialSlots)
+    {
         Slots = new long[initialSlots];
         SlotTags = new byte[initialSlots];
         Frames = new FrameRecord[initialSlots >= 1024 ? 64 : 2];
         // The call-site table starts small and grows with the depth reached (EnsureDepth); MaxDepth is its usable
         // length, which compiled code compares depths with, so crossing it costs one slow call per doubling.
-        Sites = new long[Math.Min(store.MaxDepth, initialSlots >= 1024 ? 256 : 4) + 2];
+        Sites = new long[Math.Min(Store.MaxDepth, initialSlots >= 1024 ? 256 : 4) + 2];
         MaxDepth = Sites.Length - 2;
-        store.Attach(this);
+    }
+
+    /// <summary>Largest frame stack (and frame records and call-site table) a finished task's fiber keeps for the next
+    /// task (<see cref="ClearForNextTask"/>); larger ones are dropped, so an idle fiber stays small.</summary>
+    private const int LargestKeptSlots = 256;
+
+    /// <summary>
+    /// After the task this fiber ran has ended (its entry is over: <see cref="Reset"/> has dropped every frame and
+    /// nested entry), makes it what a new task's fiber is: no task, no fuel slice, no signals owed, and zeroed slots,
+    /// tags, frame records, call sites and results, so nothing of the last task is left for the next to see (and no
+    /// stale tag can make the collector take a stale slot for a pointer). Tables that grew past
+    /// <see cref="LargestKeptSlots"/> are replaced by new small ones.
+    /// </summary>
+    public void ClearForNextTask()
+    {
+        Task = null;
+        DeferredWakes = 0;
+        FuelSlice = 0;
+        LinkedCalls = 0;
+        if (Math.Max(Slots.Length, Math.Max(Frames.Length, Sites.Length)) > LargestKeptSlots) AllocateFrameStack(TaskSlots);
+        else
+        {
+            Array.Clear(Slots);
+            Array.Clear(SlotTags);
+            Array.Clear(Frames);
+            Array.Clear(Sites);
+        }
+        Array.Clear(Results);
+        Array.Clear(ResultTags);
     }
 
     /// <summary>

@@ -157,6 +157,10 @@ internal sealed class Instance
         store.Attach(this);
     }
 
+    /// <summary>Whether this instance runs what a new instance made from <paramref name="template"/> would: the same
+    /// module, code and host functions (a task's instance kept for reuse, Concurrency/TaskIsolates.cs).</summary>
+    public bool IsLike(Instance template) => Module == template.Module && Code == template.Code && _hosts == template._hosts;
+
     /// <summary>Whether every import is a host function (none is linked to another instance, and no global is imported).</summary>
     public bool AllImportsAreHostFunctions => Array.TrueForAll(_hosts, h => h is not null) && _globalOwners.Length == 0;
 

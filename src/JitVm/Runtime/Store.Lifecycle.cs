@@ -44,6 +44,43 @@ internal sealed partial class Store
         }
     }
 
+    /// <summary>
+    /// After a spawned task has ended on <paramref name="fiber"/> (its entry is over, its fuel is back in the tree's
+    /// pool, nothing reaches the store through the task any more), puts the store where a new task's starts
+    /// (<see cref="Hosting.Isolate.ForTask"/>), so that the tree's next spawn can reuse it instead of building one:
+    /// an empty heap (the same one when the task allocated nothing, a new one otherwise), the module's initial
+    /// globals, the fuel, compile budget and interrupt state of a new store (a cancellation requested for the task
+    /// that ended is forgotten), and a cleared fiber. Returns false, changing nothing, when the store must not be
+    /// reused: a host function was called (the host saw the isolate and may keep it, and with it handles or pointer
+    /// values, so it must never come to name another task).
+    /// </summary>
+    internal bool ResetForNextTask(Fiber fiber)
+    {
+        if (fiber.HostCalled) return false;
+        if (Heap.ObjectCount != 0 || Heap.Collections != 0)
+        {
+            Heap = CreateHeap(Options);
+            fiber.Heap = Heap;
+        }
+        foreach (var instance in _instances) instance.ResetGlobals();
+        InitFuel(Options.Fuel, _fuelPool);
+        Timeout = Options.Timeout;
+        Deadline = null;
+        CancellationToken = Options.CancellationToken;
+        _deadlineTimestamp = long.MaxValue;
+        _taskCancelled = false;
+        FramesDeoptimised = 0;
+        _safepointsSeen = 0;
+        _deoptStressRandom = null;
+        InitCompileBudget(Options.CompileBudget);
+        _compileBudgetUsed = 0;
+        _functionsDeniedCompilation = 0;
+        _deniedCompilation = null;
+        _eagerCompilationDone = null;
+        fiber.ClearForNextTask();
+        return true;
+    }
+
     /// <summary>Releases the heap and handles and makes every later use of the store throw
     /// <see cref="ObjectDisposedException"/>. A second dispose does nothing.</summary>
     /// <exception cref="InvalidOperationException">The store is running.</exception>
