@@ -158,8 +158,9 @@ internal sealed partial class CodeGenerator
          .MarkLabel(done);
     }
 
-    /// <summary><c>target.name = value</c>: an existing field through the site's cache, else
-    /// <c>$rt.set_property</c> (a new field, or the error). Leaves the value.</summary>
+    /// <summary><c>target.name = value</c>: an existing field through the site's cache, else, on an instance,
+    /// <c>$rt.table_set</c> (which also says where the field is now), else <c>$rt.set_property</c> (the error).
+    /// Leaves the value.</summary>
     private void EmitSet(Context context, SetExpr set)
     {
         var f = context.F;
@@ -176,13 +177,16 @@ internal sealed partial class CodeGenerator
         var slow = f.DefineLabel();
         var done = f.DefineLabel();
         var miss = f.DefineLabel();
-        var slot = EmitFindCachedField(context, IsThis(context, set.Target), target, set.Symbol, slow, miss);
+        var knownInstance = IsThis(context, set.Target);
+        var slot = EmitFindCachedField(context, knownInstance, target, set.Symbol, slow, miss);
+        // On a miss the target is an instance: `$rt.table_set` stores the field, new or not, and says where it is.
         f.LocalGet(context.Table).GlobalGet(slot).I64Const(1).Emit(OpCode.I64Add).LocalGet(value).Emit(OpCode.StoreW).Br(done)
-         .MarkLabel(miss);
-        EmitLearnField(context, set.Symbol, slot, slow);
-        f.LocalGet(context.Table).LocalGet(context.Index).I64Const(1).Emit(OpCode.I64Add).LocalGet(value).Emit(OpCode.StoreW).Br(done)
-         .MarkLabel(slow).Emit(OpCode.Drop).LocalGet(target).I64Const(set.Symbol).LocalGet(value).Call(_runtime.SetProperty)
-         .MarkLabel(done);
+         .MarkLabel(miss)
+         .LocalGet(target).Emit(OpCode.WordAsPtr).I64Const(Layout.InstanceFields).I64Const(set.Symbol).LocalGet(value).Call(_runtime.TableSet)
+         .GlobalSet(slot).Br(done);
+        // Only the instance check goes to the general case (the error), and `this` needs none.
+        if (!knownInstance) f.MarkLabel(slow).Emit(OpCode.Drop).LocalGet(target).I64Const(set.Symbol).LocalGet(value).Call(_runtime.SetProperty);
+        f.MarkLabel(done);
     }
 
     /// <summary>Emits the check that <paramref name="target"/> is an instance (else to <paramref name="slow"/>;

@@ -243,6 +243,31 @@ public sealed class InlineCacheTests
             class D { get() { return 2; } }
             print D().get();
             """, "0\n1\n2\n2\n")),
+        ("fields made by a store site's cache miss, the table growing", ("""
+            class Many {
+              init(base) {
+                this.f0 = base; this.f1 = base + 1; this.f2 = base + 2; this.f3 = base + 3; this.f4 = base + 4;
+                this.f5 = base + 5; this.f6 = base + 6; this.f7 = base + 7; this.f8 = base + 8; this.f9 = base + 9;
+                this.f10 = base + 10; this.f11 = base + 11; this.f12 = base + 12; this.f13 = base + 13; this.f14 = base + 14;
+                this.f0 = this.f0 + 100; this.f14 = this.f14 + 100;
+              }
+              sum() { return this.f0 + this.f1 + this.f2 + this.f3 + this.f4 + this.f5 + this.f6 + this.f7 + this.f8 + this.f9 + this.f10 + this.f11 + this.f12 + this.f13 + this.f14; }
+            }
+            for (var i = 0; i < 3; i = i + 1) print Many(i * 10).sum();
+            fun put(x, v) { x.f7 = v; return x.f7; }
+            print put(Many(0), "seven");
+            print put("text", 1);
+            """, "305\n455\n605\nseven\nerror:Only instances have fields.\n[line 11] in put()\n[line 13] in script")),
+        ("empty initialisers not called, their arguments still evaluated", ("""
+            class Empty { init() {} }
+            class Ignores { init(a, b) { return; } }
+            var n = 0;
+            fun count() { n = n + 1; return n; }
+            print Empty();
+            print Ignores(count(), count());
+            print n;
+            print Ignores(1);
+            """, "Empty instance\nIgnores instance\n2\nerror:Expected 2 arguments but got 1.\n[line 8] in script")),
         ("an expression statement that can fail still runs", ("""
             var a = 1;
             a == undefinedGlobal;
