@@ -141,8 +141,8 @@ internal sealed partial class CodeGenerator
 
     /// <summary>
     /// A call of a global that only ever holds the class of <paramref name="declaration"/> (without a superclass, so
-    /// its initialiser is its own): the instance is made inline and its <c>init</c>, when it has one, called
-    /// directly; the initialiser returns the instance. Returns false, emitting nothing, when the arity does not
+    /// its initialiser is its own): the instance is made inline and its <c>init</c>, when it has one that does
+    /// something, called directly; the initialiser returns the instance. Returns false, emitting nothing, when the arity does not
     /// match (the general path reports the error).
     /// </summary>
     private bool EmitConstruct(Context context, ClassStmt declaration, VmLocal callee, int arity, int line)
@@ -150,6 +150,13 @@ internal sealed partial class CodeGenerator
         var init = declaration.Methods.LastOrDefault(m => m.Symbol == _symbols.Init).Method;
         if ((init?.Parameters.Count ?? 0) != arity) return false;
         var f = context.F;
+        // An initialiser whose body is empty (or a bare `return;`) does nothing with its arguments, already
+        // evaluated: the instance is the whole result.
+        if (init is { Body: [] or [ReturnStmt { Value: null }] })
+        {
+            for (var i = 0; i < arity; i++) f.Emit(OpCode.Drop);
+            init = null;
+        }
         var instance = context.CalleeObject;
         f.Line(line).I64Const(3).Emit(OpCode.Alloc).LocalTee(instance).I64Const(Layout.Kind).I64Const((long)ObjectKind.Instance).Emit(OpCode.StoreI)
          .LocalGet(instance).I64Const(Layout.InstanceClass).LocalGet(callee).Emit(OpCode.WordAsPtr).Emit(OpCode.StoreP)

@@ -63,7 +63,8 @@ internal sealed partial class CodeGenerator
             // With one method of this name in the whole program, whichever class has it has a closure of it; when
             // that function captures nothing it never reads its closure parameter, which then gets the class.
             var only = _symbols.OnlyMethod(method.Symbol, arity);
-            if (only is { Upvalues.Count: 0 }) f.LocalGet(klass).LocalGet(receiver).Call(Declare(only));
+            if (only is not null && InlineResult(only) is { } result) EmitInlined(context, only, result, receiver, klass, done);
+            else if (only is { Upvalues.Count: 0 }) f.LocalGet(klass).LocalGet(receiver).Call(Declare(only));
             else
             {
                 f.GlobalGet(cachedMethod).Emit(OpCode.WordAsPtr).LocalTee(closure).LocalGet(receiver);
@@ -74,6 +75,62 @@ internal sealed partial class CodeGenerator
         }
         f.MarkLabel(slow).I64Const(method.Symbol).Call(_runtime.InvokeFor(arity))
          .MarkLabel(done);
+    }
+
+    /// <summary>
+    /// The value a method gives when its whole body is <c>{}</c>, <c>return;</c> or <c>return E;</c> with
+    /// <c>E</c> a number, <c>nil</c>, <c>true</c>, <c>false</c>, <c>this</c> or <c>this.name</c> for a name that can
+    /// be a field; null for any other method. Such a body has no effect and needs no call: its only step that can
+    /// miss is the field read, before which nothing has happened, so a miss can still call the method itself.
+    /// </summary>
+    private Expr? InlineResult(FunctionNode method)
+    {
+        if (method is not { Kind: FunctionKind.Method, Parameters.Count: 0, Upvalues.Count: 0 }) return null;
+        var nil = new LiteralExpr(LiteralKind.Nil, method.Line);
+        return method.Body switch
+        {
+            [] or [ReturnStmt { Value: null }] => nil,
+            [ReturnStmt { Value: NumberExpr or LiteralExpr } returned] => returned.Value,
+            [ReturnStmt { Value: VariableExpr { Variable: LocalUse { Variable: var local } } returned }] when local == method.This => returned,
+            [ReturnStmt { Value: GetExpr { Target: VariableExpr { Variable: LocalUse { Variable: var local } } } read }]
+                when local == method.This && _symbols.FieldStores.Contains(read.Symbol) => read,
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// On an invocation's cache hit, with the receiver known to be an instance of a class whose method is
+    /// <paramref name="method"/>: pushes <paramref name="result"/> (<see cref="InlineResult"/>) and goes to
+    /// <paramref name="done"/>. A field read has the site's own cache; when the field is not in the instance's table
+    /// the method is called after all (it reports the error or binds the method of that name).
+    /// </summary>
+    private void EmitInlined(Context context, FunctionNode method, Expr result, VmLocal receiver, VmLocal klass, CodeLabel done)
+    {
+        var f = context.F;
+        // The receiver waits on the stack until the result replaces it, so no label here has an empty operand stack.
+        f.LocalGet(receiver);
+        switch (result)
+        {
+            case GetExpr read:
+            {
+                var call = f.DefineLabel();
+                var miss = f.DefineLabel();
+                var slot = EmitFindCachedField(context, knownInstance: true, receiver, read.Symbol, call, miss);
+                f.Emit(OpCode.Drop).LocalGet(context.Table).GlobalGet(slot).I64Const(1).Emit(OpCode.I64Add).Emit(OpCode.LoadW).Br(done)
+                 .MarkLabel(miss);
+                EmitLearnField(context, read.Symbol, slot, call);
+                f.Emit(OpCode.Drop).LocalGet(context.Table).LocalGet(context.Index).I64Const(1).Emit(OpCode.I64Add).Emit(OpCode.LoadW).Br(done)
+                 .MarkLabel(call).Emit(OpCode.Drop).LocalGet(klass).LocalGet(receiver).Call(Declare(method));
+                break;
+            }
+            case VariableExpr:
+                // `this`: the receiver, already on the stack.
+                break;
+            default:
+                f.Emit(OpCode.Drop);
+                EmitExpression(context, result);
+                break;
+        }
     }
 
     /// <summary><c>target.name</c>: a field through the site's cache, else <c>$rt.get_property</c> (a method
@@ -91,7 +148,7 @@ internal sealed partial class CodeGenerator
         if (_symbols.FieldStores.Contains(get.Symbol))
         {
             var miss = f.DefineLabel();
-            var slot = EmitFindCachedField(context, get.Target, target, get.Symbol, slow, miss);
+            var slot = EmitFindCachedField(context, IsThis(context, get.Target), target, get.Symbol, slow, miss);
             f.Emit(OpCode.Drop).LocalGet(context.Table).GlobalGet(slot).I64Const(1).Emit(OpCode.I64Add).Emit(OpCode.LoadW).Br(done)
              .MarkLabel(miss);
             EmitLearnField(context, get.Symbol, slot, slow);
@@ -101,8 +158,9 @@ internal sealed partial class CodeGenerator
          .MarkLabel(done);
     }
 
-    /// <summary><c>target.name = value</c>: an existing field through the site's cache, else
-    /// <c>$rt.set_property</c> (a new field, or the error). Leaves the value.</summary>
+    /// <summary><c>target.name = value</c>: an existing field through the site's cache, else, on an instance,
+    /// <c>$rt.table_set</c> (which also says where the field is now), else <c>$rt.set_property</c> (the error).
+    /// Leaves the value.</summary>
     private void EmitSet(Context context, SetExpr set)
     {
         var f = context.F;
@@ -119,24 +177,28 @@ internal sealed partial class CodeGenerator
         var slow = f.DefineLabel();
         var done = f.DefineLabel();
         var miss = f.DefineLabel();
-        var slot = EmitFindCachedField(context, set.Target, target, set.Symbol, slow, miss);
+        var knownInstance = IsThis(context, set.Target);
+        var slot = EmitFindCachedField(context, knownInstance, target, set.Symbol, slow, miss);
+        // On a miss the target is an instance: `$rt.table_set` stores the field, new or not, and says where it is.
         f.LocalGet(context.Table).GlobalGet(slot).I64Const(1).Emit(OpCode.I64Add).LocalGet(value).Emit(OpCode.StoreW).Br(done)
-         .MarkLabel(miss);
-        EmitLearnField(context, set.Symbol, slot, slow);
-        f.LocalGet(context.Table).LocalGet(context.Index).I64Const(1).Emit(OpCode.I64Add).LocalGet(value).Emit(OpCode.StoreW).Br(done)
-         .MarkLabel(slow).Emit(OpCode.Drop).LocalGet(target).I64Const(set.Symbol).LocalGet(value).Call(_runtime.SetProperty)
-         .MarkLabel(done);
+         .MarkLabel(miss)
+         .LocalGet(target).Emit(OpCode.WordAsPtr).I64Const(Layout.InstanceFields).I64Const(set.Symbol).LocalGet(value).Call(_runtime.TableSet)
+         .GlobalSet(slot).Br(done);
+        // Only the instance check goes to the general case (the error), and `this` needs none.
+        if (!knownInstance) f.MarkLabel(slow).Emit(OpCode.Drop).LocalGet(target).I64Const(set.Symbol).LocalGet(value).Call(_runtime.SetProperty);
+        f.MarkLabel(done);
     }
 
-    /// <summary>Emits the check that <paramref name="target"/> is an instance (else to <paramref name="slow"/>),
+    /// <summary>Emits the check that <paramref name="target"/> is an instance (else to <paramref name="slow"/>;
+    /// no check when <paramref name="knownInstance"/>),
     /// loads its field table into <c>Table</c>, and falls through when the site's cached index holds
     /// <paramref name="symbol"/> in it (else to <paramref name="miss"/>). Returns the site's cache global.</summary>
-    private GlobalReference EmitFindCachedField(Context context, Expr targetExpression, VmLocal target, int symbol, CodeLabel slow, CodeLabel miss)
+    private GlobalReference EmitFindCachedField(Context context, bool knownInstance, VmLocal target, int symbol, CodeLabel slow, CodeLabel miss)
     {
         var f = context.F;
         var slot = _module.Global($"ic.{++_cacheCount}.slot", I64, 1);
         var table = context.Table;
-        if (IsThis(context, targetExpression))
+        if (knownInstance)
             f.LocalGet(target).Emit(OpCode.WordAsPtr).LocalSet(table);
         else
         {

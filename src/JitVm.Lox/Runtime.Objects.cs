@@ -66,7 +66,8 @@ internal sealed partial class LoxRuntime
             EmitProbe(f, (f, _, slot) => f.LocalGet(slot).I64Const(1).Emit(OpCode.I64Shl).I64Const(1).Emit(OpCode.I64Add), f => f.I64Const(-1));
         }
         {
-            // The table is word `field` of `holder`, which gets the grown table when three quarters are used.
+            // The table is word `field` of `holder`, which gets the grown table when three quarters are used. Returns
+            // the word index of the key in the table the holder has afterwards (an inline cache remembers it).
             var f = TableSet;
             var (holder, field, key, value) = (f.Parameter(0), f.Parameter(1), f.Parameter(2), f.Parameter(3));
             var table = f.DeclareLocal(Ptr, "table");
@@ -92,7 +93,8 @@ internal sealed partial class LoxRuntime
              .LocalGet(key).Emit(OpCode.I64Eq).BrIf(hit)
              .LocalGet(found).Emit(OpCode.I64Eqz).BrIf(insert)
              .LocalGet(slot).I64Const(1).Emit(OpCode.I64Add).LocalGet(mask).Emit(OpCode.I64And).LocalSet(slot).Br(loop)
-             .MarkLabel(hit).LocalGet(table).LocalGet(slot).I64Const(1).Emit(OpCode.I64Shl).I64Const(2).Emit(OpCode.I64Add).LocalGet(value).Emit(OpCode.StoreW).Return()
+             .MarkLabel(hit).LocalGet(table).LocalGet(slot).I64Const(1).Emit(OpCode.I64Shl).I64Const(2).Emit(OpCode.I64Add).LocalGet(value).Emit(OpCode.StoreW)
+             .LocalGet(slot).I64Const(1).Emit(OpCode.I64Shl).I64Const(1).Emit(OpCode.I64Add).Return()
              .MarkLabel(insert)
              .LocalGet(table).LocalGet(slot).I64Const(1).Emit(OpCode.I64Shl).I64Const(1).Emit(OpCode.I64Add).LocalGet(key).Emit(OpCode.StoreI)
              .LocalGet(table).LocalGet(slot).I64Const(1).Emit(OpCode.I64Shl).I64Const(2).Emit(OpCode.I64Add).LocalGet(value).Emit(OpCode.StoreW)
@@ -124,8 +126,9 @@ internal sealed partial class LoxRuntime
              .LocalGet(grown).LocalGet(slot).I64Const(1).Emit(OpCode.I64Shl).I64Const(2).Emit(OpCode.I64Add)
              .LocalGet(table).LocalGet(i).I64Const(1).Emit(OpCode.I64Shl).I64Const(2).Emit(OpCode.I64Add).Emit(OpCode.LoadW).Emit(OpCode.StoreW)
              .MarkLabel(skip).LocalGet(i).I64Const(1).Emit(OpCode.I64Add).LocalSet(i).Br(copy)
-             .MarkLabel(copied).LocalGet(holder).LocalGet(field).LocalGet(grown).Emit(OpCode.StoreP).Return()
-             .MarkLabel(roomy).Return();
+             .MarkLabel(copied).LocalGet(holder).LocalGet(field).LocalGet(grown).Emit(OpCode.StoreP)
+             .LocalGet(grown).LocalGet(key).Call(TableFind).Return()
+             .MarkLabel(roomy).LocalGet(slot).I64Const(1).Emit(OpCode.I64Shl).I64Const(1).Emit(OpCode.I64Add).Return();
         }
     }
 
@@ -152,7 +155,7 @@ internal sealed partial class LoxRuntime
             var error = f.DefineLabel();
             f.BrIfNotKind(target, ObjectKind.Instance, error)
              .LocalGet(target).Emit(OpCode.WordAsPtr).I64Const(Layout.InstanceFields).LocalGet(symbol).LocalGet(value).Call(TableSet)
-             .LocalGet(value).Return()
+             .Emit(OpCode.Drop).LocalGet(value).Return()
              .MarkLabel(error);
             Raise(f, RuntimeError.FieldsOnlyOnInstances);
         }
@@ -210,7 +213,7 @@ internal sealed partial class LoxRuntime
              .Emit(OpCode.I64Eqz).BrIf(skip)
              .LocalGet(subclass).Emit(OpCode.WordAsPtr).I64Const(Layout.ClassMethods).LocalGet(key)
              .LocalGet(methods).LocalGet(i).I64Const(1).Emit(OpCode.I64Shl).I64Const(2).Emit(OpCode.I64Add).Emit(OpCode.LoadW).Call(TableSet)
-             .MarkLabel(skip).LocalGet(i).I64Const(1).Emit(OpCode.I64Add).LocalSet(i).Br(loop)
+             .Emit(OpCode.Drop).MarkLabel(skip).LocalGet(i).I64Const(1).Emit(OpCode.I64Add).LocalSet(i).Br(loop)
              .MarkLabel(done).Return()
              .MarkLabel(error);
             Raise(f, RuntimeError.SuperclassNotClass);
@@ -218,7 +221,7 @@ internal sealed partial class LoxRuntime
         {
             var f = AddMethod;
             f.LocalGet(f.Parameter(0)).Emit(OpCode.WordAsPtr).I64Const(Layout.ClassMethods).LocalGet(f.Parameter(1)).LocalGet(f.Parameter(2))
-             .Call(TableSet).Return();
+             .Call(TableSet).Emit(OpCode.Drop).Return();
         }
         {
             var f = GetSuper;

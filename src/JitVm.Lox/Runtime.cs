@@ -41,7 +41,7 @@ internal sealed partial class LoxRuntime
         PrintNumber = module.Function(Prefix + "print_number", [F64], []);
         NewTable = module.Function(Prefix + "table_new", [], [Ptr]);
         TableGet = module.Function(Prefix + "table_get", [Ptr, I64], [Word]);
-        TableSet = module.Function(Prefix + "table_set", [Ptr, I64, I64, Word], []);
+        TableSet = module.Function(Prefix + "table_set", [Ptr, I64, I64, Word], [I64]);
         TableFind = module.Function(Prefix + "table_find", [Ptr, I64], [I64]);
         FindMethod = module.Function(Prefix + "find_method", [Ptr, I64, I64], [Word]);
         GetProperty = module.Function(Prefix + "get_property", [Word, I64], [Word]);

@@ -37,7 +37,8 @@ public sealed class InlineCacheTests
         },
     };
 
-    /// <summary>Each case: its source, then the expected output; a runtime error's first line follows "error:".</summary>
+    /// <summary>Each case: its source, then the expected output; a runtime error's first line, or its whole message
+    /// with the trace, follows "error:".</summary>
     private static readonly (string Name, (string Source, string Expected) Case)[] Cases =
     [
         ("one invoke site, classes alternating", ("""
@@ -161,6 +162,112 @@ public sealed class InlineCacheTests
             print s == "str";
             print (0 / 0) == (0 / 0);
             """, "true\nfalse\ntrue\nfalse\ntrue\nfalse\ntrue\ntrue\nfalse\ntrue\ntrue\nfalse\n")),
+        ("methods answered without a call: a field, this, nil, a literal", ("""
+            class A {
+              init(set) { if (set) this.x = "field x"; }
+              get() { return this.x; }
+              x() { return "method x"; }
+              me() { return this; }
+              none() {}
+              bare() { return; }
+              three() { return 3; }
+              yes() { return true; }
+            }
+            class B < A {}
+            fun get(a) { return a.get(); }
+            var withField = A(true);
+            var without = A(false);
+            for (var i = 0; i < 2; i = i + 1) {
+              print get(withField);
+              print get(without);
+              print get(B(true));
+              print without.me() == without;
+              print without.none();
+              print without.bare();
+              print withField.three() + 1;
+              print B(false).yes();
+            }
+            """, string.Concat(Enumerable.Repeat("field x\n<fn x>\nfield x\ntrue\nnil\nnil\n4\ntrue\n", 2)))),
+        ("a field answered without a call, tables laid out differently, then missing", ("""
+            class P {}
+            class A {
+              get() { return this.v; }
+            }
+            fun fill(p, first) {
+              if (first) { p.a = 1; p.b = 2; p.c = 3; p.d = 4; p.e = 5; p.f = 6; p.g = 7; p.h = 8; p.i = 9; p.v = 10; }
+              else { p.v = 100; p.a = 10; }
+              return p;
+            }
+            fun get(x) { return x.get(); }
+            var x = fill(A(), true);
+            var y = fill(A(), false);
+            for (var k = 0; k < 3; k = k + 1) { print get(x); print get(y); }
+            print get(A());
+            """, "10\n100\n10\n100\n10\n100\nerror:Undefined property 'v'.\n[line 3] in get()\n[line 10] in get()\n[line 14] in script")),
+        ("a method answered without a call, with the wrong arity", ("""
+            class A { get() { return this.v; } none() {} }
+            var a = A();
+            a.v = 1;
+            print a.get();
+            print a.none(1);
+            """, "1\nerror:Expected 0 arguments but got 1.\n[line 5] in script")),
+        ("a method answered without a call, on a non-instance", ("""
+            class A { none() {} }
+            fun call(x) { return x.none(); }
+            print call(A());
+            print call("text");
+            """, "nil\nerror:Only instances have methods.\n[line 2] in call()\n[line 4] in script")),
+        ("a method answered without a call, on a class without it", ("""
+            class A { none() {} }
+            class B {}
+            fun call(x) { return x.none(); }
+            print call(A());
+            print call(B());
+            """, "nil\nerror:Undefined property 'none'.\n[line 3] in call()\n[line 5] in script")),
+        ("a field shadowing a method that returns this", ("""
+            fun f() { return "field"; }
+            class A { me() { return this; } }
+            fun call(x) { return x.me(); }
+            var a = A();
+            print call(a) == a;
+            a.me = f;
+            print call(a);
+            print call(A()) == a;
+            """, "true\nfield\nfalse\n")),
+        ("methods answered without a call, classes made again", ("""
+            for (var i = 0; i < 3; i = i + 1) {
+              class C { init() { this.v = i; } get() { return this.v; } }
+              print C().get();
+            }
+            class D { get() { return 1; } }
+            class D { get() { return 2; } }
+            print D().get();
+            """, "0\n1\n2\n2\n")),
+        ("fields made by a store site's cache miss, the table growing", ("""
+            class Many {
+              init(base) {
+                this.f0 = base; this.f1 = base + 1; this.f2 = base + 2; this.f3 = base + 3; this.f4 = base + 4;
+                this.f5 = base + 5; this.f6 = base + 6; this.f7 = base + 7; this.f8 = base + 8; this.f9 = base + 9;
+                this.f10 = base + 10; this.f11 = base + 11; this.f12 = base + 12; this.f13 = base + 13; this.f14 = base + 14;
+                this.f0 = this.f0 + 100; this.f14 = this.f14 + 100;
+              }
+              sum() { return this.f0 + this.f1 + this.f2 + this.f3 + this.f4 + this.f5 + this.f6 + this.f7 + this.f8 + this.f9 + this.f10 + this.f11 + this.f12 + this.f13 + this.f14; }
+            }
+            for (var i = 0; i < 3; i = i + 1) print Many(i * 10).sum();
+            fun put(x, v) { x.f7 = v; return x.f7; }
+            print put(Many(0), "seven");
+            print put("text", 1);
+            """, "305\n455\n605\nseven\nerror:Only instances have fields.\n[line 11] in put()\n[line 13] in script")),
+        ("empty initialisers not called, their arguments still evaluated", ("""
+            class Empty { init() {} }
+            class Ignores { init(a, b) { return; } }
+            var n = 0;
+            fun count() { n = n + 1; return n; }
+            print Empty();
+            print Ignores(count(), count());
+            print n;
+            print Ignores(1);
+            """, "Empty instance\nIgnores instance\n2\nerror:Expected 2 arguments but got 1.\n[line 8] in script")),
         ("an expression statement that can fail still runs", ("""
             var a = 1;
             a == undefinedGlobal;
@@ -183,6 +290,8 @@ public sealed class InlineCacheTests
         }
         Assert.Equal(expected[..errorAt], output);
         Assert.Equal(LoxProgram.RuntimeErrorExitCode, code);
-        Assert.Equal(expected[(errorAt + "error:".Length)..], error.Split('\n')[0]);
+        // An expected error of several lines is the whole message with its trace, else only its first line.
+        var expectedError = expected[(errorAt + "error:".Length)..];
+        Assert.Equal(expectedError, expectedError.Contains('\n') ? error.TrimEnd('\n') : error.Split('\n')[0]);
     }
 }
