@@ -125,7 +125,7 @@ load_after=$(uptime)
 finished=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 
 # The first two words of a tool's version line ("Lua 5.4.4", "LuaJIT 2.1.0-beta3"), without the copyright.
-version_of() { "$@" 2>&1 | head -1 | awk '{ print $1, $2 }'; }
+version_of() { "$@" 2>&1 | head -1 | awk '{ print ($2 == "" ? $1 : $1 " " $2) }'; }
 {
   echo "started=$started"
   echo "finished=$finished"
