@@ -124,6 +124,9 @@ def main(out):
     print("- Every figure is a whole process: start-up (runtime, loading, for JitVm reading and verifying the module, "
           "and compiling in the jit tier) is included. The `hello` row measures start-up alone (one line printed); "
           "the last column subtracts each runtime's own `hello` median, a rough estimate of the work alone.")
+    print("- JitVm runs the `dotnet build -c Release` output (JitVm.Cli with the CLR JIT compiling its code at start-up), "
+          "not the ReadyToRun tool that `dotnet pack` makes, which starts faster (RESULTS.md, \"Start-up and `jitvm "
+          "compare`\"); C# is `dotnet publish -c Release`, also without ReadyToRun.")
     print("- The CPU columns are hyperfine's mean user + system time: less sensitive to other processes on a loaded "
           "machine than wall time, but they add up background threads (.NET's tiering and GC threads, JitVm's "
           "compilation, V8's compiler and GC), so they can exceed the wall time.")
