@@ -1,0 +1,2 @@
+// The peer table's start-up row: prints one line and exits.
+console.log("Hello, world!");

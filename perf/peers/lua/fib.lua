@@ -1,0 +1,6 @@
+-- The peer table's fib: naive recursive Fibonacci of 32.
+local function fib(n)
+  if n < 2 then return n end
+  return fib(n - 1) + fib(n - 2)
+end
+print(string.format("%d", fib(32)))
