@@ -155,7 +155,7 @@ internal static class AotLoad
             Lap();
             var binary = Jit.SavedCode.CarriedModule(assembly, out var hash);
             Lap();
-            var definition = Bytecode.ModuleReader.Read(binary, "thousand");
+            var definition = Bytecode.ModuleReader.ReadCarried(binary, "thousand");
             Lap();
             var module = Module.FromCarried(definition);
             Lap();

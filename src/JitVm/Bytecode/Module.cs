@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Collections.ObjectModel;
+using System.Runtime.InteropServices;
 
 namespace JitVm.Bytecode;
 
@@ -130,7 +131,19 @@ public sealed class FunctionDefinition
         TypeIndex = typeIndex;
         Exported = exported;
         Locals = [.. locals];
-        Code = [.. code];
+        _code = [.. code];
+    }
+
+    /// <summary>The reader's function: <paramref name="locals"/> and <paramref name="code"/> are its own (not copied);
+    /// with <paramref name="deferred"/> instead of code, the instructions are decoded when <see cref="Code"/> is first read.</summary>
+    internal FunctionDefinition(string name, int typeIndex, bool exported, VmType[] locals, Instruction[]? code, ModuleReader.DeferredCode? deferred)
+    {
+        Name = name;
+        TypeIndex = typeIndex;
+        Exported = exported;
+        Locals = ImmutableCollectionsMarshal.AsImmutableArray(locals);
+        _code = code;
+        _deferredCode = deferred;
     }
 
     /// <summary>Its name, unique among the module's functions and imports.</summary>
@@ -162,7 +175,23 @@ public sealed class FunctionDefinition
     private readonly IReadOnlyDictionary<int, int>? _referenceLocals;
 
     /// <summary>The instructions; a pc is an index into this array.</summary>
-    public ImmutableArray<Instruction> Code { get; }
+    /// <exception cref="Diagnostics.ModuleFormatException">Only for a module read from a saved assembly, whose bodies are decoded
+    /// when first read (<see cref="ModuleReader.ReadCarried"/>): this body is malformed.</exception>
+    public ImmutableArray<Instruction> Code => ImmutableCollectionsMarshal.AsImmutableArray(Volatile.Read(ref _code) ?? DecodeCode());
+
+    // Set when made, or else published once from _deferredCode (two threads may both decode: the reading is
+    // deterministic, and the first array published is the one kept). Never changed afterwards.
+    private Instruction[]? _code;
+    private readonly ModuleReader.DeferredCode? _deferredCode;
+
+    /// <summary>The number of instructions, without decoding a body that is not decoded yet.</summary>
+    internal int InstructionCount => Volatile.Read(ref _code)?.Length ?? _deferredCode!.Count;
+
+    private Instruction[] DecodeCode()
+    {
+        var code = _deferredCode!.Decode();
+        return Interlocked.CompareExchange(ref _code, code, null) ?? code;
+    }
 
     /// <summary>Names of parameters and locals, for diagnostics and disassembly; null when absent.</summary>
     public IReadOnlyList<string>? LocalNames { get; init; }

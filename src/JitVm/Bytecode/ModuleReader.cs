@@ -20,12 +20,45 @@ public static class ModuleReader
     /// <param name="sourceName">The file name, for messages.</param>
     public static ModuleDefinition Read(ReadOnlySpan<byte> bytes, string? sourceName = null)
     {
-        var reader = new Cursor(bytes.ToArray(), sourceName);
+        var reader = new Cursor(bytes.ToArray(), sourceName, deferCode: false);
         return reader.ReadModule();
     }
 
-    private sealed class Cursor(byte[] bytes, string? sourceName)
+    /// <summary>
+    /// Decodes the module a saved assembly carries, whose bytes matched the hash stamped on it: everything is read
+    /// and checked as <see cref="Read"/> does, except each body's instructions, which are kept as their place in
+    /// <paramref name="bytes"/> (the reader's own from then on) and decoded, with the same checks and messages, when
+    /// <see cref="FunctionDefinition.Code"/> is first read. A call into saved code reads no function's code, so a
+    /// load does work linear in the module's functions, not in its instructions.
+    /// </summary>
+    /// <remarks>A body whose instructions are malformed (possible only in an assembly forged with a matching hash, or
+    /// made by a writer with another format) is refused with a <see cref="ModuleFormatException"/> at that first
+    /// read, which is the first use of the function by the verifier, the interpreter or the JIT.</remarks>
+    internal static ModuleDefinition ReadCarried(byte[] bytes, string? sourceName) =>
+        new Cursor(bytes, sourceName, deferCode: true).ReadModule();
+
+    /// <summary>A body's instructions not decoded yet: where they are in the module's bytes (which nothing changes),
+    /// and what reading them needs: the format version (for instructions newer than it), the defined function's index
+    /// and the body's declared size (for messages), and the instruction count, already checked against the body's
+    /// bytes and the limits.</summary>
+    internal sealed class DeferredCode(byte[] bytes, string? sourceName, int version, int function, int start, int end, int count, int size)
     {
+        /// <summary>The number of instructions, known without decoding them.</summary>
+        public int Count => count;
+
+        /// <summary>Decodes the instructions, as <see cref="Read"/> would have at load.</summary>
+        /// <exception cref="ModuleFormatException">The body is malformed.</exception>
+        public Instruction[] Decode() => new Cursor(bytes, sourceName, deferCode: false).ReadInstructions(version, function, start, end, count, size);
+    }
+
+    private sealed class Cursor(byte[] bytes, string? sourceName, bool deferCode)
+    {
+        /// <summary>Names are strict UTF-8: an invalid sequence is an error, not a replacement character.</summary>
+        private static readonly UTF8Encoding StrictUtf8 = new(false, true);
+
+        /// <summary>The debug labels of a function that has none (read only: it is only ever asked its count).</summary>
+        private static readonly Dictionary<int, string> NoLabels = [];
+
         private int _position;
         private int _end = bytes.Length;
 
@@ -48,7 +81,7 @@ public static class ModuleReader
             List<(string Name, int Type, bool Exported)> headers = [];
             List<GlobalDefinition> globals = [];
             List<DataSegment> data = [];
-            List<(VmType[] Locals, Dictionary<int, int>? References, Instruction[] Code)> bodies = [];
+            List<(VmType[] Locals, Dictionary<int, int>? References, Instruction[]? Code, DeferredCode? Deferred)> bodies = [];
             DebugSection? debug = null;
             List<TagDefinition> tags = [];
             List<(int Function, HandlerDefinition[] Entries)> handlers = [];
@@ -103,7 +136,7 @@ public static class ModuleReader
             {
                 var info = debug?.Functions[i];
                 var table = handlerTables.GetValueOrDefault(i, []);
-                functions.Add(new FunctionDefinition(headers[i].Name, headers[i].Type, headers[i].Exported, bodies[i].Locals, bodies[i].Code)
+                functions.Add(new FunctionDefinition(headers[i].Name, headers[i].Type, headers[i].Exported, bodies[i].Locals, bodies[i].Code, bodies[i].Deferred)
                 {
                     ReferenceLocals = bodies[i].References,
                     LocalNames = info is { LocalNames.Length: > 0 } ? info.LocalNames : null,
@@ -267,10 +300,12 @@ public static class ModuleReader
             return list;
         }
 
-        private List<(VmType[], Dictionary<int, int>?, Instruction[])> ReadCode()
+        /// <summary>The bodies: locals, and instructions decoded now or, for a carried module (<see cref="ReadCarried"/>),
+        /// their place, checked now against the body's size and the instruction limit.</summary>
+        private List<(VmType[], Dictionary<int, int>?, Instruction[]?, DeferredCode?)> ReadCode()
         {
             var count = Count("body count", ModuleLimits.MaxEntries, 3);
-            var list = new List<(VmType[], Dictionary<int, int>?, Instruction[])>(count);
+            var list = new List<(VmType[], Dictionary<int, int>?, Instruction[]?, DeferredCode?)>(count);
             for (var i = 0; i < count; i++)
             {
                 var size = Length("body size");
@@ -279,14 +314,37 @@ public static class ModuleReader
                 _end = bodyEnd;
                 var (locals, references) = ReadLocals(i);
                 var instructionCount = Count("instruction count", ModuleLimits.MaxInstructions, 1);
-                var code = new Instruction[instructionCount];
-                for (var pc = 0; pc < instructionCount; pc++) code[pc] = ReadInstruction(i, pc);
-                if (_position != bodyEnd)
-                    throw Fail(_position, $"body of function #{i} declares {size} bytes but its instructions end at a different place");
+                if (deferCode)
+                {
+                    list.Add((locals, references, null, new DeferredCode(bytes, sourceName, _version, i, _position, bodyEnd, instructionCount, size)));
+                    _position = bodyEnd;
+                }
+                else
+                {
+                    list.Add((locals, references, ReadInstructions(i, bodyEnd, instructionCount, size), null));
+                }
                 _end = outerEnd;
-                list.Add((locals, references, code));
             }
             return list;
+        }
+
+        /// <summary>A deferred body's instructions (<see cref="DeferredCode.Decode"/>): this cursor, new, reads only them.</summary>
+        public Instruction[] ReadInstructions(int version, int function, int start, int end, int count, int size)
+        {
+            _version = version;
+            _position = start;
+            _end = end;
+            return ReadInstructions(function, end, count, size);
+        }
+
+        /// <summary>A body's <paramref name="count"/> instructions from here, which must end exactly at <paramref name="bodyEnd"/>.</summary>
+        private Instruction[] ReadInstructions(int function, int bodyEnd, int count, int size)
+        {
+            var code = new Instruction[count];
+            for (var pc = 0; pc < count; pc++) code[pc] = ReadInstruction(function, pc);
+            if (_position != bodyEnd)
+                throw Fail(_position, $"body of function #{function} declares {size} bytes but its instructions end at a different place");
+            return code;
         }
 
         /// <summary>A body's local declarations: value types, and from format version 4 also typed function
@@ -367,7 +425,7 @@ public static class ModuleReader
                     lines[k] = (int)line;
                 }
                 var labelCount = Count("label count", ModuleLimits.MaxInstructions, 2);
-                var labels = new Dictionary<int, string>(labelCount);
+                var labels = labelCount == 0 ? NoLabels : new Dictionary<int, string>(labelCount);
                 for (var k = 0; k < labelCount; k++)
                 {
                     var offset = _position;
@@ -385,7 +443,7 @@ public static class ModuleReader
             var length = Count("name length", ModuleLimits.MaxNameBytes, 1);
             try
             {
-                var name = new UTF8Encoding(false, true).GetString(bytes, _position, length);
+                var name = StrictUtf8.GetString(bytes, _position, length);
                 _position += length;
                 return name;
             }

@@ -117,8 +117,9 @@ public sealed class Engine
     /// have the SHA-256 stamped next to it.
     /// </summary>
     /// <remarks>The carried module was verified when it was compiled, and its hash shows it is that module: loading
-    /// checks only the module-wide rules again, and runs a function's verification pass (which computes what the
-    /// interpreter and deoptimisation rely on) when the function is first interpreted, deoptimised or compiled. A
+    /// checks only the module-wide rules again, and decodes a function's instructions and runs its verification pass
+    /// (which computes what the interpreter and deoptimisation rely on) when the function is first interpreted,
+    /// deoptimised or compiled. A
     /// trimmed or NativeAOT host must keep the whole saved assembly (a trimmer root), since it is bound by name.
     /// Each call makes a new <see cref="Module"/>, which needs the assembly's code to itself: loading the same
     /// assembly twice gives two modules that share its code.</remarks>
@@ -133,7 +134,7 @@ public sealed class Engine
         var name = assembly.GetName().Name;
         return Load(name, () =>
         {
-            var module = Module.FromCarried(Bytecode.ModuleReader.Read(Jit.SavedCode.CarriedModule(assembly, out var hash), name));
+            var module = Module.FromCarried(Bytecode.ModuleReader.ReadCarried(Jit.SavedCode.CarriedModule(assembly, out var hash), name));
             Jit.SavedCode.Load(assembly, module, hash);
             return module;
         });
@@ -230,7 +231,7 @@ public sealed class Engine
             var module = load();
             if (_logger.IsEnabled(LogLevel.Debug))
                 Log.ModuleLoaded(_logger, sourceName ?? "module", module.Definition.Functions.Count,
-                    module.Definition.Functions.Sum(f => f.Code.Length), Stopwatch.GetElapsedTime(started).TotalMicroseconds);
+                    module.Definition.Functions.Sum(f => f.InstructionCount), Stopwatch.GetElapsedTime(started).TotalMicroseconds);
             return module;
         }
         catch (JitVmException e)
