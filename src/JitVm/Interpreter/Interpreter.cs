@@ -60,6 +60,9 @@ internal static class Interpreter
             while (true)
             {
                 ref var op = ref code[ip++];
+#if JITVM_COUNT_PAIRS
+                PairCounts.Record(op.Kind);
+#endif
                 switch (op.Kind)
                 {
                     case OpKind.Charge:
