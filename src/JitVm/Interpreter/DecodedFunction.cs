@@ -29,6 +29,17 @@ internal enum OpKind : ushort
     JumpIfLtS, JumpIfLeS, JumpIfGtS, JumpIfGeS, JumpIfEq, JumpIfNe,
     EqK, NeK, LtSK, LeSK, GtSK, GeSK,
     JumpIfLtSK, JumpIfLeSK, JumpIfGtSK, JumpIfGeSK, JumpIfEqK, JumpIfNeK,
+
+    // A counted loop's step fused into the compare-and-branch after it: local B += step, then the branch compares
+    // local B. StepJumpIf*: with slot C, step K. StepJumpIf*K: with constant K, step C. In the JumpIf* order.
+    StepJumpIfLtS, StepJumpIfLeS, StepJumpIfGtS, StepJumpIfGeS, StepJumpIfEq, StepJumpIfNe,
+    StepJumpIfLtSK, StepJumpIfLeSK, StepJumpIfGtSK, StepJumpIfGeSK, StepJumpIfEqK, StepJumpIfNeK,
+
+    // isptr and a branch on it: jump to A when slot B's tag says pointer (or not).
+    JumpIfPtr, JumpIfNotPtr,
+
+    // A word local.get and word.as_i64/as_f64: slot A = slot B, trapping first unless B's tag says number.
+    MoveNotPtr,
 }
 
 /// <summary>One decoded operation: a kind and up to three slot (or index) operands plus a 64-bit immediate.</summary>

@@ -57,6 +57,13 @@ internal static class Decoder
             sourcePc.RemoveAt(sourcePc.Count - 1);
         }
 
+        Op TakeLast()
+        {
+            var last = ops[^1];
+            RemoveLast();
+            return last;
+        }
+
         for (var pc = 0; pc < code.Length; pc++)
         {
             var instruction = code[pc];
@@ -201,7 +208,19 @@ internal static class Decoder
                 {
                     var results = analysis.Signature.Results;
                     var anyWord = results.Contains(VmType.Word);
-                    Emit(OpKind.Return, pc, h - results.Length, results.Length, k: anyWord ? 1 : 0);
+                    var from = h - results.Length;
+                    // A single number result is written by its producer straight to the frame base, where the caller
+                    // reads it, so the return copies nothing (every local is dead once the function returns, and no
+                    // safepoint lies between the two). A word's producer would have to move its tag too: not folded.
+                    if (results.Length == 1 && !anyWord && ops.Count > barrier && WritesOnlyA(ops[^1].Kind) && ops[^1].A == from)
+                    {
+                        var producer = ops[^1];
+                        producer.A = 0;
+                        if (producer is { Kind: OpKind.Move, B: 0 }) RemoveLast();
+                        else ops[^1] = producer;
+                        from = 0;
+                    }
+                    Emit(OpKind.Return, pc, from, results.Length, k: anyWord ? 1 : 0);
                     break;
                 }
                 case OpCode.TaskSpawn:
@@ -238,7 +257,8 @@ internal static class Decoder
                 case OpCode.StoreP: Emit(OpKind.StoreP, pc, h - 3, h - 2, top); break;
                 case OpCode.StoreW: Emit(OpKind.StoreW, pc, h - 3, h - 2, top); break;
                 case OpCode.StoreU8: Emit(OpKind.StoreU8, pc, h - 3, h - 2, top); break;
-                case OpCode.IsPtr: Emit(OpKind.IsPtr, pc, top, top); break;
+                // isptr reads only the tag, so a word local.get before it is read in place.
+                case OpCode.IsPtr: Emit(OpKind.IsPtr, pc, top, LastIs(OpKind.MoveW, out var word) && word.A == top ? TakeLast().B : top); break;
                 case OpCode.PtrEq: Emit(OpKind.PtrEq, pc, h - 2, h - 2, top); break;
                 case OpCode.DataAlloc: Emit(OpKind.DataAlloc, pc, h, instruction.Index); break;
                 case OpCode.LoadS8 or OpCode.LoadU16 or OpCode.LoadS16 or OpCode.LoadU32 or OpCode.LoadS32 or OpCode.LoadU64 or OpCode.LoadF64:
@@ -254,8 +274,13 @@ internal static class Decoder
                 case OpCode.WordOfI64:
                 case OpCode.WordOfF64: Emit(OpKind.SetTag0, pc, top); break;
                 case OpCode.WordOfPtr: Emit(OpKind.SetTag1, pc, top); break;
+                // A word local.get and the check of its tag are one operation, at the check's pc (where it traps);
+                // the number it leaves needs no tag.
                 case OpCode.WordAsI64:
-                case OpCode.WordAsF64: Emit(OpKind.CheckNotPtr, pc, top); break;
+                case OpCode.WordAsF64:
+                    if (LastIs(OpKind.MoveW, out var number) && number.A == top) Emit(OpKind.MoveNotPtr, pc, top, TakeLast().B);
+                    else Emit(OpKind.CheckNotPtr, pc, top);
+                    break;
                 case OpCode.WordAsPtr: Emit(OpKind.CheckPtr, pc, top); break;
                 default:
                 {
@@ -338,10 +363,22 @@ internal static class Decoder
 
         void EmitConditionalBranch(bool whenZero, int target, int condition, int pc)
         {
+            if (LastIs(OpKind.IsPtr, out var test) && test.A == condition)
+            {
+                RemoveLast();
+                Emit(whenZero ? OpKind.JumpIfNotPtr : OpKind.JumpIfPtr, pc, target, test.B);
+                return;
+            }
             if (ops.Count > barrier && ops[^1].A == condition && BranchForm(ops[^1].Kind, whenZero) is { } fused)
             {
                 var compare = ops[^1];
                 RemoveLast();
+                if (LastIs(OpKind.AddK, out var step) && step.A == step.B && step.A == compare.B && StepForm(fused, compare, step) is { } stepped)
+                {
+                    RemoveLast();
+                    Emit(stepped.Kind, pc, target, compare.B, stepped.C, stepped.K);
+                    return;
+                }
                 Emit(fused, pc, target, compare.B, compare.C, compare.K);
                 return;
             }
@@ -351,7 +388,21 @@ internal static class Decoder
 
     private static bool IsJump(OpKind kind) => kind is OpKind.Jump or OpKind.JumpIf or OpKind.JumpIfZ or OpKind.Table ||
                                                kind is >= OpKind.JumpIfLtS and <= OpKind.JumpIfNe ||
-                                               kind is >= OpKind.JumpIfLtSK and <= OpKind.JumpIfNeK;
+                                               kind is >= OpKind.JumpIfLtSK and <= OpKind.JumpIfNotPtr;
+
+    /// <summary>
+    /// The step-and-branch for an in-place <c>local += step</c> (<paramref name="step"/>, an AddK whose source and
+    /// destination are one local) followed by the compare-and-branch <paramref name="branch"/> on that local, with
+    /// the slot or constant the branch compares against: null when the step of a constant comparison does not fit
+    /// the C operand. Neither part can trap and fuel is charged by block, so one operation is exact.
+    /// </summary>
+    private static (OpKind Kind, int C, long K)? StepForm(OpKind branch, in Op compare, in Op step)
+    {
+        if (branch is >= OpKind.JumpIfLtS and <= OpKind.JumpIfNe)
+            return (branch - OpKind.JumpIfLtS + OpKind.StepJumpIfLtS, compare.C, step.K);
+        if (step.K is < int.MinValue or > int.MaxValue) return null;
+        return (branch - OpKind.JumpIfLtSK + OpKind.StepJumpIfLtSK, (int)step.K, compare.K);
+    }
 
     /// <summary>Operations that read B/C (or K) and write only slot A, so A can be redirected to a local.</summary>
     private static bool WritesOnlyA(OpKind kind) =>

@@ -60,6 +60,9 @@ internal static class Interpreter
             while (true)
             {
                 ref var op = ref code[ip++];
+#if JITVM_COUNT_PAIRS
+                PairCounts.Record(op.Kind);
+#endif
                 switch (op.Kind)
                 {
                     case OpKind.Charge:
@@ -115,20 +118,34 @@ internal static class Interpreter
                         break;
 
                     case OpKind.Jump: ip = Enter(code, op.A, ref fuel); break;
-                    case OpKind.JumpIf: if (s[fp + op.B] != 0) ip = Enter(code, op.A, ref fuel); break;
-                    case OpKind.JumpIfZ: if (s[fp + op.B] == 0) ip = Enter(code, op.A, ref fuel); break;
-                    case OpKind.JumpIfLtS: if (s[fp + op.B] < s[fp + op.C]) ip = Enter(code, op.A, ref fuel); break;
-                    case OpKind.JumpIfLeS: if (s[fp + op.B] <= s[fp + op.C]) ip = Enter(code, op.A, ref fuel); break;
-                    case OpKind.JumpIfGtS: if (s[fp + op.B] > s[fp + op.C]) ip = Enter(code, op.A, ref fuel); break;
-                    case OpKind.JumpIfGeS: if (s[fp + op.B] >= s[fp + op.C]) ip = Enter(code, op.A, ref fuel); break;
-                    case OpKind.JumpIfEq: if (s[fp + op.B] == s[fp + op.C]) ip = Enter(code, op.A, ref fuel); break;
-                    case OpKind.JumpIfNe: if (s[fp + op.B] != s[fp + op.C]) ip = Enter(code, op.A, ref fuel); break;
-                    case OpKind.JumpIfLtSK: if (s[fp + op.B] < op.K) ip = Enter(code, op.A, ref fuel); break;
-                    case OpKind.JumpIfLeSK: if (s[fp + op.B] <= op.K) ip = Enter(code, op.A, ref fuel); break;
-                    case OpKind.JumpIfGtSK: if (s[fp + op.B] > op.K) ip = Enter(code, op.A, ref fuel); break;
-                    case OpKind.JumpIfGeSK: if (s[fp + op.B] >= op.K) ip = Enter(code, op.A, ref fuel); break;
-                    case OpKind.JumpIfEqK: if (s[fp + op.B] == op.K) ip = Enter(code, op.A, ref fuel); break;
-                    case OpKind.JumpIfNeK: if (s[fp + op.B] != op.K) ip = Enter(code, op.A, ref fuel); break;
+                    case OpKind.JumpIf: ip = Enter(code, s[fp + op.B] != 0 ? op.A : ip, ref fuel); break;
+                    case OpKind.JumpIfZ: ip = Enter(code, s[fp + op.B] == 0 ? op.A : ip, ref fuel); break;
+                    case OpKind.JumpIfLtS: ip = Enter(code, s[fp + op.B] < s[fp + op.C] ? op.A : ip, ref fuel); break;
+                    case OpKind.JumpIfLeS: ip = Enter(code, s[fp + op.B] <= s[fp + op.C] ? op.A : ip, ref fuel); break;
+                    case OpKind.JumpIfGtS: ip = Enter(code, s[fp + op.B] > s[fp + op.C] ? op.A : ip, ref fuel); break;
+                    case OpKind.JumpIfGeS: ip = Enter(code, s[fp + op.B] >= s[fp + op.C] ? op.A : ip, ref fuel); break;
+                    case OpKind.JumpIfEq: ip = Enter(code, s[fp + op.B] == s[fp + op.C] ? op.A : ip, ref fuel); break;
+                    case OpKind.JumpIfNe: ip = Enter(code, s[fp + op.B] != s[fp + op.C] ? op.A : ip, ref fuel); break;
+                    case OpKind.JumpIfLtSK: ip = Enter(code, s[fp + op.B] < op.K ? op.A : ip, ref fuel); break;
+                    case OpKind.JumpIfLeSK: ip = Enter(code, s[fp + op.B] <= op.K ? op.A : ip, ref fuel); break;
+                    case OpKind.JumpIfGtSK: ip = Enter(code, s[fp + op.B] > op.K ? op.A : ip, ref fuel); break;
+                    case OpKind.JumpIfGeSK: ip = Enter(code, s[fp + op.B] >= op.K ? op.A : ip, ref fuel); break;
+                    case OpKind.JumpIfEqK: ip = Enter(code, s[fp + op.B] == op.K ? op.A : ip, ref fuel); break;
+                    case OpKind.JumpIfNeK: ip = Enter(code, s[fp + op.B] != op.K ? op.A : ip, ref fuel); break;
+                    case OpKind.StepJumpIfLtS: ip = Enter(code, (s[fp + op.B] += op.K) < s[fp + op.C] ? op.A : ip, ref fuel); break;
+                    case OpKind.StepJumpIfLeS: ip = Enter(code, (s[fp + op.B] += op.K) <= s[fp + op.C] ? op.A : ip, ref fuel); break;
+                    case OpKind.StepJumpIfGtS: ip = Enter(code, (s[fp + op.B] += op.K) > s[fp + op.C] ? op.A : ip, ref fuel); break;
+                    case OpKind.StepJumpIfGeS: ip = Enter(code, (s[fp + op.B] += op.K) >= s[fp + op.C] ? op.A : ip, ref fuel); break;
+                    case OpKind.StepJumpIfEq: ip = Enter(code, (s[fp + op.B] += op.K) == s[fp + op.C] ? op.A : ip, ref fuel); break;
+                    case OpKind.StepJumpIfNe: ip = Enter(code, (s[fp + op.B] += op.K) != s[fp + op.C] ? op.A : ip, ref fuel); break;
+                    case OpKind.StepJumpIfLtSK: ip = Enter(code, (s[fp + op.B] += op.C) < op.K ? op.A : ip, ref fuel); break;
+                    case OpKind.StepJumpIfLeSK: ip = Enter(code, (s[fp + op.B] += op.C) <= op.K ? op.A : ip, ref fuel); break;
+                    case OpKind.StepJumpIfGtSK: ip = Enter(code, (s[fp + op.B] += op.C) > op.K ? op.A : ip, ref fuel); break;
+                    case OpKind.StepJumpIfGeSK: ip = Enter(code, (s[fp + op.B] += op.C) >= op.K ? op.A : ip, ref fuel); break;
+                    case OpKind.StepJumpIfEqK: ip = Enter(code, (s[fp + op.B] += op.C) == op.K ? op.A : ip, ref fuel); break;
+                    case OpKind.StepJumpIfNeK: ip = Enter(code, (s[fp + op.B] += op.C) != op.K ? op.A : ip, ref fuel); break;
+                    case OpKind.JumpIfPtr: ip = Enter(code, tags[fp + op.B] != 0 ? op.A : ip, ref fuel); break;
+                    case OpKind.JumpIfNotPtr: ip = Enter(code, tags[fp + op.B] == 0 ? op.A : ip, ref fuel); break;
                     case OpKind.Table:
                     {
                         var targets = function.Tables[op.C];
@@ -208,7 +225,8 @@ internal static class Interpreter
                         function = callee;
                         code = callee.Code;
                         fp = calleeFp;
-                        ip = 0;
+                        // Operation 0 is the entry block's charge: paid here when the fuel covers it, as a branch does.
+                        ip = Enter(code, 0, ref fuel);
                         s = fiber.Slots;
                         tags = fiber.SlotTags;
                         break;
@@ -391,6 +409,10 @@ internal static class Interpreter
                     case OpKind.SetTag1: tags[fp + op.A] = 1; break;
                     case OpKind.CheckNotPtr:
                         if (tags[fp + op.A] != 0) throw Traps.NumberRequired.Create();
+                        break;
+                    case OpKind.MoveNotPtr:
+                        if (tags[fp + op.B] != 0) throw Traps.NumberRequired.Create();
+                        s[fp + op.A] = s[fp + op.B];
                         break;
                     case OpKind.CheckPtr:
                         if (tags[fp + op.A] == 0) throw Traps.PointerRequired.Create();
@@ -688,7 +710,9 @@ internal static class Interpreter
     /// <summary>
     /// Takes a branch to a block: charges the block's fuel (its first operation is always its Charge) and returns
     /// the index after it, saving a dispatch on every loop iteration. On exhaustion it stops at the Charge, which
-    /// then traps with the block's location.
+    /// then traps (or refuels, or yields) with the block's location. A conditional branch not taken enters the
+    /// block after it the same way (the instruction after a branch always starts a block), and so does a call its
+    /// callee's entry block (operation 0).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Enter(Op[] code, int target, ref long fuel)
