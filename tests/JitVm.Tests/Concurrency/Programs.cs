@@ -290,7 +290,10 @@ internal static class Programs
     /// the loopers and returns what finish returned (42). cancelled () spawns a looper, waits until it has started,
     /// cancels it and joins it, which traps TaskFailed (the looper's trap is Cancelled).
     /// </summary>
-    public const string Fairness = """
+    /// <summary>loop_forever (started) sends on started and then loops without end; cancelled () spawns a looper,
+    /// waits until it has started, cancels it and joins it, which traps TaskFailed (the looper's trap is Cancelled).
+    /// Part of <see cref="Fairness"/>, and of other programs that need a task cancelled while it runs.</summary>
+    public const string Cancellation = """
         .func loop_forever (started: ptr) -> (i64)
             .local n i64
             local.get started
@@ -304,6 +307,28 @@ internal static class Programs
             local.set n
             br loop
         .end
+        .func cancelled () -> (i64)
+            .local started ptr
+            .local a ptr
+            i64.const 1
+            chan.new
+            local.set started
+            local.get started
+            task.spawn loop_forever
+            local.set a
+            local.get started
+            chan.recv
+            drop
+            drop
+            local.get a
+            task.cancel
+            local.get a
+            task.join (ptr) -> (i64)
+            return
+        .end
+        """;
+
+    public const string Fairness = Cancellation + "\n" + """
         .func finish (x: i64) -> (i64)
             .local i i64
         loop:
@@ -350,25 +375,6 @@ internal static class Programs
             local.get b
             task.cancel
             local.get r
-            return
-        .end
-        .func cancelled () -> (i64)
-            .local started ptr
-            .local a ptr
-            i64.const 1
-            chan.new
-            local.set started
-            local.get started
-            task.spawn loop_forever
-            local.set a
-            local.get started
-            chan.recv
-            drop
-            drop
-            local.get a
-            task.cancel
-            local.get a
-            task.join (ptr) -> (i64)
             return
         .end
         """;

@@ -20,8 +20,8 @@ public sealed class TaskReuseTests
     /// half the heap limit the tests set). spawn_children (n) spawns and joins n children one after the other and
     /// returns the sum (5 n). counters () spawns two tasks that each count to 200,000 (past several fuel slices,
     /// where a cancellation is seen) and returns the sum of their counts. deep (d) recurses d frames and traps
-    /// Unreachable; trapped () joins deep (20), which traps TaskFailed. loop_forever and cancelled () are as in
-    /// <see cref="Programs.Fairness"/>: cancelled () traps TaskFailed once the cancelled looper has ended.
+    /// Unreachable; trapped () joins deep (20), which traps TaskFailed. loop_forever and cancelled () are
+    /// <see cref="Programs.Cancellation"/>: cancelled () traps TaskFailed once the cancelled looper has ended.
     /// </summary>
     private const string Text = """
         .global g i64 = 5
@@ -119,41 +119,9 @@ public sealed class TaskReuseTests
             task.join (i64) -> (i64)
             return
         .end
-        .func loop_forever (started: ptr) -> (i64)
-            .local n i64
-            local.get started
-            i64.const 1
-            word.of_i64
-            chan.send
-        loop:
-            local.get n
-            i64.const 1
-            i64.add
-            local.set n
-            br loop
-        .end
-        .func cancelled () -> (i64)
-            .local started ptr
-            .local a ptr
-            i64.const 1
-            chan.new
-            local.set started
-            local.get started
-            task.spawn loop_forever
-            local.set a
-            local.get started
-            chan.recv
-            drop
-            drop
-            local.get a
-            task.cancel
-            local.get a
-            task.join (ptr) -> (i64)
-            return
-        .end
         """;
 
-    private static readonly Module Module = Module.FromText(Text, "reuse.jvm");
+    private static readonly Module Module = Module.FromText(Text + "\n" + Programs.Cancellation, "reuse.jvm");
 
     public static TheoryData<ExecutionTier, int> Runs()
     {
