@@ -36,6 +36,10 @@ internal sealed class LineReader
         _editor = editor;
         _historyFile = historyFile;
         editor.KeyBindings.Add(ConsoleKey.D, ConsoleModifiers.Control, () => _endOfInput);
+        // Keys typed before the terminal left line mode (type-ahead while the REPL starts, a paste) reach us with Enter
+        // turned into a line feed, which the console reports as Ctrl+J: it submits too, as in readline.
+        editor.KeyBindings.Add<SubmitCommand>(ConsoleKey.J, ConsoleModifiers.Control);
+        editor.KeyBindings.Add<SubmitCommand>(ConsoleKey.Enter, ConsoleModifiers.Control);
         editor.KeyBindings.Add(ConsoleKey.UpArrow, () => new PreviousHistoryCommand());
         editor.KeyBindings.Add(ConsoleKey.DownArrow, () => new NextHistoryCommand());
         foreach (var line in ReplConsole.LoadHistory(historyFile)) editor.History.Add(line);

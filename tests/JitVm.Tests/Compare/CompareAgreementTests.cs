@@ -76,8 +76,8 @@ public sealed class CompareAgreementTests : IDisposable
         var pidFile = Path.Combine(_directory, "host.pid");
         // A host that never finishes: the comparison can only end by being interrupted while it runs.
         var host = CompareProcess.Script(_directory, "host", $"echo $$ > '{pidFile}'\nexec sleep 600");
-        using var child = Process.Start(CompareProcess.StartInfo("compare", Hello, "--runs", "1", "--only", "interpreter,jit,nativeaot",
-            "--nativeaot-host", host, "--json"))!;
+        using var child = Process.Start(WithSigIntAtDefault(CompareProcess.StartInfo("compare", Hello, "--runs", "1", "--only", "interpreter,jit,nativeaot",
+            "--nativeaot-host", host, "--json")))!;
         child.StandardInput.Close();
         var output = child.StandardOutput.ReadToEndAsync();
         var error = child.StandardError.ReadToEndAsync();
@@ -107,6 +107,25 @@ public sealed class CompareAgreementTests : IDisposable
     }
 
     private const int SigInt = 2;
+
+    /// <summary>
+    /// A process that starts with SIGINT ignored keeps ignoring it (.NET raises no Ctrl+C event then, as a shell's
+    /// background job expects), and the disposition is inherited: when this test runs in such a job (a CI script
+    /// started with <c>&amp;</c>), the child is started through <c>env --default-signal=INT</c> so that it can be
+    /// interrupted the way a terminal's Ctrl+C interrupts it.
+    /// </summary>
+    private static ProcessStartInfo WithSigIntAtDefault(ProcessStartInfo start)
+    {
+        var ignored = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        if (ignored is null || (Convert.ToUInt64(ignored["SigIgn:".Length..].Trim(), 16) & (1UL << (SigInt - 1))) == 0) return start;
+        var arguments = start.ArgumentList.ToList();
+        start.ArgumentList.Clear();
+        start.ArgumentList.Add("--default-signal=INT");
+        start.ArgumentList.Add(start.FileName);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        start.FileName = "env";
+        return start;
+    }
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);

@@ -100,6 +100,34 @@ public sealed class ReplTerminalTests
         }
     }
 
+    /// <summary>
+    /// Lines typed before the REPL reads its first key (while it starts, or pasted) reach it through the terminal's
+    /// line mode, Enter turned into a line feed: they still run, in order. Whichever side of the start the keys land
+    /// on, the same screen must follow.
+    /// </summary>
+    [TmuxTheory]
+    [InlineData("jit")]
+    public void LinesTypedWhileTheReplStartsStillRun(string tier)
+    {
+        var socket = $"jitvm-repl-test-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            var command = $"JITVM_REPL_HISTORY= '{ChildProcess.DotnetHost()}' '{ChildProcess.CliDll}' repl --tier {tier}; echo \"EXIT=$?\"; sleep 600";
+            TmuxRun(socket, "-f", "/dev/null", "new-session", "-d", "-s", "repl", "-x", "120", "-y", "40", command);
+            Type(socket, "i64.const 40");
+            Keys(socket, "Enter");
+            Type(socket, "i64.const 2 i64.add");
+            Keys(socket, "Enter");
+            WaitForScreen(socket, s => s.Contains("[i64 42]"), "both typed-ahead lines to run");
+            Keys(socket, "C-d");
+            Assert.Contains("EXIT=0", WaitForScreen(socket, s => s.Contains("EXIT="), "the REPL to exit"));
+        }
+        finally
+        {
+            try { TmuxRun(socket, "kill-server"); } catch (InvalidOperationException) { }
+        }
+    }
+
     [Fact]
     public async Task WithStdinRedirectedTheReplReadsPlainLinesAndExitsZeroAtTheEnd()
     {
