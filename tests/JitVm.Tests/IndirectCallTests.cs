@@ -113,10 +113,10 @@ public sealed class IndirectCallTests
     public void DelegateTypesCoverTheCallingConventionUpToTheLimit()
     {
         var many = new Bytecode.FunctionType(Enumerable.Repeat(Bytecode.VmType.I64, IndirectTargets.MaxParameters).ToArray(), [Bytecode.VmType.F64]);
-        Assert.Equal(IndirectTargets.MaxParameters + 3, IndirectTargets.DelegateType(many)!.GetGenericArguments().Length);
+        Assert.Equal(IndirectTargets.MaxParameters + 4, IndirectTargets.DelegateType(many)!.GetGenericArguments().Length);
         var tooMany = new Bytecode.FunctionType(Enumerable.Repeat(Bytecode.VmType.I64, IndirectTargets.MaxParameters + 1).ToArray(), []);
         Assert.Null(IndirectTargets.DelegateType(tooMany));
         var none = new Bytecode.FunctionType([], [Bytecode.VmType.I64, Bytecode.VmType.Word]);
-        Assert.Equal(typeof(Action<JitVm.Runtime.Fiber, int>), IndirectTargets.DelegateType(none));
+        Assert.Equal(typeof(Func<JitVm.Runtime.Fiber, int, long, long>), IndirectTargets.DelegateType(none));
     }
 }

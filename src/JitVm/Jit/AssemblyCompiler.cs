@@ -173,7 +173,7 @@ internal static class AssemblyCompiler
         for (var i = 0; i < arguments.Length; i++)
         {
             FunctionCompiler.EmitArgumentFromSlot(il, signature.Parameters[i], i);
-            arguments[i] = il.DeclareLocal(parameters[2 + i]);
+            arguments[i] = il.DeclareLocal(parameters[3 + i]);
             il.Emit(OpCodes.Stloc, arguments[i]);
         }
         var cases = new Label[bodies.Length];
@@ -190,6 +190,7 @@ internal static class AssemblyCompiler
             il.MarkLabel(cases[i]);
             il.LoadArgument(0);
             il.LoadArgument(1);
+            FunctionCompiler.EmitFiberFuel(il);
             foreach (var argument in arguments) il.Emit(OpCodes.Ldloc, argument);
             il.Call(bodies[i].Method, parameters, returnType);
             il.Emit(OpCodes.Br, done);

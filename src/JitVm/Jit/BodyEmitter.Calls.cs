@@ -21,7 +21,8 @@ internal sealed partial class BodyEmitter
             return;
         }
         var results = _analysis.Signature.Results;
-        CloseFrame(spillAreaOpen);
+        // The fuel left goes back in the return value (FuelConvention), not through the fiber.
+        CloseFrame(spillAreaOpen, publishFuel: false);
         if (results.Length == 1)
         {
             Load(h - 1);
@@ -54,7 +55,26 @@ internal sealed partial class BodyEmitter
                 il.Call(Helpers.SetResult);
             }
         }
-        Ret(results.Length == 1 ? results[0] : null);
+        il.Emit(OpCodes.Ldloc, _fuel);
+        var returnType = ReturnType(_analysis.Signature);
+        FuelConvention.Make(il, returnType, Temporary, _fuelTemporary ??= il.DeclareLocal(typeof(long)));
+        Ret(returnType);
+    }
+
+    private LocalBuilder? _fuelTemporary;
+    private readonly Dictionary<Type, LocalBuilder> _temporaries = [];
+
+    /// <summary>A CIL local of <paramref name="type"/> for the calling convention's results, one per type.</summary>
+    private LocalBuilder Temporary(Type type) =>
+        _temporaries.TryGetValue(type, out var local) ? local : _temporaries[type] = il.DeclareLocal(type);
+
+    /// <summary>Hands this frame's fuel slice to the fiber before a call into the runtime that does not take it as
+    /// an argument (the interpreter's CallInterpreted); the call's return is followed by a reload.</summary>
+    private void PublishFuel()
+    {
+        Arg(FiberArg);
+        il.Emit(OpCodes.Ldloc, _fuel);
+        il.Call(Helpers.SetFuel);
     }
 
     private void EmitCall(int callee, int h)
@@ -101,12 +121,14 @@ internal sealed partial class BodyEmitter
             Arg(DepthArg);
             il.Emit(OpCodes.Ldc_I4, 1);
             il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Ldloc, _fuel);
             for (var i = 0; i < signature.Parameters.Length; i++) Load(first + i);
             il.Call(target.Method, target.ParameterTypes, target.ReturnType);
-            StoreCallResults(signature, first);
+            StoreCallResults(signature, first, target.ReturnType);
             il.Emit(OpCodes.Br, done);
         }
         il.MarkLabel(interpreted);
+        PublishFuel();
         StoreArgumentsToScratch(signature, first);
         Arg(FiberArg);
         il.Emit(OpCodes.Ldc_I4, definedIndex);
@@ -114,8 +136,9 @@ internal sealed partial class BodyEmitter
         Arg(DepthArg);
         il.Call(Helpers.CallInterpreted);
         LoadResultsFromScratch(signature, first);
+        Runtime(Helpers.GetFuel, _fuel);
         il.MarkLabel(done);
-        AfterCall();
+        ReloadHeap();
     }
 
     /// <summary>call_indirect, or (without <paramref name="checkSignature"/>) call_ref, whose typed reference the
@@ -162,9 +185,10 @@ internal sealed partial class BodyEmitter
             Arg(DepthArg);
             il.Emit(OpCodes.Ldc_I4, 1);
             il.Emit(OpCodes.Add);
+            il.Emit(OpCodes.Ldloc, _fuel);
             for (var i = 0; i < signature.Parameters.Length; i++) Load(first + i);
             il.CallVirtual(IndirectTargets.Invoke(delegateType));
-            StoreCallResults(signature, first);
+            StoreCallResults(signature, first, ReturnType(signature));
             il.Emit(OpCodes.Br, done);
         }
         il.MarkLabel(helper);
@@ -176,14 +200,16 @@ internal sealed partial class BodyEmitter
         LocationArguments();
         il.Call(Helpers.CallIndirect);
         LoadResultsFromScratch(signature, first);
+        Runtime(Helpers.GetFuel, _fuel);
         il.MarkLabel(done);
-        AfterCall();
+        ReloadHeap();
     }
 
     /// <summary>
     /// What every call of a defined function from compiled code does before the CIL call: the depth check (past the
     /// call-site table's length a cold block grows it, or traps at the store's limit, naming the callee whose index
-    /// <paramref name="loadDefinedIndex"/> pushes, and comes back), the call site and the fuel left.
+    /// <paramref name="loadDefinedIndex"/> pushes, and comes back) and the call site. The fuel goes to a compiled
+    /// callee as its argument; a path into the runtime publishes it first (<see cref="PublishFuel"/>).
     /// </summary>
     private void EnterCall(Action loadDefinedIndex)
     {
@@ -210,9 +236,6 @@ internal sealed partial class BodyEmitter
         Arg(DepthArg);
         il.Emit(OpCodes.Ldc_I8, site);
         il.Emit(OpCodes.Stelem_I8);
-        Arg(FiberArg);
-        il.Emit(OpCodes.Ldloc, _fuel);
-        il.Call(Helpers.SetFuel);
     }
 
     /// <summary>
@@ -230,9 +253,11 @@ internal sealed partial class BodyEmitter
         il.Emit(OpCodes.Bge_Un, tooDeep);
     }
 
-    /// <summary>Stores a CIL call's results: the single one returned, or several from the fiber's result buffer.</summary>
-    private void StoreCallResults(FunctionType signature, int first)
+    /// <summary>Stores a compiled callee's return value (of <paramref name="returnType"/>): the fuel left into this
+    /// frame's fuel local, and its results: the single one returned, or several from the fiber's result buffer.</summary>
+    private void StoreCallResults(FunctionType signature, int first, Type returnType)
     {
+        FuelConvention.Split(il, returnType, Temporary, () => il.Emit(OpCodes.Stloc, _fuel));
         if (signature.Results.Length == 1)
         {
             Store(first, signature.Results[0]);

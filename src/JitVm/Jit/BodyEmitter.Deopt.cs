@@ -81,9 +81,12 @@ internal sealed partial class BodyEmitter
             il.Emit(OpCodes.Ldloc, _spillBase);
             il.Call(Helpers.ExitSpillAreaDeoptimising);
         }
-        // The caller sees the negative slice after the call and ignores this result.
+        // The caller sees the negative slice (EndImage left it in the fiber) in the return value and ignores the result.
         var results = _analysis.Signature.Results;
         if (results.Length == 1) LoadZero(results[0]);
+        Arg(FiberArg);
+        il.Call(Helpers.GetFuel);
+        FuelConvention.Make(il, ReturnType(_analysis.Signature), Temporary, _fuelTemporary ??= il.DeclareLocal(typeof(long)));
         il.Emit(OpCodes.Ret);
     });
 

@@ -52,18 +52,15 @@ internal sealed partial class BodyEmitter
 
     /// <summary>Returns (the results are already where the convention wants them): <c>ret</c>, or from inside a try
     /// block, a leave to one shared return block after the body.</summary>
-    private void Ret(VmType? result)
+    private void Ret(Type returnType)
     {
         if (_openRegions.Count == 0)
         {
             il.Emit(OpCodes.Ret);
             return;
         }
-        if (result is { } type)
-        {
-            _returnValue ??= il.DeclareLocal(ClrType(type));
-            il.Emit(OpCodes.Stloc, _returnValue);
-        }
+        _returnValue ??= il.DeclareLocal(returnType);
+        il.Emit(OpCodes.Stloc, _returnValue);
         _returnBlock ??= il.DefineLabel();
         il.Emit(OpCodes.Leave, _returnBlock.Value);
     }

@@ -108,11 +108,12 @@ internal sealed partial class BodyEmitter
         {
             il.Emit(OpCodes.Ldc_I4, target.FrameBytes);
             EmitStackCheck(interpreted);
-            CloseFrame();
-            // The callee runs at this frame's depth; its results (or, for several, the result buffer) are this
-            // function's, so nothing follows the call but ret.
+            CloseFrame(publishFuel: false);
+            // The callee runs at this frame's depth with this frame's fuel; its return value (results and fuel) is
+            // this function's, so nothing follows the call but ret.
             Arg(FiberArg);
             Arg(DepthArg);
+            il.Emit(OpCodes.Ldloc, _fuel);
             for (var i = 0; i < signature.Parameters.Length; i++) Load(first + i);
             il.Emit(OpCodes.Tailcall);
             il.Call(target.Method, target.ParameterTypes, target.ReturnType);
@@ -136,8 +137,9 @@ internal sealed partial class BodyEmitter
 
     /// <summary>Ends this frame's part of the protocol before it returns, tail-calls or leaves a piece: its spill
     /// area closes (none of its values is live any more; <paramref name="exitSpillArea"/> names how, ExitSpillArea
-    /// unless given) when it is open, and the fiber gets its fuel.</summary>
-    private void CloseFrame(bool spillAreaOpen = true, System.Reflection.MethodInfo? exitSpillArea = null)
+    /// unless given) when it is open, and, unless the fuel leaves in a return value or a compiled callee's argument
+    /// (<paramref name="publishFuel"/> false), the fiber gets its fuel.</summary>
+    private void CloseFrame(bool spillAreaOpen = true, System.Reflection.MethodInfo? exitSpillArea = null, bool publishFuel = true)
     {
         if (_spillBase is not null && spillAreaOpen)
         {
@@ -145,9 +147,7 @@ internal sealed partial class BodyEmitter
             il.Emit(OpCodes.Ldloc, _spillBase);
             il.Call(exitSpillArea ?? Helpers.ExitSpillArea);
         }
-        Arg(FiberArg);
-        il.Emit(OpCodes.Ldloc, _fuel);
-        il.Call(Helpers.SetFuel);
+        if (publishFuel) PublishFuel();
     }
 
     /// <summary>Returns the callee's results, stored at heights from <paramref name="first"/>, as this function's.

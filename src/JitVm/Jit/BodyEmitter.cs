@@ -31,7 +31,9 @@ internal sealed partial class BodyEmitter(
 
     private const int FiberArg = 0;
     private const int DepthArg = 1;
-    private const int FirstParameterArg = 2;
+    /// <summary>A whole function's fuel argument (pieces take their slice from the fiber instead).</summary>
+    private const int FuelArg = 2;
+    private const int FirstParameterArg = 3;
 
     private readonly Dictionary<(int Height, VmType Type), LocalBuilder> _stackLocals = [];
     /// <summary>The cold blocks to emit at the end of the innermost open protected range (or of the method).</summary>
@@ -102,7 +104,12 @@ internal sealed partial class BodyEmitter(
             il.Call(Helpers.EnterSpillArea);
             il.Emit(OpCodes.Stloc, _spillBase);
         }
-        Runtime(Helpers.GetFuel, _fuel);
+        if (plan is null)
+        {
+            Arg(FuelArg);
+            il.Emit(OpCodes.Stloc, _fuel);
+        }
+        else Runtime(Helpers.GetFuel, _fuel);
         // Load only the runtime state this function uses: for a small function the loads are a noticeable share
         // of a call.
         _usesHeap = range.Any(i => i.OpCode.Info().UsesHeap);

@@ -135,6 +135,7 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
         if (check)
         {
             if (op == OpCodes.Ldfld) { Pop(Kind.Any, "ldfld"); Push(KindOf(field.FieldType)); }
+            else if (op == OpCodes.Stfld) { Pop(KindOf(field.FieldType), "stfld"); Pop(Kind.Any, "stfld's target"); }
             else Fail($"unexpected field opcode {op}");
         }
         il.Emit(op, field);

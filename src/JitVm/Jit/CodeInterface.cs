@@ -15,9 +15,11 @@ internal static class CodeInterface
     /// <summary>
     /// The code interface version. It covers everything compiled IL depends on:
     /// <list type="bullet">
-    /// <item>the calling convention <c>R f(Fiber fiber, int depth, P0 a0, ...)</c> and the CLR type of each VM type
-    /// (<see cref="FunctionCompiler.ClrType"/>, <see cref="FunctionCompiler.ReturnType"/>), with several results
-    /// left in the fiber's result buffer;</item>
+    /// <item>the calling convention <c>R f(Fiber fiber, int depth, long fuel, P0 a0, ...)</c> and the CLR type of each
+    /// VM type (<see cref="FunctionCompiler.ClrType"/>, <see cref="FunctionCompiler.ReturnType"/>): the caller's fuel
+    /// slice goes in and the slice left comes back in <c>R</c>, a <see cref="ResultAndFuel{T}"/> with one result or the
+    /// bare <c>long</c> with none or several (left in the fiber's result buffer), as <see cref="FuelConvention"/>
+    /// describes;</item>
     /// <item>the <see cref="SlotAdapter"/> shape <c>void(Fiber, int depth, int fp)</c>, the
     /// <see cref="SavedDispatcher"/> shape <c>void(Fiber, int depth, int fp, int entry)</c> of a saved assembly's
     /// dispatchers, and how both read arguments from slots and write results back
@@ -43,7 +45,7 @@ internal static class CodeInterface
     /// with CodeInterface.fingerprint, next to this file, and fails until the version is bumped and the fingerprint
     /// regenerated.
     /// </summary>
-    public const int Version = 14;
+    public const int Version = 15;
 
     /// <summary>The type of a saved assembly that carries its stamp: literal fields only, so reading them runs no code
     /// of the assembly and resolves nothing it references.</summary>

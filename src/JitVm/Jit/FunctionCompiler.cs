@@ -16,15 +16,18 @@ namespace JitVm.Jit;
 internal readonly record struct CalleeMethod(MethodInfo Method, Type[] ParameterTypes, Type ReturnType, int FrameBytes);
 
 /// <summary>
-/// Lowers verified functions to CIL. Calling convention: <c>R f(Fiber fiber, int depth, P0 a0, ...)</c> where
-/// i64 and ptr are <c>long</c>, f64 is <c>double</c> and word is <see cref="Word"/>; R is void, the single result's
-/// type, or void with several results left in the fiber's result buffer.
+/// Lowers verified functions to CIL. Calling convention: <c>R f(Fiber fiber, int depth, long fuel, P0 a0, ...)</c>
+/// where i64 and ptr are <c>long</c>, f64 is <c>double</c> and word is <see cref="Word"/>; <c>fuel</c> is the
+/// caller's slice and R gives back what is left of it: <see cref="ResultAndFuel{T}"/> of the single result's type,
+/// or <c>long</c> (the fuel alone) with no result or several (left in the fiber's result buffer). See
+/// <see cref="FuelConvention"/>.
 /// </summary>
 /// <remarks>
 /// Every VM local and every operand-stack height (per type) is a CIL local, and each VM instruction loads its
 /// operands from those locals and stores its result to one, leaving the CIL stack empty between VM instructions.
 /// So every join point (block leader) is reached with an empty CIL stack, and the CLR JIT keeps those locals in
-/// registers. Fuel lives in a local, written to the fiber around calls. The depth travels as an argument.
+/// registers. Fuel lives in a local, passed to compiled callees and returned by them, and written to the fiber
+/// only around calls into the runtime. The depth travels as an argument.
 /// </remarks>
 internal static class FunctionCompiler
 {
@@ -35,10 +38,10 @@ internal static class FunctionCompiler
         _ => typeof(long),
     };
 
-    public static Type ReturnType(FunctionType signature) => signature.Results.Length == 1 ? ClrType(signature.Results[0]) : typeof(void);
+    public static Type ReturnType(FunctionType signature) => FuelConvention.ReturnType(signature);
 
     public static Type[] ParameterTypes(FunctionType signature) =>
-        [typeof(Runtime.Fiber), typeof(int), .. signature.Parameters.Select(ClrType)];
+        [typeof(Runtime.Fiber), typeof(int), typeof(long), .. signature.Parameters.Select(ClrType)];
 
     /// <summary>
     /// An upper bound of the .NET stack frame of a function's compiled body, measured against .NET 10's JIT. Its
@@ -210,10 +213,19 @@ internal static class FunctionCompiler
         il.SetArguments([typeof(Runtime.Fiber), typeof(int), typeof(int)]);
         il.LoadArgument(0);
         il.LoadArgument(1);
+        EmitFiberFuel(il);
         for (var i = 0; i < signature.Parameters.Length; i++) EmitArgumentFromSlot(il, signature.Parameters[i], i);
         il.Call(body, parameters, returnType);
         EmitResultsToSlots(il, signature, returnType);
         il.Emit(OpCodes.Ret);
+    }
+
+    /// <summary>Pushes the fiber's fuel slice, a body's fuel argument when runtime code whose argument 0 is the fiber
+    /// calls it (see <see cref="FuelConvention"/>).</summary>
+    public static void EmitFiberFuel(CheckedIL il)
+    {
+        il.LoadArgument(0);
+        il.Call(Helpers.GetFuel);
     }
 
     /// <summary>Pushes argument <paramref name="index"/> of type <paramref name="type"/>, read from slot fp + index, in the
@@ -239,14 +251,15 @@ internal static class FunctionCompiler
         }
     }
 
-    /// <summary>Writes a body's results to slots fp onwards: the single result, on the CIL stack in
-    /// <paramref name="returnType"/>, to slot fp, or several from the fiber's result buffer (none for no result).
-    /// Arguments 0 and 2 of the method being emitted are the fiber and fp.</summary>
+    /// <summary>Takes a body's return value (of <paramref name="returnType"/>) from the CIL stack: its fuel to the
+    /// fiber's slice, and its results to slots fp onwards: the single result to slot fp, or several from the
+    /// fiber's result buffer (none for no result). Arguments 0 and 2 of the method being emitted are the fiber and fp.</summary>
     public static void EmitResultsToSlots(CheckedIL il, FunctionType signature, Type returnType)
     {
+        FuelConvention.SplitToFiber(il, returnType, FuelConvention.Temporaries(il));
         if (signature.Results.Length == 1)
         {
-            var value = il.DeclareLocal(returnType);
+            var value = il.DeclareLocal(FuelConvention.ValueType(returnType)!);
             il.Emit(OpCodes.Stloc, value);
             il.LoadArgument(0);
             il.LoadArgument(2);

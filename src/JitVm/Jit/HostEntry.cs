@@ -38,10 +38,29 @@ internal static class HostEntry
         il.Emit(OpCodes.Ldarg_0);
         il.Emit(OpCodes.Ldc_I4, functionIndex);
         il.Emit(OpCodes.Call, Helpers.EntryCallDepth);
+        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Call, Helpers.GetFuel);
         for (var i = 0; i < parameters.Length; i++) il.Emit(OpCodes.Ldarg, i + 1);
         // Every body has its method where dynamic code runs (only saved code bound without it has none).
-        il.Emit(OpCodes.Call, compiled.Body ?? throw new InvalidOperationException($"{functionName} has no compiled body to call"));
-        if (value is not null) il.Emit(OpCodes.Stloc, value);
+        var body = compiled.Body ?? throw new InvalidOperationException($"{functionName} has no compiled body to call");
+        il.Emit(OpCodes.Call, body);
+        // The fuel left goes back to the fiber (see FuelConvention), then the result to its local.
+        var returned = il.DeclareLocal(body.ReturnType);
+        il.Emit(OpCodes.Stloc, returned);
+        il.Emit(OpCodes.Ldarg_0);
+        if (value is null) il.Emit(OpCodes.Ldloc, returned);
+        else
+        {
+            il.Emit(OpCodes.Ldloc, returned);
+            il.Emit(OpCodes.Ldfld, FuelConvention.FuelField(body.ReturnType));
+        }
+        il.Emit(OpCodes.Call, Helpers.SetFuel);
+        if (value is not null)
+        {
+            il.Emit(OpCodes.Ldloc, returned);
+            il.Emit(OpCodes.Ldfld, FuelConvention.ValueField(body.ReturnType));
+            il.Emit(OpCodes.Stloc, value);
+        }
         // A deoptimised body left interpreter frames: they run to the end, and the result is in slot 0.
         var deoptimised = il.DefineLabel();
         il.Emit(OpCodes.Ldarg_0);

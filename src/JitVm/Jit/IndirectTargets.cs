@@ -61,9 +61,9 @@ internal sealed class IndirectTargets
         Interlocked.CompareExchange(ref Entries[definedIndex], target, null);
     }
 
-    /// <summary>The largest parameter count a body can have and still have an entry: <c>Func</c> and <c>Action</c>
-    /// take up to 16 arguments, two of which are the fiber and the depth.</summary>
-    public const int MaxParameters = 14;
+    /// <summary>The largest parameter count a body can have and still have an entry: <c>Func</c>
+    /// takes up to 16 arguments, three of which are the fiber, the depth and the fuel.</summary>
+    public const int MaxParameters = 13;
 
     private static readonly Type[] Funcs =
     [
@@ -73,14 +73,6 @@ internal sealed class IndirectTargets
         typeof(Func<,,,,,,,,,,,,,,>), typeof(Func<,,,,,,,,,,,,,,,>), typeof(Func<,,,,,,,,,,,,,,,,>),
     ];
 
-    private static readonly Type[] Actions =
-    [
-        typeof(Action), typeof(Action<>), typeof(Action<,>), typeof(Action<,,>), typeof(Action<,,,>), typeof(Action<,,,,>),
-        typeof(Action<,,,,,>), typeof(Action<,,,,,,>), typeof(Action<,,,,,,,>), typeof(Action<,,,,,,,,>),
-        typeof(Action<,,,,,,,,,>), typeof(Action<,,,,,,,,,,>), typeof(Action<,,,,,,,,,,,>), typeof(Action<,,,,,,,,,,,,>),
-        typeof(Action<,,,,,,,,,,,,,>), typeof(Action<,,,,,,,,,,,,,,>), typeof(Action<,,,,,,,,,,,,,,,>),
-    ];
-
     /// <summary>The delegate type of a body of <paramref name="signature"/>, or null when it has too many parameters.</summary>
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Reached only with dynamic code: the entries are made for bodies the JIT or a loaded assembly's reflection provides.")]
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2055", Justification = "Func and Action put no DynamicallyAccessedMembers requirement on their type parameters.")]
@@ -88,10 +80,8 @@ internal sealed class IndirectTargets
     {
         if (signature.Parameters.Length > MaxParameters) return null;
         var parameters = FunctionCompiler.ParameterTypes(signature);
-        var result = FunctionCompiler.ReturnType(signature);
-        return result == typeof(void)
-            ? Actions[parameters.Length].MakeGenericType(parameters)
-            : Funcs[parameters.Length].MakeGenericType([.. parameters, result]);
+        // Every body returns at least its fuel (FuelConvention), so every delegate is a Func.
+        return Funcs[parameters.Length].MakeGenericType([.. parameters, FunctionCompiler.ReturnType(signature)]);
     }
 
     /// <summary>The delegate's <c>Invoke</c>, which compiled call sites call.</summary>
