@@ -75,7 +75,7 @@ internal sealed class IndirectTargets
 
     /// <summary>The delegate type of a body of <paramref name="signature"/>, or null when it has too many parameters.</summary>
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Reached only with dynamic code: the entries are made for bodies the JIT or a loaded assembly's reflection provides.")]
-    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2055", Justification = "Func and Action put no DynamicallyAccessedMembers requirement on their type parameters.")]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2055", Justification = "Func puts no DynamicallyAccessedMembers requirement on its type parameters.")]
     public static Type? DelegateType(FunctionType signature)
     {
         if (signature.Parameters.Length > MaxParameters) return null;
