@@ -81,26 +81,6 @@ public sealed class TaskTests(ITestOutputHelper output)
         Assert.Equal(2, measured);
     }
 
-    /// <summary>The managed memory an idle task costs: spawned, having run to a wait, and suspended there. The bound is
-    /// the goal, 2 KiB (spec/concurrency.md §4, Size); this build measures about 1.85 KiB per task (the task, isolate,
-    /// store, heap, instance and fiber objects, an 8-word arena holding the two channel references, the first frame
-    /// stack, frame records and call-site table, and the channel's waiter), and the figure is printed for the record.</summary>
-    [Fact]
-    public void AnIdleTaskCostsLittleMemory()
-    {
-        using var backstop = Backstop();
-        const int n = 20_000;
-        var bytes = new List<long>();
-        var measure = new HostFunction("measure", new Bytecode.FunctionType([], []), (_, _) => bytes.Add(GC.GetTotalMemory(forceFullCollection: true)));
-        // Deterministic mode: every task has run to its wait on the gate (suspended, holding no thread) by the time
-        // main has received all the "ready" messages.
-        var isolate = new Isolate(Module.FromText(Programs.ManyWaiting, "many.jvm"), [measure], Options(ExecutionTier.Tiered, backstop.Token, workers: 0));
-        Assert.Equal((long)n * (n - 1) / 2, isolate.Invoke("main", Value.I64(n))[0].AsI64);
-        var perTask = (bytes[1] - bytes[0]) / (double)n;
-        _output.WriteLine($"{perTask:F0} bytes per idle task ({n} tasks)");
-        Assert.True(perTask < 2 * 1024, $"an idle task costs {perTask:F0} bytes (bound and goal 2048)");
-    }
-
     /// <summary>Two tasks that loop forever do not keep a third from running to its end, on one worker or on all; the
     /// loopers are then cancelled. Fuel is finite, but far more than the finisher could need before the loopers
     /// would run out of it, so the result shows that the scheduler shares the workers.</summary>
