@@ -150,6 +150,10 @@ internal sealed partial class Heap
     {
         _full = false;
         var promotedFrom = _oldTop;
+        // Room for every young object to survive, reserved in one step: growing object by object would copy the
+        // arena once per doubling inside the pause (15 times for a first minor collection of a full 2 MiB nursery).
+        // Promotion then never grows the arena (ForwardYoung relies on it).
+        if (_oldTop + _youngTop >= _words.Length) Grow(_oldTop + _youngTop + 1);
         Roots!.UpdateRoots(this);
         if (_rememberedOverflowed)
         {
@@ -158,7 +162,7 @@ internal sealed partial class Heap
             {
                 if ((_words[header] & RememberedBit) == 0) continue;
                 _words[header] &= ~RememberedBit;
-                ForwardFields(header + 1);
+                ForwardFields(_words, _tags, header + 1);
             }
             _rememberedOverflowed = false;
         }
@@ -167,13 +171,13 @@ internal sealed partial class Heap
             foreach (var pointer in _remembered)
             {
                 _words[pointer - 1] &= ~RememberedBit;
-                ForwardFields(pointer);
+                ForwardFields(_words, _tags, pointer);
             }
         }
         _remembered?.Clear();
         for (var scan = promotedFrom; scan < _oldTop;)
         {
-            ForwardFields(scan + 1);
+            ForwardFields(_words, _tags, scan + 1);
             scan += (_words[scan] & LengthMask) + 1;
         }
         PromotedBytes += (_oldTop - promotedFrom) * 8;
@@ -223,10 +227,8 @@ internal sealed partial class Heap
         Roots!.UpdateRoots(this);
         for (var scan = NurseryEnd; scan < _toTop;)
         {
-            var length = _to[scan] & LengthMask;
-            for (var field = scan + 1; field <= scan + length; field++)
-                if ((_toTags[field >> 6] & (1UL << (int)field)) != 0) _to[field] = Forward(_to[field]);
-            scan += length + 1;
+            ForwardFields(_to, _toTags, scan + 1);
+            scan += (_to[scan] & LengthMask) + 1;
         }
         if (toDirty > _toTop) Array.Clear(_to, (int)_toTop, (int)(toDirty - _toTop));
         var (from, fromTags, fromDirty) = (_words, _tags, Math.Max(_oldTop, NurseryEnd));
@@ -247,52 +249,90 @@ internal sealed partial class Heap
         MajorCollections++;
     }
 
-    /// <summary>Forwards the young (minor) or all (full) pointers held in the fields of the object at <paramref name="pointer"/>.</summary>
-    private void ForwardFields(long pointer)
-    {
-        var length = _words[pointer - 1] & LengthMask;
-        for (var field = pointer; field < pointer + length; field++)
-        {
-            if (!IsPointer(field)) continue;
-            // Forward may grow the arena, replacing _words: read the result before choosing the array to store in.
-            var moved = Forward(_words[field]);
-            _words[field] = moved;
-        }
-    }
-
     /// <summary>
     /// During a collection: the new location of the object at <paramref name="pointer"/>, copying it on its first
     /// visit. A minor collection leaves old objects where they are.
     /// </summary>
     public long Forward(long pointer)
     {
-        if (!_full && pointer >= NurseryEnd) return pointer;
+        if (!_full) return pointer >= NurseryEnd ? pointer : ForwardYoung(pointer);
         var header = _words[pointer - 1];
         if (header < 0) return header & ~Forwarded;
         var length = header & LengthMask;
-        long target;
-        if (_full)
-        {
-            target = _toTop;
-            Array.Copy(_words, pointer - 1, _to!, target, length + 1);
-            // The copy keeps the object's kind bits (sent, reference) but not the collector's own.
-            _to![target] = header & ~(Forwarded | RememberedBit);
-            NoteLiveReference(header);
-            for (var i = 0L; i < length; i++)
-                if (IsPointer(pointer + i)) _toTags![(target + 1 + i) >> 6] |= 1UL << (int)(target + 1 + i);
-            _toTop = target + length + 1;
-        }
-        else
-        {
-            target = _oldTop;
-            if (target + length + 1 >= _words.Length) Grow(target + length + 2);
-            Array.Copy(_words, pointer - 1, _words, target, length + 1);
-            for (var i = 0L; i < length; i++)
-                if (IsPointer(pointer + i)) _tags[(target + 1 + i) >> 6] |= 1UL << (int)(target + 1 + i);
-            _oldTop = target + length + 1;
-        }
+        var target = _toTop;
+        _words.AsSpan((int)(pointer - 1), (int)(length + 1)).CopyTo(_to.AsSpan((int)target));
+        // The copy keeps the object's kind bits (sent, reference) but not the collector's own.
+        _to![target] = header & ~(Forwarded | RememberedBit);
+        NoteLiveReference(header);
+        CopyTagBits(_tags, pointer, _toTags!, target + 1, length);
+        _toTop = target + length + 1;
         _words[pointer - 1] = Forwarded | (target + 1);
         return target + 1;
+    }
+
+    /// <summary>
+    /// In a minor collection: the new location of the young object at <paramref name="pointer"/>, copied to the top
+    /// of the old space on its first visit, with its tag bits. The arena has room: CollectMinor reserved room for the
+    /// whole nursery before it began.
+    /// </summary>
+    private long ForwardYoung(long pointer)
+    {
+        var header = _words[pointer - 1];
+        if (header < 0) return header & ~Forwarded;
+        var length = header & LengthMask;
+        var target = _oldTop;
+        _words.AsSpan((int)(pointer - 1), (int)(length + 1)).CopyTo(_words.AsSpan((int)target));
+        CopyTagBits(_tags, pointer, _tags, target + 1, length);
+        _oldTop = target + length + 1;
+        _words[pointer - 1] = Forwarded | (target + 1);
+        return target + 1;
+    }
+
+    /// <summary>Forwards the pointers held in the fields of the object at <paramref name="pointer"/> in
+    /// <paramref name="words"/> (the arena in a minor collection, the to-space in a full one), visiting only the fields
+    /// whose tag bit is set, 32 tag bits at a time. Neither array is replaced meanwhile: a minor collection reserves its
+    /// room before it begins, a full one sizes its to-space for everything.</summary>
+    private void ForwardFields(long[] words, ulong[] tags, long pointer)
+    {
+        var length = words[pointer - 1] & LengthMask;
+        for (var chunk = 0L; chunk < length; chunk += 32)
+        {
+            var bits = TagBits(tags, pointer + chunk, (int)Math.Min(32, length - chunk));
+            while (bits != 0)
+            {
+                var field = pointer + chunk + System.Numerics.BitOperations.TrailingZeroCount(bits);
+                bits &= bits - 1;
+                words[field] = Forward(words[field]);
+            }
+        }
+    }
+
+    /// <summary>The bits of <paramref name="tags"/> for words [<paramref name="index"/>, <paramref name="index"/> +
+    /// <paramref name="count"/>), <paramref name="count"/> at most 32, lowest first.</summary>
+    private static ulong TagBits(ulong[] tags, long index, int count)
+    {
+        var offset = (int)(index & 63);
+        var bits = tags[index >> 6] >> offset;
+        // Shifts count modulo 64, so the next tag word is read only when the range really reaches into it.
+        if (offset + count > 64) bits |= tags[(index >> 6) + 1] << (64 - offset);
+        return bits & ((1UL << count) - 1);
+    }
+
+    /// <summary>Copies the tag bits of <paramref name="count"/> words from <paramref name="from"/> in
+    /// <paramref name="fromTags"/> to <paramref name="to"/> in <paramref name="toTags"/>, whose bits there are clear,
+    /// 32 at a time (an object's fields are mostly a handful of words).</summary>
+    private static void CopyTagBits(ulong[] fromTags, long from, ulong[] toTags, long to, long count)
+    {
+        for (var chunk = 0L; chunk < count; chunk += 32)
+        {
+            var n = (int)Math.Min(32, count - chunk);
+            var bits = TagBits(fromTags, from + chunk, n);
+            if (bits == 0) continue;
+            var index = to + chunk;
+            var offset = (int)(index & 63);
+            toTags[index >> 6] |= bits << offset;
+            if (offset + n > 64) toTags[(index >> 6) + 1] |= bits >> (64 - offset);
+        }
     }
 
     /// <summary>
