@@ -313,6 +313,69 @@ public sealed class JitPieceTests
         }
     }
 
+    /// <summary>A function whose IL is dense: <paramref name="statements"/> statements that each call a function with a
+    /// word argument while 24 word locals are live, so every call spills and reloads them (about 120 IL bytes per VM
+    /// instruction, against about 20 for integer code).</summary>
+    private static string DenseFunction(int statements)
+    {
+        const int words = 24;
+        var text = new StringBuilder(".import print_i64 (i64) -> ()\n");
+        text.Append(".func id (x: word) -> (word)\n    local.get x\n    return\n.end\n");
+        // Two calls, so that the tiered policy (hot at the second call in these runs) compiles it too.
+        text.Append(".func main (n: i64, t: i64) -> (i64) export\n    local.get n\n    call big\n    local.get n\n    call big\n    i64.add\n    return\n.end\n");
+        text.Append(".func big (n: i64) -> (i64)\n");
+        for (var k = 0; k < words; k++) text.Append($"    .local w{k} word\n");
+        for (var k = 0; k < words; k++) text.Append($"    i64.const {k}\n    word.of_i64\n    local.set w{k}\n");
+        for (var s = 0; s < statements; s++)
+            text.Append($"    local.get w{s % words}\n    call id\n    word.as_i64\n    local.get n\n    i64.add\n    word.of_i64\n    local.set w{(s * 7 + 3) % words}\n");
+        text.Append("    i64.const 0\n");
+        for (var k = 0; k < words; k++) text.Append($"    local.get w{k}\n    word.as_i64\n    i64.add\n");
+        text.Append("    return\n.end\n");
+        return text.ToString();
+    }
+
+    private static CompiledFunction? CompiledBig(string text)
+    {
+        var module = Module.FromText(text, "dense.jvm");
+        var isolate = new Isolate(module, StandardImports.Create(Stream.Null), new IsolateOptions { Tier = ExecutionTier.Jit });
+        var thread = new Thread(() => isolate.Invoke("main", Value.I64(1), Value.I64(0)), 64 * 1024 * 1024);
+        thread.Start();
+        thread.Join();
+        return module.Decoded(module.FindFunction("big") - module.Definition.Imports.Count).Compiled;
+    }
+
+    [Fact]
+    public void AFunctionUnderTheInstructionLimitWhoseILIsTooLargeToOptimiseIsCompiledInPieces()
+    {
+        // 300 statements: about 2,200 instructions, half the instruction limit, but over 250,000 IL bytes whole, which
+        // the CLR JIT would compile without optimising (CilShape).
+        var text = DenseFunction(300);
+        var module = Module.FromText(text, "dense.jvm");
+        var big = module.Decoded(module.FindFunction("big") - module.Definition.Imports.Count);
+        Assert.InRange(big.Analysis.Definition.Code.Length, 2_000, JitLimits.MaxInstructions);
+        Assert.Null(JitLimits.PlanPieces(big, out var reason));
+        Assert.Null(reason);
+        var compiled = CompiledBig(text);
+        Assert.True(compiled?.Pieced is { Plan.Count: >= 3 }, $"{compiled?.Pieced?.Plan.Count} pieces");
+        // The IL of each piece is what the CLR optimises: on average it is under the bound.
+        Assert.InRange(compiled!.IlSize / compiled.Pieced!.Plan.Count, 1, (int)(CilShape.Headroom * 60_000));
+        var observed = RunEverywhere(text, 3, 0);
+        Assert.DoesNotContain("trap", observed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AFunctionOverTheInstructionLimitWhoseILIsDenseIsCutIntoSmallerPieces()
+    {
+        var text = DenseFunction(700);
+        var module = Module.FromText(text, "dense.jvm");
+        var big = module.Decoded(module.FindFunction("big") - module.Definition.Imports.Count);
+        var planned = JitLimits.PlanPieces(big, out _)!;
+        Assert.InRange(planned.LargestPiece, JitLimits.MaxPieceInstructions * 9 / 10, JitLimits.MaxPieceInstructions);
+        var pieces = CompiledBig(text)!.Pieced!;
+        Assert.True(pieces.Plan.LargestPiece < JitLimits.MaxPieceInstructions / 2, $"largest piece {pieces.Plan.LargestPiece}");
+        Assert.True(pieces.Plan.Count > planned.Count, $"{pieces.Plan.Count} pieces, {planned.Count} planned");
+    }
+
     private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
     {
         public List<string> Messages { get; } = [];

@@ -19,6 +19,10 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
     private readonly Dictionary<LocalBuilder, Kind> _locals = [];
     private Kind[] _arguments = [];
     private bool _unreachable;
+    private int _instructions;
+    private int _blocks = 1;
+    private int _localsDeclared;
+    private int _variableReferences;
 
     public static bool CheckingEnabled { get; } =
 #if DEBUG
@@ -36,11 +40,15 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
 
     public ILGenerator Generator => il;
 
+    /// <summary>What the CLR JIT will measure of the method emitted so far (counted whether or not checking is on).</summary>
+    public CilShape Shape => new(il.ILOffset, _instructions, _blocks, _arguments.Length + _localsDeclared, _variableReferences);
+
     public void SetArguments(IEnumerable<Type> types) => _arguments = [.. types.Select(KindOf)];
 
     public LocalBuilder DeclareLocal(Type type)
     {
         var local = il.DeclareLocal(type);
+        _localsDeclared++;
         if (check) _locals[local] = KindOf(type);
         return local;
     }
@@ -64,41 +72,48 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
             }
             _unreachable = false;
         }
+        _blocks++;
         il.MarkLabel(label);
     }
 
     public void Emit(OpCode op)
     {
+        Count(op);
         if (check) Simulate(op, null);
         il.Emit(op);
     }
 
     public void Emit(OpCode op, int value)
     {
+        Count(op);
         if (check) Simulate(op, null);
         il.Emit(op, value);
     }
 
     public void Emit(OpCode op, long value)
     {
+        Count(op);
         if (check) Simulate(op, null);
         il.Emit(op, value);
     }
 
     public void Emit(OpCode op, double value)
     {
+        Count(op);
         if (check) Simulate(op, null);
         il.Emit(op, value);
     }
 
     public void Emit(OpCode op, string value)
     {
+        Count(op);
         if (check) Simulate(op, null);
         il.Emit(op, value);
     }
 
     public void Emit(OpCode op, LocalBuilder local)
     {
+        Count(op);
         if (check)
         {
             if (op == OpCodes.Ldloc) Push(_locals[local]);
@@ -111,6 +126,7 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
 
     public void Emit(OpCode op, Label label)
     {
+        Count(op);
         if (check)
         {
             Simulate(op, null);
@@ -122,6 +138,7 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
 
     public void Emit(OpCode op, Label[] labels)
     {
+        Count(op);
         if (check)
         {
             Pop(Kind.I4, "switch");
@@ -132,6 +149,7 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
 
     public void Emit(OpCode op, FieldInfo field)
     {
+        Count(op);
         if (check)
         {
             if (op == OpCodes.Ldfld) { Pop(Kind.Any, "ldfld"); Push(KindOf(field.FieldType)); }
@@ -151,6 +169,7 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
             if (method.ReturnType != typeof(void)) Push(KindOf(method.ReturnType));
         }
         OnCall?.Invoke(Pc, method);
+        Count(OpCodes.Call);
         il.Emit(OpCodes.Call, method);
     }
 
@@ -165,6 +184,7 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
             if (method.ReturnType != typeof(void)) Push(KindOf(method.ReturnType));
         }
         OnCall?.Invoke(Pc, method);
+        Count(OpCodes.Callvirt);
         il.Emit(OpCodes.Callvirt, method);
     }
 
@@ -177,6 +197,7 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
             if (returnType != typeof(void)) Push(KindOf(returnType));
         }
         OnCall?.Invoke(Pc, method);
+        Count(OpCodes.Call);
         il.Emit(OpCodes.Call, method);
     }
 
@@ -184,6 +205,7 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
     public Label BeginTry()
     {
         if (check && !_unreachable && _stack.Count != 0) Fail($"a try block must start with an empty CIL stack, but it holds [{string.Join(' ', _stack)}]");
+        _blocks += TryBlocks;
         return il.BeginExceptionBlock();
     }
 
@@ -292,7 +314,22 @@ internal sealed class CheckedIL(ILGenerator il, string function, bool check)
     public void LoadArgument(int index)
     {
         if (check) Push(index < _arguments.Length ? _arguments[index] : Kind.Any);
+        Count(OpCodes.Ldarg);
         il.Emit(OpCodes.Ldarg, (short)index);
+    }
+
+    /// <summary>Blocks a try/catch adds besides its labels: the try's start, the handler's, and the leaves' targets.</summary>
+    private const int TryBlocks = 4;
+
+    /// <summary>Counts one IL instruction into <see cref="Shape"/>: an instruction that ends a block (a branch, return
+    /// or throw) makes the next one start a block, and one naming an argument or local is a reference to it.</summary>
+    private void Count(OpCode op)
+    {
+        _instructions++;
+        if (op.FlowControl is FlowControl.Branch or FlowControl.Cond_Branch or FlowControl.Return or FlowControl.Throw) _blocks++;
+        if (op.OperandType is OperandType.InlineVar or OperandType.ShortInlineVar ||
+            op.Size == 1 && op.Value >= OpCodes.Ldarg_0.Value && op.Value <= OpCodes.Stloc_3.Value)
+            _variableReferences++;
     }
 
     private void Branch(Label label)

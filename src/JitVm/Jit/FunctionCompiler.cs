@@ -132,16 +132,70 @@ internal static class FunctionCompiler
     /// <summary>The adapter's own frame (it holds one result) on top of the body's (see <see cref="EmitAdapter"/>).</summary>
     public const int AdapterFrameBytes = 256;
 
-    /// <summary>Compiles a group of functions into DynamicMethods (with direct calls among them) plus their adapters.</summary>
-    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Hosting.Module.JitNeedsDynamicCode)]
-    public static (DynamicMethod Body, SlotAdapter Adapter, int IlSize)[] CompileGroup(Runtime.CodeTable code, List<DecodedFunction> group) =>
-        CompileGroup(code, group, []).Whole;
+    /// <summary>A function compiled whole: its body, its adapter and the body's IL size.</summary>
+    internal readonly record struct WholeFunction(DecodedFunction Function, DynamicMethod Body, SlotAdapter Adapter, int IlSize);
 
-    /// <summary>Compiles a group of functions as <see cref="CompileGroup(Runtime.CodeTable, List{DecodedFunction})"/> does,
-    /// plus functions cut into pieces (each piece one DynamicMethod, with direct calls to the group's bodies).</summary>
+    /// <summary>A function compiled in pieces, with the plan it was compiled by.</summary>
+    internal readonly record struct FunctionInPieces(DecodedFunction Function, PiecePlan Plan, CompiledFunction Code);
+
+    /// <summary>
+    /// Compiles a group of functions into DynamicMethods (with direct calls among them) plus their adapters, and
+    /// functions cut into pieces (each piece one DynamicMethod, with direct calls to the group's bodies).
+    /// Every method is kept within what the CLR JIT optimises (<see cref="CilShape"/>): a body of the group that
+    /// measures over is compiled in pieces instead (then the group is emitted again, since its other bodies call it
+    /// directly), and a function whose pieces measure over is cut again into smaller ones. So the result may have
+    /// moved functions from <paramref name="group"/> to the pieces; one that cannot be cut stays whole.
+    /// </summary>
     [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Hosting.Module.JitNeedsDynamicCode)]
-    public static ((DynamicMethod Body, SlotAdapter Adapter, int IlSize)[] Whole, CompiledFunction[] Pieced) CompileGroup(
+    public static (List<WholeFunction> Whole, List<FunctionInPieces> Pieced) CompileGroup(
         Runtime.CodeTable code, List<DecodedFunction> group, List<(DecodedFunction Function, PiecePlan Plan)> pieced)
+    {
+        var whole = new List<DecodedFunction>(group);
+        var inPieces = new List<(DecodedFunction Function, PiecePlan Plan)>(pieced);
+        var keptWhole = new HashSet<DecodedFunction>();
+        while (true)
+        {
+            var (bodies, emitted) = EmitBodies(code, whole);
+            var moved = false;
+            for (var i = 0; i < whole.Count; i++)
+            {
+                var function = whole[i];
+                if (emitted[i].Shape.Optimised || keptWhole.Contains(function)) continue;
+                var length = function.Analysis.Definition.Code.Length;
+                var size = Math.Clamp((int)(length / emitted[i].Shape.Fill), 1, JitLimits.MaxPieceInstructions);
+                if (JitLimits.PlanPieces(function, size, out _) is { } plan)
+                {
+                    inPieces.Add((function, plan));
+                    moved = true;
+                }
+                else keptWhole.Add(function);
+            }
+            if (moved)
+            {
+                whole.RemoveAll(f => inPieces.Any(p => p.Function == f));
+                continue;
+            }
+            var result = new List<WholeFunction>(whole.Count);
+            for (var i = 0; i < whole.Count; i++)
+            {
+                var function = whole[i];
+                var adapter = new DynamicMethod(function.Name + "$adapter", typeof(void), [typeof(Runtime.Fiber), typeof(int), typeof(int)], typeof(JitRuntime).Module, skipVisibility: true);
+                var (body, parameters, returnType) = bodies[function.FunctionIndex - code.Module.Definition.Imports.Count];
+                EmitAdapter(new CheckedIL(adapter.GetILGenerator(), function.Name + "$adapter", CheckedIL.CheckingEnabled), function.Signature, body, parameters, returnType);
+                result.Add(new WholeFunction(function, body, adapter.CreateDelegate<SlotAdapter>(), emitted[i].IlSize));
+            }
+            var piecedCode = new List<FunctionInPieces>(inPieces.Count);
+            foreach (var (function, plan) in inPieces)
+                piecedCode.Add(CompileInPieces(code, function, plan, Resolver(code, bodies)));
+            return (result, piecedCode);
+        }
+    }
+
+    /// <summary>Emits the whole bodies of <paramref name="group"/> into fresh DynamicMethods, each with its IL size and
+    /// shape; the bodies map each defined function index to its method, for direct calls.</summary>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Hosting.Module.JitNeedsDynamicCode)]
+    private static (Dictionary<int, (DynamicMethod Method, Type[] Parameters, Type Return)> Bodies, (int IlSize, CilShape Shape)[] Emitted) EmitBodies(
+        Runtime.CodeTable code, List<DecodedFunction> group)
     {
         var module = code.Module;
         var imports = module.Definition.Imports.Count;
@@ -153,58 +207,69 @@ internal static class FunctionCompiler
             var method = new DynamicMethod(function.Name, ReturnType(signature), parameters, typeof(JitRuntime).Module, skipVisibility: true);
             bodies[function.FunctionIndex - imports] = (method, parameters, ReturnType(signature));
         }
+        var resolve = Resolver(code, bodies);
+        var emitted = new (int, CilShape)[group.Count];
+        for (var i = 0; i < group.Count; i++)
+        {
+            var function = group[i];
+            var (method, parameters, _) = bodies[function.FunctionIndex - imports];
+            var il = new CheckedIL(method.GetILGenerator(), function.Name, CheckedIL.CheckingEnabled);
+            new BodyEmitter(module.Verified, function, code.DeoptStress, il, resolve).Emit(parameters);
+            emitted[i] = (il.Generator.ILOffset, il.Shape);
+        }
+        return (bodies, emitted);
+    }
 
-        CalleeMethod? Resolve(int definedIndex)
+    /// <summary>How emitted code reaches a defined function: the group's body being emitted, else its compiled body,
+    /// else null (through the interpreter).</summary>
+    private static Func<int, CalleeMethod?> Resolver(Runtime.CodeTable code, Dictionary<int, (DynamicMethod Method, Type[] Parameters, Type Return)> bodies) =>
+        definedIndex =>
         {
             var decoded = code.Decoded(definedIndex);
             if (bodies.TryGetValue(definedIndex, out var body)) return new CalleeMethod(body.Method, body.Parameters, body.Return, decoded.FrameBytes);
             if (decoded.Compiled is { Body: { } compiledBody })
                 return new CalleeMethod(compiledBody, ParameterTypes(decoded.Signature), ReturnType(decoded.Signature), decoded.FrameBytes);
             return null;
-        }
+        };
 
-        var result = new (DynamicMethod, SlotAdapter, int)[group.Count];
-        for (var i = 0; i < group.Count; i++)
+    /// <summary>
+    /// Compiles <paramref name="function"/> in the pieces of <paramref name="plan"/>; while a piece measures over what
+    /// the CLR JIT optimises (<see cref="CilShape"/>), cuts the function again into pieces smaller in proportion and
+    /// emits them again (pieces are called by nothing but their driver, so nothing else is emitted again). Stops
+    /// when every piece fits or no smaller cut exists.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.RequiresDynamicCode(Hosting.Module.JitNeedsDynamicCode)]
+    private static FunctionInPieces CompileInPieces(Runtime.CodeTable code, DecodedFunction function, PiecePlan plan, Func<int, CalleeMethod?> resolve)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
         {
-            var function = group[i];
-            var (method, parameters, _) = bodies[function.FunctionIndex - imports];
-            var il = method.GetILGenerator();
-            new BodyEmitter(module.Verified, function, code.DeoptStress, new CheckedIL(il, function.Name, CheckedIL.CheckingEnabled), Resolve)
-                .Emit(parameters);
-            result[i] = (method, null!, il.ILOffset);
-        }
-        for (var i = 0; i < group.Count; i++)
-        {
-            var function = group[i];
-            var adapter = new DynamicMethod(function.Name + "$adapter", typeof(void), [typeof(Runtime.Fiber), typeof(int), typeof(int)], typeof(JitRuntime).Module, skipVisibility: true);
-            var (body, parameters, returnType) = bodies[function.FunctionIndex - imports];
-            EmitAdapter(new CheckedIL(adapter.GetILGenerator(), function.Name + "$adapter", CheckedIL.CheckingEnabled), function.Signature, body, parameters, returnType);
-            result[i].Item2 = adapter.CreateDelegate<SlotAdapter>();
-        }
-        var piecedCode = new CompiledFunction[pieced.Count];
-        for (var i = 0; i < pieced.Count; i++)
-        {
-            var watch = System.Diagnostics.Stopwatch.StartNew();
-            var (function, plan) = pieced[i];
-            var pieceBodies = new PieceBody[plan.Count];
+            var methods = new DynamicMethod[plan.Count];
             var deopts = new (int Ip, VmType[] Stack)[plan.Count][];
             var ilSize = 0;
             var frameBytes = 0;
+            var worst = 0.0;
             for (var k = 0; k < plan.Count; k++)
             {
-                var method = new DynamicMethod($"{function.Name}$piece{k}", typeof(int), BodyEmitter.PieceParameters, typeof(JitRuntime).Module, skipVisibility: true);
-                var il = method.GetILGenerator();
-                var emitter = new BodyEmitter(module.Verified, function, code.DeoptStress, new CheckedIL(il, $"{function.Name}$piece{k}", CheckedIL.CheckingEnabled), Resolve, plan, k);
+                methods[k] = new DynamicMethod($"{function.Name}$piece{k}", typeof(int), BodyEmitter.PieceParameters, typeof(JitRuntime).Module, skipVisibility: true);
+                var il = new CheckedIL(methods[k].GetILGenerator(), $"{function.Name}$piece{k}", CheckedIL.CheckingEnabled);
+                var emitter = new BodyEmitter(code.Module.Verified, function, code.DeoptStress, il, resolve, plan, k);
                 emitter.Emit(BodyEmitter.PieceParameters);
                 deopts[k] = [.. emitter.PieceDeopts];
-                ilSize += il.ILOffset;
-                pieceBodies[k] = method.CreateDelegate<PieceBody>();
+                ilSize += il.Generator.ILOffset;
+                worst = Math.Max(worst, il.Shape.Fill);
                 frameBytes = Math.Max(frameBytes, FrameBytes(function.Analysis, plan, k));
             }
-            piecedCode[i] = new CompiledFunction(new PiecedFunction(function, plan, pieceBodies, deopts), watch.Elapsed, ilSize,
-                frameBytes + PiecedFunction.DriverFrameBytes + AdapterFrameBytes);
+            var largest = plan.LargestPiece;
+            if (worst > 1 && largest > 1 && JitLimits.PlanPieces(function, Math.Clamp((int)(largest / worst), 1, largest - 1), out _) is { } smaller)
+            {
+                plan = smaller;
+                continue;
+            }
+            var pieceBodies = methods.Select(m => m.CreateDelegate<PieceBody>()).ToArray();
+            return new FunctionInPieces(function, plan, new CompiledFunction(new PiecedFunction(function, plan, pieceBodies, deopts), watch.Elapsed, ilSize,
+                frameBytes + PiecedFunction.DriverFrameBytes + AdapterFrameBytes));
         }
-        return (result, piecedCode);
     }
 
     /// <summary>Emits <c>void adapter(Fiber, int depth, int fp)</c>: arguments from slots, call, results to slots.</summary>

@@ -16,7 +16,7 @@ internal static class JitLimits
     /// thousand IL instructions and falls back to unoptimised code past 20,000.</summary>
     public const int MaxInstructions = 4_000;
 
-    /// <summary>The largest piece of a function compiled in pieces (<see cref="PlanPieces"/>): past about 2,000 VM
+    /// <summary>The largest piece of a function compiled in pieces (<see cref="PlanPieces(DecodedFunction, out string?)"/>): past about 2,000 VM
     /// instructions the CLR JIT compiles a method without optimising it (its limits on IL instructions, basic blocks
     /// and local references), and such a piece ran slower than the interpreter; at 1,000 it is optimised and compile
     /// time stays linear in the function (perf/RESULTS.md, "Functions compiled in pieces").</summary>
@@ -80,8 +80,18 @@ internal static class JitLimits
     public static PiecePlan? PlanPieces(DecodedFunction function, out string? reason)
     {
         reason = null;
-        if (function.Analysis.Definition.Code.Length <= MaxInstructions) return null;
-        var plan = PiecePlan.Make(function, MaxPieceInstructions, out reason);
+        return function.Analysis.Definition.Code.Length <= MaxInstructions ? null : PlanPieces(function, MaxPieceInstructions, out reason);
+    }
+
+    /// <summary>
+    /// How <paramref name="function"/> (of any size) is compiled in pieces of at most
+    /// <paramref name="maxPieceInstructions"/>, each within every other limit here; null, with the reason, when it
+    /// cannot be. The JIT uses it for a function whose body, or whose pieces, would be larger than the CLR JIT
+    /// optimises (<see cref="CilShape"/>).
+    /// </summary>
+    public static PiecePlan? PlanPieces(DecodedFunction function, int maxPieceInstructions, out string? reason)
+    {
+        var plan = PiecePlan.Make(function, maxPieceInstructions, out reason);
         if (plan is null) return null;
         for (var k = 0; k < plan.Count; k++)
         {

@@ -130,8 +130,10 @@ internal static partial class JitRuntime
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void SetGlobal(Fiber fiber, int index, long value) => fiber.Instance.Globals[index] = value;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Word GetGlobalWord(Fiber fiber, int index) => new(fiber.Instance.Globals[index], fiber.Instance.GlobalTags[index] != 0);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void SetGlobalWord(Fiber fiber, int index, Word value)
     {
         fiber.Instance.Globals[index] = value.Bits;

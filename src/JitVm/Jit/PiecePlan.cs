@@ -45,6 +45,9 @@ internal sealed class PiecePlan
 
     public int Count => Starts.Length - 1;
 
+    /// <summary>The instructions of the largest piece.</summary>
+    public int LargestPiece => Enumerable.Range(0, Count).Max(k => Starts[k + 1] - Starts[k]);
+
     /// <summary>Cuts <paramref name="function"/> into pieces of at most <paramref name="maxInstructions"/>, or returns
     /// null with the reason it cannot be (then it stays interpreted).</summary>
     public static PiecePlan? Make(DecodedFunction function, int maxInstructions, out string? reason)
