@@ -29,7 +29,11 @@ internal sealed partial class CodeGenerator
                 EmitExpression(context, unary.Operand);
                 f.Line(unary.Line);
                 if (unary.Operator == TokenType.Minus) f.Call(_runtime.Negate);
-                else f.Call(_runtime.Truthy).Emit(OpCode.I64Eqz).ToBool();
+                else
+                {
+                    EmitTruthy(context);
+                    f.Emit(OpCode.I64Eqz).ToBool();
+                }
                 break;
             case BinaryExpr binary:
                 EmitExpression(context, binary.Left);
@@ -42,7 +46,8 @@ internal sealed partial class CodeGenerator
                 // The left value stays on the stack as the result unless it decides nothing.
                 var end = f.DefineLabel();
                 EmitExpression(context, logical.Left);
-                f.Emit(OpCode.Dup).Call(_runtime.Truthy);
+                f.Emit(OpCode.Dup);
+                EmitTruthy(context);
                 if (logical.IsAnd) f.BrIfZ(end);
                 else f.BrIf(end);
                 f.Emit(OpCode.Drop);

@@ -31,7 +31,6 @@ internal sealed partial class LoxRuntime
         ErrorB = module.Global(LoxProgram.ErrorBGlobal, I64);
         EmptyFields = module.Global(Prefix + "empty_fields", Word);
         Error = module.Function(Prefix + "error", [I64, I64, I64], []);
-        Truthy = module.Function(Prefix + "truthy", [Word], [I64]);
         EqualValues = module.Function(Prefix + "equal", [Word, Word], [I64]);
         StringsEqual = module.Function(Prefix + "string_equal", [Ptr, Ptr], [I64]);
         Concatenate = module.Function(Prefix + "concatenate", [Ptr, Ptr], [Ptr]);
@@ -73,7 +72,6 @@ internal sealed partial class LoxRuntime
     /// <summary>The field table of every instance without fields (Runtime.Objects.cs).</summary>
     public GlobalReference EmptyFields { get; }
     public FunctionBuilder Error { get; }
-    public FunctionBuilder Truthy { get; }
     public FunctionBuilder EqualValues { get; }
     public FunctionBuilder StringsEqual { get; }
     public FunctionBuilder Concatenate { get; }
@@ -122,17 +120,6 @@ internal sealed partial class LoxRuntime
 
     private void EmitValues()
     {
-        {
-            // Falsey are nil and false; every pointer and every number (0 included) is truthy.
-            var f = Truthy;
-            var v = f.Parameter(0);
-            var pointer = f.DefineLabel();
-            f.LocalGet(v).Emit(OpCode.IsPtr).BrIf(pointer)
-             .LocalGet(v).Emit(OpCode.WordAsI64).I64Const(Representation.Nil).Emit(OpCode.I64Ne)
-             .LocalGet(v).Emit(OpCode.WordAsI64).I64Const(Representation.False).Emit(OpCode.I64Ne)
-             .Emit(OpCode.I64And).Return()
-             .MarkLabel(pointer).I64Const(1).Return();
-        }
         {
             // Numbers by value (NaN unequal to itself, -0 equal to 0), singletons by bits, strings by content,
             // other objects by identity.
