@@ -124,11 +124,26 @@ internal sealed partial class BodyEmitter(
         ReloadHeap();
         if (plan is not null) EnterPiece();
         else
+        {
             for (var i = 0; i < _analysis.ParameterCount; i++)
             {
                 il.LoadArgument(FirstParameterArg + i);
                 il.Emit(OpCodes.Stloc, _locals[i]);
             }
+            // Declared locals start as zero; the method does not zero its CIL locals (InitLocals is off, so the
+            // CLR JIT does not clear the whole frame on every call), and every other CIL local is written before
+            // it is read.
+            for (var i = _analysis.ParameterCount; i < _analysis.LocalTypes.Length; i++)
+            {
+                switch (_analysis.LocalTypes[i])
+                {
+                    case VmType.F64: il.Emit(OpCodes.Ldc_R8, 0.0); break;
+                    case VmType.Word: il.Emit(OpCodes.Ldc_I8, 0L); il.Emit(OpCodes.Ldc_I4_0); il.Call(Helpers.MakeWord); break;
+                    default: il.Emit(OpCodes.Ldc_I8, 0L); break;
+                }
+                il.Emit(OpCodes.Stloc, _locals[i]);
+            }
+        }
         if (_regions.Any) SaveFrameState();
 
         for (_pc = _first; _pc < _end; _pc++)

@@ -204,7 +204,7 @@ internal static class FunctionCompiler
         {
             var signature = function.Signature;
             var parameters = ParameterTypes(signature);
-            var method = new DynamicMethod(function.Name, ReturnType(signature), parameters, typeof(JitRuntime).Module, skipVisibility: true);
+            var method = new DynamicMethod(function.Name, ReturnType(signature), parameters, typeof(JitRuntime).Module, skipVisibility: true) { InitLocals = false };
             bodies[function.FunctionIndex - imports] = (method, parameters, ReturnType(signature));
         }
         var resolve = Resolver(code, bodies);
@@ -251,7 +251,7 @@ internal static class FunctionCompiler
             var worst = 0.0;
             for (var k = 0; k < plan.Count; k++)
             {
-                methods[k] = new DynamicMethod($"{function.Name}$piece{k}", typeof(int), BodyEmitter.PieceParameters, typeof(JitRuntime).Module, skipVisibility: true);
+                methods[k] = new DynamicMethod($"{function.Name}$piece{k}", typeof(int), BodyEmitter.PieceParameters, typeof(JitRuntime).Module, skipVisibility: true) { InitLocals = false };
                 var il = new CheckedIL(methods[k].GetILGenerator(), $"{function.Name}$piece{k}", CheckedIL.CheckingEnabled);
                 var emitter = new BodyEmitter(code.Module.Verified, function, code.DeoptStress, il, resolve, plan, k);
                 emitter.Emit(BodyEmitter.PieceParameters);
