@@ -132,6 +132,11 @@ internal static class FunctionCompiler
     /// <summary>The adapter's own frame (it holds one result) on top of the body's (see <see cref="EmitAdapter"/>).</summary>
     public const int AdapterFrameBytes = 256;
 
+    /// <summary>How many times a group, or a function's pieces, may be emitted again after measuring over what the
+    /// CLR JIT optimises: each emission is linear in the code, so a module cannot make the cutting cost more than a
+    /// few times that (a cut in proportion to the measure fits at once for ordinary code).</summary>
+    private const int MaxRecuts = 3;
+
     /// <summary>A function compiled whole: its body, its adapter and the body's IL size.</summary>
     internal readonly record struct WholeFunction(DecodedFunction Function, DynamicMethod Body, SlotAdapter Adapter, int IlSize);
 
@@ -153,11 +158,11 @@ internal static class FunctionCompiler
         var whole = new List<DecodedFunction>(group);
         var inPieces = new List<(DecodedFunction Function, PiecePlan Plan)>(pieced);
         var keptWhole = new HashSet<DecodedFunction>();
-        while (true)
+        for (var round = 0; ; round++)
         {
             var (bodies, emitted) = EmitBodies(code, whole);
             var moved = false;
-            for (var i = 0; i < whole.Count; i++)
+            for (var i = 0; i < whole.Count && round < MaxRecuts; i++)
             {
                 var function = whole[i];
                 if (emitted[i].Shape.Optimised || keptWhole.Contains(function)) continue;
@@ -242,7 +247,7 @@ internal static class FunctionCompiler
     private static FunctionInPieces CompileInPieces(Runtime.CodeTable code, DecodedFunction function, PiecePlan plan, Func<int, CalleeMethod?> resolve)
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
+        for (var round = 0; ; round++)
         {
             var methods = new DynamicMethod[plan.Count];
             var deopts = new (int Ip, VmType[] Stack)[plan.Count][];
@@ -261,7 +266,7 @@ internal static class FunctionCompiler
                 frameBytes = Math.Max(frameBytes, FrameBytes(function.Analysis, plan, k));
             }
             var largest = plan.LargestPiece;
-            if (worst > 1 && largest > 1 && JitLimits.PlanPieces(function, Math.Clamp((int)(largest / worst), 1, largest - 1), out _) is { } smaller)
+            if (worst > 1 && largest > 1 && round < MaxRecuts && JitLimits.PlanPieces(function, Math.Clamp((int)(largest / worst), 1, largest - 1), out _) is { } smaller)
             {
                 plan = smaller;
                 continue;
